@@ -1,0 +1,1 @@
+"""The core: entities, state machines, pure rules, ports and settings. No IO here."""

@@ -1,0 +1,80 @@
+"""One error tree for the whole platform.
+
+The API maps these to problem details in one place; workers map them to job
+outcomes. Messages must never contain PHI or internal detail: they are shown
+to clients as they are.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class of every error the platform raises on purpose."""
+
+    code: str = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class ValidationFailed(DomainError):
+    """Raised when a command is well-formed but its content is not acceptable."""
+
+    code = "validation_failed"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.field = field
+
+
+class Unauthorized(DomainError):
+    """Raised when a caller did not prove who they are."""
+
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    """Raised when a known caller may not do what they asked."""
+
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    """Raised when a resource does not exist or the caller may not know it does."""
+
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """Raised when a command collides with the current state (a reused key, a taken slot)."""
+
+    code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    """Raised when a job or entity is asked to move to a state its machine forbids."""
+
+    code = "invalid_transition"
+
+
+class JobFailure(DomainError):
+    """Raised by a job handler to report why an attempt did not succeed."""
+
+    retryable: bool = True
+
+
+class TransientFailure(JobFailure):
+    """Raised when an outside system failed in a way that may pass (timeout, 4xx SMTP)."""
+
+    code = "transient_failure"
+    retryable = True
+
+
+class PermanentFailure(JobFailure):
+    """Raised when retrying cannot help (SMTP 5xx, a record that no longer exists)."""
+
+    code = "permanent_failure"
+    retryable = False

@@ -1,0 +1,59 @@
+"""Structured JSON logs with request/job context; values that might be PHI are never logged.
+
+Call sites log ids, kinds, codes and counts only. As a second line of
+defence, exception messages are dropped from log records: a driver or SMTP
+error text can quote an address or a row, so only the exception's type and
+stack frames are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from typing import Any
+
+import structlog
+
+
+def exception_fields(exc: BaseException) -> dict[str, Any]:
+    """What may be logged about an exception: its type and where it happened, not its text."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return {
+        "error_type": type(exc).__name__,
+        "error_at": [f"{frame.filename}:{frame.lineno} in {frame.name}" for frame in frames[-8:]],
+    }
+
+
+def _drop_exception_text(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    exc_info = event.pop("exc_info", None)
+    if exc_info:
+        exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1]
+        if exc is not None:
+            event.update(exception_fields(exc))
+    return event
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _drop_exception_text,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+        ),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    logging.basicConfig(
+        level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
+    )

@@ -1,0 +1,108 @@
+"""Settings are read from the environment once, at process start, and passed down.
+
+Nothing reads ``os.environ`` after this module has built a ``Settings``: a
+process that is handed a ``Settings`` behaves the same whatever its
+environment says later, which keeps tests and workers deterministic.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str
+    redis_url: str
+    jwt_secret: str
+    data_dir: Path
+    smtp_url: str | None = None
+    smtp_from: str = "Healthplat <no-reply@localhost>"
+    smtp_timeout_seconds: float = 15.0
+    log_level: str = "INFO"
+    log_format: str = "json"
+    db_pool_max_size: int = 10
+    job_heartbeat_seconds: float = 5.0
+    job_stale_after_seconds: float = 30.0
+    relay_interval_seconds: float = 2.0
+    relay_grace_seconds: float = 10.0
+    relay_batch_size: int = 500
+    max_request_body_bytes: int = 1_000_000
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+
+class SettingsError(ValueError):
+    """Raised when the environment holds a missing or malformed setting."""
+
+
+DEFAULTS: dict[str, str] = {
+    "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/healthplat",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "DATA_DIR": ".data",
+}
+
+_FLOATS = {
+    "SMTP_TIMEOUT_SECONDS": "smtp_timeout_seconds",
+    "JOB_HEARTBEAT_SECONDS": "job_heartbeat_seconds",
+    "JOB_STALE_AFTER_SECONDS": "job_stale_after_seconds",
+    "RELAY_INTERVAL_SECONDS": "relay_interval_seconds",
+    "RELAY_GRACE_SECONDS": "relay_grace_seconds",
+}
+_INTS = {
+    "DB_POOL_MAX_SIZE": "db_pool_max_size",
+    "RELAY_BATCH_SIZE": "relay_batch_size",
+    "MAX_REQUEST_BODY_BYTES": "max_request_body_bytes",
+}
+_STRINGS = {
+    "SMTP_URL": "smtp_url",
+    "SMTP_FROM": "smtp_from",
+    "LOG_LEVEL": "log_level",
+    "LOG_FORMAT": "log_format",
+}
+
+
+def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """The one setting migrations need; they must run without the app's secrets."""
+    env = os.environ if environ is None else environ
+    return env.get("DATABASE_URL") or DEFAULTS["DATABASE_URL"]
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return value if value not in (None, "") else None
+
+    jwt_secret = get("JWT_SECRET")
+    if jwt_secret is None or len(jwt_secret) < 32:
+        raise SettingsError("JWT_SECRET must be set to at least 32 characters")
+    fields: dict[str, object] = {
+        "database_url": get("DATABASE_URL") or DEFAULTS["DATABASE_URL"],
+        "redis_url": get("REDIS_URL") or DEFAULTS["REDIS_URL"],
+        "jwt_secret": jwt_secret,
+        "data_dir": Path(get("DATA_DIR") or DEFAULTS["DATA_DIR"]).resolve(),
+    }
+    for name, attr in _STRINGS.items():
+        if (value := get(name)) is not None:
+            fields[attr] = value
+    for table, cast in ((_FLOATS, float), (_INTS, int)):
+        for name, attr in table.items():
+            if (value := get(name)) is None:
+                continue
+            try:
+                number = cast(value)
+            except ValueError:
+                raise SettingsError(f"{name} must be a number") from None
+            if number <= 0:
+                raise SettingsError(f"{name} must be positive")
+            fields[attr] = number
+    if fields.get("log_format", "json") not in ("json", "console"):
+        raise SettingsError("LOG_FORMAT must be json or console")
+    return Settings(**fields)  # type: ignore[arg-type]

@@ -1,0 +1,91 @@
+"""Shared fixtures: real PostgreSQL (a fresh database per test) and real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from domain.adapters.bootstrap import Services, build_services
+from domain.adapters.messaging import build_broker
+from domain.clock import ManualClock
+from domain.settings import Settings
+from tests.support.databases import (
+    build_template,
+    create_database,
+    database_url_for,
+    drop_database,
+)
+from tests.support.servers import TestServers
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[TestServers]:
+    found = TestServers()
+    yield found
+    found.stop()
+
+
+@pytest.fixture(scope="session")
+def template_database(servers: TestServers) -> Iterator[str]:
+    name = build_template(servers.admin_database_url)
+    yield name
+    drop_database(servers.admin_database_url, name)
+
+
+@pytest.fixture
+def database_url(servers: TestServers, template_database: str) -> Iterator[str]:
+    name = create_database(servers.admin_database_url, template=template_database)
+    yield database_url_for(servers.admin_database_url, name)
+    drop_database(servers.admin_database_url, name)
+
+
+@pytest.fixture
+def redis_url(servers: TestServers) -> str:
+    redis.Redis.from_url(servers.redis_url).flushall()
+    return servers.redis_url
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        jwt_secret=TEST_JWT_SECRET,
+        data_dir=tmp_path / "data",
+        job_heartbeat_seconds=0.5,
+        job_stale_after_seconds=2.0,
+        relay_interval_seconds=0.5,
+        relay_grace_seconds=1.0,
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    """Real adapters on the system clock; the broker has no actors (it only sends)."""
+    built = build_services(settings, build_broker(settings.redis_url), pool_max_size=4)
+    await built.open()
+    try:
+        yield built
+    finally:
+        await built.close()
+
+
+@pytest.fixture
+async def clocked_services(settings: Settings, clock: ManualClock) -> AsyncIterator[Services]:
+    """The same adapters on a clock the test moves."""
+    built = build_services(settings, build_broker(settings.redis_url), clock=clock, pool_max_size=4)
+    await built.open()
+    try:
+        yield built
+    finally:
+        await built.close()

