@@ -78,13 +78,16 @@ class JobKind(msgspec.Struct, frozen=True):
     def max_attempts(self) -> int:
         return len(self.retry_delays) + 1
 
-    def delay_before_attempt(self, attempt: int) -> float | None:
-        """The wait before ``attempt`` (1-based), or None when no such attempt is allowed."""
-        if attempt <= 1:
-            return 0.0
-        index = attempt - 2
-        if index >= len(self.retry_delays):
+    def next_retry_delay(self, attempts: int, max_attempts: int) -> float | None:
+        """Seconds to wait before the next attempt, or None when none is left.
+
+        ``max_attempts`` is the job's own (an operator's resubmit raises it by a
+        whole schedule), so the schedule restarts from its first delay then.
+        """
+        if attempts >= max_attempts or not self.retry_delays:
             return None
+        retries_this_round = attempts - (max_attempts - self.max_attempts) - 1
+        index = min(max(retries_this_round, 0), len(self.retry_delays) - 1)
         return self.retry_delays[index]
 
 

@@ -19,6 +19,7 @@ from tests.support.databases import (
     drop_database,
 )
 from tests.support.servers import TestServers
+from tests.support.smtp import smtp_server  # noqa: F401
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 

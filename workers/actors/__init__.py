@@ -1,0 +1,54 @@
+"""Declares one Dramatiq actor per job kind, each running its handler through the lifecycle.
+
+Actors are declared on a broker given at start-up rather than with the
+``@dramatiq.actor`` decorator at import time, so importing this package binds
+nothing to a global broker before settings are read.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import dramatiq
+
+from domain.adapters.bootstrap import Services
+from domain.jobs import EMAIL_SEND, NOOP, Job, JobKind
+from workers.actors.email import send_email
+from workers.actors.system import noop
+from workers.runtime import WorkerRuntime
+
+JobHandler = Callable[[Job, Services], Awaitable[dict[str, Any] | None]]
+
+HANDLERS: dict[JobKind, JobHandler] = {
+    EMAIL_SEND: send_email,
+    NOOP: noop,
+}
+
+# Job-level retries and liveness are the lifecycle's business: Dramatiq's own
+# retries are off, and its time limit only stops a truly stuck attempt.
+ACTOR_OPTIONS = {"max_retries": 0, "time_limit": 60 * 60 * 1000}
+
+
+def declare_actors(broker: dramatiq.Broker, runtime: WorkerRuntime) -> list[dramatiq.Actor]:
+    return [_declare(broker, runtime, kind, handler) for kind, handler in HANDLERS.items()]
+
+
+def _declare(
+    broker: dramatiq.Broker, runtime: WorkerRuntime, kind: JobKind, handler: JobHandler
+) -> dramatiq.Actor:
+    async def perform(job_id: str) -> None:
+        bound = functools.partial(handler, services=runtime.services)
+        await runtime.runner.run(uuid.UUID(job_id), bound)
+
+    perform.__name__ = perform.__qualname__ = kind.actor_name
+    return dramatiq.Actor(
+        perform,
+        broker=broker,
+        actor_name=kind.actor_name,
+        queue_name=kind.queue,
+        priority=0,
+        options=dict(ACTOR_OPTIONS),
+    )

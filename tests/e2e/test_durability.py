@@ -1,0 +1,64 @@
+"""No job is lost: Redis flushed, duplicate messages, a worker killed with -9."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psycopg
+import pytest
+import redis
+
+from domain.jobs import JobError, JobStatus
+from domain.submit import send_quietly
+from tests.support.jobs import async_wait_until, statuses, submit_noop
+from tests.support.processes import start_scheduler, start_worker
+
+pytestmark = pytest.mark.slow
+
+
+def all_succeeded(database_url: str, count: int):
+    def check() -> bool:
+        return statuses(database_url).get("succeeded", 0) == count
+
+    return check
+
+
+async def test_redis_flushall_with_jobs_queued_and_retrying(
+    services, settings, processes, log_dir
+) -> None:
+    queued = [await submit_noop(services) for _ in range(20)]
+    retrying = [await submit_noop(services) for _ in range(5)]
+    for job in retrying:
+        claimed = await services.store.claim(job.id)
+        later = services.clock.now() + timedelta(seconds=1)
+        error = JobError(code="transient_failure", message="busy")
+        moved = await services.store.retry(job.id, claimed.attempts, error, later)
+        await send_quietly(services.sender, moved, 1.0)
+    assert redis.Redis.from_url(settings.redis_url).dbsize() > 0
+
+    redis.Redis.from_url(settings.redis_url).flushall()
+
+    processes.append(start_worker(settings, log_dir))
+    processes.append(start_scheduler(settings, log_dir))
+    await async_wait_until(all_succeeded(settings.database_url, 25), timeout=60)
+    for job in queued + retrying:
+        assert (await services.store.get(job.id)).status is JobStatus.SUCCEEDED
+
+
+async def test_duplicate_messages_run_a_job_once(services, settings, processes, log_dir) -> None:
+    job = await submit_noop(services)
+    for _ in range(3):
+        await services.sender.send(job)  # the same job announced three more times
+
+    processes.append(start_worker(settings, log_dir, threads=4))
+    await async_wait_until(all_succeeded(settings.database_url, 1), timeout=30)
+    await async_wait_until(lambda: not services.broker.client.llen("dramatiq:default"))
+
+    done = await services.store.get(job.id)
+    assert done.attempts == 1
+    with psycopg.connect(settings.database_url) as conn:
+        runs = conn.execute(
+            "SELECT count(*) FROM job_events WHERE job_id = %s AND to_status = 'running'",
+            (job.id,),
+        ).fetchone()[0]
+    assert runs == 1

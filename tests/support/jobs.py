@@ -1,0 +1,72 @@
+"""Helpers for tests that drive jobs through the real store and sender."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+
+import psycopg
+
+from domain.adapters.bootstrap import Services
+from domain.jobs import NOOP, Job, JobKind, NewJob
+from domain.ports import MessageSender
+from domain.submit import submit_job
+
+
+class RecordingSender:
+    """The real sender, plus a record of what was sent and with which delay."""
+
+    def __init__(self, inner: MessageSender) -> None:
+        self.inner = inner
+        self.sent: list[tuple[uuid.UUID, float]] = []
+
+    async def send(self, job: Job, delay_seconds: float = 0.0) -> None:
+        self.sent.append((job.id, delay_seconds))
+        await self.inner.send(job, delay_seconds)
+
+
+async def submit_noop(
+    services: Services, owner_id: str = "user-1", kind: JobKind = NOOP, **payload: object
+) -> Job:
+    new = NewJob(kind=kind, owner_id=owner_id, payload=dict(payload))
+    return (await submit_job(services.uow, services.sender, new)).job
+
+
+async def insert_without_sending(services: Services, owner_id: str = "user-1") -> Job:
+    """A committed job whose message was never sent: what an API killed after commit leaves."""
+    async with services.uow() as uow:
+        submission = await uow.jobs.add(NewJob(kind=NOOP, owner_id=owner_id, payload={}))
+    return submission.job
+
+
+def wait_until(
+    predicate: Callable[[], bool], *, timeout: float = 30.0, interval: float = 0.1
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+async def async_wait_until(
+    predicate: Callable[[], object], *, timeout: float = 30.0, interval: float = 0.1
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def statuses(database_url: str) -> dict[str, int]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall()
+    return {status: count for status, count in rows}

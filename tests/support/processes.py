@@ -1,0 +1,102 @@
+"""The platform's real processes (worker, scheduler, API) started by end-to-end tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from domain.settings import Settings
+from tests.support.paths import PROJECT_ROOT
+
+SETTING_NAMES = {
+    "DATABASE_URL": "database_url",
+    "REDIS_URL": "redis_url",
+    "JWT_SECRET": "jwt_secret",
+    "DATA_DIR": "data_dir",
+    "SMTP_URL": "smtp_url",
+    "JOB_HEARTBEAT_SECONDS": "job_heartbeat_seconds",
+    "JOB_STALE_AFTER_SECONDS": "job_stale_after_seconds",
+    "RELAY_INTERVAL_SECONDS": "relay_interval_seconds",
+    "RELAY_GRACE_SECONDS": "relay_grace_seconds",
+}
+
+
+def platform_env(settings: Settings, **overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+    for name, attr in SETTING_NAMES.items():
+        value = getattr(settings, attr)
+        if value is not None:
+            env[name] = str(value)
+    env.update(LOG_LEVEL="INFO", PYTHONUNBUFFERED="1", **overrides)
+    return env
+
+
+class PlatformProcess:
+    """A process group of ours: killed as a whole, its output kept in a log file."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            argv,
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self, signum: int = signal.SIGKILL) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signum)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM to the leader only (dramatiq forwards it to its children), then clean up."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # whatever of the group is left
+        self.process.wait(5)
+        self._log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_worker(
+    settings: Settings, log_dir: Path, *, processes: int = 1, threads: int = 4
+) -> PlatformProcess:
+    argv = [sys.executable, "-m", "dramatiq", "workers.app"]
+    argv += ["--processes", str(processes), "--threads", str(threads)]
+    return PlatformProcess("worker", argv, platform_env(settings), log_dir)
+
+
+def start_scheduler(settings: Settings, log_dir: Path) -> PlatformProcess:
+    argv = [sys.executable, "-m", "workers.scheduler"]
+    return PlatformProcess("scheduler", argv, platform_env(settings), log_dir)
+
+
+def start_api(settings: Settings, log_dir: Path, port: int, **overrides: str) -> PlatformProcess:
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app"]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    api = PlatformProcess("api", argv, platform_env(settings, **overrides), log_dir)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1).status_code == 200:
+                return api
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    api.stop()
+    raise AssertionError(f"the API did not start:\n{api.output()[-3000:]}")

@@ -1,0 +1,61 @@
+"""The safety net that makes Redis disposable: re-send what is due, revive what is stuck.
+
+Two sweeps, both over PostgreSQL only:
+- running jobs whose heartbeat is older than ``job_stale_after_seconds`` lost
+  their worker (killed, OOM, machine gone): they go back to ``retrying`` (or
+  ``failed`` when out of attempts) and are sent again;
+- queued/retrying jobs due for longer than ``relay_grace_seconds`` that no
+  worker claimed may have lost their message (Redis flushed, the API died
+  between commit and send): they are sent again. A duplicate is harmless,
+  the claim drops it.
+"""
+
+from __future__ import annotations
+
+import msgspec
+import structlog
+
+from domain.jobs import JobStatus
+from domain.ports import JobStore, MessageSender
+from domain.settings import Settings
+from domain.submit import send_quietly
+
+log = structlog.get_logger(__name__)
+
+
+class RelayReport(msgspec.Struct, frozen=True):
+    recovered: int
+    abandoned: int
+    resent: int
+
+
+class Relay:
+    def __init__(self, store: JobStore, sender: MessageSender, settings: Settings) -> None:
+        self._store = store
+        self._sender = sender
+        self._settings = settings
+
+    async def run_once(self) -> RelayReport:
+        batch = self._settings.relay_batch_size
+        recovered = abandoned = resent = 0
+        while True:
+            stale = await self._store.recover_stale(self._settings.job_stale_after_seconds, batch)
+            for job in stale:
+                if job.status is JobStatus.RETRYING:
+                    recovered += 1
+                    await send_quietly(self._sender, job)
+                else:
+                    abandoned += 1
+            if len(stale) < batch:
+                break
+        while True:
+            due = await self._store.due_for_send(self._settings.relay_grace_seconds, batch)
+            for job in due:
+                await send_quietly(self._sender, job)
+            resent += len(due)
+            if len(due) < batch:
+                break
+        report = RelayReport(recovered=recovered, abandoned=abandoned, resent=resent)
+        if recovered or abandoned or resent:
+            log.info("relay_pass", **msgspec.structs.asdict(report))
+        return report

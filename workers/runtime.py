@@ -1,0 +1,56 @@
+"""The worker process's resources, opened on Dramatiq's event loop and closed on shutdown.
+
+A psycopg pool must be created and opened on the loop that uses it; in a
+Dramatiq worker that loop belongs to the AsyncIO middleware and exists only
+after it has booted, so this middleware must come after AsyncIO in the
+broker's list (SERVICES.md: opening at import fails, opening after boot races
+the worker threads).
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
+
+from domain.adapters.bootstrap import Services, build_services
+from domain.settings import Settings
+from workers.lifecycle import LifecycleRunner
+
+
+class WorkerRuntime(dramatiq.Middleware):
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._services: Services | None = None
+        self._runner: LifecycleRunner | None = None
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("the worker runtime has not booted")
+        return self._services
+
+    @property
+    def runner(self) -> LifecycleRunner:
+        if self._runner is None:
+            raise RuntimeError("the worker runtime has not booted")
+        return self._runner
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        services = build_services(self.settings, broker)  # type: ignore[arg-type]
+        loop_thread = get_event_loop_thread()
+        if loop_thread is None:
+            raise RuntimeError("the AsyncIO middleware must come before WorkerRuntime")
+        loop_thread.run_coroutine(services.open())
+        self._services = services
+        self._runner = LifecycleRunner(
+            services.store,
+            services.sender,
+            services.clock,
+            heartbeat_seconds=self.settings.job_heartbeat_seconds,
+        )
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        loop_thread = get_event_loop_thread()
+        if self._services is not None and loop_thread is not None:
+            loop_thread.run_coroutine(self._services.close())
+        self._services = None
