@@ -1,0 +1,76 @@
+"""The Litestar application: routes, auth, error mapping and middleware wired in one factory.
+
+``create_app`` only assembles; the lifespan opens the database pool and the
+broker on the serving loop. Run with ``uvicorn --factory api.app:create_app``.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.auth import authenticated, provide_principal
+from api.commands import provide_idempotency_key
+from api.controllers.health import HealthController
+from api.controllers.jobs import JobsController
+from api.controllers.metrics import MetricsController
+from api.controllers.notifications import NotificationsController
+from api.lifespan import services_lifespan
+from api.middleware.http_metrics import HttpMetrics, HttpMetricsMiddleware
+from api.middleware.request_context import RequestContextMiddleware, echo_request_id
+from api.problems import EXCEPTION_HANDLERS
+from api.request import ApiRequest
+from api.state import provide_services
+from domain.settings import Settings, load_settings
+
+API_TITLE = "Healthplat API"
+API_VERSION = "1.0.0"  # the /api/v1 contract, not the package version
+BEARER = "BearerToken"
+
+
+def _api_v1() -> Router:
+    """Everything under /api/v1 needs a token; routes narrow the roles further."""
+    return Router(
+        path="/api/v1",
+        route_handlers=[JobsController, NotificationsController],
+        guards=[authenticated],
+        dependencies={
+            "principal": Provide(provide_principal, sync_to_thread=False),
+            "idempotency_key": Provide(provide_idempotency_key, sync_to_thread=False),
+        },
+        security=[{BEARER: []}],
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    http_metrics = HttpMetrics()
+    return Litestar(
+        route_handlers=[HealthController, MetricsController, _api_v1()],
+        dependencies={
+            "services": Provide(provide_services, sync_to_thread=False),
+        },
+        lifespan=[services_lifespan],
+        middleware=[RequestContextMiddleware(), HttpMetricsMiddleware(http_metrics)],
+        before_send=[echo_request_id],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_class=ApiRequest,
+        request_max_body_size=settings.max_request_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title=API_TITLE,
+            version=API_VERSION,
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    BEARER: SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+        ),
+        state=State({"settings": settings, "http_metrics": http_metrics}),
+        # Litestar's own logging config would log exception text; ours logs types only.
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,77 @@
+"""Authentication and role checks, as Litestar guards plus one dependency.
+
+Guards run before a handler's dependencies and body are read, so a caller
+who is not allowed in costs no body parsing, and a handler cannot forget the
+check: the API router installs ``authenticated`` for every route under it,
+and a route narrows the roles with ``allow_roles``. Handlers receive the
+caller as the ``principal`` dependency. All three read the token through
+``principal_of``, which verifies it once per request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection, Request
+from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
+
+from api.identity import Principal, Role
+from api.tokens import read_token
+from domain.errors import Forbidden, Unauthorized
+
+_STATE_KEY = "principal"
+
+# How a handler asks for the caller: ``principal: Caller``.
+Caller = NamedDependency[Principal]
+
+
+class MissingToken(Unauthorized):
+    """Raised when a request carries no bearer token at all."""
+
+    code = "missing_token"
+
+
+def _bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    header = connection.headers.get("authorization")
+    if header is None:
+        raise MissingToken("this endpoint needs an Authorization: Bearer token")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise MissingToken("the Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The verified caller of this request; raises Unauthorized when there is none."""
+    state = connection.state
+    cached = state.get(_STATE_KEY)
+    if isinstance(cached, Principal):
+        return cached
+    settings = connection.app.state.settings
+    principal = read_token(settings.jwt_secret, _bearer_token(connection))
+    state[_STATE_KEY] = principal
+    return principal
+
+
+def authenticated(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    principal_of(connection)
+
+
+def allow_roles(*roles: Role) -> Guard:
+    allowed = frozenset(roles)
+    names = ", ".join(sorted(role.value for role in allowed))
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if principal_of(connection).role not in allowed:
+            raise Forbidden(f"this action is limited to: {names}")
+
+    return guard
+
+
+admin_only = allow_roles(Role.ADMIN)
+
+
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    return principal_of(request)

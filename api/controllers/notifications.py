@@ -1,0 +1,44 @@
+"""Notifications sent on the platform's behalf; for now, e-mail from a template (admin only)."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, post
+from litestar.params import JSONBody
+
+from api.auth import Caller, admin_only
+from api.commands import IdempotencyKey, JobAccepted, accepted
+from api.problems import problem_responses
+from api.state import AppServices
+from domain.notifications import SendEmail, sender_domain, submit_email
+
+
+class NotificationsController(Controller):
+    path = "/notifications"
+    tags = ["notifications"]
+    guards = [admin_only]
+
+    @post(
+        "/email",
+        operation_id="sendEmail",
+        summary="Queue an e-mail from a template; 202 with the job's address",
+        status_code=202,
+        responses=problem_responses(400, 401, 403, 409, 413, 422),
+    )
+    async def send_email(
+        self,
+        data: JSONBody[SendEmail],
+        principal: Caller,
+        services: AppServices,
+        idempotency_key: IdempotencyKey,
+    ) -> Response[JobAccepted]:
+        submission = await submit_email(
+            services.uow,
+            services.sender,
+            services.renderer,
+            services.addresses,
+            data,
+            owner_id=principal.user_id,
+            idempotency_key=idempotency_key,
+            message_id_domain=sender_domain(services.settings.smtp_from),
+        )
+        return accepted(submission)

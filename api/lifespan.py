@@ -1,0 +1,37 @@
+"""The process's resources live exactly as long as the app is serving.
+
+Nothing is opened at import or in ``create_app``: the pool must be opened on
+the event loop that serves requests, and a test or a ``--factory`` import
+must not need a database to build the app.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+
+from domain.adapters.bootstrap import build_services
+from domain.adapters.messaging import build_broker
+from domain.logging import configure_logging
+from domain.settings import Settings
+
+
+@asynccontextmanager
+async def services_lifespan(app: Litestar) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    configure_logging(settings.log_level, settings.log_format)
+    # uvicorn's access log prints the raw path and query string; ours prints the route.
+    logging.getLogger("uvicorn.access").disabled = True
+    broker = build_broker(settings.redis_url)
+    services = build_services(settings, broker)
+    try:
+        await services.open()
+        app.state.services = services
+        yield
+    finally:
+        app.state.pop("services", None)
+        await services.close()
+        broker.client.close()

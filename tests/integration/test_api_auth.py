@@ -1,0 +1,145 @@
+"""Bearer-token authentication and role checks, through the real app."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from api.identity import Role
+from api.tokens import main as token_cli
+from api.tokens import mint_token, read_token
+from tests.conftest import TEST_JWT_SECRET
+from tests.support.api import api_client, assert_problem, bearer
+
+EMAIL = {"to": "someone@example.com", "template": "welcome", "data": {"name": "Ada"}}
+
+
+@pytest.fixture
+async def api(settings):
+    async with api_client(settings) as client:
+        yield client
+
+
+def raw_token(claims: dict, secret: str = TEST_JWT_SECRET) -> dict[str, str]:
+    return {"Authorization": f"Bearer {jwt.encode(claims, secret, algorithm='HS256')}"}
+
+
+def in_an_hour() -> int:
+    return int(time.time()) + 3600
+
+
+BAD_CREDENTIALS = {
+    "no header": {},
+    "not bearer": {"Authorization": "Basic dXNlcjpwYXNz"},
+    "empty bearer": {"Authorization": "Bearer "},
+    "not a jwt": {"Authorization": "Bearer not.a.jwt"},
+    "garbage": {"Authorization": "Bearer %%%.{}.!!"},
+    "three words": {"Authorization": "Bearer abc def"},
+    "bad signature": bearer("admin-1", Role.ADMIN, secret="another-secret-" + "y" * 40),
+    "expired": bearer("admin-1", Role.ADMIN, ttl=-60),
+    "unknown role": raw_token({"sub": "u1", "role": "superuser", "exp": in_an_hour()}),
+    "no role": raw_token({"sub": "u1", "exp": in_an_hour()}),
+    "no sub": raw_token({"role": "admin", "exp": in_an_hour()}),
+    "empty sub": raw_token({"sub": "", "role": "admin", "exp": in_an_hour()}),
+    "no exp": raw_token({"sub": "u1", "role": "admin"}),
+    "alg none": {
+        "Authorization": "Bearer "
+        + jwt.encode({"sub": "u1", "role": "admin", "exp": in_an_hour()}, None, algorithm="none")
+    },
+}
+
+
+@pytest.mark.parametrize("headers", BAD_CREDENTIALS.values(), ids=BAD_CREDENTIALS.keys())
+async def test_bad_credentials_get_401_problem_with_www_authenticate(api, headers) -> None:
+    for method, url, body in (
+        ("GET", "/api/v1/jobs", None),
+        ("POST", "/api/v1/notifications/email", EMAIL),
+    ):
+        response = await api.request(method, url, headers=headers, json=body)
+        problem = assert_problem(response, 401)
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        token = headers.get("Authorization", "").partition(" ")[2]
+        assert not token or token not in problem["detail"]
+
+
+async def test_a_token_with_a_bad_signature_is_named_invalid(api) -> None:
+    response = await api.get("/api/v1/jobs", headers=BAD_CREDENTIALS["bad signature"])
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    missing = await api.get("/api/v1/jobs")
+    assert missing.headers["www-authenticate"] == "Bearer"
+
+
+async def test_a_patient_may_not_send_email(api) -> None:
+    response = await api.post("/api/v1/notifications/email", json=EMAIL, headers=bearer())
+    problem = assert_problem(response, 403)
+    assert problem["code"] == "forbidden"
+
+
+async def test_a_doctor_may_not_send_email_either(api) -> None:
+    headers = bearer("doc-1", Role.DOCTOR)
+    response = await api.post("/api/v1/notifications/email", json=EMAIL, headers=headers)
+    assert_problem(response, 403)
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_every_role_may_list_its_jobs(api, role) -> None:
+    response = await api.get("/api/v1/jobs", headers=bearer("someone", role))
+    assert response.status_code == 200, response.text
+
+
+async def test_the_scheme_name_is_case_insensitive(api) -> None:
+    token = mint_token(TEST_JWT_SECRET, "patient-1", Role.PATIENT, 60)
+    response = await api.get("/api/v1/jobs", headers={"Authorization": f"bearer {token}"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/health/live", "/health/ready", "/metrics", "/schema/openapi.json"]
+)
+async def test_health_metrics_and_schema_need_no_token(api, path) -> None:
+    response = await api.get(path)
+    assert response.status_code == 200, response.text
+
+
+async def test_the_openapi_document_names_the_operations_and_the_bearer_scheme(api) -> None:
+    schema = (await api.get("/schema/openapi.json")).json()
+    assert schema["info"]["title"] == "Healthplat API"
+    assert schema["info"]["version"]
+    operation_ids = {
+        operation["operationId"] for path in schema["paths"].values() for operation in path.values()
+    }
+    assert {"getJob", "listJobs", "cancelJob", "retryJob", "streamJobEvents", "sendEmail"} <= (
+        operation_ids
+    )
+    assert schema["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
+    assert "security" in schema["paths"]["/api/v1/jobs"]["get"]
+    assert "security" not in schema["paths"]["/health/live"]["get"]
+
+
+def test_minted_tokens_read_back() -> None:
+    token = mint_token(TEST_JWT_SECRET, "user-7", "doctor", 60)
+    principal = read_token(TEST_JWT_SECRET, token)
+    assert (principal.user_id, principal.role) == ("user-7", Role.DOCTOR)
+
+
+def test_the_token_cli_mints_from_the_environment(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("JWT_SECRET", TEST_JWT_SECRET)
+    assert token_cli(["--sub", "ops-1", "--role", "admin", "--ttl", "120"]) == 0
+    token = capsys.readouterr().out.strip()
+    claims = jwt.decode(token, TEST_JWT_SECRET, algorithms=["HS256"])
+    assert claims["sub"] == "ops-1" and claims["role"] == "admin"
+    assert 100 <= claims["exp"] - time.time() <= 121
+
+
+def test_the_token_cli_refuses_a_missing_secret(monkeypatch, capsys) -> None:
+    monkeypatch.delenv("JWT_SECRET", raising=False)
+    assert token_cli(["--sub", "ops-1", "--role", "admin"]) == 2
+    assert "JWT_SECRET" in capsys.readouterr().err
+
+
+def test_the_token_cli_refuses_an_unknown_role(monkeypatch) -> None:
+    monkeypatch.setenv("JWT_SECRET", TEST_JWT_SECRET)
+    with pytest.raises(SystemExit):
+        token_cli(["--sub", "ops-1", "--role", "root"])

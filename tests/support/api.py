@@ -1,0 +1,78 @@
+"""Helpers for API tests: the real app (real lifespan, PostgreSQL, Redis) behind AsyncTestClient.
+
+AsyncTestClient runs the app on its own event loop in a portal thread and
+blocks the test's loop for the length of each request. So tests set jobs up
+through their own ``services`` (same database, their own pool), and anything
+that must happen *during* a request is started on the app's loop with
+``on_app_loop``, using the app's services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import psycopg
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from psycopg.rows import dict_row
+
+from api.app import create_app
+from api.identity import Role
+from api.tokens import mint_token
+from domain.adapters.bootstrap import Services
+from domain.jobs import NOOP, Job, NewJob
+from domain.settings import Settings
+from domain.submit import submit_job
+from tests.conftest import TEST_JWT_SECRET
+
+PROBLEM_JSON = "application/problem+json"
+
+
+@asynccontextmanager
+async def api_client(settings: Settings) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        yield client
+
+
+def bearer(
+    sub: str = "patient-1", role: Role | str = Role.PATIENT, ttl: int = 3600, secret: str = ""
+) -> dict[str, str]:
+    token = mint_token(secret or TEST_JWT_SECRET, sub, role, ttl)
+    return {"Authorization": f"Bearer {token}"}
+
+
+ADMIN = bearer("admin-1", Role.ADMIN)
+
+
+def app_services(client: AsyncTestClient[Litestar]) -> Services:
+    return client.app.state.services
+
+
+def on_app_loop(
+    client: AsyncTestClient[Litestar], work: Callable[[], Coroutine[Any, Any, Any]]
+) -> Any:
+    """Start ``work`` on the app's event loop; returns a concurrent Future of its result."""
+    return client.blocking_portal.start_task_soon(work)
+
+
+async def noop_job(services: Services, owner_id: str) -> Job:
+    new = NewJob(kind=NOOP, owner_id=owner_id, payload={})
+    return (await submit_job(services.uow, services.sender, new)).job
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    body = response.json()
+    assert body["status"] == status
+    assert {"type", "title", "detail"} <= body.keys()
+    assert isinstance(body["detail"], str) and body["detail"]
+    return body
+
+
+def job_rows(database_url: str) -> list[dict[str, Any]]:
+    with psycopg.connect(database_url, row_factory=dict_row) as conn:
+        return conn.execute("SELECT * FROM jobs ORDER BY created_at").fetchall()
