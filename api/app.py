@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from api.audit_context import provide_audit_context
 from api.auth import authenticated, provide_principal
 from api.commands import provide_idempotency_key
 from api.controllers.health import HealthController
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[HealthController, MetricsController, _api_v1()],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
+            "audit_context": Provide(provide_audit_context, sync_to_thread=False),
         },
         lifespan=[services_lifespan],
         middleware=[RequestContextMiddleware(), HttpMetricsMiddleware(http_metrics)],

@@ -78,3 +78,9 @@ class PermanentFailure(JobFailure):
 
     code = "permanent_failure"
     retryable = False
+
+
+class SealBroken(DomainError):
+    """Raised when a sealed (encrypted) value does not open: wrong key, wrong place, altered."""
+
+    code = "phi_unreadable"

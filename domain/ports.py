@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from domain.audit import AuditContext, AuditEntry
 from domain.jobs import Job, JobError, JobEvent, JobStatus, NewJob
 
 
@@ -53,6 +54,7 @@ class UnitOfWork(Protocol):
 
     jobs: JobRepository
     emails: EmailRepository
+    audit: AuditLog
 
 
 class UnitOfWorkFactory(Protocol):
@@ -130,3 +132,28 @@ class AddressValidator(Protocol):
     def normalize(self, address: str) -> str:
         """The address in canonical form; raises ValidationFailed(field="to") if it is not one."""
         ...
+
+
+class Sealed(msgspec.Struct, frozen=True):
+    """A PHI value encrypted at rest, with the id of the key that sealed it."""
+
+    key_id: str
+    blob: bytes  # nonce || ciphertext || tag
+
+
+class Cipher(Protocol):
+    """Seals PHI for storage. ``context`` names the value's place (table.column:row id)."""
+
+    active_key_id: str
+
+    def seal(self, plaintext: bytes, context: str) -> Sealed: ...
+
+    def open(self, sealed: Sealed, context: str) -> bytes: ...
+
+    def needs_reseal(self, sealed: Sealed) -> bool: ...
+
+
+class AuditLog(Protocol):
+    """Appends to the audit trail inside the current transaction."""
+
+    async def record(self, context: AuditContext, entry: AuditEntry) -> None: ...

@@ -7,6 +7,7 @@ environment says later, which keeps tests and workers deterministic.
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +32,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     relay_grace_seconds: float = 10.0
     relay_batch_size: int = 500
     max_request_body_bytes: int = 1_000_000
+    phi_keys: dict[str, bytes]
+    phi_active_key_id: str
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    public_app_url: str = "http://127.0.0.1:8000"
+    cors_origins: tuple[str, ...] = ()
+    rate_limit_auth_per_minute: int = 10
+    rate_limit_user_per_minute: int = 100
 
     @property
     def outbox_dir(self) -> Path:
@@ -55,6 +64,10 @@ _FLOATS = {
     "RELAY_GRACE_SECONDS": "relay_grace_seconds",
 }
 _INTS = {
+    "ACCESS_TOKEN_TTL_SECONDS": "access_token_ttl_seconds",
+    "REFRESH_TOKEN_TTL_SECONDS": "refresh_token_ttl_seconds",
+    "RATE_LIMIT_AUTH_PER_MINUTE": "rate_limit_auth_per_minute",
+    "RATE_LIMIT_USER_PER_MINUTE": "rate_limit_user_per_minute",
     "DB_POOL_MAX_SIZE": "db_pool_max_size",
     "RELAY_BATCH_SIZE": "relay_batch_size",
     "MAX_REQUEST_BODY_BYTES": "max_request_body_bytes",
@@ -64,7 +77,30 @@ _STRINGS = {
     "SMTP_FROM": "smtp_from",
     "LOG_LEVEL": "log_level",
     "LOG_FORMAT": "log_format",
+    "PUBLIC_APP_URL": "public_app_url",
 }
+
+
+def parse_keyring(text: str) -> dict[str, bytes]:
+    """``"k1:<base64 of 32 bytes>,k2:<...>"`` into key ids and AES-256 keys; raises ValueError.
+
+    The last key listed is the active one unless PHI_ACTIVE_KEY_ID says otherwise.
+    """
+    keys: dict[str, bytes] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key_id, sep, encoded = item.partition(":")
+        if not sep or not key_id:
+            raise ValueError("each key must be written as id:base64key")
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            raise ValueError("a key is not valid base64") from None
+        if len(key) != 32:
+            raise ValueError("each key must be 32 bytes (AES-256)")
+        keys[key_id] = key
+    if not keys:
+        raise ValueError("must be set, e.g. k1:<base64 of 32 random bytes>")
+    return keys
 
 
 def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
@@ -83,7 +119,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     jwt_secret = get("JWT_SECRET")
     if jwt_secret is None or len(jwt_secret) < 32:
         raise SettingsError("JWT_SECRET must be set to at least 32 characters")
+    try:
+        phi_keys = parse_keyring(get("PHI_KEYS") or "")
+    except ValueError as exc:
+        raise SettingsError(f"PHI_KEYS: {exc}") from None
+    active = get("PHI_ACTIVE_KEY_ID") or list(phi_keys)[-1]
+    if active not in phi_keys:
+        raise SettingsError("PHI_ACTIVE_KEY_ID must name a key in PHI_KEYS")
     fields: dict[str, object] = {
+        "phi_keys": phi_keys,
+        "phi_active_key_id": active,
+        "cors_origins": tuple(
+            origin.strip() for origin in (get("CORS_ORIGINS") or "").split(",") if origin.strip()
+        ),
         "database_url": get("DATABASE_URL") or DEFAULTS["DATABASE_URL"],
         "redis_url": get("REDIS_URL") or DEFAULTS["REDIS_URL"],
         "jwt_secret": jwt_secret,

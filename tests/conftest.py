@@ -22,6 +22,7 @@ from tests.support.servers import TestServers
 from tests.support.smtp import smtp_server  # noqa: F401
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
+TEST_PHI_KEYS = {"test-k1": bytes(range(32)), "test-k2": bytes(range(32, 64))}
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +58,8 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         redis_url=redis_url,
         jwt_secret=TEST_JWT_SECRET,
+        phi_keys=TEST_PHI_KEYS,
+        phi_active_key_id="test-k2",
         data_dir=tmp_path / "data",
         job_heartbeat_seconds=0.5,
         job_stale_after_seconds=2.0,

@@ -17,11 +17,13 @@ from domain.adapters.email_templates import JinjaEmailRenderer
 from domain.adapters.job_store import PgJobStore
 from domain.adapters.mailers import build_mailer
 from domain.adapters.messaging import DramatiqSender
+from domain.adapters.phi_cipher import PhiCipher
 from domain.adapters.postgres import create_pool
 from domain.adapters.unit_of_work import PgUnitOfWorkFactory
 from domain.clock import Clock, SystemClock
 from domain.ports import (
     AddressValidator,
+    Cipher,
     EmailRenderer,
     JobStore,
     Mailer,
@@ -43,6 +45,7 @@ class Services:
     renderer: EmailRenderer
     mailer: Mailer
     addresses: AddressValidator
+    cipher: Cipher
     _opened: bool = field(default=False, repr=False)
 
     async def open(self) -> None:
@@ -75,4 +78,5 @@ def build_services(
         renderer=JinjaEmailRenderer(),
         mailer=build_mailer(settings),
         addresses=EmailValidatorAddresses(),
+        cipher=PhiCipher(settings.phi_keys, settings.phi_active_key_id),
     )

@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from domain.adapters.audit_log import PgAuditLog
 from domain.adapters.email_store import PgEmailRepository
 from domain.adapters.job_store import PgJobRepository
 from domain.clock import Clock
@@ -18,6 +19,7 @@ class PgUnitOfWork:
         self.connection = conn
         self.jobs = PgJobRepository(conn, clock)
         self.emails = PgEmailRepository(conn, clock)
+        self.audit = PgAuditLog(conn, clock)
 
 
 class PgUnitOfWorkFactory:

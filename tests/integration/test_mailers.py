@@ -27,6 +27,7 @@ from domain.errors import PermanentFailure, TransientFailure
 from domain.notifications import message_id_for
 from domain.ports import RenderedEmail
 from domain.settings import Settings, SettingsError
+from tests.conftest import TEST_PHI_KEYS
 from tests.support.servers import free_port
 from tests.support.smtp import RecordingHandler, SmtpServer, running_smtp_server
 
@@ -40,6 +41,8 @@ def mail_settings(tmp_path: Path, smtp_url: str | None, **extra: object) -> Sett
         database_url="postgresql://unused",
         redis_url="redis://unused",
         jwt_secret="x" * 40,
+        phi_keys=TEST_PHI_KEYS,
+        phi_active_key_id="test-k1",
         data_dir=tmp_path / "data",
         smtp_url=smtp_url,
         smtp_from=SENDER,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import signal
@@ -29,11 +30,15 @@ SETTING_NAMES = {
 
 
 def platform_env(settings: Settings, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES and k[:4] != "PHI_"}
     for name, attr in SETTING_NAMES.items():
         value = getattr(settings, attr)
         if value is not None:
             env[name] = str(value)
+    env["PHI_KEYS"] = ",".join(
+        f"{key_id}:{base64.b64encode(key).decode()}" for key_id, key in settings.phi_keys.items()
+    )
+    env["PHI_ACTIVE_KEY_ID"] = settings.phi_active_key_id
     env.update(LOG_LEVEL="INFO", PYTHONUNBUFFERED="1", **overrides)
     return env
 
