@@ -17,9 +17,9 @@ from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
-from api.identity import Principal, Role
 from api.tokens import read_token
 from domain.errors import Forbidden, Unauthorized
+from domain.identity import Principal, Role
 
 _STATE_KEY = "principal"
 

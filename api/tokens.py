@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 import jwt
 
-from api.identity import Principal, Role
 from domain.errors import Unauthorized
+from domain.identity import Principal, Role
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("sub", "role", "exp")

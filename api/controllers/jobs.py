@@ -17,11 +17,11 @@ from litestar.response import ServerSentEvent
 
 from api.auth import Caller, admin_only
 from api.commands import JobAccepted, accepted
-from api.identity import Principal
 from api.job_stream import status_events
 from api.problems import problem_responses
 from api.state import AppServices
 from domain.errors import NotFound
+from domain.identity import Principal
 from domain.jobs import Job, JobError, JobStatus, kind_named
 from domain.ports import JobStore, Submission
 from domain.submit import send_quietly

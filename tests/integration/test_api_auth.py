@@ -7,9 +7,9 @@ import time
 import jwt
 import pytest
 
-from api.identity import Role
 from api.tokens import main as token_cli
 from api.tokens import mint_token, read_token
+from domain.identity import Role
 from tests.conftest import TEST_JWT_SECRET
 from tests.support.api import api_client, assert_problem, bearer
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from api.identity import Role
+from domain.identity import Role
 from domain.jobs import NOOP, JobError, JobStatus
 from tests.support.api import (
     ADMIN,

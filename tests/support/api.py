@@ -20,9 +20,9 @@ from litestar.testing import AsyncTestClient
 from psycopg.rows import dict_row
 
 from api.app import create_app
-from api.identity import Role
 from api.tokens import mint_token
 from domain.adapters.bootstrap import Services
+from domain.identity import Role
 from domain.jobs import NOOP, Job, NewJob
 from domain.settings import Settings
 from domain.submit import submit_job

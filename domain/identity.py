@@ -1,7 +1,7 @@
 """Who is calling: the identity a verified token vouches for.
 
-Kept free of Litestar and JWT so the token CLI, the guards and (later) the
-domain's ownership rules can share it without pulling in the web stack.
+Part of the domain core so the access policies, the token CLI and the API
+guards share one definition without pulling in the web stack.
 """
 
 from __future__ import annotations

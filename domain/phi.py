@@ -1,0 +1,42 @@
+"""Where PHI is sealed at rest, and the context that binds each sealed value to its place.
+
+Every sealed column is listed here once: services that seal and open values,
+and the key-rotation job that re-seals them, all work from this list.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+
+class SealedColumn(msgspec.Struct, frozen=True):
+    table: str
+    column: str  # the value column is ``{column}_sealed``, its key id ``{column}_key_id``
+    row_key: str  # the primary-key column that identifies the row
+
+    @property
+    def sealed_column(self) -> str:
+        return f"{self.column}_sealed"
+
+    @property
+    def key_id_column(self) -> str:
+        return f"{self.column}_key_id"
+
+    def context(self, row_id: uuid.UUID | str) -> str:
+        """The associated data of one value: a ciphertext moved elsewhere will not open."""
+        return f"{self.table}.{self.column}:{row_id}"
+
+
+USER_PHONE = SealedColumn("users", "phone", "id")
+USER_TOTP_SECRET = SealedColumn("users", "totp_secret", "id")
+PATIENT_DATE_OF_BIRTH = SealedColumn("patient_profiles", "date_of_birth", "user_id")
+PATIENT_CLINICAL_NOTES = SealedColumn("patient_profiles", "clinical_notes", "user_id")
+
+SEALED_COLUMNS: tuple[SealedColumn, ...] = (
+    USER_PHONE,
+    USER_TOTP_SECRET,
+    PATIENT_DATE_OF_BIRTH,
+    PATIENT_CLINICAL_NOTES,
+)
