@@ -16,7 +16,6 @@ Actors do not touch job state themselves; they hand their handler to
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -45,6 +44,40 @@ def error_of(exc: BaseException) -> JobError:
     return UNEXPECTED
 
 
+class Heartbeats:
+    """One heartbeat loop per process for all its running attempts: one UPDATE per beat."""
+
+    def __init__(self, store: JobStore, interval_seconds: float) -> None:
+        self._store = store
+        self._interval = interval_seconds
+        self._running: dict[uuid.UUID, int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, job: Job) -> None:
+        self._running[job.id] = job.attempts
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._beat())
+
+    def discard(self, job: Job) -> None:
+        if self._running.get(job.id) == job.attempts:
+            del self._running[job.id]
+
+    async def _beat(self) -> None:
+        while self._running:
+            await asyncio.sleep(self._interval)
+            beating = list(self._running.items())
+            if not beating:
+                continue
+            try:
+                alive = await self._store.heartbeat_many(beating)
+            except Exception as exc:  # a missed beat is not fatal; the next one may pass
+                log.warning("job_heartbeat_failed", **exception_fields(exc))
+                continue
+            for job_id, attempt in beating:
+                if job_id not in alive and self._running.get(job_id) == attempt:
+                    del self._running[job_id]  # recovered by the relay: no longer ours
+
+
 class LifecycleRunner:
     def __init__(
         self,
@@ -56,7 +89,7 @@ class LifecycleRunner:
         self._store = store
         self._sender = sender
         self._clock = clock
-        self._heartbeat_seconds = heartbeat_seconds
+        self._heartbeats = Heartbeats(store, heartbeat_seconds)
 
     async def run(self, job_id: uuid.UUID, handler: Handler) -> Job | None:
         """Run one attempt of ``job_id``; the job as recorded after it, or None if dropped."""
@@ -68,32 +101,19 @@ class LifecycleRunner:
             job_id=str(job.id), kind=job.kind, attempt=job.attempts
         ):
             log.info("job_started")
-            beating = asyncio.create_task(self._beat(job))
+            self._heartbeats.add(job)
             try:
                 result = await handler(job)
             except Exception as exc:
                 return await self._record_failure(job, exc)
             finally:
-                beating.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await beating
+                self._heartbeats.discard(job)
             finished = await self._store.succeed(job.id, job.attempts, result)
             if finished is None:
                 log.warning("job_outcome_stale")
             else:
                 log.info("job_succeeded")
             return finished
-
-    async def _beat(self, job: Job) -> None:
-        while True:
-            await asyncio.sleep(self._heartbeat_seconds)
-            try:
-                alive = await self._store.heartbeat(job.id, job.attempts)
-            except Exception as exc:  # a missed beat is not fatal; the next one may pass
-                log.warning("job_heartbeat_failed", **exception_fields(exc))
-                continue
-            if not alive:
-                return
 
     async def _record_failure(self, job: Job, exc: Exception) -> Job | None:
         error = error_of(exc)

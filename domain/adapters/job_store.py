@@ -7,7 +7,6 @@ attempt number it ran), so an illegal or stale move simply matches no row.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,9 +16,11 @@ from psycopg import AsyncConnection, sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from domain.adapters.coalescer import Coalescer
+from domain.adapters.keyset import cursor_after, position_of
 from domain.adapters.postgres import event_from_row, job_from_row
 from domain.clock import Clock
-from domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from domain.errors import Conflict, InvalidTransition, NotFound
 from domain.jobs import (
     Job,
     JobError,
@@ -37,6 +38,67 @@ WORKER_LOST = JobError(code="worker_lost", message="the worker running this job 
 
 def _statuses(transition: str) -> list[str]:
     return sorted(status.value for status in allowed_from(transition))
+
+
+# What an operator's move sets besides the status (cancel, resubmit).
+CANCEL_SET = "finished_at = %(now)s"
+RESUBMIT_SET = """max_attempts = attempts + %(extra)s, error = NULL, run_after = %(now)s,
+                  finished_at = NULL, last_sent_at = NULL"""
+
+
+async def _transition_on(
+    conn: AsyncConnection,
+    clock: Clock,
+    transition: str,
+    job_id: uuid.UUID,
+    assignments: str,
+    params: dict[str, Any],
+) -> Job | None:
+    """One guarded UPDATE, on whichever connection (pool or a caller's transaction)."""
+    guard = "AND attempts = %(attempt)s" if "attempt" in params else ""
+    query = f"""
+        UPDATE jobs SET status = %(target)s, updated_at = %(now)s, {assignments}
+        WHERE id = %(id)s AND status = ANY(%(sources)s) {guard}
+        RETURNING *
+    """
+    cursor = await conn.execute(
+        query,
+        {
+            **params,
+            "id": job_id,
+            "now": params.get("now", clock.now()),
+            "target": target_of(transition).value,
+            "sources": _statuses(transition),
+        },
+    )
+    row = await cursor.fetchone()
+    return job_from_row(row) if row else None
+
+
+async def _get_on(conn: AsyncConnection, job_id: uuid.UUID, *, lock: bool = False) -> Job | None:
+    query = "SELECT * FROM jobs WHERE id = %s" + (" FOR UPDATE" if lock else "")
+    cursor = await conn.execute(query, (job_id,))
+    row = await cursor.fetchone()
+    return job_from_row(row) if row else None
+
+
+async def _operator_move(
+    conn: AsyncConnection,
+    clock: Clock,
+    transition: str,
+    job_id: uuid.UUID,
+    assignments: str,
+    params: dict[str, Any],
+) -> Job:
+    """An operator's transition; when refused, raises why (NotFound, InvalidTransition)."""
+    job = await _transition_on(conn, clock, transition, job_id, assignments, params)
+    if job is not None:
+        return job
+    current = await _get_on(conn, job_id)
+    if current is None:
+        raise NotFound("job not found")
+    check_transition(transition, current.status)
+    raise InvalidTransition(f"cannot {transition} this job now")  # raced with a worker
 
 
 class PgJobRepository:
@@ -85,23 +147,17 @@ class PgJobRepository:
             )
         return Submission(existing, created=False)
 
+    async def get(self, job_id: uuid.UUID, *, lock: bool = False) -> Job | None:
+        """``lock``: hold the row until the caller's transaction ends."""
+        return await _get_on(self._conn, job_id, lock=lock)
 
-class Cursor(msgspec.Struct, array_like=True):
-    created_at: datetime
-    id: uuid.UUID
+    async def cancel(self, job_id: uuid.UUID) -> Job:
+        return await _operator_move(self._conn, self._clock, "cancel", job_id, CANCEL_SET, {})
 
-
-def encode_cursor(job: Job) -> str:
-    raw = msgspec.json.encode(Cursor(job.created_at, job.id))
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(text: str) -> Cursor:
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        return msgspec.json.decode(raw, type=Cursor)
-    except (ValueError, msgspec.DecodeError):
-        raise ValidationFailed("cursor is not valid", field="cursor") from None
+    async def resubmit(self, job_id: uuid.UUID, extra_attempts: int) -> Job:
+        return await _operator_move(
+            self._conn, self._clock, "resubmit", job_id, RESUBMIT_SET, {"extra": extra_attempts}
+        )
 
 
 class PgJobStore:
@@ -110,6 +166,11 @@ class PgJobStore:
     def __init__(self, pool: AsyncConnectionPool, clock: Clock) -> None:
         self._pool = pool
         self._clock = clock
+        # The hot path of every attempt goes through group commit (coalescer.py).
+        self._claims: Coalescer[uuid.UUID, Job | None] = Coalescer(self._claim_many)
+        self._successes: Coalescer[tuple[uuid.UUID, int, dict[str, Any] | None], Job | None] = (
+            Coalescer(self._succeed_many)
+        )
 
     async def _one(self, query: str | sql.Composed, params: Any) -> dict[str, Any] | None:
         async with self._pool.connection() as conn:
@@ -124,27 +185,12 @@ class PgJobStore:
     async def _transition(
         self, transition: str, job_id: uuid.UUID, assignments: str, params: dict[str, Any]
     ) -> Job | None:
-        guard = "AND attempts = %(attempt)s" if "attempt" in params else ""
-        query = f"""
-            UPDATE jobs SET status = %(target)s, updated_at = %(now)s, {assignments}
-            WHERE id = %(id)s AND status = ANY(%(sources)s) {guard}
-            RETURNING *
-        """
-        row = await self._one(
-            query,
-            {
-                **params,
-                "id": job_id,
-                "now": params.get("now", self._clock.now()),
-                "target": target_of(transition).value,
-                "sources": _statuses(transition),
-            },
-        )
-        return job_from_row(row) if row else None
+        async with self._pool.connection() as conn:
+            return await _transition_on(conn, self._clock, transition, job_id, assignments, params)
 
     async def get(self, job_id: uuid.UUID) -> Job | None:
-        row = await self._one("SELECT * FROM jobs WHERE id = %s", (job_id,))
-        return job_from_row(row) if row else None
+        async with self._pool.connection() as conn:
+            return await _get_on(conn, job_id)
 
     async def page(
         self,
@@ -167,7 +213,7 @@ class PgJobStore:
             clauses.append(sql.SQL("kind = %(kind)s"))
             params["kind"] = kind
         if cursor is not None:
-            position = decode_cursor(cursor)
+            position = position_of(cursor)
             clauses.append(sql.SQL("(created_at, id) < (%(c_at)s, %(c_id)s)"))
             params.update(c_at=position.created_at, c_id=position.id)
         where = sql.SQL(" AND ").join(clauses) if clauses else sql.SQL("TRUE")
@@ -176,7 +222,7 @@ class PgJobStore:
         ).format(where)
         rows = await self._all(query, params)
         jobs = [job_from_row(row) for row in rows[:limit]]
-        next_cursor = encode_cursor(jobs[-1]) if len(rows) > limit else None
+        next_cursor = cursor_after(jobs[-1]) if len(rows) > limit else None
         return JobPage(jobs=jobs, next_cursor=next_cursor)
 
     async def events(self, job_id: uuid.UUID, after_id: int = 0) -> list[JobEvent]:
@@ -188,44 +234,89 @@ class PgJobStore:
 
     async def claim(self, job_id: uuid.UUID) -> Job | None:
         """Start the next attempt; None when the job is not due (a duplicate or early message)."""
-        query = """
+        return await self._claims.submit(job_id)
+
+    async def _claim_many(self, job_ids: list[uuid.UUID]) -> list[Job | None]:
+        rows = await self._all(
+            """
+            WITH due AS (
+                SELECT id FROM jobs
+                WHERE id = ANY(%(ids)s) AND status = ANY(%(sources)s) AND run_after <= %(now)s
+                      AND attempts < max_attempts
+                ORDER BY id
+                FOR UPDATE
+            )
             UPDATE jobs SET status = %(target)s, attempts = attempts + 1, error = NULL,
                    started_at = coalesce(started_at, %(now)s), heartbeat_at = %(now)s,
                    last_sent_at = NULL, updated_at = %(now)s
-            WHERE id = %(id)s AND status = ANY(%(sources)s) AND run_after <= %(now)s
-                  AND attempts < max_attempts
-            RETURNING *
-        """
-        row = await self._one(
-            query,
+            FROM due WHERE jobs.id = due.id
+            RETURNING jobs.*
+            """,
             {
-                "id": job_id,
+                "ids": job_ids,
                 "now": self._clock.now(),
                 "target": target_of("claim").value,
                 "sources": _statuses("claim"),
             },
         )
-        return job_from_row(row) if row else None
+        claimed = {row["id"]: job_from_row(row) for row in rows}
+        # A job named twice in one batch (a duplicate message) is claimed once.
+        return [claimed.pop(job_id, None) for job_id in job_ids]
 
-    async def heartbeat(self, job_id: uuid.UUID, attempt: int) -> bool:
-        row = await self._one(
+    async def heartbeat_many(self, attempts: list[tuple[uuid.UUID, int]]) -> set[uuid.UUID]:
+        rows = await self._all(
             """
-            UPDATE jobs SET heartbeat_at = %s
-            WHERE id = %s AND status = 'running' AND attempts = %s RETURNING id
+            UPDATE jobs SET heartbeat_at = %(now)s
+            FROM unnest(%(ids)s::uuid[], %(attempts)s::integer[]) AS beat(id, attempt)
+            WHERE jobs.id = beat.id AND jobs.attempts = beat.attempt AND jobs.status = 'running'
+            RETURNING jobs.id
             """,
-            (self._clock.now(), job_id, attempt),
+            {
+                "now": self._clock.now(),
+                "ids": [job_id for job_id, _ in attempts],
+                "attempts": [attempt for _, attempt in attempts],
+            },
         )
-        return row is not None
+        return {row["id"] for row in rows}
 
     async def succeed(
         self, job_id: uuid.UUID, attempt: int, result: dict[str, Any] | None
     ) -> Job | None:
-        return await self._transition(
-            "succeed",
-            job_id,
-            "result = %(result)s, finished_at = %(now)s, heartbeat_at = NULL",
-            {"attempt": attempt, "result": Jsonb(result) if result is not None else None},
+        return await self._successes.submit((job_id, attempt, result))
+
+    async def _succeed_many(
+        self, outcomes: list[tuple[uuid.UUID, int, dict[str, Any] | None]]
+    ) -> list[Job | None]:
+        rows = await self._all(
+            """
+            WITH outcome AS (
+                SELECT * FROM unnest(%(ids)s::uuid[], %(attempts)s::integer[], %(results)s::jsonb[])
+                    AS o(id, attempt, result)
+            ), owned AS (
+                SELECT jobs.id FROM jobs JOIN outcome ON jobs.id = outcome.id
+                WHERE jobs.attempts = outcome.attempt AND jobs.status = ANY(%(sources)s)
+                ORDER BY jobs.id
+                FOR UPDATE OF jobs
+            )
+            UPDATE jobs SET status = %(target)s, result = outcome.result, finished_at = %(now)s,
+                   heartbeat_at = NULL, updated_at = %(now)s
+            FROM outcome, owned
+            WHERE jobs.id = outcome.id AND jobs.id = owned.id
+            RETURNING jobs.*
+            """,
+            {
+                "ids": [job_id for job_id, _, _ in outcomes],
+                "attempts": [attempt for _, attempt, _ in outcomes],
+                "results": [
+                    Jsonb(result) if result is not None else None for *_, result in outcomes
+                ],
+                "now": self._clock.now(),
+                "target": target_of("succeed").value,
+                "sources": _statuses("succeed"),
+            },
         )
+        finished = {row["id"]: job_from_row(row) for row in rows}
+        return [finished.pop(job_id, None) for job_id, _, _ in outcomes]
 
     async def retry(
         self, job_id: uuid.UUID, attempt: int, error: JobError, run_after: datetime
@@ -249,31 +340,16 @@ class PgJobStore:
             {"attempt": attempt, "error": Jsonb(msgspec.to_builtins(error))},
         )
 
-    async def _explain_refusal(self, job_id: uuid.UUID, transition: str) -> None:
-        job = await self.get(job_id)
-        if job is None:
-            raise NotFound("job not found")
-        check_transition(transition, job.status)
-        raise InvalidTransition(f"cannot {transition} this job now")  # raced with a worker
-
     async def cancel(self, job_id: uuid.UUID) -> Job:
-        job = await self._transition("cancel", job_id, "finished_at = %(now)s", {})
-        if job is None:
-            await self._explain_refusal(job_id, "cancel")
-        return job  # type: ignore[return-value]
+        async with self._pool.connection() as conn:
+            return await _operator_move(conn, self._clock, "cancel", job_id, CANCEL_SET, {})
 
     async def resubmit(self, job_id: uuid.UUID, extra_attempts: int) -> Job:
         """An operator's second chance for a failed job: ``extra_attempts`` more tries."""
-        job = await self._transition(
-            "resubmit",
-            job_id,
-            """max_attempts = attempts + %(extra)s, error = NULL, run_after = %(now)s,
-               finished_at = NULL, last_sent_at = NULL""",
-            {"extra": extra_attempts},
-        )
-        if job is None:
-            await self._explain_refusal(job_id, "resubmit")
-        return job  # type: ignore[return-value]
+        async with self._pool.connection() as conn:
+            return await _operator_move(
+                conn, self._clock, "resubmit", job_id, RESUBMIT_SET, {"extra": extra_attempts}
+            )
 
     async def due_for_send(self, grace_seconds: float, limit: int) -> list[Job]:
         """Jobs due for a while that no worker has picked up: their message may be lost.

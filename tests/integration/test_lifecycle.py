@@ -238,3 +238,15 @@ async def test_job_history_is_append_only(clocked_services, settings) -> None:
     await submit_noop(clocked_services)
     with psycopg.connect(settings.database_url) as conn, pytest.raises(psycopg.Error):
         conn.execute("UPDATE job_events SET to_status = 'succeeded'")
+
+
+async def test_concurrent_claims_of_one_job_in_one_batch_claim_it_once(clocked_services) -> None:
+    store = clocked_services.store
+    job = await submit_noop(clocked_services)
+    others = [await submit_noop(clocked_services) for _ in range(3)]
+
+    claimed = await asyncio.gather(*(store.claim(j.id) for j in [job, job, *others, job]))
+
+    assert sum(1 for c in claimed if c is not None and c.id == job.id) == 1
+    assert all(c is not None for c in claimed[2:5])
+    assert (await store.get(job.id)).attempts == 1
