@@ -13,15 +13,26 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.audit_context import provide_audit_context
-from api.auth import authenticated, provide_principal
+from api.auth import provide_principal
 from api.commands import provide_idempotency_key
+from api.controllers.account import AccountController
+from api.controllers.audit import AuditController
+from api.controllers.auth import AuthController
+from api.controllers.connections import ConnectionsController
+from api.controllers.doctors import DoctorsController
 from api.controllers.health import HealthController
 from api.controllers.jobs import JobsController
 from api.controllers.metrics import MetricsController
 from api.controllers.notifications import NotificationsController
+from api.controllers.patients import PatientsController
+from api.controllers.phi_keys import PhiKeysController
 from api.lifespan import services_lifespan
+from api.middleware.failure_audit import FailureAuditMiddleware
 from api.middleware.http_metrics import HttpMetrics, HttpMetricsMiddleware
+from api.middleware.rate_limit import RateLimitMiddleware
 from api.middleware.request_context import RequestContextMiddleware, echo_request_id
+from api.middleware.security_headers import cors_config, security_headers
+from api.policy_guard import policy_guard, provide_access
 from api.problems import EXCEPTION_HANDLERS
 from api.request import ApiRequest
 from api.state import provide_services
@@ -29,17 +40,29 @@ from domain.settings import Settings, load_settings
 
 API_TITLE = "Healthplat API"
 API_VERSION = "1.0.0"  # the /api/v1 contract, not the package version
+DOCS_PATH = "/schema"
 BEARER = "BearerToken"
 
 
 def _api_v1() -> Router:
-    """Everything under /api/v1 needs a token; routes narrow the roles further."""
+    """Everything under /api/v1 passes its route's access policy (api/policy_guard.py)."""
     return Router(
         path="/api/v1",
-        route_handlers=[JobsController, NotificationsController],
-        guards=[authenticated],
+        route_handlers=[
+            JobsController,
+            NotificationsController,
+            ConnectionsController,
+            PatientsController,
+            DoctorsController,
+            AuditController,
+            PhiKeysController,
+            AuthController,
+            AccountController,
+        ],
+        guards=[policy_guard],
         dependencies={
             "principal": Provide(provide_principal, sync_to_thread=False),
+            "access": Provide(provide_access, sync_to_thread=False),
             "idempotency_key": Provide(provide_idempotency_key, sync_to_thread=False),
         },
         security=[{BEARER: []}],
@@ -56,15 +79,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "audit_context": Provide(provide_audit_context, sync_to_thread=False),
         },
         lifespan=[services_lifespan],
-        middleware=[RequestContextMiddleware(), HttpMetricsMiddleware(http_metrics)],
-        before_send=[echo_request_id],
+        # Outermost first: the refusal audit must see the rate limiter's 429s.
+        middleware=[
+            RequestContextMiddleware(),
+            HttpMetricsMiddleware(http_metrics),
+            FailureAuditMiddleware(),
+            RateLimitMiddleware(),
+        ],
+        before_send=[echo_request_id, security_headers(DOCS_PATH)],
+        cors_config=cors_config(settings),
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=ApiRequest,
         request_max_body_size=settings.max_request_body_bytes,
         openapi_config=OpenAPIConfig(
             title=API_TITLE,
             version=API_VERSION,
-            path="/schema",
+            path=DOCS_PATH,
             components=Components(
                 security_schemes={
                     BEARER: SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")

@@ -22,6 +22,8 @@ from domain.errors import Forbidden, Unauthorized
 from domain.identity import Principal, Role
 
 _STATE_KEY = "principal"
+# A route that a scoped token may call lists the scope here: ``opt={"token_scopes": (...)}``.
+TOKEN_SCOPES_OPT = "token_scopes"
 
 # How a handler asks for the caller: ``principal: Caller``.
 Caller = NamedDependency[Principal]
@@ -55,16 +57,37 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return principal
 
 
-def authenticated(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    principal_of(connection)
+class InsufficientScope(Forbidden):
+    """Raised when a limited token (an admin's TOTP enrolment) calls a route outside its scope."""
+
+    code = "insufficient_scope"
+
+
+def principal_for_route(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> Principal:
+    """The caller, if their token may open ``handler``: a scoped token opens only the routes
+    that list its scope. Guards use this; ``principal_of`` only says who is calling."""
+    principal = principal_of(connection)
+    if principal.scope is not None and principal.scope not in handler.opt.get(TOKEN_SCOPES_OPT, ()):
+        raise InsufficientScope(
+            "this token only allows setting up two-factor sign-in; then sign in again"
+        )
+    return principal
+
+
+def authenticated(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    principal_for_route(connection, handler)
 
 
 def allow_roles(*roles: Role) -> Guard:
     allowed = frozenset(roles)
     names = ", ".join(sorted(role.value for role in allowed))
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        if principal_of(connection).role not in allowed:
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        if principal_for_route(connection, handler).role not in allowed:
             raise Forbidden(f"this action is limited to: {names}")
 
     return guard

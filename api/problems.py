@@ -182,6 +182,7 @@ _DESCRIPTIONS = {
     409: "Conflicts with the current state, or a reused Idempotency-Key",
     413: "Request body too large",
     422: "Well-formed but not acceptable; see errors",
+    429: "Too many requests; wait the seconds in Retry-After (see RateLimit-* headers)",
     503: "A dependency is unavailable",
 }
 

@@ -1,22 +1,19 @@
 """The bearer token format: minted here, read here, so it changes in one place.
 
-Tokens are HS256 JWTs signed with ``JWT_SECRET`` carrying ``sub``, ``role``
-and ``exp``. Until accounts exist, operators mint them with
-``healthplat-token --sub USER --role admin``.
+Tokens are HS256 JWTs signed with ``JWT_SECRET`` carrying ``sub`` (the user
+id), ``role`` and ``exp``, and for a limited token ``scope``. Sign-in mints
+them (api/controllers/auth.py); operators mint one for an existing account
+with ``healthplat-token`` (api/operator_cli.py).
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
 import time
-from collections.abc import Sequence
 
 import jwt
 
 from domain.errors import Unauthorized
-from domain.identity import Principal, Role
+from domain.identity import TOKEN_SCOPES, Principal, Role
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("sub", "role", "exp")
@@ -30,9 +27,20 @@ class InvalidToken(Unauthorized):
     code = "invalid_token"
 
 
-def mint_token(secret: str, sub: str, role: Role | str, ttl_seconds: int) -> str:
+def mint_token(
+    secret: str, sub: str, role: Role | str, ttl_seconds: int, *, scope: str | None = None
+) -> str:
     now = int(time.time())
-    claims = {"sub": sub, "role": Role(role).value, "iat": now, "exp": now + int(ttl_seconds)}
+    claims: dict[str, object] = {
+        "sub": sub,
+        "role": Role(role).value,
+        "iat": now,
+        "exp": now + int(ttl_seconds),
+    }
+    if scope is not None:
+        if scope not in TOKEN_SCOPES:
+            raise ValueError("unknown token scope")
+        claims["scope"] = scope
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -49,34 +57,12 @@ def read_token(secret: str, token: str) -> Principal:
         raise InvalidToken("the token has expired") from None
     except jwt.InvalidTokenError:
         raise InvalidToken("the token is malformed or not signed by us") from None
-    sub, role = claims.get("sub"), claims.get("role")
+    sub, role, scope = claims.get("sub"), claims.get("role"), claims.get("scope")
     if not isinstance(sub, str) or not sub or len(sub) > MAX_SUBJECT_LENGTH:
         raise InvalidToken("the token's subject is not valid")
+    if scope is not None and scope not in TOKEN_SCOPES:
+        raise InvalidToken("the token's scope is not known")
     try:
-        return Principal(user_id=sub, role=Role(role))
+        return Principal(user_id=sub, role=Role(role), scope=scope)
     except ValueError:
         raise InvalidToken("the token's role is not known") from None
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="healthplat-token",
-        description="Mint a bearer token for the API (reads JWT_SECRET from the environment).",
-    )
-    parser.add_argument("--sub", required=True, help="the user id the token speaks for")
-    parser.add_argument("--role", required=True, choices=[role.value for role in Role])
-    parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
-    args = parser.parse_args(argv)
-    secret = os.environ.get("JWT_SECRET", "")
-    if len(secret) < MIN_SECRET_LENGTH:
-        print(f"JWT_SECRET must be set to at least {MIN_SECRET_LENGTH} characters", file=sys.stderr)
-        return 2
-    if args.ttl <= 0 or not args.sub or len(args.sub) > MAX_SUBJECT_LENGTH:
-        print("--ttl must be positive and --sub 1 to 255 characters", file=sys.stderr)
-        return 2
-    print(mint_token(secret, args.sub, args.role, args.ttl))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, Iterable
 from datetime import UTC, datetime
 
 import msgspec
@@ -163,3 +163,42 @@ def first_break(
         expected_prev = record.hash
         checked += 1
     return None, expected_prev, checked
+
+
+class ChainReport(msgspec.Struct, frozen=True, kw_only=True):
+    """The outcome of checking the whole chain: ``checked`` links held before any break."""
+
+    valid: bool
+    checked: int
+    first_broken: ChainBreak | None = None
+
+
+async def verify_chain(pages: AsyncIterable[Iterable[AuditRecord]]) -> ChainReport:
+    """Check a chain delivered page by page (in seq order), carrying the last hash across pages.
+
+    Pages keep memory flat however long the trail grows; the walk stops at the first break.
+    """
+    expected, checked = GENESIS_HASH, 0
+    async for page in pages:
+        broken, expected, held = first_break(page, expected)
+        checked += held
+        if broken is not None:
+            return ChainReport(valid=False, checked=checked, first_broken=broken)
+    return ChainReport(valid=True, checked=checked)
+
+
+class AuditQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """Which events to list; every filter is exact, ``since`` inclusive, ``until`` exclusive."""
+
+    actor_id: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class AuditPage(msgspec.Struct, frozen=True):
+    """Events in chain (seq) order; ``next_cursor`` resumes after the last one, None at the end."""
+
+    records: list[AuditRecord]
+    next_cursor: str | None

@@ -17,11 +17,21 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+# The one limited token scope: an admin's sign-in before TOTP is set up.
+MFA_ENROLMENT_SCOPE = "mfa_enrolment"
+TOKEN_SCOPES = frozenset({MFA_ENROLMENT_SCOPE})
+
+
 class Principal(msgspec.Struct, frozen=True):
-    """The caller of one request. ``user_id`` is the owner recorded on the jobs they submit."""
+    """The caller of one request. ``user_id`` is the owner recorded on the jobs they submit.
+
+    ``scope`` is None for a full token; a scoped token (an admin who has not
+    set up TOTP yet: ``mfa_enrolment``) opens only the routes that accept it.
+    """
 
     user_id: str
     role: Role
+    scope: str | None = None
 
     @property
     def is_admin(self) -> bool:

@@ -99,8 +99,19 @@ EMAIL_SEND = JobKind(
     retry_delays=(0.0, 300.0, 900.0, 3600.0),
 )
 NOOP = JobKind(name="system.noop", queue="default", actor_name="system_noop", retry_delays=(0.0,))
+AUDIT_PARTITIONS = JobKind(
+    name="audit.partitions",
+    queue="default",
+    actor_name="audit_partitions",
+    retry_delays=(60.0, 600.0, 3600.0),
+)
+PHI_ROTATE = JobKind(
+    name="phi.rotate", queue="default", actor_name="phi_rotate", retry_delays=(60.0, 600.0)
+)
 
-JOB_KINDS: dict[str, JobKind] = {kind.name: kind for kind in (EMAIL_SEND, NOOP)}
+JOB_KINDS: dict[str, JobKind] = {
+    kind.name: kind for kind in (EMAIL_SEND, NOOP, AUDIT_PARTITIONS, PHI_ROTATE)
+}
 
 
 def kind_named(name: str) -> JobKind:

@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from domain.audit import AuditContext, AuditEntry
 from domain.errors import ValidationFailed
 from domain.jobs import EMAIL_SEND, Job, NewJob
 from domain.ports import (
@@ -28,7 +29,7 @@ from domain.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from domain.submit import new_job_id, request_hash, submit_job
+from domain.submit import enqueue_job, new_job_id, request_hash, send_submitted
 
 DataValue = str | int | float | bool
 
@@ -56,6 +57,7 @@ TEXT, URL, COUNT = FieldKind.TEXT, FieldKind.URL, FieldKind.COUNT
 TEMPLATES: dict[str, dict[str, FieldKind]] = {
     "welcome": {"name": TEXT},
     "account_verification": {"name": TEXT, "verifyUrl": URL, "expiresInHours": COUNT},
+    "account_exists": {"name": TEXT, "signInUrl": URL},
     "one_time_code": {"code": TEXT, "expiresInMinutes": COUNT},
     "password_reset": {"name": TEXT, "resetUrl": URL, "expiresInMinutes": COUNT},
     "prescription_shared": {"name": TEXT, "doctorName": TEXT, "prescriptionUrl": URL},
@@ -132,13 +134,52 @@ async def submit_email(
     owner_id: str,
     idempotency_key: str | None,
     message_id_domain: str,
+    audit: AuditContext,
 ) -> Submission:
-    """Validate ``command`` fully, then store the e-mail and its job in one transaction."""
+    """Validate ``command`` fully, then store the e-mail, its job and its audit event at once."""
+    async with uow() as unit:
+        submission = await enqueue_email(
+            unit,
+            renderer,
+            addresses,
+            command,
+            owner_id=owner_id,
+            idempotency_key=idempotency_key,
+            message_id_domain=message_id_domain,
+        )
+        if submission.created:  # a replay wrote nothing, so there is nothing to record
+            await unit.audit.record(
+                audit,
+                AuditEntry(
+                    action="email.send",
+                    resource_type="job",
+                    resource_id=str(submission.job.id),
+                    changed_fields=("to", "template", "data"),
+                ),
+            )
+    await send_submitted(sender, submission)
+    return submission
+
+
+async def enqueue_email(
+    uow: UnitOfWork,
+    renderer: EmailRenderer,
+    addresses: AddressValidator,
+    command: SendEmail,
+    *,
+    owner_id: str,
+    message_id_domain: str,
+    idempotency_key: str | None = None,
+) -> Submission:
+    """``submit_email`` inside the caller's transaction: the e-mail commits with the rows that
+    caused it (a sign-up and its verification e-mail), or not at all.
+
+    The caller sends the job with ``domain.submit.send_submitted`` after its commit.
+    """
     validate_template_data(command.template, command.data)
     to_address = addresses.normalize(command.to)
     renderer.render(command.template, command.data)  # a template error is the client's 4xx now
 
-    job_id = new_job_id()
     email_id = uuid.uuid4()
 
     async def write(unit: UnitOfWork, job: Job) -> None:
@@ -160,4 +201,4 @@ async def submit_email(
         idempotency_key=idempotency_key,
         request_hash=request_hash(command),
     )
-    return await submit_job(uow, sender, new, write, job_id=job_id)
+    return await enqueue_job(uow, new, write, job_id=new_job_id())

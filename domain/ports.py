@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
-from domain.audit import AuditContext, AuditEntry
+from domain.audit import AuditContext, AuditEntry, AuditPage, AuditQuery, ChainReport
 from domain.jobs import Job, JobError, JobEvent, JobStatus, NewJob
+from domain.phi import SealedColumn
+from domain.rate_limits import RateCount, RateLimit
+
+if TYPE_CHECKING:  # these modules use Sealed from here
+    from domain.accounts import (
+        AccountStatus,
+        DoctorProfile,
+        OneTimeSecret,
+        PatientProfile,
+        RefreshToken,
+        SecretPurpose,
+        User,
+    )
+    from domain.connections import Connection, ConnectionFilter, ConnectionPage, ConnectionStatus
+    from domain.patients import DoctorListing, PatientRecord
 
 
 class Submission(msgspec.Struct, frozen=True):
@@ -29,6 +45,12 @@ class JobRepository(Protocol):
     """Job rows inside one transaction (the outbox: business rows commit with the job)."""
 
     async def add(self, new: NewJob, job_id: uuid.UUID | None = None) -> Submission: ...
+
+    async def get(self, job_id: uuid.UUID, *, lock: bool = False) -> Job | None: ...
+
+    async def cancel(self, job_id: uuid.UUID) -> Job: ...
+
+    async def resubmit(self, job_id: uuid.UUID, extra_attempts: int) -> Job: ...
 
 
 class EmailMessage(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,6 +77,14 @@ class UnitOfWork(Protocol):
     jobs: JobRepository
     emails: EmailRepository
     audit: AuditLog
+    sealed: SealedValueRepository
+    users: UserRepository
+    refresh_tokens: RefreshTokenRepository
+    secrets: OneTimeSecretRepository
+    recovery_codes: RecoveryCodeRepository
+    connections: ConnectionRepository
+    patients: PatientRepository
+    doctors: DoctorDirectory
 
 
 class UnitOfWorkFactory(Protocol):
@@ -85,7 +115,9 @@ class JobStore(Protocol):
 
     async def claim(self, job_id: uuid.UUID) -> Job | None: ...
 
-    async def heartbeat(self, job_id: uuid.UUID, attempt: int) -> bool: ...
+    async def heartbeat_many(self, attempts: list[tuple[uuid.UUID, int]]) -> set[uuid.UUID]:
+        """Refresh the heartbeat of running attempts; returns the ids still owned by them."""
+        ...
 
     async def succeed(
         self, job_id: uuid.UUID, attempt: int, result: dict[str, Any] | None
@@ -157,3 +189,245 @@ class AuditLog(Protocol):
     """Appends to the audit trail inside the current transaction."""
 
     async def record(self, context: AuditContext, entry: AuditEntry) -> None: ...
+
+
+class AuditStore(Protocol):
+    """The audit trail outside any business transaction: listing it and checking its chain."""
+
+    async def page(self, query: AuditQuery, *, limit: int, cursor: str | None) -> AuditPage: ...
+
+    async def verify(self) -> ChainReport: ...
+
+
+class PartitionUpkeep(msgspec.Struct, frozen=True):
+    created: list[str]  # partition tables made
+    moved: int  # events re-routed out of the default partition
+
+
+class AuditPartitions(Protocol):
+    async def ensure(self, first_month: date, months: int) -> PartitionUpkeep:
+        """Make the monthly partitions from ``first_month`` on, moving any early arrivals."""
+        ...
+
+
+class SealedValue(msgspec.Struct, frozen=True):
+    row_id: uuid.UUID
+    sealed: Sealed
+
+
+class SealedValueRepository(Protocol):
+    """Sealed PHI columns as stored values, inside the caller's transaction (key rotation)."""
+
+    async def stale(
+        self, column: SealedColumn, active_key_id: str, after: uuid.UUID | None, limit: int
+    ) -> list[SealedValue]:
+        """Lock and return up to ``limit`` values sealed under another key, by row key order."""
+        ...
+
+    async def replace(self, column: SealedColumn, row_id: uuid.UUID, sealed: Sealed) -> None: ...
+
+
+class RateLimiter(Protocol):
+    """Counts hits in a store every API process shares; raises when that store cannot answer."""
+
+    async def hit(self, rates: list[RateLimit]) -> list[RateCount]:
+        """Count one hit against each of ``rates`` (in one round trip), in the same order."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class ConnectionRepository(Protocol):
+    """Doctor-patient connections inside one transaction.
+
+    ``add`` and ``move`` raise Conflict when the pair already has a pending or
+    active connection; ``move`` returns None when the row is no longer in ``source``.
+    """
+
+    async def add(self, connection: Connection, invitation_hash: bytes | None = None) -> None: ...
+
+    async def get(self, connection_id: uuid.UUID, *, lock: bool = False) -> Connection | None: ...
+
+    async def by_invitation(self, invitation_hash: bytes) -> Connection | None: ...
+
+    async def move(
+        self,
+        connection_id: uuid.UUID,
+        source: ConnectionStatus,
+        target: ConnectionStatus,
+        now: datetime,
+        patient_id: uuid.UUID | None = None,
+    ) -> Connection | None: ...
+
+    async def expire_lapsed(
+        self, doctor_id: uuid.UUID, patient_id: uuid.UUID, now: datetime
+    ) -> list[uuid.UUID]:
+        """Store as expired the pair's pending connection whose time ran out; returns its id."""
+        ...
+
+    async def is_active(self, doctor_id: uuid.UUID, patient_id: uuid.UUID) -> bool: ...
+
+    async def page(self, query: ConnectionFilter, now: datetime) -> ConnectionPage: ...
+
+
+class PatientRepository(Protocol):
+    """Patients' own data, PHI sealed; the caller opens it after the access check."""
+
+    async def get(self, patient_id: uuid.UUID) -> PatientRecord | None: ...
+
+    async def exists(self, patient_id: uuid.UUID) -> bool:
+        """An account that may act as a patient: role patient, not disabled."""
+        ...
+
+    async def update_contact(
+        self,
+        patient_id: uuid.UUID,
+        now: datetime,
+        *,
+        phone: Sealed | msgspec.UnsetType | None = msgspec.UNSET,
+        date_of_birth: Sealed | msgspec.UnsetType | None = msgspec.UNSET,
+    ) -> None: ...
+
+    async def clinical_notes(self, patient_id: uuid.UUID) -> Sealed | None: ...
+
+    async def set_clinical_notes(self, patient_id: uuid.UUID, notes: Sealed) -> None: ...
+
+
+class DoctorDirectory(Protocol):
+    async def is_listed(self, doctor_id: uuid.UUID) -> bool:
+        """An active doctor account: one a patient may ask to connect with."""
+        ...
+
+    async def page(self, *, limit: int, offset: int) -> list[DoctorListing]: ...
+
+
+class PasswordHasher(Protocol):
+    """Slow, salted password hashing (argon2id); the slowness is the point."""
+
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """False for a wrong password. With no hash (no such user, no password set) it
+        spends the same time and answers False, so timing does not tell the two apart."""
+        ...
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with weaker parameters than today's."""
+        ...
+
+
+class TotpProvider(Protocol):
+    """RFC 6238 time-based codes, as authenticator apps make them."""
+
+    def new_secret(self) -> str: ...
+
+    def provisioning_uri(self, secret: str, *, account: str, issuer: str) -> str: ...
+
+    def qr_code(self, uri: str) -> str:
+        """The URI as a QR code: an SVG ``data:`` URI an app can show as an image."""
+        ...
+
+    def match(self, secret: str, code: str, *, at: datetime, after_step: int | None) -> int | None:
+        """The time step ``code`` was made for, if it is within one step of ``at`` and later
+        than ``after_step`` (the last one accepted: a code is good once); else None."""
+        ...
+
+
+class UserRepository(Protocol):
+    """Users and their profiles inside one transaction."""
+
+    async def add(self, user: User) -> bool:
+        """False (and nothing written) when the e-mail address is taken."""
+        ...
+
+    async def add_patient_profile(self, profile: PatientProfile) -> None: ...
+
+    async def add_doctor_profile(self, profile: DoctorProfile) -> None: ...
+
+    async def get(self, user_id: uuid.UUID) -> User | None: ...
+
+    async def by_email(self, email: str) -> User | None:
+        """Case-insensitive: one address, one account, however it is typed."""
+        ...
+
+    async def patient_profile(self, user_id: uuid.UUID) -> PatientProfile | None: ...
+
+    async def doctor_profile(self, user_id: uuid.UUID) -> DoctorProfile | None: ...
+
+    async def set_status(
+        self,
+        user_id: uuid.UUID,
+        expected: AccountStatus,
+        status: AccountStatus,
+        at: datetime,
+        *,
+        email_verified: bool = False,
+    ) -> bool:
+        """Move the account from ``expected`` to ``status``; False if it was not ``expected``."""
+        ...
+
+    async def set_password(self, user_id: uuid.UUID, password_hash: str, at: datetime) -> None: ...
+
+    async def record_login(self, user_id: uuid.UUID, at: datetime) -> None: ...
+
+    async def set_name(self, user_id: uuid.UUID, name: str, at: datetime) -> None: ...
+
+    async def set_phone(self, user_id: uuid.UUID, phone: Sealed | None, at: datetime) -> None: ...
+
+    async def store_totp_secret(self, user_id: uuid.UUID, secret: Sealed, at: datetime) -> bool:
+        """Keep a secret awaiting confirmation; False if TOTP is already enabled."""
+        ...
+
+    async def enable_totp(self, user_id: uuid.UUID, step: int, at: datetime) -> bool:
+        """Enable the stored secret, ``step`` being the confirming code's; False if enabled."""
+        ...
+
+    async def clear_totp(self, user_id: uuid.UUID, at: datetime) -> None: ...
+
+    async def claim_totp_step(self, user_id: uuid.UUID, step: int) -> bool:
+        """Record ``step`` as used; False if it (or a later one) already was."""
+        ...
+
+
+class RefreshTokenRepository(Protocol):
+    async def add(self, token: RefreshToken) -> None: ...
+
+    async def by_hash(self, token_hash: bytes) -> RefreshToken | None: ...
+
+    async def rotate(self, token_id: uuid.UUID, at: datetime) -> bool:
+        """Retire a live token; False if it was no longer live (a concurrent use got it)."""
+        ...
+
+    async def revoke_family(self, family_id: uuid.UUID, at: datetime, reason: str) -> int: ...
+
+    async def revoke_all(self, user_id: uuid.UUID, at: datetime, reason: str) -> int: ...
+
+
+class OneTimeSecretRepository(Protocol):
+    async def add(self, secret: OneTimeSecret) -> None: ...
+
+    async def by_hash(self, purpose: SecretPurpose, secret_hash: bytes) -> OneTimeSecret | None: ...
+
+    async def latest(self, user_id: uuid.UUID, purpose: SecretPurpose) -> OneTimeSecret | None: ...
+
+    async def consume(self, secret_id: uuid.UUID, at: datetime) -> bool:
+        """Use a live secret up; False if it was not live (used, expired, worn out)."""
+        ...
+
+    async def count_failure(self, secret_id: uuid.UUID) -> None: ...
+
+    async def retire(self, user_id: uuid.UUID, purpose: SecretPurpose, at: datetime) -> int:
+        """Use up every unused secret of ``purpose``: a newer one replaces them."""
+        ...
+
+
+class RecoveryCodeRepository(Protocol):
+    async def replace(
+        self, user_id: uuid.UUID, code_hashes: Sequence[bytes], at: datetime
+    ) -> None: ...
+
+    async def consume(self, user_id: uuid.UUID, code_hash: bytes, at: datetime) -> bool: ...
+
+    async def remaining(self, user_id: uuid.UUID) -> int: ...
+
+    async def clear(self, user_id: uuid.UUID) -> None: ...

@@ -47,12 +47,36 @@ async def submit_job(
     creates nothing.
     """
     async with uow_factory() as uow:
-        submission = await uow.jobs.add(new, job_id=job_id)
-        if submission.created and write is not None:
-            await write(uow, submission.job)
-    if submission.created:
-        await send_quietly(sender, submission.job)
+        submission = await enqueue_job(uow, new, write, job_id=job_id)
+    await send_submitted(sender, submission)
     return submission
+
+
+async def enqueue_job(
+    uow: UnitOfWork,
+    new: NewJob,
+    write: BusinessWrite | None = None,
+    *,
+    job_id: uuid.UUID | None = None,
+) -> Submission:
+    """``submit_job`` inside a transaction the caller already holds, for a service whose
+    command writes its own rows and one or more jobs at once.
+
+    Nothing is sent: the caller hands the submission to ``send_submitted`` once
+    its transaction has committed (a message sent before the commit could reach
+    a worker before the row exists).
+    """
+    submission = await uow.jobs.add(new, job_id=job_id)
+    if submission.created and write is not None:
+        await write(uow, submission.job)
+    return submission
+
+
+async def send_submitted(sender: MessageSender, *submissions: Submission | None) -> None:
+    """After the commit: tell the workers about each job the transaction created."""
+    for submission in submissions:
+        if submission is not None and submission.created:
+            await send_quietly(sender, submission.job)
 
 
 async def send_quietly(sender: MessageSender, job: Job, delay_seconds: float = 0.0) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -20,6 +21,8 @@ from tests.support.databases import (
 )
 from tests.support.servers import TestServers
 from tests.support.smtp import smtp_server  # noqa: F401
+
+pytest_plugins = ["tests.support.log_capture"]  # the whole suite's logs are scanned for PHI
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 TEST_PHI_KEYS = {"test-k1": bytes(range(32)), "test-k2": bytes(range(32, 64))}
@@ -52,20 +55,26 @@ def redis_url(servers: TestServers) -> str:
     return servers.redis_url
 
 
+def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    """The suite's settings: test secrets and keys, short job timings."""
+    fields: dict[str, Any] = {
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "jwt_secret": TEST_JWT_SECRET,
+        "phi_keys": TEST_PHI_KEYS,
+        "phi_active_key_id": "test-k2",
+        "data_dir": data_dir,
+        "job_heartbeat_seconds": 0.5,
+        "job_stale_after_seconds": 2.0,
+        "relay_interval_seconds": 0.5,
+        "relay_grace_seconds": 1.0,
+    }
+    return Settings(**{**fields, **overrides})
+
+
 @pytest.fixture
 def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        redis_url=redis_url,
-        jwt_secret=TEST_JWT_SECRET,
-        phi_keys=TEST_PHI_KEYS,
-        phi_active_key_id="test-k2",
-        data_dir=tmp_path / "data",
-        job_heartbeat_seconds=0.5,
-        job_stale_after_seconds=2.0,
-        relay_interval_seconds=0.5,
-        relay_grace_seconds=1.0,
-    )
+    return make_settings(database_url, redis_url, tmp_path / "data")
 
 
 @pytest.fixture

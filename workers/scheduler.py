@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import UTC
+from datetime import UTC, datetime
 
 import psycopg
 import structlog
@@ -22,6 +22,7 @@ from domain.adapters.messaging import build_broker
 from domain.logging import configure_logging
 from domain.settings import Settings, load_settings
 from workers.relay import Relay
+from workers.upkeep import enqueue_audit_partitions
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +41,18 @@ def schedule_periodic_jobs(scheduler: AsyncIOScheduler, services: Services) -> N
         id="relay",
         max_instances=1,
         coalesce=True,
+    )
+    scheduler.add_job(  # daily, and once on taking the lead: one job per day whatever happens
+        enqueue_audit_partitions,
+        "cron",
+        args=[services],
+        hour=0,
+        minute=10,
+        next_run_time=datetime.now(UTC),
+        id="audit_partitions",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
     )
 
 

@@ -1,7 +1,7 @@
 """Jobs as their submitters see them: status, history, cancel, and an admin's retry.
 
-A job is visible to its owner and to admins. To anyone else it does not
-exist: they get the same 404 as for a missing id, so ids cannot be probed.
+Who may see or steer a job is the ``job.*`` policies' business (owner or
+admin; to anyone else a job does not exist: the same 404 as a missing id).
 """
 
 from __future__ import annotations
@@ -15,16 +15,15 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent
 
-from api.auth import Caller, admin_only
+from api.audit_context import AuditContextDep
 from api.commands import JobAccepted, accepted
 from api.job_stream import status_events
+from api.policy_guard import AccessDep
 from api.problems import problem_responses
 from api.state import AppServices
-from domain.errors import NotFound
-from domain.identity import Principal
-from domain.jobs import Job, JobError, JobStatus, kind_named
-from domain.ports import JobStore, Submission
-from domain.submit import send_quietly
+from domain import job_control
+from domain.jobs import Job, JobError, JobStatus
+from domain.ports import Submission
 
 
 class JobRead(msgspec.Struct, frozen=True, rename="camel"):
@@ -62,13 +61,6 @@ class JobList(msgspec.Struct, frozen=True, rename="camel"):
     next_cursor: str | None
 
 
-async def visible_job(store: JobStore, principal: Principal, job_id: uuid.UUID) -> Job:
-    job = await store.get(job_id)
-    if job is None or not (principal.is_admin or job.owner_id == principal.user_id):
-        raise NotFound("job not found")
-    return job
-
-
 class JobsController(Controller):
     path = "/jobs"
     tags = ["jobs"]
@@ -78,21 +70,23 @@ class JobsController(Controller):
         operation_id="getJob",
         summary="A job's state",
         responses=problem_responses(400, 401, 404),
+        opt={"policy": "job.read"},
     )
     async def get_job(
-        self, job_id: FromPath[uuid.UUID], principal: Caller, services: AppServices
+        self, job_id: FromPath[uuid.UUID], access: AccessDep, services: AppServices
     ) -> JobRead:
-        return JobRead.of(await visible_job(services.store, principal, job_id))
+        return JobRead.of(await job_control.visible_job(services.store, access, job_id))
 
     @get(
         "/",
         operation_id="listJobs",
         summary="Your jobs (an admin's: everyone's), newest first",
         responses=problem_responses(400, 401, 422),
+        opt={"policy": "job.list"},
     )
     async def list_jobs(
         self,
-        principal: Caller,
+        access: AccessDep,
         services: AppServices,
         status: Annotated[JobStatus | None, QueryParameter()] = None,
         kind: Annotated[str | None, QueryParameter(min_length=1, max_length=100)] = None,
@@ -102,12 +96,8 @@ class JobsController(Controller):
             QueryParameter(max_length=512, description="nextCursor of the previous page"),
         ] = None,
     ) -> JobList:
-        page = await services.store.page(
-            owner_id=None if principal.is_admin else principal.user_id,
-            status=status,
-            kind=kind,
-            limit=limit,
-            cursor=cursor,
+        page = await job_control.list_jobs(
+            services.store, access, status=status, kind=kind, limit=limit, cursor=cursor
         )
         return JobList(items=[JobRead.of(job) for job in page.jobs], next_cursor=page.next_cursor)
 
@@ -117,30 +107,35 @@ class JobsController(Controller):
         summary="Cancel a job that has not started (queued or retrying); 409 otherwise",
         status_code=200,
         responses=problem_responses(400, 401, 404, 409),
+        opt={"policy": "job.cancel"},
     )
     async def cancel_job(
-        self, job_id: FromPath[uuid.UUID], principal: Caller, services: AppServices
+        self,
+        job_id: FromPath[uuid.UUID],
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        services: AppServices,
     ) -> JobRead:
-        await visible_job(services.store, principal, job_id)
-        return JobRead.of(await services.store.cancel(job_id))
+        return JobRead.of(await job_control.cancel_job(services.uow, access, audit_context, job_id))
 
     @post(
         "/{job_id:uuid}/retry",
         operation_id="retryJob",
         summary="Give a failed job another full set of attempts (admin); 409 unless failed",
         status_code=202,
-        guards=[admin_only],
         responses=problem_responses(400, 401, 403, 404, 409),
+        opt={"policy": "job.retry"},
     )
     async def retry_job(
-        self, job_id: FromPath[uuid.UUID], services: AppServices
+        self,
+        job_id: FromPath[uuid.UUID],
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        services: AppServices,
     ) -> Response[JobAccepted]:
-        job = await services.store.get(job_id)
-        if job is None:
-            raise NotFound("job not found")
-        extra = kind_named(job.kind).max_attempts
-        resubmitted = await services.store.resubmit(job_id, extra_attempts=extra)
-        await send_quietly(services.sender, resubmitted)
+        resubmitted = await job_control.retry_job(
+            services.uow, services.sender, access, audit_context, job_id
+        )
         return accepted(Submission(resubmitted, created=True))
 
     @get(
@@ -148,16 +143,17 @@ class JobsController(Controller):
         operation_id="streamJobEvents",
         summary="Server-sent events of the job's status changes, until a final status",
         responses=problem_responses(400, 401, 404),
+        opt={"policy": "job.events"},
     )
     async def stream_job_events(
         self,
         job_id: FromPath[uuid.UUID],
-        principal: Caller,
+        access: AccessDep,
         services: AppServices,
         last_event_id: Annotated[
             int | None,
             HeaderParameter(name="Last-Event-ID", required=False, ge=0, le=2**63 - 1),
         ] = None,
     ) -> ServerSentEvent:
-        await visible_job(services.store, principal, job_id)
+        await job_control.visible_job(services.store, access, job_id)
         return ServerSentEvent(status_events(services.store, job_id, after_id=last_event_id or 0))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from litestar import Controller, Response, post
 from litestar.params import JSONBody
 
-from api.auth import Caller, admin_only
+from api.audit_context import AuditContextDep
+from api.auth import Caller
 from api.commands import IdempotencyKey, JobAccepted, accepted
 from api.problems import problem_responses
 from api.state import AppServices
@@ -15,7 +16,6 @@ from domain.notifications import SendEmail, sender_domain, submit_email
 class NotificationsController(Controller):
     path = "/notifications"
     tags = ["notifications"]
-    guards = [admin_only]
 
     @post(
         "/email",
@@ -23,6 +23,7 @@ class NotificationsController(Controller):
         summary="Queue an e-mail from a template; 202 with the job's address",
         status_code=202,
         responses=problem_responses(400, 401, 403, 409, 413, 422),
+        opt={"policy": "notification.send_email"},
     )
     async def send_email(
         self,
@@ -30,6 +31,7 @@ class NotificationsController(Controller):
         principal: Caller,
         services: AppServices,
         idempotency_key: IdempotencyKey,
+        audit_context: AuditContextDep,
     ) -> Response[JobAccepted]:
         submission = await submit_email(
             services.uow,
@@ -40,5 +42,6 @@ class NotificationsController(Controller):
             owner_id=principal.user_id,
             idempotency_key=idempotency_key,
             message_id_domain=sender_domain(services.settings.smtp_from),
+            audit=audit_context,
         )
         return accepted(submission)

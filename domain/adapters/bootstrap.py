@@ -12,22 +12,32 @@ from dataclasses import dataclass, field
 from dramatiq.brokers.redis import RedisBroker
 from psycopg_pool import AsyncConnectionPool
 
+from domain.adapters.audit_partitions import PgAuditPartitions
+from domain.adapters.audit_store import PgAuditStore
 from domain.adapters.email_address import EmailValidatorAddresses
 from domain.adapters.email_templates import JinjaEmailRenderer
 from domain.adapters.job_store import PgJobStore
 from domain.adapters.mailers import build_mailer
 from domain.adapters.messaging import DramatiqSender
+from domain.adapters.passwords import Argon2Passwords
 from domain.adapters.phi_cipher import PhiCipher
 from domain.adapters.postgres import create_pool
+from domain.adapters.rate_limiter import RedisRateLimiter
+from domain.adapters.totp import PyOtpTotp
 from domain.adapters.unit_of_work import PgUnitOfWorkFactory
 from domain.clock import Clock, SystemClock
 from domain.ports import (
     AddressValidator,
+    AuditPartitions,
+    AuditStore,
     Cipher,
     EmailRenderer,
     JobStore,
     Mailer,
     MessageSender,
+    PasswordHasher,
+    RateLimiter,
+    TotpProvider,
     UnitOfWorkFactory,
 )
 from domain.settings import Settings
@@ -46,6 +56,11 @@ class Services:
     mailer: Mailer
     addresses: AddressValidator
     cipher: Cipher
+    passwords: PasswordHasher
+    totp: TotpProvider
+    audit_store: AuditStore
+    audit_partitions: AuditPartitions
+    rate_limiter: RateLimiter
     _opened: bool = field(default=False, repr=False)
 
     async def open(self) -> None:
@@ -54,6 +69,7 @@ class Services:
 
     async def close(self) -> None:
         if self._opened:
+            await self.rate_limiter.close()
             await self.pool.close()
             self._opened = False
 
@@ -78,5 +94,10 @@ def build_services(
         renderer=JinjaEmailRenderer(),
         mailer=build_mailer(settings),
         addresses=EmailValidatorAddresses(),
+        audit_store=PgAuditStore(pool),
+        audit_partitions=PgAuditPartitions(pool),
+        rate_limiter=RedisRateLimiter.from_url(settings.redis_url),
         cipher=PhiCipher(settings.phi_keys, settings.phi_active_key_id),
+        passwords=Argon2Passwords(),
+        totp=PyOtpTotp(),
     )

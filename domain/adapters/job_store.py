@@ -172,11 +172,6 @@ class PgJobStore:
             Coalescer(self._succeed_many)
         )
 
-    async def _one(self, query: str | sql.Composed, params: Any) -> dict[str, Any] | None:
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(query, params)
-            return await cursor.fetchone()
-
     async def _all(self, query: str | sql.Composed, params: Any) -> list[dict[str, Any]]:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(query, params)

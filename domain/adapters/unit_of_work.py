@@ -8,9 +8,19 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from domain.adapters.account_store import PgUserRepository
 from domain.adapters.audit_log import PgAuditLog
+from domain.adapters.connection_store import PgConnectionRepository
+from domain.adapters.credential_store import (
+    PgOneTimeSecretRepository,
+    PgRecoveryCodeRepository,
+    PgRefreshTokenRepository,
+)
+from domain.adapters.doctor_store import PgDoctorDirectory
 from domain.adapters.email_store import PgEmailRepository
 from domain.adapters.job_store import PgJobRepository
+from domain.adapters.patient_store import PgPatientRepository
+from domain.adapters.sealed_values import PgSealedValues
 from domain.clock import Clock
 
 
@@ -20,6 +30,14 @@ class PgUnitOfWork:
         self.jobs = PgJobRepository(conn, clock)
         self.emails = PgEmailRepository(conn, clock)
         self.audit = PgAuditLog(conn, clock)
+        self.users = PgUserRepository(conn)
+        self.refresh_tokens = PgRefreshTokenRepository(conn)
+        self.secrets = PgOneTimeSecretRepository(conn)
+        self.recovery_codes = PgRecoveryCodeRepository(conn)
+        self.sealed = PgSealedValues(conn)
+        self.connections = PgConnectionRepository(conn)
+        self.patients = PgPatientRepository(conn)
+        self.doctors = PgDoctorDirectory(conn)
 
 
 class PgUnitOfWorkFactory:

@@ -29,13 +29,17 @@ def upgrade() -> None:
             phone_sealed        bytea,
             phone_key_id        text,
             totp_secret_sealed  bytea,
-            totp_key_id         text,
+            totp_secret_key_id  text,
             totp_enabled_at     timestamptz,
+            -- the last TOTP time step accepted: a code is never accepted twice
+            totp_last_step      bigint,
             email_verified_at   timestamptz,
+            last_login_at       timestamptz,
             created_at          timestamptz NOT NULL,
             updated_at          timestamptz NOT NULL,
             CHECK ((phone_sealed IS NULL) = (phone_key_id IS NULL)),
-            CHECK ((totp_secret_sealed IS NULL) = (totp_key_id IS NULL))
+            CHECK ((totp_secret_sealed IS NULL) = (totp_secret_key_id IS NULL)),
+            CHECK (totp_enabled_at IS NULL OR totp_secret_sealed IS NOT NULL)
         );
         CREATE UNIQUE INDEX users_email ON users (lower(email));
 
@@ -82,8 +86,8 @@ def upgrade() -> None:
             purpose      text NOT NULL CHECK (purpose IN ('email_verification',
                             'password_reset', 'login_code', 'mfa_challenge')),
             secret_hash  bytea NOT NULL,
-            attempts     integer NOT NULL DEFAULT 0,
-            max_attempts integer NOT NULL,
+            attempts     integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            max_attempts integer NOT NULL CHECK (max_attempts > 0),
             created_at   timestamptz NOT NULL,
             expires_at   timestamptz NOT NULL,
             used_at      timestamptz
@@ -98,20 +102,25 @@ def upgrade() -> None:
             created_at timestamptz NOT NULL,
             used_at    timestamptz
         );
-        CREATE INDEX recovery_codes_user ON recovery_codes (user_id);
+        CREATE UNIQUE INDEX recovery_codes_user ON recovery_codes (user_id, code_hash);
 
         CREATE TABLE connections (
             id              uuid PRIMARY KEY,
             doctor_id       uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
             patient_id      uuid REFERENCES users (id) ON DELETE CASCADE,
             status          text NOT NULL
-                            CHECK (status IN ('pending', 'active', 'rejected', 'revoked')),
+                            CHECK (status IN ('pending', 'active', 'rejected', 'revoked',
+                                              'expired')),
             initiated_by    text NOT NULL CHECK (initiated_by IN ('patient', 'doctor')),
             invitation_hash bytea UNIQUE,
             expires_at      timestamptz,
             created_at      timestamptz NOT NULL,
             updated_at      timestamptz NOT NULL,
-            CHECK (patient_id IS NOT NULL OR (initiated_by = 'doctor' AND status = 'pending'))
+            -- only an unanswered invitation has no patient yet
+            CHECK (patient_id IS NOT NULL
+                   OR (initiated_by = 'doctor' AND status IN ('pending', 'expired'))),
+            CHECK ((invitation_hash IS NOT NULL) = (initiated_by = 'doctor')),
+            CHECK (expires_at IS NOT NULL OR status <> 'pending')
         );
         CREATE UNIQUE INDEX connections_one_live_pair
             ON connections (doctor_id, patient_id) WHERE status IN ('pending', 'active');

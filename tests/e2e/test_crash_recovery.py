@@ -12,6 +12,7 @@ import msgspec
 import pytest
 import redis
 
+from domain.audit import SYSTEM
 from domain.jobs import JobStatus
 from domain.notifications import SendEmail, submit_email
 from tests.support.api import ADMIN
@@ -62,6 +63,7 @@ async def test_worker_killed_mid_job_completes_after_recovery_and_sends_once(
             owner_id="admin-1",
             idempotency_key=None,
             message_id_domain="healthplat.test",
+            audit=SYSTEM,
         )
         job = submission.job
 

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 
 def all_succeeded(database_url: str, count: int):
     def check() -> bool:
-        return statuses(database_url).get("succeeded", 0) == count
+        # at least: the scheduler enqueues its own upkeep jobs (audit partitions) as well
+        return statuses(database_url).get("succeeded", 0) >= count
 
     return check
 

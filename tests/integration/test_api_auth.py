@@ -7,7 +7,6 @@ import time
 import jwt
 import pytest
 
-from api.tokens import main as token_cli
 from api.tokens import mint_token, read_token
 from domain.identity import Role
 from tests.conftest import TEST_JWT_SECRET
@@ -124,22 +123,14 @@ def test_minted_tokens_read_back() -> None:
     assert (principal.user_id, principal.role) == ("user-7", Role.DOCTOR)
 
 
-def test_the_token_cli_mints_from_the_environment(monkeypatch, capsys) -> None:
-    monkeypatch.setenv("JWT_SECRET", TEST_JWT_SECRET)
-    assert token_cli(["--sub", "ops-1", "--role", "admin", "--ttl", "120"]) == 0
-    token = capsys.readouterr().out.strip()
-    claims = jwt.decode(token, TEST_JWT_SECRET, algorithms=["HS256"])
-    assert claims["sub"] == "ops-1" and claims["role"] == "admin"
-    assert 100 <= claims["exp"] - time.time() <= 121
+def test_a_scoped_token_reads_back_with_its_scope() -> None:
+    token = mint_token(TEST_JWT_SECRET, "user-8", "admin", 60, scope="mfa_enrolment")
+    principal = read_token(TEST_JWT_SECRET, token)
+    assert principal.scope == "mfa_enrolment"
+    assert read_token(TEST_JWT_SECRET, mint_token(TEST_JWT_SECRET, "u", "admin", 60)).scope is None
 
 
-def test_the_token_cli_refuses_a_missing_secret(monkeypatch, capsys) -> None:
-    monkeypatch.delenv("JWT_SECRET", raising=False)
-    assert token_cli(["--sub", "ops-1", "--role", "admin"]) == 2
-    assert "JWT_SECRET" in capsys.readouterr().err
-
-
-def test_the_token_cli_refuses_an_unknown_role(monkeypatch) -> None:
-    monkeypatch.setenv("JWT_SECRET", TEST_JWT_SECRET)
-    with pytest.raises(SystemExit):
-        token_cli(["--sub", "ops-1", "--role", "root"])
+async def test_a_token_with_an_unknown_scope_is_invalid(api) -> None:
+    headers = raw_token({"sub": "u1", "role": "admin", "exp": in_an_hour(), "scope": "root"})
+    problem = assert_problem(await api.get("/api/v1/jobs", headers=headers), 401)
+    assert problem["code"] == "invalid_token"

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from domain.adapters.audit_log import PgAuditLog
 from domain.identity import Role
 from domain.jobs import NOOP, JobError, JobStatus
 from tests.support.api import (
@@ -20,6 +21,7 @@ from tests.support.api import (
     noop_job,
     on_app_loop,
 )
+from tests.support.rows import audit_events
 
 ALICE = bearer("alice", Role.PATIENT)
 BOB = bearer("bob", Role.DOCTOR)
@@ -321,3 +323,45 @@ async def test_a_bad_last_event_id_is_a_400(api, services) -> None:
         f"/api/v1/jobs/{job.id}/events", headers={**ALICE, "Last-Event-ID": "yesterday"}
     )
     assert_problem(response, 400)
+
+
+# --- the audit trail of cancel and retry -------------------------------------------------------
+
+
+async def test_cancel_and_retry_are_audited_with_their_change(api, services, settings) -> None:
+    queued = await noop_job(services, "alice")
+    failed = await failed_job(services, "alice")
+
+    assert (await api.post(f"/api/v1/jobs/{queued.id}/cancel", headers=ALICE)).status_code == 200
+    assert (await api.post(f"/api/v1/jobs/{failed.id}/retry", headers=ADMIN)).status_code == 202
+
+    [cancel] = audit_events(settings.database_url, "job.cancel")
+    assert (cancel["actor_id"], cancel["resource_type"]) == ("alice", "job")
+    assert cancel["resource_id"] == str(queued.id) and cancel["changed_fields"] == ["status"]
+    [retry] = audit_events(settings.database_url, "job.retry")
+    assert (retry["actor_id"], retry["actor_role"]) == ("admin-1", "admin")
+    assert retry["changed_fields"] == ["status", "max_attempts"]
+
+
+async def test_a_refused_cancel_records_no_change(api, services, settings) -> None:
+    job = await noop_job(services, "alice")
+    await services.store.claim(job.id)
+    assert_problem(await api.post(f"/api/v1/jobs/{job.id}/cancel", headers=ALICE), 409)
+    assert_problem(await api.post(f"/api/v1/jobs/{job.id}/cancel", headers=BOB), 404)
+    assert audit_events(settings.database_url, "job.cancel") == []
+
+
+async def test_a_cancel_whose_audit_cannot_be_written_does_not_happen(
+    api, services, monkeypatch
+) -> None:
+    """The event and the change share one transaction: no trail, no change."""
+    job = await noop_job(services, "alice")
+
+    async def broken(self, context, entry) -> None:
+        raise RuntimeError("the audit trail is unavailable")
+
+    monkeypatch.setattr(PgAuditLog, "record", broken)
+    response = await api.post(f"/api/v1/jobs/{job.id}/cancel", headers=ALICE)
+
+    assert_problem(response, 500)
+    assert (await services.store.get(job.id)).status is JobStatus.QUEUED

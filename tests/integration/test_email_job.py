@@ -10,6 +10,7 @@ import pytest
 
 from domain.adapters.bootstrap import Services, build_services
 from domain.adapters.messaging import build_broker
+from domain.audit import SYSTEM
 from domain.jobs import JobStatus
 from domain.notifications import SendEmail, message_id_for, submit_email
 from tests.support.jobs import RecordingSender
@@ -45,6 +46,7 @@ async def submit(services: Services):
         owner_id="admin-1",
         idempotency_key=None,
         message_id_domain="healthplat.test",
+        audit=SYSTEM,
     )
     return submission.job
 

@@ -12,6 +12,7 @@ import pytest
 
 from domain.adapters.bootstrap import Services
 from domain.adapters.mailers import SmtpMailer, outbox_file_name
+from domain.audit import SYSTEM
 from domain.errors import Conflict, PermanentFailure, ValidationFailed
 from domain.jobs import EMAIL_SEND, JobStatus
 from domain.notifications import SendEmail, message_id_for, sender_domain, submit_email
@@ -41,6 +42,7 @@ async def submit(
         owner_id="user-1",
         idempotency_key=key,
         message_id_domain=sender_domain(services.settings.smtp_from),
+        audit=SYSTEM,
     )
 
 

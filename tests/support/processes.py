@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from domain.settings import Settings
+from tests.support.log_capture import register_process_log
 from tests.support.paths import PROJECT_ROOT
 
 SETTING_NAMES = {
@@ -26,6 +27,8 @@ SETTING_NAMES = {
     "JOB_STALE_AFTER_SECONDS": "job_stale_after_seconds",
     "RELAY_INTERVAL_SECONDS": "relay_interval_seconds",
     "RELAY_GRACE_SECONDS": "relay_grace_seconds",
+    "RATE_LIMIT_AUTH_PER_MINUTE": "rate_limit_auth_per_minute",
+    "RATE_LIMIT_USER_PER_MINUTE": "rate_limit_user_per_minute",
 }
 
 
@@ -51,6 +54,7 @@ class PlatformProcess:
         self.name = name
         self.log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
         self._log = self.log_path.open("wb")
+        register_process_log(self.log_path)  # its lines join the suite's PHI log scan
         self.process = subprocess.Popen(
             argv,
             env=env,

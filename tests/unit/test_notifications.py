@@ -33,6 +33,7 @@ SAMPLE_DATA: dict[str, dict[str, str | int]] = {
         "verifyUrl": "https://app.example.org/verify?t=abc123",
         "expiresInHours": 24,
     },
+    "account_exists": {"name": "Sokha Chan", "signInUrl": "https://app.example.org/sign-in"},
     "one_time_code": {"code": "048213", "expiresInMinutes": 5},
     "password_reset": {
         "name": "Sokha Chan",

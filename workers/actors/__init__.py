@@ -15,8 +15,10 @@ from typing import Any
 import dramatiq
 
 from domain.adapters.bootstrap import Services
-from domain.jobs import EMAIL_SEND, NOOP, Job, JobKind
+from domain.jobs import AUDIT_PARTITIONS, EMAIL_SEND, NOOP, PHI_ROTATE, Job, JobKind
+from workers.actors.audit import maintain_partitions
 from workers.actors.email import send_email
+from workers.actors.phi import rotate_phi_keys
 from workers.actors.system import noop
 from workers.runtime import WorkerRuntime
 
@@ -25,6 +27,8 @@ JobHandler = Callable[[Job, Services], Awaitable[dict[str, Any] | None]]
 HANDLERS: dict[JobKind, JobHandler] = {
     EMAIL_SEND: send_email,
     NOOP: noop,
+    AUDIT_PARTITIONS: maintain_partitions,
+    PHI_ROTATE: rotate_phi_keys,
 }
 
 # Job-level retries and liveness are the lifecycle's business: Dramatiq's own

@@ -1,0 +1,62 @@
+"""The caller's own account: ``GET /me`` and ``PATCH /me`` (name, phone).
+
+Policies ``account.read`` and ``account.update``: any signed-in caller, on
+their own account only, so there is no target to check. The read opens the
+sealed phone and date of birth and is audited like any read of patient data.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, patch
+from litestar.params import JSONBody
+
+from api.audit_context import AuditContextDep
+from api.auth import Caller
+from api.controllers.auth import account_id
+from api.problems import problem_responses
+from api.state import AppServices
+from domain.my_account import AccountChanges, AccountView, read_account, update_account
+
+
+class AccountUpdate(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
+    """Only the fields present change; a ``null`` phone removes it."""
+
+    name: Annotated[str, msgspec.Meta(max_length=1024)] | msgspec.UnsetType = msgspec.UNSET
+    phone: Annotated[str, msgspec.Meta(max_length=64)] | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class AccountController(Controller):
+    path = "/me"
+    tags = ["account"]
+
+    @get(
+        "/",
+        operation_id="getMyAccount",
+        summary="Your account and profile; audited",
+        responses=problem_responses(401, 404),
+        opt={"policy": "account.read"},
+    )
+    async def get_account(
+        self, principal: Caller, services: AppServices, audit_context: AuditContextDep
+    ) -> AccountView:
+        return await read_account(services, account_id(principal), audit_context)
+
+    @patch(
+        "/",
+        operation_id="updateMyAccount",
+        summary="Change your name or phone",
+        responses=problem_responses(400, 401, 404, 413, 422),
+        opt={"policy": "account.update"},
+    )
+    async def update_account(
+        self,
+        data: JSONBody[AccountUpdate],
+        principal: Caller,
+        services: AppServices,
+        audit_context: AuditContextDep,
+    ) -> AccountView:
+        changes = AccountChanges(name=data.name, phone=data.phone)
+        return await update_account(services, account_id(principal), changes, audit_context)

@@ -1,0 +1,267 @@
+"""Doctor-patient connections: a patient's request, a doctor's invitation, answers, revocation.
+
+Who may call what is the ``connection.*`` policies' business; a connection
+the caller is not a party to answers 404, like a missing one. Invitation
+tokens travel in request and response bodies only, never in a URL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from api.audit_context import AuditContextDep
+from api.policy_guard import AccessDep
+from api.problems import problem_responses
+from api.state import AppServices
+from domain import connection_service
+from domain.connections import (
+    INVITATION_TTL,
+    MAX_INVITATION_TTL,
+    Connection,
+    ConnectionFilter,
+    ConnectionListing,
+    ConnectionStatus,
+    Side,
+)
+
+TOKEN_LENGTH = msgspec.Meta(min_length=16, max_length=128)
+
+
+class ConnectionRead(msgspec.Struct, frozen=True, rename="camel"):
+    id: uuid.UUID
+    patient_id: uuid.UUID | None
+    doctor_id: uuid.UUID
+    status: ConnectionStatus
+    initiated_by: Side
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, connection: Connection) -> ConnectionRead:
+        return cls(
+            id=connection.id,
+            patient_id=connection.patient_id,
+            doctor_id=connection.doctor_id,
+            status=connection.status,
+            initiated_by=connection.initiated_by,
+            expires_at=connection.expires_at,
+            created_at=connection.created_at,
+            updated_at=connection.updated_at,
+        )
+
+
+class ConnectionListItem(ConnectionRead, frozen=True, rename="camel"):
+    doctor_name: str
+    patient_name: str | None
+
+    @classmethod
+    def listed(cls, item: ConnectionListing) -> ConnectionListItem:
+        read = ConnectionRead.of(item.connection)
+        return cls(
+            **msgspec.structs.asdict(read),
+            doctor_name=item.doctor_name,
+            patient_name=item.patient_name,
+        )
+
+
+class ConnectionList(msgspec.Struct, frozen=True, rename="camel"):
+    items: list[ConnectionListItem]
+    next_cursor: str | None
+
+
+class ConnectionRequest(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
+    doctor_id: uuid.UUID
+
+
+class InvitationRequest(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
+    expires_in_hours: Annotated[
+        int, msgspec.Meta(ge=1, le=MAX_INVITATION_TTL // timedelta(hours=1))
+    ] = INVITATION_TTL // timedelta(hours=1)
+
+
+class InvitationCreated(msgspec.Struct, frozen=True, rename="camel"):
+    """The token is shown this once; hand it to the patient. Only its hash is stored."""
+
+    connection_id: uuid.UUID
+    token: str
+    expires_at: datetime
+
+
+class InvitationAcceptance(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
+    token: Annotated[str, TOKEN_LENGTH]
+
+
+ConnectionId = FromPath[uuid.UUID]
+
+
+class ConnectionsController(Controller):
+    path = "/connections"
+    tags = ["connections"]
+
+    @post(
+        "/",
+        operation_id="requestConnection",
+        summary="A patient asks a doctor to connect; pending until the doctor answers",
+        status_code=201,
+        responses=problem_responses(400, 401, 403, 404, 409, 422),
+        opt={"policy": "connection.request"},
+    )
+    async def request_connection(
+        self,
+        data: JSONBody[ConnectionRequest],
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        services: AppServices,
+    ) -> ConnectionRead:
+        connection = await connection_service.request_connection(
+            services.uow, services.clock, access, audit_context, data.doctor_id
+        )
+        return ConnectionRead.of(connection)
+
+    @post(
+        "/invitations",
+        operation_id="invitePatient",
+        summary="A doctor creates a one-time invitation token for a patient (default: 7 days)",
+        status_code=201,
+        responses=problem_responses(400, 401, 403, 422),
+        opt={"policy": "connection.invite"},
+    )
+    async def invite_patient(
+        self,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        services: AppServices,
+        data: JSONBody[InvitationRequest | None] = None,
+    ) -> InvitationCreated:
+        hours = (data or InvitationRequest()).expires_in_hours
+        invitation = await connection_service.invite_patient(
+            services.uow, services.clock, access, audit_context, timedelta(hours=hours)
+        )
+        return InvitationCreated(
+            connection_id=invitation.connection.id,
+            token=invitation.token,
+            expires_at=invitation.expires_at,
+        )
+
+    @post(
+        "/invitations/accept",
+        operation_id="acceptInvitation",
+        summary="A patient accepts a doctor's invitation with its token; the pair is connected",
+        status_code=200,
+        responses=problem_responses(400, 401, 403, 404, 409),
+        opt={"policy": "connection.accept_invitation"},
+    )
+    async def accept_invitation(
+        self,
+        data: JSONBody[InvitationAcceptance],
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        services: AppServices,
+    ) -> ConnectionRead:
+        connection = await connection_service.accept_invitation(
+            services.uow, services.clock, access, audit_context, data.token
+        )
+        return ConnectionRead.of(connection)
+
+    async def _answer(
+        self,
+        connection_id: uuid.UUID,
+        transition: str,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        services: AppServices,
+    ) -> ConnectionRead:
+        connection = await connection_service.answer_connection(
+            services.uow, services.clock, access, audit_context, connection_id, transition
+        )
+        return ConnectionRead.of(connection)
+
+    @post(
+        "/{connection_id:uuid}/accept",
+        operation_id="acceptConnection",
+        summary="The doctor accepts a patient's pending request",
+        status_code=200,
+        responses=problem_responses(400, 401, 403, 404, 409),
+        opt={"policy": "connection.accept"},
+    )
+    async def accept_connection(
+        self,
+        connection_id: ConnectionId,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        services: AppServices,
+    ) -> ConnectionRead:
+        return await self._answer(connection_id, "accept", access, audit_context, services)
+
+    @post(
+        "/{connection_id:uuid}/reject",
+        operation_id="rejectConnection",
+        summary="The doctor rejects a patient's pending request",
+        status_code=200,
+        responses=problem_responses(400, 401, 403, 404, 409),
+        opt={"policy": "connection.reject"},
+    )
+    async def reject_connection(
+        self,
+        connection_id: ConnectionId,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        services: AppServices,
+    ) -> ConnectionRead:
+        return await self._answer(connection_id, "reject", access, audit_context, services)
+
+    @post(
+        "/{connection_id:uuid}/revoke",
+        operation_id="revokeConnection",
+        summary="Either party ends an active connection",
+        status_code=200,
+        responses=problem_responses(400, 401, 403, 404, 409),
+        opt={"policy": "connection.revoke"},
+    )
+    async def revoke_connection(
+        self,
+        connection_id: ConnectionId,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        services: AppServices,
+    ) -> ConnectionRead:
+        return await self._answer(connection_id, "revoke", access, audit_context, services)
+
+    @get(
+        "/",
+        operation_id="listConnections",
+        summary="Your connections (an admin's: everyone's, filterable by party), newest first",
+        responses=problem_responses(400, 401, 422),
+        opt={"policy": "connection.list"},
+    )
+    async def list_connections(
+        self,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        services: AppServices,
+        status: Annotated[ConnectionStatus | None, QueryParameter()] = None,
+        patient_id: Annotated[uuid.UUID | None, QueryParameter(name="patientId")] = None,
+        doctor_id: Annotated[uuid.UUID | None, QueryParameter(name="doctorId")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
+        cursor: Annotated[
+            str | None,
+            QueryParameter(max_length=512, description="nextCursor of the previous page"),
+        ] = None,
+    ) -> ConnectionList:
+        query = ConnectionFilter(
+            status=status, patient_id=patient_id, doctor_id=doctor_id, limit=limit, cursor=cursor
+        )
+        page = await connection_service.list_connections(
+            services.uow, services.clock, access, audit_context, query
+        )
+        return ConnectionList(
+            items=[ConnectionListItem.listed(item) for item in page.items],
+            next_cursor=page.next_cursor,
+        )

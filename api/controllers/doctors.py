@@ -1,0 +1,65 @@
+"""The doctor directory, so a patient can find a doctor to connect with.
+
+Public professional data only (name, specialty, fee): no contact details.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get
+from litestar.params import QueryParameter
+
+from api.policy_guard import AccessDep
+from api.problems import problem_responses
+from api.state import AppServices
+from domain import patient_service
+from domain.patients import DoctorListing
+
+
+class DoctorRead(msgspec.Struct, frozen=True, rename="camel"):
+    id: uuid.UUID
+    name: str
+    specialty: str | None
+    consultation_fee_cents: int | None
+    currency: str | None
+
+    @classmethod
+    def of(cls, doctor: DoctorListing) -> DoctorRead:
+        return cls(
+            id=doctor.id,
+            name=doctor.name,
+            specialty=doctor.specialty,
+            consultation_fee_cents=doctor.consultation_fee_cents,
+            currency=doctor.currency,
+        )
+
+
+class DoctorList(msgspec.Struct, frozen=True, rename="camel"):
+    items: list[DoctorRead]
+
+
+class DoctorsController(Controller):
+    path = "/doctors"
+    tags = ["doctors"]
+
+    @get(
+        "/",
+        operation_id="listDoctors",
+        summary="Active doctors by name, with specialty and consultation fee",
+        responses=problem_responses(400, 401),
+        opt={"policy": "doctor.list"},
+    )
+    async def list_doctors(
+        self,
+        access: AccessDep,
+        services: AppServices,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=100_000)] = 0,
+    ) -> DoctorList:
+        doctors = await patient_service.list_doctors(
+            services.uow, access, limit=limit, offset=offset
+        )
+        return DoctorList(items=[DoctorRead.of(doctor) for doctor in doctors])

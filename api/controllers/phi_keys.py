@@ -1,0 +1,41 @@
+"""PHI key rotation for administrators: re-seal every sealed value under the active key."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, post
+
+from api.audit_context import AuditContextDep
+from api.auth import Caller
+from api.commands import IdempotencyKey, JobAccepted, accepted
+from api.problems import problem_responses
+from api.state import AppServices
+from domain.phi_rotation import submit_rotation
+
+
+class PhiKeysController(Controller):
+    path = "/admin/phi"
+    tags = ["admin"]
+
+    @post(
+        "/rotate",
+        operation_id="rotatePhiKeys",
+        summary="Queue re-sealing of all PHI under the active key; 202 with the job's address",
+        status_code=202,
+        opt={"policy": "phi.rotate"},
+        responses=problem_responses(400, 401, 403, 409),
+    )
+    async def rotate_phi_keys(
+        self,
+        principal: Caller,
+        services: AppServices,
+        audit_context: AuditContextDep,
+        idempotency_key: IdempotencyKey,
+    ) -> Response[JobAccepted]:
+        submission = await submit_rotation(
+            services.uow,
+            services.sender,
+            audit_context,
+            owner_id=principal.user_id,
+            idempotency_key=idempotency_key,
+        )
+        return accepted(submission)

@@ -1,0 +1,95 @@
+"""Browser-facing hardening on every response, and CORS only for origins the operator lists.
+
+The API serves JSON, never pages, so its Content-Security-Policy allows
+nothing at all; only the OpenAPI documentation pages (HTML that loads its
+viewer from a CDN) get a policy loose enough to render. API responses may
+carry PHI, so no cache (browser or proxy) may keep them. Set in a
+``before_send`` hook, so even a 404 for a path no route matches, or a 429
+from the rate limiter, carries them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import Message, Scope
+
+from api.middleware import under_api
+from domain.settings import Settings
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# Litestar's viewers (Redoc by default; Swagger, Scalar, RapiDoc, Elements) load
+# scripts, styles and fonts from these CDNs and inline their start-up script.
+_DOCS_SOURCES = "https://cdn.jsdelivr.net https://unpkg.com https://cdn.redoc.ly"
+DOCS_CSP = "; ".join(
+    (
+        "default-src 'none'",
+        f"script-src 'self' 'unsafe-inline' {_DOCS_SOURCES}",
+        f"style-src 'self' 'unsafe-inline' {_DOCS_SOURCES} https://fonts.googleapis.com",
+        "font-src https://fonts.gstatic.com data:",
+        "img-src 'self' data: https://cdn.jsdelivr.net https://cdn.redoc.ly",
+        "connect-src 'self'",
+        "worker-src blob:",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+    )
+)
+STATIC_HEADERS = {
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+# What a browser client may send and read across origins.
+CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"]
+CORS_EXPOSE_HEADERS = [
+    "Location",
+    "Idempotent-Replayed",
+    "X-Request-ID",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+]
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def security_headers(docs_path: str) -> Callable[[Message, Scope], Awaitable[None]]:
+    """The ``before_send`` hook; ``docs_path`` is where the OpenAPI pages are served."""
+
+    async def add_security_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in STATIC_HEADERS.items():
+            headers[name] = value
+        path = scope.get("path", "")
+        headers["Content-Security-Policy"] = DOCS_CSP if _under(path, docs_path) else API_CSP
+        if under_api(path):
+            headers["Cache-Control"] = "no-store"
+
+    return add_security_headers
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """None (no CORS headers at all, browsers keep the same-origin rule) unless origins are set.
+
+    Bearer tokens travel in a header, never a cookie, so credentials stay off.
+    """
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=CORS_ALLOW_HEADERS,
+        expose_headers=CORS_EXPOSE_HEADERS,
+        allow_credentials=False,
+        max_age=600,
+    )

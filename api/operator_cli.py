@@ -1,0 +1,153 @@
+"""Operators' command lines: ``healthplat-admin`` (the first admin) and ``healthplat-token``.
+
+Both read the environment the API reads (DATABASE_URL, JWT_SECRET, and for
+``create-admin`` PHI_KEYS and the rest of the settings). Jobs belong to real
+users, so ``healthplat-token`` mints only for an existing active account,
+with that account's id and role. A token it mints skips the account's TOTP:
+whoever holds JWT_SECRET can sign any token anyway, so this grants nothing new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+import psycopg
+from psycopg.rows import dict_row
+
+from api.tokens import MIN_SECRET_LENGTH, mint_token
+from domain.accounts import AccountStatus, SecretPurpose, User, lifetime_minutes
+from domain.adapters.account_store import PgUserRepository
+from domain.adapters.bootstrap import build_services
+from domain.adapters.messaging import build_broker
+from domain.audit import AuditContext
+from domain.errors import DomainError
+from domain.identity import Role
+from domain.settings import SettingsError, database_url_from_env, load_settings
+from domain.signup import create_admin
+
+OPERATOR = AuditContext(actor_id="healthplat-admin", actor_role="operator")
+USAGE_ERROR = 2
+RESET_MINUTES = lifetime_minutes(SecretPurpose.PASSWORD_RESET)
+REFUSED = 1
+
+
+def _fail(message: str, code: int = REFUSED) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+# -- healthplat-token ----------------------------------------------------------------------
+
+
+async def find_user(database_url: str, *, sub: uuid.UUID | None, email: str | None) -> User | None:
+    async with await psycopg.AsyncConnection.connect(
+        database_url, autocommit=True, row_factory=dict_row
+    ) as conn:
+        users = PgUserRepository(conn)
+        return await users.get(sub) if sub is not None else await users.by_email(email or "")
+
+
+def token_main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    env = os.environ if environ is None else environ
+    parser = argparse.ArgumentParser(
+        prog="healthplat-token",
+        description=(
+            "Mint a bearer token for an existing active account (reads JWT_SECRET and "
+            "DATABASE_URL from the environment). The token carries the account's id and role."
+        ),
+    )
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--sub", help="the account's user id")
+    who.add_argument("--email", help="the account's e-mail address")
+    parser.add_argument(
+        "--role",
+        choices=[role.value for role in Role],
+        help="optional check: refuse unless the account has this role",
+    )
+    parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    args = parser.parse_args(argv)
+    secret = env.get("JWT_SECRET", "")
+    if len(secret) < MIN_SECRET_LENGTH:
+        return _fail(f"JWT_SECRET must be set to at least {MIN_SECRET_LENGTH} characters", 2)
+    if args.ttl <= 0:
+        return _fail("--ttl must be positive", USAGE_ERROR)
+    try:
+        sub = uuid.UUID(args.sub) if args.sub is not None else None
+    except ValueError:
+        return _fail("--sub must be a user id (a UUID)", USAGE_ERROR)
+    user = asyncio.run(find_user(database_url_from_env(env), sub=sub, email=args.email))
+    if user is None:
+        return _fail("no such account")
+    if user.status is not AccountStatus.ACTIVE:
+        return _fail(f"the account is {user.status.value}; only an active account gets a token")
+    if args.role is not None and user.role.value != args.role:
+        return _fail(f"the account's role is {user.role.value}, not {args.role}")
+    print(mint_token(secret, str(user.id), user.role, args.ttl))
+    return 0
+
+
+# -- healthplat-admin ----------------------------------------------------------------------
+
+
+async def _create_admin(
+    environ: Mapping[str, str], email: str, name: str, password: str | None
+) -> tuple[uuid.UUID, str | None]:
+    settings = load_settings(environ)
+    broker = build_broker(settings.redis_url)
+    services = build_services(settings, broker, pool_max_size=1)
+    try:
+        await services.open()
+        created = await create_admin(services, email, name, password, OPERATOR)
+    finally:
+        await services.close()
+        broker.client.close()
+    return created.user_id, created.reset_link
+
+
+def admin_main(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    stdin: TextIO | None = None,
+) -> int:
+    env = os.environ if environ is None else environ
+    parser = argparse.ArgumentParser(
+        prog="healthplat-admin", description="Operator tasks on accounts (reads the environment)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser(
+        "create-admin",
+        help="create an active admin; they set up TOTP at their first sign-in",
+        description=(
+            f"Without --password-stdin, prints a one-time link (valid {RESET_MINUTES} minutes) "
+            "where the admin chooses a password. It is shown once: nothing else holds it."
+        ),
+    )
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line"
+    )
+    args = parser.parse_args(argv)
+    password = None
+    if args.password_stdin:
+        password = (stdin or sys.stdin).readline().rstrip("\r\n")
+    try:
+        user_id, link = asyncio.run(_create_admin(env, args.email, args.name, password))
+    except SettingsError as exc:
+        return _fail(str(exc), USAGE_ERROR)
+    except DomainError as exc:
+        return _fail(exc.message)
+    print(f"admin created: {user_id}")
+    if link is not None:
+        print(f"set the password (once, within {RESET_MINUTES} minutes): {link}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(admin_main())

@@ -1,0 +1,62 @@
+"""Fixed-window rate counts in Redis, shared by every API process.
+
+One Lua script counts a hit against each key of a request and starts a
+key's window on its first hit (INCR, then PEXPIRE if the key has no expiry
+yet), atomically and in one round trip: two processes can never both see
+the last free slot. The window starts with a key's first hit, so it needs
+no clock agreement between API hosts. Timeouts are short: a request must
+not wait on a sick Redis; the caller decides what a failure means.
+"""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+from domain.rate_limits import RateCount, RateLimit
+
+KEY_PREFIX = "healthplat:ratelimit:"
+TIMEOUT_SECONDS = 0.5
+
+_HIT = """
+local answer = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then
+    ttl = tonumber(ARGV[i])
+    redis.call('PEXPIRE', key, ttl)
+  end
+  answer[#answer + 1] = count
+  answer[#answer + 1] = ttl
+end
+return answer
+"""
+
+
+class RedisRateLimiter:
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self._hit = client.register_script(_HIT)
+
+    @classmethod
+    def from_url(cls, redis_url: str) -> RedisRateLimiter:
+        """No IO here: the client connects on first use, on the loop that uses it."""
+        client = aioredis.Redis.from_url(
+            redis_url,
+            socket_timeout=TIMEOUT_SECONDS,
+            socket_connect_timeout=TIMEOUT_SECONDS,
+            health_check_interval=30,
+        )
+        return cls(client)
+
+    async def hit(self, rates: list[RateLimit]) -> list[RateCount]:
+        if not rates:
+            return []
+        flat = await self._hit(
+            keys=[KEY_PREFIX + rate.key for rate in rates],
+            args=[rate.window_seconds * 1000 for rate in rates],
+        )
+        return [RateCount(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+    async def close(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,153 @@
+"""Re-sealing PHI under the active key, so an old key can be retired.
+
+The job walks every sealed column (``domain.phi.SEALED_COLUMNS``) in batches,
+each its own transaction: rows still sealed under another key are locked
+(``SKIP LOCKED``, so a user's own update or a second run is never waited on),
+opened with their old key, sealed with the active one under the same context,
+written back, and the batch is audited in that transaction. A crash loses at
+most the batch in flight; rerunning finds only what is still stale, so the
+job is idempotent and resumable. A value that will not open is skipped and
+counted, never overwritten: the job then fails so nobody retires its key.
+"""
+
+from __future__ import annotations
+
+import msgspec
+import structlog
+
+from domain.audit import AuditContext, AuditEntry
+from domain.errors import SealBroken
+from domain.jobs import PHI_ROTATE, Job, NewJob
+from domain.phi import SEALED_COLUMNS, SealedColumn
+from domain.ports import (
+    Cipher,
+    MessageSender,
+    SealedValue,
+    Submission,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from domain.submit import request_hash, submit_job
+
+log = structlog.get_logger(__name__)
+
+ROTATE_BATCH_SIZE = 500
+
+
+def column_name(column: SealedColumn) -> str:
+    return f"{column.table}.{column.column}"
+
+
+class ColumnRotation(msgspec.Struct):
+    """Counts for one column across its batches."""
+
+    resealed: int = 0
+    unreadable: int = 0
+
+
+async def _reseal_batch(
+    uow: UnitOfWork,
+    cipher: Cipher,
+    column: SealedColumn,
+    context: AuditContext,
+    batch: list[SealedValue],
+    counts: ColumnRotation,
+) -> None:
+    resealed = 0
+    for value in batch:
+        place = column.context(value.row_id)
+        try:
+            plaintext = cipher.open(value.sealed, place)
+        except SealBroken:
+            counts.unreadable += 1
+            log.warning(
+                "phi_value_unreadable",
+                column=column_name(column),
+                row_id=str(value.row_id),
+                key_id=value.sealed.key_id,
+            )
+            continue
+        await uow.sealed.replace(column, value.row_id, cipher.seal(plaintext, place))
+        resealed += 1
+    if resealed:
+        await uow.audit.record(
+            context,
+            AuditEntry(
+                action="phi.rotate", resource_type=column.table, changed_fields=(column.column,)
+            ),
+        )
+    counts.resealed += resealed
+
+
+async def rotate_column(
+    uow_factory: UnitOfWorkFactory,
+    cipher: Cipher,
+    column: SealedColumn,
+    context: AuditContext,
+    batch_size: int = ROTATE_BATCH_SIZE,
+) -> ColumnRotation:
+    """Re-seal every value of ``column`` not under the active key, one batch per transaction.
+
+    Batches advance by row key, so a value that cannot be opened (or a row
+    another transaction holds) is passed over instead of being picked forever.
+    """
+    counts = ColumnRotation()
+    after = None
+    while True:
+        async with uow_factory() as uow:
+            batch = await uow.sealed.stale(column, cipher.active_key_id, after, batch_size)
+            if batch:
+                await _reseal_batch(uow, cipher, column, context, batch, counts)
+        if len(batch) < batch_size:
+            return counts
+        after = batch[-1].row_id
+
+
+class RotationReport(msgspec.Struct):
+    """Per column (``table.column``): values re-sealed, and values that would not open."""
+
+    resealed: dict[str, int] = msgspec.field(default_factory=dict)
+    unreadable: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+async def rotate_keys(
+    uow_factory: UnitOfWorkFactory,
+    cipher: Cipher,
+    context: AuditContext,
+    *,
+    columns: tuple[SealedColumn, ...] = SEALED_COLUMNS,
+    batch_size: int = ROTATE_BATCH_SIZE,
+) -> RotationReport:
+    report = RotationReport()
+    for column in columns:
+        counts = await rotate_column(uow_factory, cipher, column, context, batch_size)
+        report.resealed[column_name(column)] = counts.resealed
+        if counts.unreadable:
+            report.unreadable[column_name(column)] = counts.unreadable
+    return report
+
+
+async def submit_rotation(
+    uow_factory: UnitOfWorkFactory,
+    sender: MessageSender,
+    context: AuditContext,
+    *,
+    owner_id: str,
+    idempotency_key: str | None,
+) -> Submission:
+    """Queue a rotation; the request itself is audited with the job it created."""
+
+    async def write(uow: UnitOfWork, job: Job) -> None:
+        await uow.audit.record(
+            context,
+            AuditEntry(action="phi.rotate.request", resource_type="job", resource_id=str(job.id)),
+        )
+
+    new = NewJob(
+        kind=PHI_ROTATE,
+        owner_id=owner_id,
+        payload={},
+        idempotency_key=idempotency_key,
+        request_hash=request_hash({}),
+    )
+    return await submit_job(uow_factory, sender, new, write)

@@ -1,0 +1,86 @@
+"""Which rate limits a request counts against, and how a count becomes an answer and headers.
+
+A limit is a fixed window per key (a client IP for credential routes, a user
+for everything a token vouches for). The counting itself lives in a shared
+store (Redis), so every API process sees the same counts; this module only
+says what the counts mean, so the rules read the same whatever stores them.
+
+Headers follow the IETF RateLimit header fields draft in its widely deployed
+form: ``RateLimit-Limit``, ``RateLimit-Remaining``, ``RateLimit-Reset``
+(seconds until the window resets), plus ``Retry-After`` on a refusal.
+"""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+
+WINDOW_SECONDS = 60
+
+
+class RateLimit(msgspec.Struct, frozen=True):
+    """A budget of ``limit`` requests per ``window_seconds`` for one ``key``."""
+
+    key: str
+    limit: int
+    window_seconds: int = WINDOW_SECONDS
+
+
+class RateCount(msgspec.Struct, frozen=True):
+    """What the store answered for one hit: the window's count so far and its time left."""
+
+    count: int
+    reset_ms: int
+
+
+class RateDecision(msgspec.Struct, frozen=True):
+    limit: int
+    remaining: int
+    reset_seconds: int
+    allowed: bool
+    first_refusal: bool  # the hit that crossed the limit: the one worth recording
+
+    @classmethod
+    def of(cls, rate: RateLimit, counted: RateCount) -> RateDecision:
+        reset_ms = counted.reset_ms if counted.reset_ms > 0 else rate.window_seconds * 1000
+        return cls(
+            limit=rate.limit,
+            remaining=max(rate.limit - counted.count, 0),
+            reset_seconds=max(math.ceil(reset_ms / 1000), 1),
+            allowed=counted.count <= rate.limit,
+            first_refusal=counted.count == rate.limit + 1,
+        )
+
+
+def auth_limit(client_ip: str, per_minute: int) -> RateLimit:
+    """Credential routes (login, codes, reset, MFA, refresh), counted per client address."""
+    return RateLimit(f"auth:ip:{client_ip}", per_minute)
+
+
+def user_limit(user_id: str, per_minute: int) -> RateLimit:
+    """Everything an authenticated caller does, counted per user whichever address they use."""
+    return RateLimit(f"user:{user_id}", per_minute)
+
+
+def anonymous_limit(client_ip: str, per_minute: int) -> RateLimit:
+    """Requests with no valid token, per address: refusing them costs an audit write each."""
+    return RateLimit(f"anon:ip:{client_ip}", per_minute)
+
+
+def binding(decisions: list[RateDecision]) -> RateDecision:
+    """The decision a client must heed: a refusal first, else the one with least room left."""
+    refused = [decision for decision in decisions if not decision.allowed]
+    pool = refused or decisions
+    return min(pool, key=lambda decision: (decision.remaining, -decision.reset_seconds))
+
+
+def rate_limit_headers(decision: RateDecision) -> dict[str, str]:
+    headers = {
+        "RateLimit-Limit": str(decision.limit),
+        "RateLimit-Remaining": str(decision.remaining),
+        "RateLimit-Reset": str(decision.reset_seconds),
+    }
+    if not decision.allowed:
+        headers["Retry-After"] = str(decision.reset_seconds)
+    return headers

@@ -1,0 +1,32 @@
+"""The scheduler enqueues the day's audit partition upkeep once, however often it starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.jobs import wait_until
+from tests.support.processes import start_scheduler, start_worker
+from tests.support.rows import rows
+
+pytestmark = pytest.mark.slow
+
+
+def upkeep_jobs(database_url: str) -> list[dict]:
+    return rows(database_url, "SELECT * FROM jobs WHERE kind = 'audit.partitions'")
+
+
+def test_a_restarted_scheduler_does_not_enqueue_the_day_twice(settings, processes, log_dir) -> None:
+    first = start_scheduler(settings, log_dir)
+    processes.append(first)
+    wait_until(lambda: upkeep_jobs(settings.database_url), timeout=30)
+    first.stop()
+    processes.append(start_scheduler(settings, log_dir))  # a restart, the same day
+    processes.append(start_worker(settings, log_dir))
+
+    wait_until(
+        lambda: [job["status"] for job in upkeep_jobs(settings.database_url)] == ["succeeded"],
+        timeout=60,
+    )
+    [job] = upkeep_jobs(settings.database_url)
+    assert job["owner_id"] == "system" and job["idempotency_key"].startswith("daily:")
+    assert job["result"] == {"created": [], "moved": 0}  # the migration made these months

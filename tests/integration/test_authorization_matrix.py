@@ -1,0 +1,479 @@
+"""THE authorization matrix: every /api/v1 endpoint, as every role, against every kind of target.
+
+``ROWS`` is the one table. A row is an endpoint: its method, its path (with
+``{id}`` where the target goes), the policy its route declares, and what each
+caller gets. Columns are the caller's role (patient Alice, doctor Chantha,
+admin Eang) times how the target stands to them:
+
+- ``own``: the caller's own (their record, their job, a connection they are a side of);
+- ``connected``: belonging to the caller's connected counterpart (Alice <-> Chantha);
+- ``unrelated``: belonging to strangers (patient Borey, doctor Dararith).
+
+A cell is the expected status: ``2xx``, or an exact 4xx (``403``, ``404``, ``409``);
+``--`` marks a cell that cannot exist (an admin has no connected counterpart).
+Each cell runs against a freshly reset world, so no cell sees another's writes.
+
+Adding an endpoint is one line in ``ROWS``. Without a target (the row's
+answer depends on the role only)::
+
+    Row("GET", "/api/v1/me", "account.read", everyone("2xx")),
+    Row("POST", "/api/v1/auth/login", "public.login", everyone("2xx"), body=credentials),
+    Row("POST", "/api/v1/auth/totp/setup", "auth.totp_setup", by_role("403", "2xx", "2xx")),
+
+With a target (a builder below makes one for the caller and relation)::
+
+    Row("GET", "/api/v1/patients/{id}", "patient.read", grid(
+        patient="2xx 404 404", doctor="404 2xx 404", admin="404 -- 2xx"), target=patient_record),
+
+``body`` is ``f(world, caller, target_id)`` returning the JSON body (sync or async).
+Besides the cells, every row is also called without a token (401 unless its
+policy is public), and two walks over the app's routes fail when a route has
+no known policy, or has no row here: a new endpoint cannot slip by unchecked.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+from litestar.routes import HTTPRoute
+
+from api.app import create_app
+from api.policy_guard import POLICY_OPT, is_automatic_options, policy_guard
+from domain.adapters.bootstrap import Services, build_services
+from domain.adapters.messaging import build_broker
+from domain.connections import ConnectionStatus
+from domain.identity import Role
+from domain.jobs import JobError, JobStatus
+from domain.policies import POLICIES
+from domain.settings import Settings
+from tests.conftest import make_settings
+from tests.support.api import api_client, noop_job
+from tests.support.databases import create_database, database_url_for, drop_database
+from tests.support.people import PATIENT_BOREY
+from tests.support.users import Cast, Member, add_cast, connect, invite
+
+OWN, CONNECTED, UNRELATED = "own", "connected", "unrelated"
+RELATIONS = (OWN, CONNECTED, UNRELATED)
+ROLES = (Role.PATIENT, Role.DOCTOR, Role.ADMIN)
+NOT_APPLICABLE = "--"
+API = "/api/v1"
+
+
+# --- the world every cell starts from ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class World:
+    """Everyone in people.py with an account; Alice and Chantha actively connected."""
+
+    services: Services
+    cast: Cast
+
+    def caller(self, role: Role) -> Member:
+        return {Role.PATIENT: self.cast.alice, Role.DOCTOR: self.cast.chantha}.get(
+            role, self.cast.eang
+        )
+
+    def counterpart(self, role: Role) -> Member | None:
+        """The one the caller is connected with (an admin has none)."""
+        return {Role.PATIENT: self.cast.chantha, Role.DOCTOR: self.cast.alice}.get(role)
+
+    def stranger(self, role: Role) -> Member:
+        """Connected to nobody: patient Borey, doctor Dararith."""
+        return self.cast.borey if role is Role.PATIENT else self.cast.dararith
+
+    def subject(self, role: Role, relation: str, stranger: Role = Role.PATIENT) -> Member | None:
+        """Whose the target is: the caller's own, their counterpart's, or a stranger's."""
+        if relation == OWN:
+            return self.caller(role)
+        if relation == CONNECTED:
+            return self.counterpart(role)
+        return self.stranger(stranger)
+
+    def pair(self, role: Role, relation: str) -> tuple[Member, Member] | None:
+        """(patient, doctor) of a connection that stands in ``relation`` to the caller."""
+        caller, counterpart = self.caller(role), self.counterpart(role)
+        borey, dararith = self.cast.borey, self.cast.dararith
+        if relation == UNRELATED:
+            return (borey, dararith)
+        if counterpart is None:  # an admin is a side of no connection
+            return None
+        if relation == OWN:
+            return (caller, dararith) if role is Role.PATIENT else (borey, caller)
+        return (borey, counterpart) if role is Role.PATIENT else (counterpart, dararith)
+
+
+# --- targets: what a request acts on, for a caller and a relation ------------------------------
+
+Target = Callable[[World, Role, str], Awaitable[str | None]]
+
+
+async def patient_record(world: World, role: Role, relation: str) -> str | None:
+    member = world.subject(role, relation)
+    return str(member.id) if member else None
+
+
+async def doctor_account(world: World, role: Role, relation: str) -> str | None:
+    member = world.subject(role, relation, stranger=Role.DOCTOR)
+    return str(member.id) if member else None
+
+
+def job(status: JobStatus) -> Target:
+    async def build(world: World, role: Role, relation: str) -> str | None:
+        owner = world.subject(role, relation)
+        if owner is None:
+            return None
+        made = await noop_job(world.services, str(owner.id))
+        store = world.services.store
+        if status is JobStatus.CANCELLED:
+            await store.cancel(made.id)
+        elif status is JobStatus.FAILED:
+            running = await store.claim(made.id)
+            assert running is not None
+            await store.fail(made.id, running.attempts, JobError("boom", "it broke"))
+        return str(made.id)
+
+    return build
+
+
+def connection(status: ConnectionStatus) -> Target:
+    async def build(world: World, role: Role, relation: str) -> str | None:
+        pair = world.pair(role, relation)
+        if pair is None:
+            return None
+        patient, doctor = pair
+        return str(await connect(world.services, patient.id, doctor.id, status=status))
+
+    return build
+
+
+# --- bodies ------------------------------------------------------------------------------------
+
+Body = Callable[[World, Member, str | None], Any]
+
+
+def email(world: World, caller: Member, _: str | None) -> dict[str, Any]:
+    return {"to": caller.person.email, "template": "welcome", "data": {"name": caller.person.name}}
+
+
+def credentials(world: World, caller: Member, _: str | None) -> dict[str, Any]:
+    return {"email": caller.person.email, "password": caller.person.password}
+
+
+def own_address(world: World, caller: Member, _: str | None) -> dict[str, Any]:
+    return {"email": caller.person.email}
+
+
+def signup(world: World, caller: Member, _: str | None) -> dict[str, Any]:
+    newcomer = PATIENT_BOREY
+    return {
+        "role": "patient",
+        "email": "newcomer." + newcomer.email,
+        "password": newcomer.password,
+        "name": newcomer.name,
+    }
+
+
+async def invitation(world: World, caller: Member, _: str | None) -> dict[str, Any]:
+    return {"token": await invite(world.services, world.cast.dararith.id)}
+
+
+# --- expectations ------------------------------------------------------------------------------
+
+Cells = dict[tuple[Role, str | None], str]
+
+
+def by_role(patient: str, doctor: str, admin: str) -> Cells:
+    """An endpoint without a target: the answer depends on the role alone."""
+    return {(Role.PATIENT, None): patient, (Role.DOCTOR, None): doctor, (Role.ADMIN, None): admin}
+
+
+def everyone(status: str) -> Cells:
+    return by_role(status, status, status)
+
+
+def grid(*, patient: str, doctor: str, admin: str) -> Cells:
+    """Per role, the answers for an own, a connected and an unrelated target, in that order."""
+    cells: Cells = {}
+    for role, line in ((Role.PATIENT, patient), (Role.DOCTOR, doctor), (Role.ADMIN, admin)):
+        statuses = line.split()
+        assert len(statuses) == len(RELATIONS), f"{role}: {line!r} needs three columns"
+        for relation, status in zip(RELATIONS, statuses, strict=True):
+            if status != NOT_APPLICABLE:
+                cells[(role, relation)] = status
+    return cells
+
+
+class Row(NamedTuple):
+    method: str
+    path: str
+    policy: str
+    cells: Cells
+    target: Target | None = None
+    body: Body | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+OWNER_OR_ADMIN = grid(patient="2xx 404 404", doctor="2xx 404 404", admin="2xx -- 2xx")
+ADMIN_ONLY = grid(patient="403 403 403", doctor="403 403 403", admin="2xx -- 2xx")
+DOCTOR_ANSWERS = grid(patient="403 403 403", doctor="2xx 404 404", admin="-- -- 403")
+
+ROWS: tuple[Row, ...] = (
+    # jobs
+    Row("GET", f"{API}/jobs", "job.list", everyone("2xx")),
+    Row("GET", f"{API}/jobs/{{id}}", "job.read", OWNER_OR_ADMIN, target=job(JobStatus.QUEUED)),
+    Row("GET", f"{API}/jobs/{{id}}/events", "job.events", OWNER_OR_ADMIN,
+        target=job(JobStatus.CANCELLED)),
+    Row("POST", f"{API}/jobs/{{id}}/cancel", "job.cancel", OWNER_OR_ADMIN,
+        target=job(JobStatus.QUEUED)),
+    Row("POST", f"{API}/jobs/{{id}}/retry", "job.retry", ADMIN_ONLY, target=job(JobStatus.FAILED)),
+    # notifications
+    Row("POST", f"{API}/notifications/email", "notification.send_email",
+        by_role("403", "403", "2xx"), body=email),
+    # connections
+    Row("GET", f"{API}/connections", "connection.list", everyone("2xx")),
+    Row("POST", f"{API}/connections", "connection.request",
+        grid(patient="404 409 2xx", doctor="403 403 403", admin="403 -- 403"),
+        target=doctor_account, body=lambda world, caller, target: {"doctorId": target}),
+    Row("POST", f"{API}/connections/invitations", "connection.invite",
+        by_role("403", "2xx", "403")),
+    Row("POST", f"{API}/connections/invitations/accept", "connection.accept_invitation",
+        by_role("2xx", "403", "403"), body=invitation),
+    Row("POST", f"{API}/connections/{{id}}/accept", "connection.accept", DOCTOR_ANSWERS,
+        target=connection(ConnectionStatus.PENDING)),
+    Row("POST", f"{API}/connections/{{id}}/reject", "connection.reject", DOCTOR_ANSWERS,
+        target=connection(ConnectionStatus.PENDING)),
+    Row("POST", f"{API}/connections/{{id}}/revoke", "connection.revoke",
+        grid(patient="2xx 404 404", doctor="2xx 404 404", admin="-- -- 403"),
+        target=connection(ConnectionStatus.ACTIVE)),
+    # patient data
+    Row("GET", f"{API}/patients/{{id}}", "patient.read",
+        grid(patient="2xx 404 404", doctor="404 2xx 404", admin="404 -- 2xx"),
+        target=patient_record),
+    Row("PATCH", f"{API}/patients/{{id}}", "patient.update",
+        grid(patient="2xx 404 404", doctor="403 403 403", admin="403 -- 403"),
+        target=patient_record, body=lambda world, caller, target: {"phone": "+85512000111"}),
+    Row("GET", f"{API}/patients/{{id}}/clinical-notes", "clinical_notes.read",
+        grid(patient="2xx 404 404", doctor="404 2xx 404", admin="403 -- 403"),
+        target=patient_record),
+    Row("PUT", f"{API}/patients/{{id}}/clinical-notes", "clinical_notes.write",
+        grid(patient="403 403 403", doctor="404 2xx 404", admin="403 -- 403"),
+        target=patient_record, body=lambda world, caller, target: {"notes": "Reviewed."}),
+    Row("GET", f"{API}/doctors", "doctor.list", everyone("2xx")),
+    # accounts: sign-up, sign-in and one's own account (public rows answer the same to anyone)
+    Row("POST", f"{API}/auth/signup", "public.signup", everyone("2xx"), body=signup),
+    Row("POST", f"{API}/auth/verify-email", "public.verify_email", everyone("401"),
+        body=lambda world, caller, target: {"token": "not-a-real-token"}),
+    Row("POST", f"{API}/auth/login", "public.login", everyone("2xx"), body=credentials),
+    Row("POST", f"{API}/auth/mfa", "public.mfa", everyone("401"),
+        body=lambda world, caller, target: {"mfaToken": "not-a-real-token", "code": "123456"}),
+    Row("POST", f"{API}/auth/refresh", "public.refresh", everyone("401"),
+        body=lambda world, caller, target: {"refreshToken": "not-a-real-token"}),
+    Row("POST", f"{API}/auth/logout", "auth.logout", everyone("2xx"),
+        body=lambda world, caller, target: {"everywhere": True}),
+    Row("POST", f"{API}/auth/password-reset/request", "public.password_reset_request",
+        everyone("2xx"), body=own_address),
+    Row("POST", f"{API}/auth/password-reset/confirm", "public.password_reset_confirm",
+        everyone("401"), body=lambda world, caller, target: {
+            "token": "not-a-real-token", "password": "a long enough new password"}),
+    Row("POST", f"{API}/auth/code/request", "public.login_code_request", everyone("2xx"),
+        body=own_address),
+    Row("POST", f"{API}/auth/code/verify", "public.login_code_verify", everyone("401"),
+        body=lambda world, caller, target: {"email": caller.person.email, "code": "000000"}),
+    Row("POST", f"{API}/auth/totp/setup", "auth.totp_setup", by_role("403", "2xx", "2xx")),
+    Row("POST", f"{API}/auth/totp/enable", "auth.totp_enable", by_role("403", "409", "409"),
+        body=lambda world, caller, target: {"code": "123456"}),
+    Row("POST", f"{API}/auth/totp/disable", "auth.totp_disable", by_role("403", "409", "409"),
+        body=lambda world, caller, target: {"code": "123456"}),
+    Row("GET", f"{API}/me", "account.read", everyone("2xx")),
+    Row("PATCH", f"{API}/me", "account.update", everyone("2xx"),
+        body=lambda world, caller, target: {"name": caller.person.name}),
+    # administration
+    Row("GET", f"{API}/audit", "audit.list", by_role("403", "403", "2xx")),
+    Row("GET", f"{API}/audit/verify", "audit.verify", by_role("403", "403", "2xx")),
+    Row("POST", f"{API}/admin/phi/rotate", "phi.rotate", by_role("403", "403", "2xx")),
+)  # fmt: skip
+
+
+class Cell(NamedTuple):
+    row: Row
+    role: Role
+    relation: str | None
+    expected: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.row.name} as {self.role.value}" + (
+            f" on {self.relation}" if self.relation else ""
+        )
+
+
+CELLS = [
+    Cell(row, role, relation, expected)
+    for row in ROWS
+    for (role, relation), expected in row.cells.items()
+]
+
+
+# --- running a cell ----------------------------------------------------------------------------
+
+
+@dataclass
+class Matrix:
+    api: Any
+    services: Services
+    settings: Settings
+
+    async def reset(self) -> World:
+        """Back to the starting world: nothing from an earlier cell survives."""
+        async with self.services.pool.connection() as conn:
+            await conn.execute("TRUNCATE users, jobs CASCADE")
+        cast = await add_cast(self.services)
+        await connect(self.services, cast.alice.id, cast.chantha.id)
+        return World(self.services, cast)
+
+    async def call(
+        self, row: Row, world: World, role: Role, relation: str | None, *, token: bool = True
+    ) -> Any:
+        caller = world.caller(role)
+        target = None
+        if row.target is not None:
+            target = await row.target(world, role, relation or OWN)
+            assert target is not None, "the table expects a cell that cannot be built"
+        body = row.body(world, caller, target) if row.body else None
+        if inspect.isawaitable(body):
+            body = await body
+        url = row.path.replace("{id}", target) if target else row.path
+        headers = caller.headers if token else {}
+        return await self.api.request(row.method, url, json=body, headers=headers)
+
+
+def matches(status: int, expected: str) -> bool:
+    return 200 <= status < 300 if expected == "2xx" else status == int(expected)
+
+
+@pytest.fixture(scope="module")
+def matrix_settings(servers, template_database, tmp_path_factory) -> Iterator[Settings]:
+    name = create_database(servers.admin_database_url, template=template_database)
+    yield make_settings(
+        database_url_for(servers.admin_database_url, name),
+        servers.redis_url,
+        Path(tmp_path_factory.mktemp("matrix")) / "data",
+        # hundreds of requests from one address within a minute: not what this tests
+        rate_limit_auth_per_minute=100_000,
+        rate_limit_user_per_minute=100_000,
+    )
+    drop_database(servers.admin_database_url, name)
+
+
+@pytest.fixture(scope="module")
+async def matrix(matrix_settings) -> AsyncIterator[Matrix]:
+    services = build_services(
+        matrix_settings, build_broker(matrix_settings.redis_url), pool_max_size=2
+    )
+    await services.open()
+    try:
+        async with api_client(matrix_settings) as api:
+            yield Matrix(api=api, services=services, settings=matrix_settings)
+    finally:
+        await services.close()
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=[cell.name for cell in CELLS])
+async def test_authorization_matrix(matrix: Matrix, cell: Cell) -> None:
+    world = await matrix.reset()
+    response = await matrix.call(cell.row, world, cell.role, cell.relation)
+    assert matches(response.status_code, cell.expected), (
+        f"{cell.name}: expected {cell.expected}, got {response.status_code}: {response.text[:300]}"
+    )
+    if not matches(response.status_code, "2xx"):
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row.name for row in ROWS])
+async def test_without_a_token_only_public_endpoints_answer(matrix: Matrix, row: Row) -> None:
+    world = await matrix.reset()
+    role, relation = next(iter(row.cells))
+    response = await matrix.call(row, world, role, relation, token=False)
+    if POLICIES[row.policy].public:
+        # a public endpoint answers a caller without a token as it answers anyone
+        assert matches(response.status_code, row.cells[(role, relation)]), response.text
+    else:
+        assert response.status_code == 401, response.text
+
+
+# --- no endpoint escapes the table -------------------------------------------------------------
+
+
+def api_handlers(settings: Settings) -> list[tuple[str, str, Any]]:
+    """(method, path with ``{id}`` for parameters, handler) of every /api/v1 route handler."""
+    found = []
+    for route in create_app(settings).routes:
+        if not isinstance(route, HTTPRoute) or not route.path.startswith(API):
+            continue
+        path = re.sub(r"\{[^}]+\}", "{id}", route.path)
+        for handler in route.route_handlers:
+            if is_automatic_options(handler):
+                continue
+            for method in sorted(handler.http_methods):
+                found.append((method, path, handler))
+    return found
+
+
+def test_the_walk_finds_the_routes(matrix_settings) -> None:
+    """Guards the guard: an empty walk would pass every check below."""
+    assert {("GET", f"{API}/patients/{{id}}"), ("POST", f"{API}/connections")} <= {
+        (method, path) for method, path, _ in api_handlers(matrix_settings)
+    }
+
+
+def test_every_api_route_declares_a_known_policy_under_the_policy_guard(matrix_settings) -> None:
+    problems = []
+    for method, path, handler in api_handlers(matrix_settings):
+        name = handler.opt.get(POLICY_OPT)
+        if name is None:
+            problems.append(f'{method} {path}: no opt={{"policy": ...}}')
+        elif name not in POLICIES:
+            problems.append(f"{method} {path}: policy {name!r} is not in domain/policies.POLICIES")
+        if policy_guard not in handler.resolve_guards():
+            problems.append(f"{method} {path}: not under the policy guard (mount it in _api_v1)")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_api_route_has_a_row_in_the_matrix(matrix_settings) -> None:
+    rows = {(row.method, row.path): row for row in ROWS}
+    assert len(rows) == len(ROWS), "two rows for one endpoint"
+    missing: list[str] = []
+    wrong: list[str] = []
+    routes = set()
+    for method, path, handler in api_handlers(matrix_settings):
+        routes.add((method, path))
+        policy = handler.opt.get(POLICY_OPT)
+        row = rows.get((method, path))
+        if row is None:
+            missing.append(f'    Row("{method}", "{path}", "{policy}", by_role(...)),')
+        elif row.policy != policy:
+            wrong.append(f"{method} {path}: the route says {policy!r}, the row {row.policy!r}")
+    stale = sorted(f"{method} {path}" for method, path in set(rows) - routes)
+    assert not missing, "endpoints without a row in ROWS; add:\n" + "\n".join(sorted(missing))
+    assert not wrong, "\n".join(wrong)
+    assert not stale, f"rows for endpoints that no longer exist: {stale}"
+
+
+def test_each_row_with_a_target_covers_every_role() -> None:
+    for row in ROWS:
+        assert {role for role, _ in row.cells} == set(ROLES), row.name
+        if row.target is None:
+            assert all(relation is None for _, relation in row.cells), row.name
+        else:
+            assert all(relation is not None for _, relation in row.cells), row.name
+        assert "{id}" not in row.path or row.target is not None, row.name

@@ -1,0 +1,238 @@
+"""PHI key rotation on real PostgreSQL: re-sealed under the active key, resumable, audited."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import psycopg
+import pytest
+
+from domain.adapters.phi_cipher import PhiCipher
+from domain.audit import SYSTEM
+from domain.errors import PermanentFailure
+from domain.phi import (
+    PATIENT_CLINICAL_NOTES,
+    PATIENT_DATE_OF_BIRTH,
+    SEALED_COLUMNS,
+    USER_PHONE,
+    USER_TOTP_SECRET,
+    SealedColumn,
+)
+from domain.phi_rotation import rotate_keys, submit_rotation
+from domain.ports import Sealed
+from tests.conftest import TEST_PHI_KEYS
+from tests.support.api import ADMIN, api_client, assert_problem, bearer, job_rows
+from tests.support.people import PATIENT_ALICE, PEOPLE
+from tests.support.rows import audit_events, rows
+from tests.support.users import Cast, add_cast
+from workers.actors.phi import rotate_phi_keys
+
+OLD, ACTIVE = "test-k1", "test-k2"
+NOTES = "mild asthma; salbutamol as needed"
+TOTP = "JBSWY3DPEHPK3PXP"
+
+
+def sealed_values(database_url: str, column: SealedColumn) -> dict[uuid.UUID, Sealed]:
+    found = rows(
+        database_url,
+        f"SELECT {column.row_key} AS id, {column.sealed_column} AS blob, "
+        f"{column.key_id_column} AS key_id FROM {column.table} "
+        f"WHERE {column.sealed_column} IS NOT NULL",
+    )
+    return {row["id"]: Sealed(row["key_id"], bytes(row["blob"])) for row in found}
+
+
+def plaintexts(services, database_url: str, column: SealedColumn) -> dict[uuid.UUID, str]:
+    return {
+        row_id: services.cipher.open(sealed, column.context(row_id)).decode()
+        for row_id, sealed in sealed_values(database_url, column).items()
+    }
+
+
+def key_ids(database_url: str) -> set[str]:
+    return {
+        sealed.key_id
+        for column in SEALED_COLUMNS
+        for sealed in sealed_values(database_url, column).values()
+    }
+
+
+async def seal_extra(services, column: SealedColumn, row_id: uuid.UUID, value: str) -> None:
+    sealed = services.cipher.seal(value.encode(), column.context(row_id))
+    async with services.uow() as uow:
+        await uow.connection.execute(
+            f"UPDATE {column.table} SET {column.sealed_column} = %s, "
+            f"{column.key_id_column} = %s WHERE {column.row_key} = %s",
+            (sealed.blob, sealed.key_id, row_id),
+        )
+
+
+@pytest.fixture
+async def old_key_cast(services) -> Cast:
+    """Everyone, with every sealed column in use, all sealed under the old key."""
+    old = dataclasses.replace(services, cipher=PhiCipher(TEST_PHI_KEYS, OLD))
+    cast = await add_cast(old)
+    await seal_extra(old, PATIENT_CLINICAL_NOTES, cast.alice.id, NOTES)
+    await seal_extra(old, USER_TOTP_SECRET, cast.chantha.id, TOTP)
+    return cast
+
+
+async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
+    services, database_url, old_key_cast
+) -> None:
+    assert key_ids(database_url) == {OLD}
+    before = {column: plaintexts(services, database_url, column) for column in SEALED_COLUMNS}
+    job = (
+        await submit_rotation(
+            services.uow, services.sender, SYSTEM, owner_id="admin-1", idempotency_key=None
+        )
+    ).job
+
+    result = await rotate_phi_keys(job, services)
+
+    assert result == {
+        "resealed": {
+            "users.phone": len(PEOPLE),
+            "users.totp_secret": 1,
+            "patient_profiles.date_of_birth": 2,
+            "patient_profiles.clinical_notes": 1,
+        }
+    }
+    assert key_ids(database_url) == {ACTIVE}
+    after = {column: plaintexts(services, database_url, column) for column in SEALED_COLUMNS}
+    assert after == before
+    assert after[PATIENT_DATE_OF_BIRTH][old_key_cast.alice.id] == PATIENT_ALICE.date_of_birth
+    assert after[USER_PHONE][old_key_cast.alice.id] == PATIENT_ALICE.phone
+
+    again = await rotate_phi_keys(job, services)
+    assert again == {"resealed": {name: 0 for name in result["resealed"]}}
+
+
+async def test_each_batch_is_audited_with_table_and_column(
+    services, database_url, old_key_cast
+) -> None:
+    report = await rotate_keys(services.uow, services.cipher, SYSTEM, batch_size=2)
+
+    assert report.resealed["users.phone"] == len(PEOPLE)
+    events = audit_events(database_url, "phi.rotate")
+    phone = [e for e in events if e["changed_fields"] == ["phone"]]
+    assert len(phone) == 3  # 5 rows in batches of 2
+    assert {e["resource_type"] for e in phone} == {"users"}
+    assert {(e["resource_type"], tuple(e["changed_fields"])) for e in events} == {
+        ("users", ("phone",)),
+        ("users", ("totp_secret",)),
+        ("patient_profiles", ("date_of_birth",)),
+        ("patient_profiles", ("clinical_notes",)),
+    }
+    assert {e["actor_id"] for e in events} == {"system"}
+
+
+class CrashingCipher:
+    """The real cipher, until the ``crash_at``-th seal: a worker dying mid-run."""
+
+    def __init__(self, cipher, crash_at: int) -> None:
+        self._cipher = cipher
+        self._seals = 0
+        self._crash_at = crash_at
+        self.active_key_id = cipher.active_key_id
+
+    def open(self, sealed, context):
+        return self._cipher.open(sealed, context)
+
+    def seal(self, plaintext, context):
+        self._seals += 1
+        if self._seals == self._crash_at:
+            raise RuntimeError("worker killed")
+        return self._cipher.seal(plaintext, context)
+
+    def needs_reseal(self, sealed):
+        return self._cipher.needs_reseal(sealed)
+
+
+async def test_a_crash_keeps_finished_batches_and_a_rerun_finishes(
+    services, database_url, old_key_cast
+) -> None:
+    before = plaintexts(services, database_url, USER_PHONE)
+    with pytest.raises(RuntimeError):
+        await rotate_keys(
+            services.uow,
+            CrashingCipher(services.cipher, crash_at=3),
+            SYSTEM,
+            columns=(USER_PHONE,),
+            batch_size=2,
+        )
+    keys = [sealed.key_id for sealed in sealed_values(database_url, USER_PHONE).values()]
+    assert sorted(keys) == [OLD, OLD, OLD, ACTIVE, ACTIVE]  # batch 1 committed, batch 2 not
+
+    report = await rotate_keys(services.uow, services.cipher, SYSTEM, columns=(USER_PHONE,))
+
+    assert report.resealed == {"users.phone": 3}
+    assert plaintexts(services, database_url, USER_PHONE) == before
+
+
+async def test_a_row_held_by_another_transaction_is_skipped_not_waited_for(
+    services, database_url, old_key_cast
+) -> None:
+    with psycopg.connect(database_url) as other:
+        other.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (old_key_cast.borey.id,))
+        report = await rotate_keys(services.uow, services.cipher, SYSTEM, columns=(USER_PHONE,))
+        assert report.resealed == {"users.phone": len(PEOPLE) - 1}
+    later = await rotate_keys(services.uow, services.cipher, SYSTEM, columns=(USER_PHONE,))
+    assert later.resealed == {"users.phone": 1}
+
+
+async def test_a_value_that_will_not_open_is_left_alone_and_fails_the_job(
+    services, database_url, old_key_cast
+) -> None:
+    stranger = PhiCipher({"gone": bytes(range(64, 96))}, "gone")
+    await seal_extra(
+        dataclasses.replace(services, cipher=stranger),
+        USER_PHONE,
+        old_key_cast.borey.id,
+        "+85500000000",
+    )
+    job = (
+        await submit_rotation(
+            services.uow, services.sender, SYSTEM, owner_id="admin-1", idempotency_key=None
+        )
+    ).job
+
+    with pytest.raises(PermanentFailure) as failure:
+        await rotate_phi_keys(job, services)
+
+    assert failure.value.code == "phi_unreadable"
+    assert "users.phone: 1" in failure.value.message
+    phones = sealed_values(database_url, USER_PHONE)
+    assert phones[old_key_cast.borey.id].key_id == "gone"
+    assert sorted(s.key_id for s in phones.values()).count(ACTIVE) == len(PEOPLE) - 1
+    assert key_ids(database_url) == {ACTIVE, "gone"}
+
+
+# --- the endpoint --------------------------------------------------------------------------
+
+
+async def test_admin_queues_a_rotation_idempotently(settings, database_url) -> None:
+    async with api_client(settings) as api:
+        headers = {**ADMIN, "Idempotency-Key": "rotate-2031-03"}
+        first = await api.post("/api/v1/admin/phi/rotate", headers=headers)
+        again = await api.post("/api/v1/admin/phi/rotate", headers=headers)
+
+    assert first.status_code == 202, first.text
+    job_id = first.json()["jobId"]
+    assert first.headers["location"] == f"/api/v1/jobs/{job_id}"
+    assert again.status_code == 202 and again.json()["jobId"] == job_id
+    assert again.headers["idempotent-replayed"] == "true"
+    [job] = job_rows(database_url)
+    assert job["kind"] == "phi.rotate" and job["payload"] == {} and job["owner_id"] == "admin-1"
+    [requested] = audit_events(database_url, "phi.rotate.request")
+    assert requested["resource_id"] == job_id and requested["actor_id"] == "admin-1"
+
+
+async def test_only_admins_rotate_keys(settings, database_url) -> None:
+    async with api_client(settings) as api:
+        assert_problem(await api.post("/api/v1/admin/phi/rotate"), 401)
+        assert_problem(
+            await api.post("/api/v1/admin/phi/rotate", headers=bearer("u1", "doctor")), 403
+        )
+    assert job_rows(database_url) == []
