@@ -30,7 +30,7 @@ import redis
 from alembic import command
 from alembic.config import Config
 
-from workers.embedded import EmbeddedPostgres, EmbeddedRedis
+from workers.embedded import EmbeddedPostgres, EmbeddedRedis, postgres_answers, redis_answers
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MACHINE_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -53,22 +53,6 @@ def with_path(url: str, path: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=path))
 
 
-def _postgres_answers(url: str) -> bool:
-    try:
-        with psycopg.connect(url, connect_timeout=2) as conn:
-            conn.execute("SELECT 1")
-        return True
-    except psycopg.Error:
-        return False
-
-
-def _redis_answers(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except (redis.RedisError, OSError):
-        return False
-
-
 class Servers:
     """An admin PostgreSQL URL and a Redis URL on the bench's own database number."""
 
@@ -85,7 +69,7 @@ class Servers:
         given = os.environ.get("BENCH_DATABASE_URL")
         if given:
             return given, "BENCH_DATABASE_URL"
-        if _postgres_answers(MACHINE_POSTGRES):
+        if postgres_answers(MACHINE_POSTGRES):
             return MACHINE_POSTGRES, "machine PostgreSQL 127.0.0.1:5432"
         server = EmbeddedPostgres(self._tmp / "pg")
         url = server.start()
@@ -96,7 +80,7 @@ class Servers:
         given = os.environ.get("BENCH_REDIS_URL")
         if given:
             return with_path(given, ""), "BENCH_REDIS_URL"
-        if _redis_answers(MACHINE_REDIS):
+        if redis_answers(MACHINE_REDIS):
             return MACHINE_REDIS, "machine Redis 127.0.0.1:6379"
         server = EmbeddedRedis(self._tmp / "redis", port=free_port())
         url = server.start()

@@ -15,7 +15,25 @@ import subprocess
 import time
 from pathlib import Path
 
+import psycopg
 import redis
+
+
+def postgres_answers(url: str) -> bool:
+    """Whether a server answers at ``url``: decides between a given and an embedded one."""
+    try:
+        with psycopg.connect(url, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
 
 
 class EmbeddedPostgres:

@@ -12,26 +12,7 @@ import socket
 import tempfile
 from pathlib import Path
 
-import psycopg
-import redis
-
-from workers.embedded import EmbeddedPostgres, EmbeddedRedis
-
-
-def _postgres_answers(url: str) -> bool:
-    try:
-        with psycopg.connect(url, connect_timeout=2) as conn:
-            conn.execute("SELECT 1")
-        return True
-    except psycopg.Error:
-        return False
-
-
-def _redis_answers(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except (redis.RedisError, OSError):
-        return False
+from workers.embedded import EmbeddedPostgres, EmbeddedRedis, postgres_answers, redis_answers
 
 
 class TestServers:
@@ -47,7 +28,7 @@ class TestServers:
             "postgresql://postgres@127.0.0.1:5432/postgres",
         ]
         for url in filter(None, candidates):
-            if _postgres_answers(url):
+            if postgres_answers(url):
                 return url
         server = EmbeddedPostgres(self._tmp / "pg")
         self._embedded.append(server)
@@ -56,7 +37,7 @@ class TestServers:
     def _find_redis(self) -> str:
         candidates = [os.environ.get("TEST_REDIS_URL"), "redis://127.0.0.1:6379/0"]
         for url in filter(None, candidates):
-            if _redis_answers(url):
+            if redis_answers(url):
                 return url
         server = EmbeddedRedis(self._tmp / "redis", port=free_port())
         self._embedded.append(server)
