@@ -93,38 +93,30 @@ _Password = Annotated[str, msgspec.Meta(max_length=1024)]
 _Text = Annotated[str, msgspec.Meta(max_length=1024)]
 
 
-class PatientSignup(
+class _SignupBase(
     msgspec.Struct,
     frozen=True,
     kw_only=True,
     rename="camel",
     forbid_unknown_fields=True,
     tag_field="role",
-    tag="patient",
 ):
+    """What every sign-up carries; the role tag picks the subclass."""
+
     email: _Email
     password: _Password
     name: _Text
     phone: _Text | None = None
+
+
+class PatientSignup(_SignupBase, tag="patient"):
     date_of_birth: date | None = None
 
 
-class DoctorSignup(
-    msgspec.Struct,
-    frozen=True,
-    kw_only=True,
-    rename="camel",
-    forbid_unknown_fields=True,
-    tag_field="role",
-    tag="doctor",
-):
-    email: _Email
-    password: _Password
-    name: _Text
+class DoctorSignup(_SignupBase, tag="doctor"):
     specialty: _Text
     licence_number: _Text
     consultation_fee_cents: int
-    phone: _Text | None = None
 
 
 Signup = PatientSignup | DoctorSignup

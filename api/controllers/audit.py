@@ -43,21 +43,12 @@ class AuditEventRead(msgspec.Struct, frozen=True, rename="camel"):
     @classmethod
     def of(cls, record: AuditRecord) -> AuditEventRead:
         return cls(
-            seq=record.seq,
-            at=record.at,
-            actor_id=record.actor_id,
-            actor_role=record.actor_role,
-            action=record.action,
-            resource_type=record.resource_type,
-            resource_id=record.resource_id,
-            outcome=record.outcome,
-            status_code=record.status_code,
-            ip=record.ip,
-            user_agent=record.user_agent,
-            request_id=record.request_id,
-            changed_fields=list(record.changed_fields),
-            prev_hash=record.prev_hash.hex(),
-            hash=record.hash.hex(),
+            **{
+                **msgspec.structs.asdict(record),
+                "changed_fields": list(record.changed_fields),
+                "prev_hash": record.prev_hash.hex(),
+                "hash": record.hash.hex(),
+            }
         )
 
 
