@@ -23,6 +23,7 @@ from tests.support.accounts import (
     log_in,
     rows,
     totp_code,
+    totp_code_at,
 )
 from tests.support.api import api_client, assert_problem, job_rows
 from tests.support.people import ADMIN_EANG, DOCTOR_CHANTHA, PATIENT_ALICE, PATIENT_BOREY
@@ -190,12 +191,13 @@ async def test_totp_enrolment_and_the_second_step(api, settings) -> None:
     assert "refreshToken" not in first
     token = first["mfaToken"]
     # the code that enabled TOTP was used: its step cannot sign in
-    reused = await mfa(api, token, code=totp_code(secret))
+    used = rows(db, "SELECT totp_last_step FROM users")[0]["totp_last_step"]
+    reused = await mfa(api, token, code=totp_code_at(secret, used))
     assert assert_problem(reused, 401)["code"] == "invalid_mfa"
-    assert_problem(await mfa(api, token, code=totp_code(secret, -1)), 401)  # older
-    assert_problem(await mfa(api, token, code=totp_code(secret, 3)), 401)  # too far ahead
-    assert_problem(await mfa(api, "not-a-challenge", code=totp_code(secret, 1)), 401)
-    done = await mfa(api, token, code=totp_code(secret, 1))
+    assert_problem(await mfa(api, token, code=totp_code_at(secret, used - 1)), 401)  # older
+    assert_problem(await mfa(api, token, code=totp_code_at(secret, used + 3)), 401)  # too far
+    assert_problem(await mfa(api, "not-a-challenge", code=totp_code_at(secret, used + 1)), 401)
+    done = await mfa(api, token, code=totp_code_at(secret, used + 1))
     assert done.status_code == 200, done.text
     assert done.json()["accessToken"] and done.json()["refreshToken"]
     assert_problem(await mfa(api, token, code=totp_code(secret, 1)), 401)  # challenge used

@@ -87,6 +87,11 @@ def totp_code(secret: str, offset: int = 0) -> str:
     return totp.generate_otp(totp.timecode(time.time()) + offset)
 
 
+def totp_code_at(secret: str, step: int) -> str:
+    """The code of one fixed time step: immune to the clock crossing a step mid-test."""
+    return pyotp.TOTP(secret).generate_otp(step)
+
+
 async def sign_up(
     api: AsyncTestClient[Litestar], person: Person, role: str = "patient"
 ) -> httpx.Response:
