@@ -20,12 +20,14 @@ from api.controllers.audit import AuditController
 from api.controllers.auth import AuthController
 from api.controllers.connections import ConnectionsController
 from api.controllers.doctors import DoctorsController
+from api.controllers.documents import DocumentsController
 from api.controllers.health import HealthController
 from api.controllers.jobs import JobsController
 from api.controllers.metrics import MetricsController
 from api.controllers.notifications import NotificationsController
 from api.controllers.patients import PatientsController
 from api.controllers.phi_keys import PhiKeysController
+from api.controllers.records import RecordsController
 from api.lifespan import services_lifespan
 from api.middleware.failure_audit import FailureAuditMiddleware
 from api.middleware.http_metrics import HttpMetrics, HttpMetricsMiddleware
@@ -58,6 +60,8 @@ def _api_v1() -> Router:
             PhiKeysController,
             AuthController,
             AccountController,
+            RecordsController,
+            DocumentsController,
         ],
         guards=[policy_guard],
         dependencies={

@@ -23,11 +23,15 @@ from litestar.openapi import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 from domain.errors import (
+    BadRequest,
     Conflict,
     DomainError,
     Forbidden,
     NotFound,
+    PayloadTooLarge,
+    TransientFailure,
     Unauthorized,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 from domain.logging import exception_fields
@@ -41,11 +45,16 @@ _KEY_ERROR = re.compile(r"'[\w.-]*'")
 
 # Most specific first: InvalidTransition is a Conflict, so it lands on 409 too.
 DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 415),
+    (BadRequest, 400),
     (ValidationFailed, 422),
     (Unauthorized, 401),
     (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
+    # an outside system (IPFS, Horizon) did not answer a read: the client may try again
+    (TransientFailure, 503),
 )
 
 

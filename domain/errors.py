@@ -84,3 +84,33 @@ class SealBroken(DomainError):
     """Raised when a sealed (encrypted) value does not open: wrong key, wrong place, altered."""
 
     code = "phi_unreadable"
+
+
+class ContentUnavailable(TransientFailure):
+    """Raised when the content store (IPFS) cannot be reached or times out."""
+
+    code = "content_store_unavailable"
+
+
+class ContentMissing(NotFound):
+    """Raised when the content store holds no content under the CID asked for."""
+
+    code = "content_missing"
+
+
+class PayloadTooLarge(ValidationFailed):
+    """Raised when an upload is bigger than the limit for its kind (HTTP 413)."""
+
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ValidationFailed):
+    """Raised when an upload is not of a type the endpoint takes (HTTP 415)."""
+
+    code = "unsupported_media_type"
+
+
+class BadRequest(ValidationFailed):
+    """Raised when a request cannot be taken as sent (no file, a PDF we refuse to store): 400."""
+
+    code = "bad_request"

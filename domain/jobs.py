@@ -109,8 +109,38 @@ PHI_ROTATE = JobKind(
     name="phi.rotate", queue="default", actor_name="phi_rotate", retry_delays=(60.0, 600.0)
 )
 
+# IPFS faults are usually short (a node restarting): retry soon, then back off.
+_CONTENT_RETRIES = (0.0, 10.0, 60.0, 300.0, 900.0)
+RECORD_STORE = JobKind(
+    name="record.store", queue="ipfs", actor_name="record_store", retry_delays=_CONTENT_RETRIES
+)
+DOCUMENT_STORE = JobKind(
+    name="document.store", queue="ipfs", actor_name="document_store", retry_delays=_CONTENT_RETRIES
+)
+CONTENT_UNPIN = JobKind(
+    name="content.unpin", queue="ipfs", actor_name="content_unpin", retry_delays=(60.0, 600.0)
+)
+# One anchoring run at a time (they share the account's sequence number): the stellar queue
+# has a one-thread pool in the Procfile, and the run takes an advisory lock besides.
+ANCHOR_BATCH = JobKind(
+    name="anchor.batch",
+    queue="stellar",
+    actor_name="anchor_batch",
+    retry_delays=(5.0, 15.0, 60.0, 300.0),
+)
+
 JOB_KINDS: dict[str, JobKind] = {
-    kind.name: kind for kind in (EMAIL_SEND, NOOP, AUDIT_PARTITIONS, PHI_ROTATE)
+    kind.name: kind
+    for kind in (
+        EMAIL_SEND,
+        NOOP,
+        AUDIT_PARTITIONS,
+        PHI_ROTATE,
+        RECORD_STORE,
+        DOCUMENT_STORE,
+        CONTENT_UNPIN,
+        ANCHOR_BATCH,
+    )
 }
 
 

@@ -17,6 +17,7 @@ import structlog
 from domain.audit import AuditContext, AuditEntry
 from domain.clock import Clock
 from domain.errors import NotFound
+from domain.patient_access import authorize_patient
 from domain.patients import (
     ContactChanges,
     DoctorListing,
@@ -26,7 +27,7 @@ from domain.patients import (
     validate_clinical_notes,
 )
 from domain.phi import PATIENT_CLINICAL_NOTES, PATIENT_DATE_OF_BIRTH, USER_PHONE, SealedColumn
-from domain.policies import Access, is_admin_read_of_patient_data, patient_relations, user_uuid
+from domain.policies import Access
 from domain.ports import Cipher, Sealed, UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
@@ -35,25 +36,9 @@ log = structlog.get_logger(__name__)
 async def _authorized(uow: UnitOfWork, access: Access, patient_id: uuid.UUID) -> PatientRecord:
     """The patient's record if the route's policy lets the caller at it; else NotFound."""
     record = await uow.patients.get(patient_id)
-    caller = user_uuid(access.principal)
-    connected = (
-        record is not None
-        and caller is not None
-        and caller != patient_id
-        and await uow.connections.is_active(caller, patient_id)
-    )
-    granted = access.authorize(
-        patient_relations(access.principal, record.id if record else None, connected=connected)
-    )
+    await authorize_patient(uow, access, patient_id, exists=record is not None)
     if record is None:  # unreachable: nobody stands in a relation to a missing patient
         raise NotFound("patient not found")
-    if is_admin_read_of_patient_data(access.policy, granted):
-        log.info(
-            "patient_data_admin_access",
-            policy=access.policy.name,
-            patient_id=str(patient_id),
-            actor_id=access.principal.user_id,
-        )
     return record
 
 

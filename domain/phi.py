@@ -34,9 +34,18 @@ USER_TOTP_SECRET = SealedColumn("users", "totp_secret", "id")
 PATIENT_DATE_OF_BIRTH = SealedColumn("patient_profiles", "date_of_birth", "user_id")
 PATIENT_CLINICAL_NOTES = SealedColumn("patient_profiles", "clinical_notes", "user_id")
 
+UPLOAD_DETAILS = SealedColumn("uploads", "details", "id")
+RECORD_DESCRIPTION = SealedColumn("records", "description", "id")
+DOCUMENT_FILENAME = SealedColumn("documents", "filename", "id")
+DOCUMENT_DATA_KEY = SealedColumn("documents", "data_key", "id")
+
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     USER_PHONE,
     USER_TOTP_SECRET,
     PATIENT_DATE_OF_BIRTH,
     PATIENT_CLINICAL_NOTES,
+    UPLOAD_DETAILS,
+    RECORD_DESCRIPTION,
+    DOCUMENT_FILENAME,
+    DOCUMENT_DATA_KEY,
 )

@@ -140,6 +140,36 @@ _TABLE: tuple[Policy, ...] = (
     policy(
         "clinical_notes.write", DOCTORS, R.CONNECTED_DOCTOR, target="patient", patient_data=True
     ),
+    # medical records (client-encrypted blobs on IPFS) and documents (PDFs we encrypt):
+    # the patient and their connected doctors; admins may see records' metadata and
+    # proofs (audited) but never the content
+    policy("record.create", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    policy(
+        "record.list",
+        ANYONE,
+        R.SELF,
+        R.CONNECTED_DOCTOR,
+        R.ADMIN,
+        target="patient",
+        patient_data=True,
+    ),
+    policy(
+        "record.read",
+        ANYONE,
+        R.SELF,
+        R.CONNECTED_DOCTOR,
+        R.ADMIN,
+        target="record",
+        patient_data=True,
+    ),
+    policy("record.content", CARE, R.SELF, R.CONNECTED_DOCTOR, target="record", patient_data=True),
+    policy("record.delete", PATIENTS | ADMINS, R.SELF, R.ADMIN, target="record", patient_data=True),
+    policy(
+        "document.create", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True
+    ),
+    policy("document.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    policy("document.read", CARE, R.SELF, R.CONNECTED_DOCTOR, target="document", patient_data=True),
+    policy("document.delete", PATIENTS, R.SELF, target="document", patient_data=True),
     # the doctor directory is public professional data, for any signed-in user
     policy("doctor.list", ANYONE, R.AUTHENTICATED),
     # administration: the audit trail and the PHI keys

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -25,8 +25,12 @@ if TYPE_CHECKING:  # these modules use Sealed from here
         SecretPurpose,
         User,
     )
+    from domain.anchoring import AnchorBatch, Placement
     from domain.connections import Connection, ConnectionFilter, ConnectionPage, ConnectionStatus
+    from domain.documents import DocumentPage, DocumentQuery, StoredDocument
     from domain.patients import DoctorListing, PatientRecord
+    from domain.records import RecordPage, RecordQuery, StoredRecord
+    from domain.uploads import StagedUpload
 
 
 class Submission(msgspec.Struct, frozen=True):
@@ -85,6 +89,10 @@ class UnitOfWork(Protocol):
     connections: ConnectionRepository
     patients: PatientRepository
     doctors: DoctorDirectory
+    uploads: UploadRepository
+    records: RecordRepository
+    anchors: AnchorBatchRepository
+    documents: DocumentRepository
 
 
 class UnitOfWorkFactory(Protocol):
@@ -431,3 +439,209 @@ class RecoveryCodeRepository(Protocol):
     async def remaining(self, user_id: uuid.UUID) -> int: ...
 
     async def clear(self, user_id: uuid.UUID) -> None: ...
+
+
+# --- content-addressed storage (IPFS) and the ledger (Stellar) -------------------------
+
+
+class ContentStore(Protocol):
+    """Content-addressed storage: a Kubo-RPC IPFS node, or the embedded block store.
+
+    CIDs are CIDv1 text in base32 (``bafk...`` / ``bafy...``), made the way Kubo makes
+    them with ``cid-version=1``: 256 KiB chunks, raw leaves, balanced dag-pb tree of at
+    most 174 links per node, sha2-256. The same bytes give the same CID in every store.
+    Raises ContentUnavailable when the store cannot be reached (after its own short
+    retries) and ContentMissing when it holds no such content.
+    """
+
+    async def add(self, chunks: AsyncIterable[bytes]) -> str:
+        """Store and pin the joined ``chunks``; returns their CID. Adding again is harmless."""
+        ...
+
+    def cat(self, cid: str) -> AsyncIterator[bytes]:
+        """The content's bytes, exactly as added, in pieces (never the whole in memory)."""
+        ...
+
+    async def unpin(self, cid: str) -> None:
+        """Let the store forget the content (a node may garbage-collect it). Idempotent."""
+        ...
+
+    async def ping(self) -> None:
+        """Raises ContentUnavailable unless the store answers (readiness checks)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class SignedAnchor(msgspec.Struct, frozen=True, kw_only=True):
+    """A signed Stellar transaction whose memo hash is a Merkle root; kept before submitting
+    so a timed-out submission is retried with the very same envelope."""
+
+    root: bytes  # 32 bytes, the memo hash
+    envelope_xdr: str  # base64 TransactionEnvelope
+    tx_hash: str  # hex, the hash of the transaction under the network passphrase
+    sequence: int
+    fee: int  # total fee in stroops
+
+
+class LedgerTransaction(msgspec.Struct, frozen=True, kw_only=True):
+    """A transaction as the ledger (Horizon) reports it."""
+
+    tx_hash: str
+    ledger: int
+    source_account: str
+    memo_hash: bytes | None
+    successful: bool
+    envelope_xdr: str
+
+
+class AnchorLedger(Protocol):
+    """Anchors Merkle roots on Stellar.
+
+    ``submits`` is False when no Horizon is configured: transactions are then signed and
+    kept, and submitted once one is. ``submit`` handles the ledger's usual refusals itself:
+    tx_bad_seq (looks the hash up, reloads the sequence, re-signs), timeouts (resubmits the
+    same envelope), TRY_AGAIN_LATER and fee surges (raises the fee up to its cap). It
+    raises TransientFailure when Horizon stays unreachable and PermanentFailure for what
+    no retry can fix (bad auth, an unfunded account).
+    """
+
+    account_id: str  # our public key (G...)
+    network_passphrase: str
+    submits: bool
+
+    async def sign(self, root: bytes) -> SignedAnchor: ...
+
+    async def submit(self, anchor: SignedAnchor) -> tuple[SignedAnchor, LedgerTransaction]:
+        """Returns the anchor that landed (re-signed if its sequence was stale) and its record."""
+        ...
+
+    async def lookup(self, tx_hash: str) -> LedgerTransaction | None: ...
+
+    async def close(self) -> None: ...
+
+
+# --- records, documents and their anchoring, inside one transaction ------------------
+
+
+class UploadRepository(Protocol):
+    """Staged upload bytes; chunks may be written before their upload row (same transaction)."""
+
+    async def add_chunk(self, upload_id: uuid.UUID, seq: int, data: bytes) -> None: ...
+
+    async def add(self, upload: StagedUpload) -> None: ...
+
+    async def get(self, upload_id: uuid.UUID) -> StagedUpload | None: ...
+
+    def chunks(self, upload_id: uuid.UUID) -> AsyncIterator[bytes]:
+        """The staged bytes in order, a chunk at a time."""
+        ...
+
+    async def discard(self, upload_id: uuid.UUID) -> None:
+        """Remove the upload and its chunks (once stored elsewhere, or when not kept)."""
+        ...
+
+
+class ContentRef(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    cid: str
+
+
+class RecordRepository(Protocol):
+    async def add(self, record: StoredRecord) -> None: ...
+
+    async def get(self, record_id: uuid.UUID) -> StoredRecord | None:
+        """A record that is not deleted."""
+        ...
+
+    async def by_job(self, job_id: uuid.UUID) -> StoredRecord | None: ...
+
+    async def page(self, query: RecordQuery) -> RecordPage: ...
+
+    async def soft_delete(self, record_id: uuid.UUID, by: uuid.UUID, at: datetime) -> bool: ...
+
+    async def unbatched(self, limit: int) -> list[StoredRecord]:
+        """Lock up to ``limit`` records not yet in a batch, oldest first (skips locked rows)."""
+        ...
+
+    async def place_in_batch(
+        self, batch_id: uuid.UUID, placements: Sequence[Placement]
+    ) -> None: ...
+
+    async def mark_anchored(self, batch_id: uuid.UUID, tx_hash: str) -> int:
+        """Every record of the batch is anchored, and its job's result says so; returns how many."""
+        ...
+
+    async def due_for_unpin(self, deleted_before: datetime, limit: int) -> list[ContentRef]:
+        """Records deleted before ``deleted_before`` whose CID no live record still uses."""
+        ...
+
+    async def mark_unpinned(self, record_id: uuid.UUID, at: datetime) -> None: ...
+
+
+class AnchorBatchRepository(Protocol):
+    async def add(self, batch: AnchorBatch) -> None: ...
+
+    async def get(self, batch_id: uuid.UUID) -> AnchorBatch | None: ...
+
+    async def unanchored(self, limit: int) -> list[AnchorBatch]:
+        """Lock the batches not yet on the ledger, oldest first."""
+        ...
+
+    async def anchor(
+        self, batch_id: uuid.UUID, anchor: SignedAnchor, ledger: int, at: datetime
+    ) -> None:
+        """Store the transaction that landed (re-signed ones differ from the kept one)."""
+        ...
+
+    async def replace_envelope(self, batch_id: uuid.UUID, anchor: SignedAnchor) -> None: ...
+
+    async def run_needed(self, *, include_signed: bool) -> bool:
+        """Records wait for a batch (or, with ``include_signed``, batches wait for the ledger)
+        and no anchoring job is queued, running or waiting to retry."""
+        ...
+
+
+class DocumentRepository(Protocol):
+    async def add(self, document: StoredDocument) -> None: ...
+
+    async def get(self, document_id: uuid.UUID) -> StoredDocument | None: ...
+
+    async def by_job(self, job_id: uuid.UUID) -> StoredDocument | None: ...
+
+    async def page(self, query: DocumentQuery) -> DocumentPage: ...
+
+    async def soft_delete(self, document_id: uuid.UUID, by: uuid.UUID, at: datetime) -> bool: ...
+
+    async def due_for_unpin(self, deleted_before: datetime, limit: int) -> list[ContentRef]: ...
+
+    async def mark_unpinned(self, document_id: uuid.UUID, at: datetime) -> None: ...
+
+
+class ExclusiveRuns(Protocol):
+    """``async with exclusive("anchor") as held``: held is False while another run holds it."""
+
+    def __call__(self, name: str) -> AbstractAsyncContextManager[bool]: ...
+
+
+class PdfInspector(Protocol):
+    async def page_count(self, data: bytes) -> int:
+        """Pages of an acceptable PDF. Raises UnsupportedMediaType for anything not a PDF, and
+        BadRequest for a PDF we refuse to keep (unreadable, encrypted, with JavaScript)."""
+        ...
+
+
+class ContentCipher(Protocol):
+    """Streaming authenticated encryption of a document's bytes under its own data key."""
+
+    def new_data_key(self) -> bytes: ...
+
+    def encrypt(
+        self, key: bytes, chunks: AsyncIterable[bytes], context: bytes
+    ) -> AsyncIterator[bytes]: ...
+
+    def decrypt(
+        self, key: bytes, chunks: AsyncIterable[bytes], context: bytes
+    ) -> AsyncIterator[bytes]:
+        """Raises SealBroken on any alteration, truncation or wrong key/context."""
+        ...

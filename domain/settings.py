@@ -14,6 +14,8 @@ from pathlib import Path
 
 import msgspec
 
+TESTNET_PASSPHRASE = "Test SDF Network ; September 2015"
+
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
@@ -40,10 +42,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cors_origins: tuple[str, ...] = ()
     rate_limit_auth_per_minute: int = 10
     rate_limit_user_per_minute: int = 100
+    ipfs_api_url: str | None = None  # None: the embedded block store under DATA_DIR/ipfs
+    ipfs_timeout_seconds: float = 30.0
+    stellar_secret_key: str | None = None  # None: nothing is anchored (the launcher makes one)
+    stellar_horizon_url: str | None = None  # None: transactions are signed and kept, not sent
+    stellar_network_passphrase: str = TESTNET_PASSPHRASE
+    stellar_base_fee: int = 100
+    stellar_max_fee: int = 10_000
+    stellar_timeout_seconds: float = 30.0
+    anchor_interval_seconds: float = 5.0
+    anchor_batch_max: int = 10_000
+    content_retention_days: int = 30
 
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+    @property
+    def ipfs_dir(self) -> Path:
+        """The embedded block store, used when IPFS_API_URL is not set."""
+        return self.data_dir / "ipfs"
 
 
 class SettingsError(ValueError):
@@ -62,6 +80,9 @@ _FLOATS = {
     "JOB_STALE_AFTER_SECONDS": "job_stale_after_seconds",
     "RELAY_INTERVAL_SECONDS": "relay_interval_seconds",
     "RELAY_GRACE_SECONDS": "relay_grace_seconds",
+    "IPFS_TIMEOUT_SECONDS": "ipfs_timeout_seconds",
+    "STELLAR_TIMEOUT_SECONDS": "stellar_timeout_seconds",
+    "ANCHOR_INTERVAL_SECONDS": "anchor_interval_seconds",
 }
 _INTS = {
     "ACCESS_TOKEN_TTL_SECONDS": "access_token_ttl_seconds",
@@ -71,6 +92,10 @@ _INTS = {
     "DB_POOL_MAX_SIZE": "db_pool_max_size",
     "RELAY_BATCH_SIZE": "relay_batch_size",
     "MAX_REQUEST_BODY_BYTES": "max_request_body_bytes",
+    "STELLAR_BASE_FEE": "stellar_base_fee",
+    "STELLAR_MAX_FEE": "stellar_max_fee",
+    "ANCHOR_BATCH_MAX": "anchor_batch_max",
+    "CONTENT_RETENTION_DAYS": "content_retention_days",
 }
 _STRINGS = {
     "SMTP_URL": "smtp_url",
@@ -78,6 +103,10 @@ _STRINGS = {
     "LOG_LEVEL": "log_level",
     "LOG_FORMAT": "log_format",
     "PUBLIC_APP_URL": "public_app_url",
+    "IPFS_API_URL": "ipfs_api_url",
+    "STELLAR_SECRET_KEY": "stellar_secret_key",
+    "STELLAR_HORIZON_URL": "stellar_horizon_url",
+    "STELLAR_NETWORK_PASSPHRASE": "stellar_network_passphrase",
 }
 
 

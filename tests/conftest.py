@@ -19,6 +19,7 @@ from tests.support.databases import (
     database_url_for,
     drop_database,
 )
+from tests.support.horizon import HorizonServer, running_horizon
 from tests.support.servers import TestServers
 from tests.support.smtp import smtp_server  # noqa: F401
 
@@ -102,3 +103,14 @@ async def clocked_services(settings: Settings, clock: ManualClock) -> AsyncItera
         yield built
     finally:
         await built.close()
+
+
+@pytest.fixture
+def horizon() -> Iterator[HorizonServer]:
+    """A local Horizon-compatible server (tests/support/horizon.py): ledgers close every 0.2 s,
+    its submission timeout (504) is 1 s."""
+    with running_horizon(ledger_seconds=0.2, submission_timeout=1.0) as server:
+        yield server
+
+
+pytest_plugins += ["tests.support.ipfs_node"]  # IPFS: ipfs_api_url, kubo_store, block_store ...

@@ -44,6 +44,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_STOP_TIMEOUT_SECONDS = 20.0
 SECRET_FILE = "jwt_secret"
 KEYRING_FILE = "phi_keys"
+STELLAR_KEY_FILE = "stellar_secret_key"
 FIRST_PHI_KEY_ID = "k1"
 LOCK_FILE = "launcher.lock"
 MIN_SECRET_LENGTH = 32
@@ -180,6 +181,26 @@ def load_or_create_keyring(path: Path) -> tuple[str, bool]:
     keyring = f"{FIRST_PHI_KEY_ID}:{base64.b64encode(os.urandom(32)).decode()}"
     _keep(path, keyring)
     return keyring, True
+
+
+def load_or_create_stellar_key(path: Path) -> tuple[str, bool]:
+    """The anchoring account's secret seed kept in ``path``, made on first use.
+
+    A new key is an account nobody funded yet: anchoring keeps transactions
+    signed, not submitted, until a Horizon is configured (and the account funded).
+    """
+    from stellar_sdk import Keypair
+
+    seed = _read_kept(path)
+    if seed:
+        try:
+            Keypair.from_secret(seed)
+        except Exception:
+            raise LaunchError(f"{path} does not hold a Stellar secret seed") from None
+        return seed, False
+    seed = Keypair.random().secret
+    _keep(path, seed)
+    return seed, True
 
 
 # --- embedded servers -------------------------------------------------------
@@ -428,7 +449,12 @@ def print_env(data_dir: Path, env: Mapping[str, str], base: Mapping[str, str]) -
             lines.append(f"# {name}: keep the value you already have in your environment")
         else:
             lines.append(f"export {name}='{env[name]}'")
-    for name, file_name in (("JWT_SECRET", SECRET_FILE), ("PHI_KEYS", KEYRING_FILE)):
+    kept = (
+        ("JWT_SECRET", SECRET_FILE),
+        ("PHI_KEYS", KEYRING_FILE),
+        ("STELLAR_SECRET_KEY", STELLAR_KEY_FILE),
+    )
+    for name, file_name in kept:
         if base.get(name):
             lines.append(f"# {name}: keep the value you already have in your environment")
         else:
@@ -509,10 +535,19 @@ def main(argv: list[str] | None = None) -> int:
                 state = "generated and saved in" if made else "read from"
                 say(f"PHI_KEYS: {state} {data_dir / KEYRING_FILE} (mode 0600; back it up)")
 
+            stellar_key = base.get("STELLAR_SECRET_KEY") or ""
+            if stellar_key:
+                say("STELLAR_SECRET_KEY: from the environment")
+            else:
+                stellar_key, made = load_or_create_stellar_key(data_dir / STELLAR_KEY_FILE)
+                state = "generated and saved in" if made else "read from"
+                say(f"STELLAR_SECRET_KEY: {state} {data_dir / STELLAR_KEY_FILE} (mode 0600)")
+
             migrate(database_url)
             latch.check()
 
             env = process_env(base, data_dir, database_url, redis_url, jwt_secret, phi_keys)
+            env["STELLAR_SECRET_KEY"] = stellar_key
             if args.only_services:
                 print_env(data_dir, env, base)
                 say("services are up; press Ctrl-C (or send SIGTERM) to stop them")

@@ -22,7 +22,7 @@ from domain.adapters.messaging import build_broker
 from domain.logging import configure_logging
 from domain.settings import Settings, load_settings
 from workers.relay import Relay
-from workers.upkeep import enqueue_audit_partitions
+from workers.upkeep import enqueue_anchor_run, enqueue_audit_partitions, enqueue_content_unpin
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +50,27 @@ def schedule_periodic_jobs(scheduler: AsyncIOScheduler, services: Services) -> N
         minute=10,
         next_run_time=datetime.now(UTC),
         id="audit_partitions",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        enqueue_anchor_run,
+        "interval",
+        args=[services],
+        seconds=services.settings.anchor_interval_seconds,
+        id="anchor_batch",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        enqueue_content_unpin,
+        "cron",
+        args=[services],
+        hour=0,
+        minute=20,
+        next_run_time=datetime.now(UTC),
+        id="content_unpin",
         max_instances=1,
         coalesce=True,
         misfire_grace_time=3600,

@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from dramatiq.brokers.redis import RedisBroker
 from psycopg_pool import AsyncConnectionPool
 
+from domain.adapters.advisory_lock import AdvisoryLocks
 from domain.adapters.audit_partitions import PgAuditPartitions
 from domain.adapters.audit_store import PgAuditStore
+from domain.adapters.block_store import BlockStoreContentStore
+from domain.adapters.document_crypto import PypdfInspector, SegmentedAesGcm
 from domain.adapters.email_address import EmailValidatorAddresses
 from domain.adapters.email_templates import JinjaEmailRenderer
+from domain.adapters.ipfs_node import KuboContentStore
 from domain.adapters.job_store import PgJobStore
 from domain.adapters.mailers import build_mailer
 from domain.adapters.messaging import DramatiqSender
@@ -23,23 +27,31 @@ from domain.adapters.passwords import Argon2Passwords
 from domain.adapters.phi_cipher import PhiCipher
 from domain.adapters.postgres import create_pool
 from domain.adapters.rate_limiter import RedisRateLimiter
+from domain.adapters.stellar_ledger import StellarLedger
 from domain.adapters.totp import PyOtpTotp
 from domain.adapters.unit_of_work import PgUnitOfWorkFactory
+from domain.adapters.unixfs import cid_of
 from domain.clock import Clock, SystemClock
 from domain.ports import (
     AddressValidator,
+    AnchorLedger,
     AuditPartitions,
     AuditStore,
     Cipher,
+    ContentCipher,
+    ContentStore,
     EmailRenderer,
+    ExclusiveRuns,
     JobStore,
     Mailer,
     MessageSender,
     PasswordHasher,
+    PdfInspector,
     RateLimiter,
     TotpProvider,
     UnitOfWorkFactory,
 )
+from domain.record_verification import CidOf
 from domain.settings import Settings
 
 
@@ -61,6 +73,12 @@ class Services:
     audit_store: AuditStore
     audit_partitions: AuditPartitions
     rate_limiter: RateLimiter
+    content: ContentStore
+    ledger: AnchorLedger | None  # None: no STELLAR_SECRET_KEY, nothing is anchored
+    exclusive: ExclusiveRuns
+    cid_of: CidOf  # the CID of bytes, computed here as an IPFS node would
+    pdf: PdfInspector
+    content_cipher: ContentCipher
     _opened: bool = field(default=False, repr=False)
 
     async def open(self) -> None:
@@ -69,6 +87,9 @@ class Services:
 
     async def close(self) -> None:
         if self._opened:
+            await self.content.close()
+            if self.ledger is not None:
+                await self.ledger.close()
             await self.rate_limiter.close()
             await self.pool.close()
             self._opened = False
@@ -100,4 +121,31 @@ def build_services(
         cipher=PhiCipher(settings.phi_keys, settings.phi_active_key_id),
         passwords=Argon2Passwords(),
         totp=PyOtpTotp(),
+        content=build_content_store(settings),
+        ledger=build_ledger(settings),
+        exclusive=AdvisoryLocks(pool),
+        cid_of=cid_of,
+        pdf=PypdfInspector(),
+        content_cipher=SegmentedAesGcm(),
+    )
+
+
+def build_content_store(settings: Settings) -> ContentStore:
+    if settings.ipfs_api_url:
+        return KuboContentStore(
+            settings.ipfs_api_url, timeout_seconds=settings.ipfs_timeout_seconds
+        )
+    return BlockStoreContentStore(settings.ipfs_dir)
+
+
+def build_ledger(settings: Settings) -> AnchorLedger | None:
+    if not settings.stellar_secret_key:
+        return None
+    return StellarLedger(
+        settings.stellar_secret_key,
+        settings.stellar_network_passphrase,
+        settings.stellar_horizon_url,
+        base_fee=settings.stellar_base_fee,
+        max_fee=settings.stellar_max_fee,
+        timeout_seconds=settings.stellar_timeout_seconds,
     )

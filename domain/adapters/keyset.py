@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import msgspec
+from psycopg import sql
 
 from domain.adapters.cursors import decode_cursor, encode_cursor
 
@@ -21,6 +22,9 @@ class Keyed(Protocol):
 
     @property
     def id(self) -> uuid.UUID: ...
+
+
+K = TypeVar("K", bound=Keyed)
 
 
 class Position(msgspec.Struct, array_like=True):
@@ -35,3 +39,22 @@ def cursor_after(row: Keyed) -> str:
 def position_of(cursor: str) -> Position:
     """Raises ValidationFailed (field ``cursor``) for a cursor that is not one of ours."""
     return decode_cursor(cursor, Position)
+
+
+def newest_first_filter(
+    cursor: str | None, alias: str, params: dict[str, object]
+) -> list[sql.Composable]:
+    """The WHERE clause that resumes a newest-first listing after ``cursor`` (none: start)."""
+    if cursor is None:
+        return []
+    position = position_of(cursor)
+    params.update(c_at=position.created_at, c_id=position.id)
+    return [
+        sql.SQL("({a}.created_at, {a}.id) < (%(c_at)s, %(c_id)s)").format(a=sql.Identifier(alias))
+    ]
+
+
+def cut_page(rows: list[K], limit: int) -> tuple[list[K], str | None]:
+    """Rows fetched with LIMIT limit+1: the page, and the cursor of the next one if any."""
+    page = rows[:limit]
+    return page, cursor_after(page[-1]) if len(rows) > limit else None

@@ -9,6 +9,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from domain.adapters.account_store import PgUserRepository
+from domain.adapters.anchor_store import PgAnchorBatchRepository
 from domain.adapters.audit_log import PgAuditLog
 from domain.adapters.connection_store import PgConnectionRepository
 from domain.adapters.credential_store import (
@@ -17,10 +18,13 @@ from domain.adapters.credential_store import (
     PgRefreshTokenRepository,
 )
 from domain.adapters.doctor_store import PgDoctorDirectory
+from domain.adapters.document_store import PgDocumentRepository
 from domain.adapters.email_store import PgEmailRepository
 from domain.adapters.job_store import PgJobRepository
 from domain.adapters.patient_store import PgPatientRepository
+from domain.adapters.record_store import PgRecordRepository
 from domain.adapters.sealed_values import PgSealedValues
+from domain.adapters.upload_store import PgUploadRepository
 from domain.clock import Clock
 
 
@@ -38,6 +42,10 @@ class PgUnitOfWork:
         self.connections = PgConnectionRepository(conn)
         self.patients = PgPatientRepository(conn)
         self.doctors = PgDoctorDirectory(conn)
+        self.uploads = PgUploadRepository(conn)
+        self.records = PgRecordRepository(conn)
+        self.anchors = PgAnchorBatchRepository(conn)
+        self.documents = PgDocumentRepository(conn)
 
 
 class PgUnitOfWorkFactory:

@@ -55,7 +55,9 @@ from domain.settings import Settings
 from tests.conftest import make_settings
 from tests.support.api import api_client, noop_job
 from tests.support.databases import create_database, database_url_for, drop_database
+from tests.support.pdfs import valid_pdf
 from tests.support.people import PATIENT_BOREY
+from tests.support.records import add_document, add_record, record_form
 from tests.support.users import Cast, Member, add_cast, connect, invite
 
 OWN, CONNECTED, UNRELATED = "own", "connected", "unrelated"
@@ -153,6 +155,22 @@ def connection(status: ConnectionStatus) -> Target:
     return build
 
 
+def patient_file(add: Callable[[Services, Any], Awaitable[str]]) -> Target:
+    """A record or document of the patient who stands in ``relation`` to the caller."""
+
+    async def build(world: World, role: Role, relation: str) -> str | None:
+        owner = world.subject(role, relation)
+        if owner is None or owner.role is not Role.PATIENT:
+            return None
+        return await add(world.services, owner.id)
+
+    return build
+
+
+record = patient_file(add_record)
+document = patient_file(lambda services, patient: add_document(services, patient, valid_pdf()))
+
+
 # --- bodies ------------------------------------------------------------------------------------
 
 Body = Callable[[World, Member, str | None], Any]
@@ -182,6 +200,22 @@ def signup(world: World, caller: Member, _: str | None) -> dict[str, Any]:
 
 async def invitation(world: World, caller: Member, _: str | None) -> dict[str, Any]:
     return {"token": await invite(world.services, world.cast.dararith.id)}
+
+
+class Form(NamedTuple):
+    """A multipart body: text fields and one file."""
+
+    fields: dict[str, str]
+    file: tuple[str, bytes, str]
+
+
+def record_upload(world: World, caller: Member, target: str | None) -> Form:
+    blob = ("record.bin", b"client-encrypted", "application/octet-stream")
+    return Form(record_form(target or ""), blob)
+
+
+def document_upload(world: World, caller: Member, target: str | None) -> Form:
+    return Form({"patientId": target or ""}, ("scan.pdf", valid_pdf(), "application/pdf"))
 
 
 # --- expectations ------------------------------------------------------------------------------
@@ -226,6 +260,10 @@ class Row(NamedTuple):
 OWNER_OR_ADMIN = grid(patient="2xx 404 404", doctor="2xx 404 404", admin="2xx -- 2xx")
 ADMIN_ONLY = grid(patient="403 403 403", doctor="403 403 403", admin="2xx -- 2xx")
 DOCTOR_ANSWERS = grid(patient="403 403 403", doctor="2xx 404 404", admin="-- -- 403")
+# a patient's files: the patient or a connected doctor; only patients have files ("--")
+UPLOAD_FOR_PATIENT = grid(patient="2xx 404 404", doctor="404 2xx 404", admin="403 -- 403")
+FILE_READ = grid(patient="2xx -- 404", doctor="-- 2xx 404", admin="-- -- 403")
+FILE_READ_WITH_ADMIN = grid(patient="2xx -- 404", doctor="-- 2xx 404", admin="-- -- 2xx")
 
 ROWS: tuple[Row, ...] = (
     # jobs
@@ -269,6 +307,24 @@ ROWS: tuple[Row, ...] = (
         grid(patient="403 403 403", doctor="404 2xx 404", admin="403 -- 403"),
         target=patient_record, body=lambda world, caller, target: {"notes": "Reviewed."}),
     Row("GET", f"{API}/doctors", "doctor.list", everyone("2xx")),
+    # medical records and documents (admins: records' metadata, never content)
+    Row("POST", f"{API}/records", "record.create", UPLOAD_FOR_PATIENT, target=patient_record,
+        body=record_upload),
+    Row("GET", f"{API}/records", "record.list", by_role("2xx", "422", "2xx")),
+    Row("GET", f"{API}/records/{{id}}", "record.read", FILE_READ_WITH_ADMIN, target=record),
+    Row("GET", f"{API}/records/{{id}}/verify", "record.read", FILE_READ_WITH_ADMIN,
+        target=record),
+    Row("GET", f"{API}/records/{{id}}/proof", "record.read",
+        grid(patient="409 -- 404", doctor="-- 409 404", admin="-- -- 409"), target=record),
+    Row("GET", f"{API}/records/{{id}}/content", "record.content", FILE_READ, target=record),
+    Row("DELETE", f"{API}/records/{{id}}", "record.delete",
+        grid(patient="2xx -- 404", doctor="-- 403 403", admin="-- -- 2xx"), target=record),
+    Row("POST", f"{API}/documents", "document.create", UPLOAD_FOR_PATIENT,
+        target=patient_record, body=document_upload),
+    Row("GET", f"{API}/documents", "document.list", by_role("2xx", "422", "403")),
+    Row("GET", f"{API}/documents/{{id}}/content", "document.read", FILE_READ, target=document),
+    Row("DELETE", f"{API}/documents/{{id}}", "document.delete",
+        grid(patient="2xx -- 404", doctor="-- 403 403", admin="-- -- 403"), target=document),
     # accounts: sign-up, sign-in and one's own account (public rows answer the same to anyone)
     Row("POST", f"{API}/auth/signup", "public.signup", everyone("2xx"), body=signup),
     Row("POST", f"{API}/auth/verify-email", "public.verify_email", everyone("401"),
@@ -336,7 +392,7 @@ class Matrix:
     async def reset(self) -> World:
         """Back to the starting world: nothing from an earlier cell survives."""
         async with self.services.pool.connection() as conn:
-            await conn.execute("TRUNCATE users, jobs CASCADE")
+            await conn.execute("TRUNCATE users, jobs, anchor_batches CASCADE")
         cast = await add_cast(self.services)
         await connect(self.services, cast.alice.id, cast.chantha.id)
         return World(self.services, cast)
@@ -354,6 +410,10 @@ class Matrix:
             body = await body
         url = row.path.replace("{id}", target) if target else row.path
         headers = caller.headers if token else {}
+        if isinstance(body, Form):
+            return await self.api.request(
+                row.method, url, data=body.fields, files={"file": body.file}, headers=headers
+            )
         return await self.api.request(row.method, url, json=body, headers=headers)
 
 

@@ -29,6 +29,11 @@ SETTING_NAMES = {
     "RELAY_GRACE_SECONDS": "relay_grace_seconds",
     "RATE_LIMIT_AUTH_PER_MINUTE": "rate_limit_auth_per_minute",
     "RATE_LIMIT_USER_PER_MINUTE": "rate_limit_user_per_minute",
+    "IPFS_API_URL": "ipfs_api_url",
+    "STELLAR_SECRET_KEY": "stellar_secret_key",
+    "STELLAR_HORIZON_URL": "stellar_horizon_url",
+    "STELLAR_NETWORK_PASSPHRASE": "stellar_network_passphrase",
+    "ANCHOR_INTERVAL_SECONDS": "anchor_interval_seconds",
 }
 
 

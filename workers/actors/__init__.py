@@ -15,10 +15,22 @@ from typing import Any
 import dramatiq
 
 from domain.adapters.bootstrap import Services
-from domain.jobs import AUDIT_PARTITIONS, EMAIL_SEND, NOOP, PHI_ROTATE, Job, JobKind
+from domain.jobs import (
+    ANCHOR_BATCH,
+    AUDIT_PARTITIONS,
+    CONTENT_UNPIN,
+    DOCUMENT_STORE,
+    EMAIL_SEND,
+    NOOP,
+    PHI_ROTATE,
+    RECORD_STORE,
+    Job,
+    JobKind,
+)
 from workers.actors.audit import maintain_partitions
 from workers.actors.email import send_email
 from workers.actors.phi import rotate_phi_keys
+from workers.actors.records import anchor_batch, content_unpin, document_store, record_store
 from workers.actors.system import noop
 from workers.runtime import WorkerRuntime
 
@@ -29,6 +41,10 @@ HANDLERS: dict[JobKind, JobHandler] = {
     NOOP: noop,
     AUDIT_PARTITIONS: maintain_partitions,
     PHI_ROTATE: rotate_phi_keys,
+    RECORD_STORE: record_store,
+    DOCUMENT_STORE: document_store,
+    ANCHOR_BATCH: anchor_batch,
+    CONTENT_UNPIN: content_unpin,
 }
 
 # Job-level retries and liveness are the lifecycle's business: Dramatiq's own

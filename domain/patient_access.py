@@ -1,0 +1,54 @@
+"""The relation rule for anything that belongs to a patient (their data, records, documents).
+
+A caller stands to a patient as the patient themself, as a doctor with an
+active connection, or as an admin; the route's policy says which of these
+grant access. A patient who does not exist and one the caller may not see
+are refused alike (NotFound), so an id tells a stranger nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+
+from domain.policies import (
+    Access,
+    Relation,
+    is_admin_read_of_patient_data,
+    patient_relations,
+    user_uuid,
+)
+from domain.ports import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+async def authorize_patient(
+    uow: UnitOfWork, access: Access, patient_id: uuid.UUID | None, *, exists: bool | None = None
+) -> Relation:
+    """Apply the route's policy to the caller and ``patient_id``; returns the granting relation.
+
+    ``exists`` says whether the patient was already found (a record's owner); None looks it up.
+    """
+    if exists is None:
+        exists = patient_id is not None and await uow.patients.exists(patient_id)
+    caller = user_uuid(access.principal)
+    connected = (
+        exists
+        and patient_id is not None
+        and caller is not None
+        and caller != patient_id
+        and await uow.connections.is_active(caller, patient_id)
+    )
+    granted = access.authorize(
+        patient_relations(access.principal, patient_id if exists else None, connected=connected)
+    )
+    if is_admin_read_of_patient_data(access.policy, granted):
+        log.info(
+            "patient_data_admin_access",
+            policy=access.policy.name,
+            patient_id=str(patient_id),
+            actor_id=access.principal.user_id,
+        )
+    return granted

@@ -1,0 +1,278 @@
+"""Medical records: accepting an upload as a job, and reading, streaming and deleting records.
+
+The upload's bytes are staged in the transaction that creates the job (see
+``domain.uploads``); the ``record.store`` job moves them to IPFS and writes
+the record. Every access to a record is audited in the transaction that
+checks it, so no read happens without its event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import msgspec
+
+from domain.anchoring import AnchorBatch
+from domain.audit import AuditContext, AuditEntry
+from domain.clock import Clock
+from domain.errors import Conflict, NotFound, ValidationFailed
+from domain.jobs import RECORD_STORE, NewJob
+from domain.patient_access import authorize_patient
+from domain.phi import RECORD_DESCRIPTION, UPLOAD_DETAILS
+from domain.policies import Access, user_uuid
+from domain.ports import (
+    Cipher,
+    ContentStore,
+    MessageSender,
+    Submission,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from domain.record_proof import ExportedProof, ExportedStep
+from domain.records import (
+    MAX_RECORD_BYTES,
+    RecordDetails,
+    RecordQuery,
+    RecordType,
+    StoredRecord,
+    record_fields,
+)
+from domain.submit import enqueue_job, request_hash, send_submitted
+from domain.uploads import (
+    ReceiveForm,
+    StagedBytes,
+    StagedUpload,
+    StagingWriter,
+    UploadPurpose,
+)
+
+
+class OpenedRecord(msgspec.Struct, frozen=True):
+    """A record for a caller who passed the access check: description opened, batch loaded."""
+
+    record: StoredRecord
+    description: str | None
+    batch: AnchorBatch | None
+
+
+def _entry(action: str, record_id: uuid.UUID | str | None, *fields: str) -> AuditEntry:
+    return AuditEntry(
+        action=action,
+        resource_type="record",
+        resource_id=str(record_id) if record_id else None,
+        changed_fields=fields,
+    )
+
+
+def uploader_id(access: Access) -> uuid.UUID:
+    caller = user_uuid(access.principal)
+    if caller is None:  # an operator's token names no account: it cannot own an upload
+        raise ValidationFailed("uploads need a signed-in user account", field="authorization")
+    return caller
+
+
+async def submit_record(
+    uow: UnitOfWork,
+    cipher: Cipher,
+    clock: Clock,
+    access: Access,
+    audit: AuditContext,
+    fields: dict[str, str],
+    staged: StagedBytes,
+    idempotency_key: str | None,
+) -> Submission:
+    """Turn staged bytes and the form's fields into a ``record.store`` job, in ``uow``."""
+    checked = record_fields(fields)
+    await authorize_patient(uow, access, checked.patient_id)
+    uploader = uploader_id(access)
+    new = NewJob(
+        kind=RECORD_STORE,
+        owner_id=access.principal.user_id,
+        payload={"uploadId": str(staged.upload_id)},
+        idempotency_key=idempotency_key,
+        request_hash=request_hash(
+            {"fields": msgspec.to_builtins(checked), "sha256": staged.sha256.hex()}
+        ),
+    )
+
+    async def write(uow: UnitOfWork, job: object) -> None:
+        details = RecordDetails(record_type=checked.record_type, description=checked.description)
+        await uow.uploads.add(
+            StagedUpload(
+                id=staged.upload_id,
+                job_id=job.id,  # type: ignore[attr-defined]
+                purpose=UploadPurpose.RECORD,
+                patient_id=checked.patient_id,
+                uploaded_by=uploader,
+                size_bytes=staged.size,
+                sha256=staged.sha256,
+                details=cipher.seal(
+                    msgspec.json.encode(details), UPLOAD_DETAILS.context(staged.upload_id)
+                ),
+                created_at=clock.now(),
+            )
+        )
+        await uow.audit.record(audit, _entry("record.upload", staged.upload_id))
+
+    submission = await enqueue_job(uow, new, write)
+    if not submission.created:  # an idempotent replay: the first request's bytes are kept
+        await uow.uploads.discard(staged.upload_id)
+    return submission
+
+
+async def upload_record(
+    uow_factory: UnitOfWorkFactory,
+    sender: MessageSender,
+    cipher: Cipher,
+    clock: Clock,
+    access: Access,
+    audit: AuditContext,
+    receive: ReceiveForm,
+    idempotency_key: str | None,
+) -> Submission:
+    """Stream the upload into staging and create its job, all in one transaction."""
+    async with uow_factory() as uow:
+        staging = StagingWriter(uow.uploads, MAX_RECORD_BYTES, "file")
+        form = await receive(staging.write)
+        staged = await staging.finish()
+        submission = await submit_record(
+            uow, cipher, clock, access, audit, form.fields, staged, idempotency_key
+        )
+    await send_submitted(sender, submission)
+    return submission
+
+
+async def _authorized(uow: UnitOfWork, access: Access, record_id: uuid.UUID) -> StoredRecord:
+    record = await uow.records.get(record_id)
+    if record is None:
+        access.authorize(frozenset())  # refused exactly like a record the caller may not see
+        raise NotFound("record not found")
+    await authorize_patient(uow, access, record.patient_id, exists=True)
+    return record
+
+
+def _open(cipher: Cipher, record: StoredRecord, batch: AnchorBatch | None) -> OpenedRecord:
+    description = None
+    if record.description is not None:
+        description = cipher.open(
+            record.description, RECORD_DESCRIPTION.context(record.id)
+        ).decode()
+    return OpenedRecord(record=record, description=description, batch=batch)
+
+
+async def _batch(uow: UnitOfWork, record: StoredRecord) -> AnchorBatch | None:
+    if record.anchor_batch_id is None:
+        return None
+    return await uow.anchors.get(record.anchor_batch_id)
+
+
+async def read_record(
+    uow_factory: UnitOfWorkFactory,
+    cipher: Cipher,
+    access: Access,
+    audit: AuditContext,
+    record_id: uuid.UUID,
+) -> OpenedRecord:
+    async with uow_factory() as uow:
+        record = await _authorized(uow, access, record_id)
+        opened = _open(cipher, record, await _batch(uow, record))
+        await uow.audit.record(audit, _entry("record.read", record_id))
+    return opened
+
+
+async def list_records(
+    uow_factory: UnitOfWorkFactory,
+    cipher: Cipher,
+    access: Access,
+    audit: AuditContext,
+    *,
+    patient_id: uuid.UUID | None,
+    record_type: RecordType | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[OpenedRecord], str | None]:
+    async with uow_factory() as uow:
+        if patient_id is None and not access.sees_all():
+            patient_id = user_uuid(access.principal) if access.principal.role == "patient" else None
+            if patient_id is None:
+                raise ValidationFailed("name the patient: patientId", field="patientId")
+        if patient_id is not None:
+            await authorize_patient(uow, access, patient_id)
+        page = await uow.records.page(
+            RecordQuery(patient_id=patient_id, record_type=record_type, limit=limit, cursor=cursor)
+        )
+        batches: dict[uuid.UUID, AnchorBatch | None] = {}
+        opened = []
+        for record in page.records:
+            if record.anchor_batch_id not in batches:
+                batches[record.anchor_batch_id] = await _batch(uow, record)  # type: ignore[index]
+            opened.append(_open(cipher, record, batches[record.anchor_batch_id]))  # type: ignore[index]
+        await uow.audit.record(audit, _entry("record.list", patient_id))
+    return opened, page.next_cursor
+
+
+async def record_content(
+    uow_factory: UnitOfWorkFactory,
+    content: ContentStore,
+    access: Access,
+    audit: AuditContext,
+    record_id: uuid.UUID,
+) -> tuple[StoredRecord, AsyncIterator[bytes]]:
+    """The record and its bytes from IPFS, exactly as uploaded (the caller streams them)."""
+    async with uow_factory() as uow:
+        record = await _authorized(uow, access, record_id)
+        await uow.audit.record(audit, _entry("record.content", record_id))
+    return record, content.cat(record.cid)
+
+
+async def delete_record(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    access: Access,
+    audit: AuditContext,
+    record_id: uuid.UUID,
+) -> None:
+    """Soft: the record disappears from every read now; its content is unpinned after the
+    retention period (a scheduled job), and its anchor proof stays valid forever."""
+    async with uow_factory() as uow:
+        await _authorized(uow, access, record_id)
+        actor = user_uuid(access.principal)
+        if actor is None or not await uow.records.soft_delete(record_id, actor, clock.now()):
+            raise NotFound("record not found")
+        await uow.audit.record(audit, _entry("record.delete", record_id))
+
+
+async def record_with_batch(
+    uow_factory: UnitOfWorkFactory,
+    cipher: Cipher,
+    access: Access,
+    audit: AuditContext,
+    record_id: uuid.UUID,
+    action: str,
+) -> OpenedRecord:
+    """A record and its batch for a check or an export, audited as ``action``."""
+    async with uow_factory() as uow:
+        record = await _authorized(uow, access, record_id)
+        opened = OpenedRecord(record=record, description=None, batch=await _batch(uow, record))
+        await uow.audit.record(audit, _entry(action, record_id))
+    return opened
+
+
+def exported_proof(opened: OpenedRecord) -> ExportedProof:
+    """What ``healthplat-verify-proof`` checks offline; Conflict until the record is batched."""
+    record, batch = opened.record, opened.batch
+    if batch is None or record.proof is None or record.leaf_index is None:
+        raise Conflict("the record is not in an anchor batch yet", code="not_batched")
+    return ExportedProof(
+        record_id=str(record.id),
+        cid=record.cid,
+        leaf_index=record.leaf_index,
+        proof=[ExportedStep(side=step.side, hash=step.hash) for step in record.proof],  # type: ignore[arg-type]
+        root=batch.root.hex(),
+        network=batch.network,
+        source_account=batch.source_account,
+        tx_hash=batch.tx_hash,
+        ledger=batch.ledger,
+        envelope_xdr=batch.envelope_xdr,
+    )
