@@ -19,6 +19,7 @@ from datetime import datetime
 import msgspec
 
 from domain.merkle import MerkleTree
+from domain.record_proof import leaf_of
 from domain.records import ProofStepView
 
 MAX_BATCH_LEAVES = 10_000
@@ -63,15 +64,10 @@ class Plan(msgspec.Struct, frozen=True):
     placements: list[Placement]
 
 
-def leaf_bytes(cid: str) -> bytes:
-    """A record's leaf in the tree: its CID text, UTF-8."""
-    return cid.encode()
-
-
 def plan_batch(leaves: Sequence[Leaf]) -> Plan:
     if not leaves:
         raise ValueError("a batch needs at least one record")
-    tree = MerkleTree.build([leaf_bytes(leaf.cid) for leaf in leaves])
+    tree = MerkleTree.build([leaf_of(leaf.cid) for leaf in leaves])
     placements = [
         Placement(
             record_id=leaf.record_id,

@@ -15,9 +15,10 @@ from collections.abc import AsyncIterable, Awaitable, Callable
 
 import msgspec
 
-from domain.anchoring import AnchorBatch, BatchStatus, leaf_bytes
+from domain.anchoring import AnchorBatch, BatchStatus
 from domain.errors import ContentMissing, TransientFailure
 from domain.merkle import ProofStep, verify
+from domain.record_proof import leaf_of
 from domain.ports import AnchorLedger, ContentStore
 from domain.records import StoredRecord
 
@@ -62,7 +63,7 @@ def check_proof(record: StoredRecord, batch: AnchorBatch | None) -> Check:
     if batch is None or record.proof is None:
         return Check(CheckStatus.PENDING, "the record is not in an anchor batch yet")
     steps = [ProofStep(side=step.side, hash=bytes.fromhex(step.hash)) for step in record.proof]
-    if not verify(leaf_bytes(record.cid), steps, batch.root):
+    if not verify(leaf_of(record.cid), steps, batch.root):
         return Check(CheckStatus.FAILED, "the proof does not lead to the batch's root")
     return Check(CheckStatus.OK, "the proof leads from the CID to the batch's root")
 

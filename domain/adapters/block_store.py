@@ -41,8 +41,9 @@ import fcntl
 import hashlib
 import os
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from domain.adapters.unixfs import (
     DAG_PB,
@@ -59,6 +60,7 @@ from domain.adapters.unixfs import (
 )
 from domain.errors import ContentMissing, ContentUnavailable
 
+T = TypeVar("T")
 LOCK_POLL_SECONDS = 0.02
 
 
@@ -85,26 +87,20 @@ class BlockStoreContentStore:
         importer = UnixFsImporter()
         async with self._lock(fcntl.LOCK_SH):
             written: list[str] = []  # every block's CID, to link under the root once known
-            try:
-                async for chunk in chunks:
-                    blocks = importer.feed(chunk)
-                    if blocks:
-                        await asyncio.to_thread(self._write_blocks, blocks)
-                        written.extend(cid for cid, _ in blocks)
-                root, blocks = importer.finish()
-                await asyncio.to_thread(self._write_blocks, blocks)
-                written.extend(cid for cid, _ in blocks)
-                await asyncio.to_thread(self._pin, root, written)
-            except OSError:
-                raise _unavailable() from None
+            async for chunk in chunks:  # the caller's errors pass through as they are
+                blocks = importer.feed(chunk)
+                if blocks:
+                    await _in_thread(self._write_blocks, blocks)
+                    written.extend(cid for cid, _ in blocks)
+            root, blocks = importer.finish()
+            await _in_thread(self._write_blocks, blocks)
+            written.extend(cid for cid, _ in blocks)
+            await _in_thread(self._pin, root, written)
         return root
 
     async def cat(self, cid: str) -> AsyncIterator[bytes]:
         key = _key(cid)
-        try:
-            pinned = await asyncio.to_thread((self._pins / key).exists)
-        except OSError:
-            raise _unavailable() from None
+        pinned = await _in_thread((self._pins / key).exists)
         if not pinned:
             raise _missing()
         pending = [key]  # blocks still to visit, the next one last
@@ -129,16 +125,10 @@ class BlockStoreContentStore:
         except ValueError:
             return
         async with self._lock(fcntl.LOCK_EX):
-            try:
-                await asyncio.to_thread(self._unpin, key)
-            except OSError:
-                raise _unavailable() from None
+            await _in_thread(self._unpin, key)
 
     async def ping(self) -> None:
-        try:
-            await asyncio.to_thread(self._ensure_folders)
-        except OSError:
-            raise _unavailable() from None
+        await _in_thread(self._ensure_folders)
 
     async def close(self) -> None:
         return None
@@ -149,10 +139,7 @@ class BlockStoreContentStore:
         Not needed for correctness (``unpin`` frees blocks itself); returns blocks removed.
         """
         async with self._lock(fcntl.LOCK_EX):
-            try:
-                return await asyncio.to_thread(self._collect_garbage)
-            except OSError:
-                raise _unavailable() from None
+            return await _in_thread(self._collect_garbage)
 
     # --- blocking file work, run in threads ---------------------------------------
 
@@ -247,10 +234,7 @@ class BlockStoreContentStore:
 
     @contextlib.asynccontextmanager
     async def _lock(self, kind: int) -> AsyncIterator[None]:
-        try:
-            fd = await asyncio.to_thread(self._open_lock)
-        except OSError:
-            raise _unavailable() from None
+        fd = await _in_thread(self._open_lock)
         try:
             while True:
                 try:
@@ -265,6 +249,14 @@ class BlockStoreContentStore:
     def _open_lock(self) -> int:
         self._ensure_folders()
         return os.open(self.root / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+
+async def _in_thread(function: Callable[..., T], *args: Any) -> T:
+    """Blocking file work off the event loop; the file system's errors become ours."""
+    try:
+        return await asyncio.to_thread(function, *args)
+    except OSError:
+        raise _unavailable() from None
 
 
 def _write_durably(path: Path, data: bytes) -> None:

@@ -26,6 +26,7 @@ No error carries the node's own text.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -219,9 +220,12 @@ class KuboContentStore:
         part.set_content_disposition("form-data", name="file", filename="")
         writer.append_payload(part)
         cid: str | None = None
-        async for message in self._api().core.add_generic(writer, params=dict(ADD_PARAMS)):
-            if isinstance(message, dict) and isinstance(message.get("Hash"), str):
-                cid = message["Hash"]
+        try:
+            async for message in self._api().core.add_generic(writer, params=dict(ADD_PARAMS)):
+                if isinstance(message, dict) and isinstance(message.get("Hash"), str):
+                    cid = message["Hash"]
+        except json.JSONDecodeError:  # not the RPC API talking (a proxy's error page)
+            raise _NoAnswer("the node's add answer was not JSON") from None
         if cid is None:
             raise _NoAnswer("the node's add answer named no CID")
         try:

@@ -43,7 +43,9 @@ class PatientFileTable:
             params["patient"] = patient_id
         for column, value in equal.items():
             if value is not None:
-                clauses.append(sql.SQL("f.{} = %({})s").format(sql.Identifier(column), column))
+                clauses.append(
+                    sql.SQL("f.{} = {}").format(sql.Identifier(column), sql.Placeholder(column))
+                )
                 params[column] = value
         clauses += newest_first_filter(cursor, "f", params)
         statement = sql.SQL(

@@ -200,6 +200,7 @@ class _Walk:
             if not isinstance(node, DictionaryObject):
                 continue
             kind = _resolve(node.get("/S"))
+            kind = kind if isinstance(kind, str) else None  # a name; anything else is no type
             if "/JS" in node or kind in _ALWAYS_ACTIVE:
                 return True
             if automatic and kind not in _HARMLESS_AUTOMATIC:

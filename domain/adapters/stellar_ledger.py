@@ -248,15 +248,18 @@ class StellarLedger:
             if found is not None and found.successful:
                 return self._anchor_of(found, root), found
         server = self._horizon()
-        page = await self._read(
-            lambda: (
-                server.transactions()
-                .for_account(self.account_id)
-                .order(desc=True)
-                .limit(RECENT_TRANSACTIONS)
-                .call()
+        try:
+            page = await self._read(
+                lambda: (
+                    server.transactions()
+                    .for_account(self.account_id)
+                    .order(desc=True)
+                    .limit(RECENT_TRANSACTIONS)
+                    .call()
+                )
             )
-        )
+        except NotFoundError:  # no account, so no history
+            return None
         for record in (page.get("_embedded") or {}).get("records") or []:
             found = self._ledger_transaction(record, None)
             if found.successful and found.memo_hash == root:

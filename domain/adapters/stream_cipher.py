@@ -108,7 +108,7 @@ async def decrypt_stream(
     aead = _aead(key)
     reader = _Reader(chunks)
     try:
-        header = await reader.read(HEADER_BYTES)
+        header = bytes(await reader.read(HEADER_BYTES))
         if len(header) < HEADER_BYTES:
             raise SealBroken(_TRUNCATED)
         version, prefix, segment_size = _HEADER.unpack(header)
@@ -157,10 +157,10 @@ class _Reader:
         self._chunks = aiter(chunks)
         self._rest = memoryview(b"")
 
-    async def read(self, size: int) -> bytes:
+    async def read(self, size: int) -> memoryview | bytearray:
         """``size`` bytes, or fewer only at the end of the input."""
-        if len(self._rest) >= size:  # the common case with large input chunks: one copy
-            piece = bytes(self._rest[:size])
+        if await self._fill() and len(self._rest) >= size:  # within one input chunk: no copy
+            piece = self._rest[:size]
             self._rest = self._rest[size:]
             return piece
         out = bytearray()
@@ -168,7 +168,7 @@ class _Reader:
             take = size - len(out)
             out += self._rest[:take]
             self._rest = self._rest[take:]
-        return bytes(out)
+        return out
 
     async def at_end(self) -> bool:
         return not await self._fill()
@@ -179,7 +179,8 @@ class _Reader:
                 chunk = await anext(self._chunks)
             except StopAsyncIteration:
                 return False
-            self._rest = memoryview(chunk)
+            # a bytearray source may refill its buffer once we ask for more: keep a copy
+            self._rest = memoryview(chunk if isinstance(chunk, bytes) else bytes(chunk))
         return True
 
     async def close(self) -> None:

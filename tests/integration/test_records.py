@@ -18,12 +18,14 @@ from tests.support.records import (
     free_port_url,
     job_id_of,
     run_anchoring,
+    run_job,
     store_record,
     upload_record,
 )
 from tests.support.rows import audit_events, rows
 from tests.support.users import add_cast, connect
 from workers import proof_cli
+from workers.actors.records import anchor_batch
 
 
 @pytest.fixture
@@ -222,22 +224,31 @@ async def test_a_truncated_multipart_body_is_400(api, cast):
 # --- IPFS down ---------------------------------------------------------------------------------
 
 
-async def test_ipfs_down_is_retried_then_fails_with_no_record_row(
-    api, record_settings, cast, settings
-):
+async def attempts_with_ipfs_down(record_settings, clock, job_id, attempts: int):
+    """Run the record job ``attempts`` times against a node that is down, moving the clock
+    past each retry delay; returns the job after each attempt."""
     down = msgspec.structs.replace(record_settings, ipfs_api_url=free_port_url())
-    broken = build_services(down, build_broker(down.redis_url))
+    broken = build_services(down, build_broker(down.redis_url), clock=clock)
     await broken.open()
+    seen = []
     try:
-        job_id = job_id_of(await upload_record(api, cast.alice.headers, cast.alice.id, blob(100)))
-        statuses = []
-        for _ in range(6):
-            job = await store_record(broken, job_id)
-            statuses.append(job.status)
-            if job.status.is_final:
-                break
+        for _ in range(attempts):
+            clock.advance(3600)  # past the retry delay (and past the API's own clock)
+            seen.append(await store_record(broken, job_id))
     finally:
         await broken.close()
+    return seen
+
+
+async def test_ipfs_down_is_retried_then_fails_with_no_record_row(
+    api, record_settings, cast, settings, clock
+):
+    job_id = job_id_of(await upload_record(api, cast.alice.headers, cast.alice.id, blob(100)))
+
+    seen = await attempts_with_ipfs_down(record_settings, clock, job_id, 6)
+
+    statuses = [job.status for job in seen]
+    job = seen[-1]
 
     assert statuses == [JobStatus.RETRYING] * 5 + [JobStatus.FAILED]
     assert job.attempts == 6
@@ -248,20 +259,14 @@ async def test_ipfs_down_is_retried_then_fails_with_no_record_row(
 
 
 async def test_an_operator_retry_after_ipfs_returns_finishes_the_record(
-    api, platform, record_settings, cast
+    api, platform, record_settings, cast, clock
 ):
-    down = msgspec.structs.replace(record_settings, ipfs_api_url=free_port_url())
-    broken = build_services(down, build_broker(down.redis_url))
-    await broken.open()
-    try:
-        job_id = job_id_of(await upload_record(api, cast.alice.headers, cast.alice.id, blob(100)))
-        for _ in range(6):
-            await store_record(broken, job_id)
-    finally:
-        await broken.close()
+    job_id = job_id_of(await upload_record(api, cast.alice.headers, cast.alice.id, blob(100)))
+    seen = await attempts_with_ipfs_down(record_settings, clock, job_id, 6)
+    assert seen[-1].status is JobStatus.FAILED
 
     retried = await api.post(f"/api/v1/jobs/{job_id}/retry", headers=cast.eang.headers)
-    assert retried.status_code == 200, retried.text
+    assert retried.status_code == 202, retried.text
     job = await store_record(platform, job_id)
 
     assert job.status is JobStatus.SUCCEEDED
@@ -334,7 +339,7 @@ async def test_before_anchoring_the_proof_is_a_409_and_verify_says_pending(api, 
 
 
 async def test_horizon_down_retries_the_anchoring_job_then_it_lands(
-    api, platform, cast, horizon, ledger_key
+    api, platform, record_settings, cast, horizon, ledger_key, clock
 ):
     await stored(api, platform, cast.alice, cast.alice.id, blob(10, seed=12))
     horizon.down()
@@ -342,12 +347,15 @@ async def test_horizon_down_retries_the_anchoring_job_then_it_lands(
     first = await run_anchoring(platform)
 
     assert first.status is JobStatus.RETRYING
-    assert first.error.code == "transient_failure"
+    assert first.error.code == "stellar_unreachable"
     horizon.up()
-    from tests.support.records import run_job
-    from workers.actors.records import anchor_batch
-
-    again = await run_job(platform, first.id, anchor_batch)
+    clock.advance(60)  # past the retry delay
+    later = build_services(record_settings, build_broker(record_settings.redis_url), clock=clock)
+    await later.open()
+    try:
+        again = await run_job(later, first.id, anchor_batch)
+    finally:
+        await later.close()
     assert again.status is JobStatus.SUCCEEDED, again.error
     assert len(horizon.landed(ledger_key.public_key)) == 1
 
@@ -409,6 +417,7 @@ async def test_listing_filters_by_type_and_pages(api, platform, cast):
         params={"patientId": str(cast.alice.id), "recordType": "LAB_RESULT", "limit": 1},
     )
     body = labs.json()
+    assert labs.status_code == 200, body
     assert [item["recordType"] for item in body["items"]] == ["LAB_RESULT"]
     rest = await api.get(
         "/api/v1/records",

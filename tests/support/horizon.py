@@ -153,6 +153,7 @@ class HorizonServer:
         self._lock = threading.Condition()
         self._stopped = threading.Event()
         self._down = threading.Event()
+        self._paused = threading.Event()
         self._connections: set[socket.socket] = set()
         self._httpd: ThreadingHTTPServer | None = None
         self._http_thread: threading.Thread | None = None
@@ -244,8 +245,25 @@ class HorizonServer:
             if not self._lock.wait_for(lambda: self.ledger >= number, timeout=timeout):
                 raise TimeoutError(f"ledger {number} did not close")
 
+    @contextlib.contextmanager
+    def ledgers_paused(self) -> Iterator[None]:
+        """No ledger closes inside the block: what is pending stays pending."""
+        self._paused.set()
+        try:
+            yield
+        finally:
+            self._paused.clear()
+
+    def wait_for_pending(self, count: int, timeout: float = 10.0) -> None:
+        """Until ``count`` transactions wait in the open ledger."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self._pending) >= count, timeout=timeout):
+                raise TimeoutError(f"{count} pending transaction(s) never arrived")
+
     def _close_ledgers(self) -> None:
         while not self._stopped.wait(self.ledger_seconds):
+            if self._paused.is_set():
+                continue
             with self._lock:
                 self._close_one()
 
@@ -409,14 +427,14 @@ class HorizonServer:
             if parts[:1] == ["accounts"] and parts[2:] == ["transactions"]:
                 if parts[1] not in self.accounts:
                     return _Reply(404, _not_found())
-                records = self.landed_locked(parts[1])
+                records = self._landed_locked(parts[1])
                 if query.get("order", ["asc"])[-1] == "desc":
                     records.reverse()
                 limit = int(query.get("limit", ["10"])[-1])
                 return _Reply(200, {"_links": {}, "_embedded": {"records": records[:limit]}})
             return _Reply(404, _not_found())
 
-    def landed_locked(self, account_id: str) -> list[dict[str, Any]]:
+    def _landed_locked(self, account_id: str) -> list[dict[str, Any]]:
         return [tx for tx in self.transactions.values() if tx["source_account"] == account_id]
 
     def _submit(self, form: bytes, *, try_again_later: bool) -> _Reply:
@@ -442,14 +460,23 @@ class HorizonServer:
                 if refusal is not None:
                     return _Reply(*refusal)
                 self._pending.append(pending)
-            if not self._lock.wait_for(
-                lambda: tx_hash in self._outcomes or self._stopped.is_set(),
-                timeout=self.submission_timeout,
-            ):
+                self._lock.notify_all()
+            return self._await_outcome(tx_hash)
+
+    def _await_outcome(self, tx_hash: str) -> _Reply:
+        """Horizon's wait for the ledger that includes the transaction; 504 when it runs out.
+        While ledgers are paused the wait does not run out (no ledger could have closed)."""
+        deadline = time.monotonic() + self.submission_timeout
+        while tx_hash not in self._outcomes and not self._stopped.is_set():
+            if self._paused.is_set():
+                deadline = time.monotonic() + self.submission_timeout
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 return _Reply(504, _timeout(tx_hash))
-            if tx_hash not in self._outcomes:
-                return _Reply(504, _timeout(tx_hash))
-            return _Reply(*self._outcomes[tx_hash])
+            self._lock.wait(min(remaining, 0.05))
+        if tx_hash not in self._outcomes:
+            return _Reply(504, _timeout(tx_hash))
+        return _Reply(*self._outcomes[tx_hash])
 
     def _try_again_later(self, tx_hash: str) -> _Reply:
         """Core refused it for now; sync Horizon waits for it anyway, then times out."""

@@ -17,6 +17,7 @@ Also a pytest plugin (tests/conftest.py lists it): the fixtures at the end.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -24,7 +25,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -32,6 +33,7 @@ import pytest
 
 from domain.adapters.block_store import BlockStoreContentStore
 from domain.adapters.ipfs_node import KuboContentStore
+from domain.adapters.unixfs import normalize_cid
 from tests.support.paths import PROJECT_ROOT
 from tests.support.servers import free_port
 
@@ -145,7 +147,7 @@ class SessionIpfsNode:
         if given:
             self.api_url = given.rstrip("/")
             if not node_answers(self.api_url):
-                raise IpfsNodeMissing(f"IPFS_API_URL is set but no IPFS node answers there: {given}")
+                raise IpfsNodeMissing(f"IPFS_API_URL is set, but no IPFS node answers at {given}")
             return
         if not JSIPFS.exists():
             raise IpfsNodeMissing(SETUP_HINT)
@@ -167,6 +169,37 @@ class SessionIpfsNode:
 def dead_api_url() -> str:
     """An API URL where nothing listens: "the node is down", as a client meets it."""
     return f"http://127.0.0.1:{free_port()}"
+
+
+# --- helpers for content tests ------------------------------------------------------
+
+
+def payload(size: int, seed: bytes = b"ipfs") -> bytes:
+    """Deterministic bytes of ``size`` (SHAKE-256: the same on every platform)."""
+    return hashlib.shake_256(seed).digest(size) if size else b""
+
+
+async def pieces(data: bytes, size: int = 100_000) -> AsyncIterator[bytes]:
+    """``data`` as a stream, cut where the 256 KiB chunks are not."""
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+async def read_all(stream: AsyncIterable[bytes]) -> bytes:
+    return b"".join([piece async for piece in stream])
+
+
+async def node_add(api_url: str, data: bytes) -> str:
+    """The CID the node itself gives ``data`` with ``add --cid-version=1`` and nothing else
+    (no adapter of ours in between), normalised to base32."""
+    async with httpx.AsyncClient(timeout=120) as client:
+        response = await client.post(
+            f"{api_url}/api/v0/add",
+            params={"cid-version": "1", "pin": "false"},
+            files={"file": ("", data, "application/octet-stream")},
+        )
+    response.raise_for_status()
+    return normalize_cid(json.loads(response.text.splitlines()[-1])["Hash"])
 
 
 # --- fixtures ----------------------------------------------------------------------

@@ -293,6 +293,43 @@ def pdf_with_page_count(pages: int, *, declared: int | None = None) -> bytes:
     )
 
 
+def pdf_with_javascript_in_object_stream() -> bytes:
+    """An /OpenAction script kept in a compressed object stream, found through an xref stream
+    (PDF 1.5+, as most producers write today): no byte of it shows in the file as written."""
+    action = b"<< /S /JavaScript /JS (" + SCRIPT.encode() + b") >>"
+    index = b"4 0 "
+    packed = zlib.compress(index + action)
+    bodies = [
+        b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+        None,  # object 4 lives in object 5
+        b"<< /Type /ObjStm /N 1 /First %d /Length %d /Filter /FlateDecode >>\nstream\n"
+        % (len(index), len(packed))
+        + packed
+        + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    rows = [b"\x00" + bytes(4) + b"\xff\xff"]  # object 0: free
+    for number, body in enumerate(bodies, start=1):
+        if body is None:
+            rows.append(b"\x02" + (5).to_bytes(4, "big") + (0).to_bytes(2, "big"))
+            continue
+        rows.append(b"\x01" + len(out).to_bytes(4, "big") + bytes(2))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref_at = len(out)
+    rows.append(b"\x01" + xref_at.to_bytes(4, "big") + bytes(2))  # object 6: the xref stream
+    table = b"".join(rows)
+    out += (
+        b"6 0 obj\n<< /Type /XRef /Size 7 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n"
+        % len(table)
+        + table
+        + b"\nendstream\nendobj\n"
+    )
+    out += b"startxref\n%d\n%%%%EOF\n" % xref_at
+    return bytes(out)
+
+
 # --- helpers -------------------------------------------------------------------------------
 
 

@@ -112,6 +112,7 @@ def test_an_encrypted_pdf_is_refused_even_when_it_opens_without_a_password(data:
         pdfs.pdf_with_launch_link,
         pdfs.pdf_with_bookmark_javascript,
         pdfs.pdf_with_form_field_javascript,
+        pdfs.pdf_with_javascript_in_object_stream,
     ],
 )
 def test_active_content_is_refused_wherever_it_hides(build: Callable[[], bytes]) -> None:

@@ -95,6 +95,23 @@ async def test_empty_chunks_in_the_input_are_harmless() -> None:
     assert await joined(decrypt_stream(key, with_gaps(ciphertext), CONTEXT)) == plaintext
 
 
+async def test_a_source_that_reuses_one_buffer_round_trips() -> None:
+    """Like a file read with readinto(): each chunk is the same bytearray, refilled."""
+
+    async def refilled(data: bytes, size: int) -> AsyncIterator[bytearray]:
+        buffer = bytearray(size)
+        for at in range(0, len(data), size):
+            piece = data[at : at + size]
+            buffer[: len(piece)] = piece
+            yield buffer if len(piece) == size else buffer[: len(piece)]
+
+    key, plaintext = new_data_key(), plaintext_of(5 * SEGMENT_SIZE + 77)
+    for size in (SEGMENT_SIZE, 3 * SEGMENT_SIZE, 1000):
+        ciphertext = await joined(encrypt_stream(key, refilled(plaintext, size), CONTEXT))
+        opened_again = await joined(decrypt_stream(key, refilled(ciphertext, size), CONTEXT))
+        assert opened_again == plaintext
+
+
 async def test_small_segments_round_trip_over_many_counters() -> None:
     key, plaintext = new_data_key(), plaintext_of(MIN_SEGMENT_SIZE * 300 + 5)
     ciphertext = await sealed(plaintext, key, segment_size=MIN_SEGMENT_SIZE)
