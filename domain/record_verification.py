@@ -18,8 +18,8 @@ import msgspec
 from domain.anchoring import AnchorBatch, BatchStatus
 from domain.errors import ContentMissing, TransientFailure
 from domain.merkle import ProofStep, verify
-from domain.record_proof import leaf_of
 from domain.ports import AnchorLedger, ContentStore
+from domain.record_proof import leaf_of
 from domain.records import StoredRecord
 
 CidOf = Callable[[AsyncIterable[bytes]], Awaitable[str]]

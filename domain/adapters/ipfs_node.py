@@ -26,6 +26,7 @@ No error carries the node's own text.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -82,15 +83,19 @@ class _Upload:
 
     async def body(self) -> AsyncIterator[bytes]:
         self.started = True
-        try:
-            async for chunk in self.source:
-                self._on_progress()
-                if chunk:  # an empty write would end a chunked body early
-                    self.importer.feed(chunk)
-                    yield chunk
-        except Exception as error:  # the caller's source, not the node: re-raised as is
-            self.source_error = error
-            raise
+        chunks = aiter(self.source)
+        while True:
+            try:
+                chunk = await anext(chunks)
+            except StopAsyncIteration:
+                return
+            except Exception as error:  # the caller's source, not the node: re-raised as is
+                self.source_error = error
+                raise
+            self._on_progress()
+            if chunk:  # an empty write would end a chunked body early
+                self.importer.feed(chunk)
+                yield chunk
 
 
 def _retryable(error: BaseException) -> bool:
@@ -140,7 +145,8 @@ class KuboContentStore:
 
         def progress() -> None:  # each chunk handed over restarts the clock
             if deadline is not None:
-                deadline.reschedule(loop.time() + self._timeout)
+                with contextlib.suppress(RuntimeError):  # the attempt is already over
+                    deadline.reschedule(loop.time() + self._timeout)
 
         upload = _Upload(chunks, progress)
 
@@ -235,7 +241,10 @@ class KuboContentStore:
 
     async def _require_pinned(self, key: str) -> None:
         try:
-            await self._answer(self._api().pin.ls(key, pintype="recursive"))
+            pins = self._api().pin
+            # offline: a Kubo node answers from its pin set without looking the CID up
+            params = {"arg": key, "type": "recursive", "offline": "true"}
+            await self._answer(pins.fetch_json(pins.url("pin/ls"), params=params))
         except aioipfs.APIError as error:
             if "not pinned" in (error.message or "").lower() or _says_missing(error):
                 raise ContentMissing("no content under that CID") from None

@@ -247,7 +247,7 @@ class UnixFsImporter:
             self._buffer += view[:take]
             pos = take
             if len(self._buffer) == CHUNK_SIZE:
-                self._leaf(bytes(self._buffer), out)
+                self._leaf(bytes(self._buffer) if self._keep else self._buffer, out)
                 self._buffer.clear()
         while len(view) - pos >= CHUNK_SIZE:  # whole chunks straight from the input
             self._leaf(view[pos : pos + CHUNK_SIZE], out)
@@ -275,7 +275,7 @@ class UnixFsImporter:
                 self._levels[level] = []
             level += 1
 
-    def _leaf(self, chunk: bytes | memoryview, out: list[Block]) -> None:
+    def _leaf(self, chunk: bytes | bytearray | memoryview, out: list[Block]) -> None:
         binary = cid_binary(RAW, chunk)
         if self._keep:
             out.append((cid_text(binary), bytes(chunk)))

@@ -196,3 +196,28 @@ async def test_a_stream_that_ends_early_is_not_taken_for_the_content(
         assert raised.value.code == "content_corrupt"
     finally:
         await store.close()
+
+
+async def test_an_add_the_node_never_answers_times_out(proxy: FaultyProxy) -> None:
+    proxy.hang.add("add")
+    store = KuboContentStore(await proxy.start(), timeout_seconds=0.5)
+    try:
+        with pytest.raises(ContentUnavailable):
+            await store.add(pieces(payload(5_000, seed=b"no answer")))
+    finally:
+        await store.close()
+
+
+async def test_a_slow_but_moving_upload_is_not_cut_by_the_timeout(ipfs_api_url: str) -> None:
+    data = payload(5 * 100_000, seed=b"slow source")
+
+    async def slow() -> AsyncIterator[bytes]:
+        async for piece in pieces(data):
+            await asyncio.sleep(0.3)  # each piece well within the timeout, all of them not
+            yield piece
+
+    store = KuboContentStore(ipfs_api_url, timeout_seconds=1.0)
+    try:
+        assert await store.add(slow()) == cid_of_bytes(data)
+    finally:
+        await store.close()

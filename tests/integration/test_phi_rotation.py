@@ -14,16 +14,21 @@ from domain.errors import PermanentFailure
 from domain.phi import (
     PATIENT_CLINICAL_NOTES,
     PATIENT_DATE_OF_BIRTH,
+    RECORD_DESCRIPTION,
     SEALED_COLUMNS,
+    UPLOAD_DETAILS,
     USER_PHONE,
     USER_TOTP_SECRET,
     SealedColumn,
 )
 from domain.phi_rotation import rotate_keys, submit_rotation
 from domain.ports import Sealed
+from domain.uploads import StagedUpload, UploadPurpose
 from tests.conftest import TEST_PHI_KEYS
-from tests.support.api import ADMIN, api_client, assert_problem, bearer, job_rows
+from tests.support.api import ADMIN, api_client, assert_problem, bearer, job_rows, noop_job
+from tests.support.pdfs import valid_pdf
 from tests.support.people import PATIENT_ALICE, PEOPLE
+from tests.support.records import add_document, add_record
 from tests.support.rows import audit_events, rows
 from tests.support.users import Cast, add_cast
 from workers.actors.phi import rotate_phi_keys
@@ -43,9 +48,9 @@ def sealed_values(database_url: str, column: SealedColumn) -> dict[uuid.UUID, Se
     return {row["id"]: Sealed(row["key_id"], bytes(row["blob"])) for row in found}
 
 
-def plaintexts(services, database_url: str, column: SealedColumn) -> dict[uuid.UUID, str]:
+def plaintexts(services, database_url: str, column: SealedColumn) -> dict[uuid.UUID, bytes]:
     return {
-        row_id: services.cipher.open(sealed, column.context(row_id)).decode()
+        row_id: services.cipher.open(sealed, column.context(row_id))
         for row_id, sealed in sealed_values(database_url, column).items()
     }
 
@@ -75,7 +80,32 @@ async def old_key_cast(services) -> Cast:
     cast = await add_cast(old)
     await seal_extra(old, PATIENT_CLINICAL_NOTES, cast.alice.id, NOTES)
     await seal_extra(old, USER_TOTP_SECRET, cast.chantha.id, TOTP)
+    record_id = uuid.UUID(await add_record(old, cast.alice.id))
+    await seal_extra(old, RECORD_DESCRIPTION, record_id, "Lipid panel")
+    await add_document(old, cast.alice.id, valid_pdf())  # its file name and data key
+    await stage_upload(old, cast.borey.id)
     return cast
+
+
+async def stage_upload(services, patient_id: uuid.UUID) -> None:
+    """An upload waiting for its job: its details are sealed too."""
+    job = await noop_job(services, str(patient_id))
+    upload_id = uuid.uuid4()
+    async with services.uow() as uow:
+        await uow.uploads.add_chunk(upload_id, 0, b"bytes")
+        await uow.uploads.add(
+            StagedUpload(
+                id=upload_id,
+                job_id=job.id,
+                purpose=UploadPurpose.RECORD,
+                patient_id=patient_id,
+                uploaded_by=patient_id,
+                size_bytes=5,
+                sha256=b"0" * 32,
+                details=services.cipher.seal(b"{}", UPLOAD_DETAILS.context(upload_id)),
+                created_at=services.clock.now(),
+            )
+        )
 
 
 async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
@@ -97,13 +127,18 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
             "users.totp_secret": 1,
             "patient_profiles.date_of_birth": 2,
             "patient_profiles.clinical_notes": 1,
+            "uploads.details": 1,
+            "records.description": 1,
+            "documents.filename": 1,
+            "documents.data_key": 1,
         }
     }
     assert key_ids(database_url) == {ACTIVE}
     after = {column: plaintexts(services, database_url, column) for column in SEALED_COLUMNS}
     assert after == before
-    assert after[PATIENT_DATE_OF_BIRTH][old_key_cast.alice.id] == PATIENT_ALICE.date_of_birth
-    assert after[USER_PHONE][old_key_cast.alice.id] == PATIENT_ALICE.phone
+    alice = old_key_cast.alice.id
+    assert after[PATIENT_DATE_OF_BIRTH][alice].decode() == PATIENT_ALICE.date_of_birth
+    assert after[USER_PHONE][alice].decode() == PATIENT_ALICE.phone
 
     again = await rotate_phi_keys(job, services)
     assert again == {"resealed": {name: 0 for name in result["resealed"]}}
@@ -124,6 +159,10 @@ async def test_each_batch_is_audited_with_table_and_column(
         ("users", ("totp_secret",)),
         ("patient_profiles", ("date_of_birth",)),
         ("patient_profiles", ("clinical_notes",)),
+        ("uploads", ("details",)),
+        ("records", ("description",)),
+        ("documents", ("filename",)),
+        ("documents", ("data_key",)),
     }
     assert {e["actor_id"] for e in events} == {"system"}
 

@@ -149,7 +149,9 @@ async def test_the_same_bytes_twice_are_two_records_with_one_cid(api, platform, 
 
 
 async def test_a_file_over_10_mb_is_413_and_nothing_is_kept(api, cast, settings):
-    response = await upload_record(api, cast.alice.headers, cast.alice.id, blob(MAX_RECORD_BYTES + 1))
+    response = await upload_record(
+        api, cast.alice.headers, cast.alice.id, blob(MAX_RECORD_BYTES + 1)
+    )
 
     assert_problem(response, 413)
     assert rows(settings.database_url, "SELECT count(*) AS n FROM jobs")[0]["n"] == 0
@@ -209,9 +211,7 @@ async def test_a_body_that_is_not_multipart_is_415(api, cast):
 
 
 async def test_a_truncated_multipart_body_is_400(api, cast):
-    body = (
-        b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x\"\r\n\r\n" + b"x" * 100
-    )
+    body = b'--b\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n' + b"x" * 100
     response = await api.post(
         "/api/v1/records",
         headers={**cast.alice.headers, "Content-Type": "multipart/form-data; boundary=b"},
@@ -279,7 +279,9 @@ async def test_an_operator_retry_after_ipfs_returns_finishes_the_record(
 async def test_anchoring_lands_one_transaction_and_every_record_verifies(
     api, platform, cast, horizon, ledger_key
 ):
-    jobs = [await stored(api, platform, cast.alice, cast.alice.id, blob(50, seed=s)) for s in range(3)]
+    jobs = [
+        await stored(api, platform, cast.alice, cast.alice.id, blob(50, seed=s)) for s in range(3)
+    ]
 
     anchor = await run_anchoring(platform)
 
@@ -409,7 +411,9 @@ async def test_without_horizon_batches_are_signed_and_kept_then_submitted(
 
 async def test_listing_filters_by_type_and_pages(api, platform, cast):
     for seed, kind in enumerate(["LAB_RESULT", "IMAGING", "LAB_RESULT"]):
-        await stored(api, platform, cast.alice, cast.alice.id, blob(10, seed=20 + seed), recordType=kind)
+        await stored(
+            api, platform, cast.alice, cast.alice.id, blob(10, seed=20 + seed), recordType=kind
+        )
 
     labs = await api.get(
         "/api/v1/records",
@@ -454,7 +458,9 @@ async def test_a_deleted_record_is_gone_audited_and_unpinned_after_retention(
     assert not_yet.records == 0
     report = await unpin_expired(platform.uow, platform.content, platform.clock, 0)
     assert report.records == 1
-    [row] = rows(settings.database_url, "SELECT unpinned_at FROM records WHERE id = %s", (record_id,))
+    [row] = rows(
+        settings.database_url, "SELECT unpinned_at FROM records WHERE id = %s", (record_id,)
+    )
     assert row["unpinned_at"] is not None
 
 
@@ -466,9 +472,6 @@ async def test_strangers_get_404_and_the_refusal_changes_nothing(api, platform, 
         assert_problem(await api.get(f"/api/v1/records/{record_id}", headers=member.headers), 404)
     upload = await upload_record(api, cast.dararith.headers, cast.alice.id, blob(10))
     assert_problem(upload, 404)
-    admin_content = await api.get(
-        f"/api/v1/records/{record_id}/content", headers=cast.eang.headers
-    )
+    admin_content = await api.get(f"/api/v1/records/{record_id}/content", headers=cast.eang.headers)
     assert_problem(admin_content, 403)
     assert rows(settings.database_url, "SELECT count(*) AS n FROM records")[0]["n"] == 1
-

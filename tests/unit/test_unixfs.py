@@ -7,6 +7,7 @@ The recorded CIDs come from js-ipfs 0.66 (``ipfs add --cid-version=1``) over the
 from __future__ import annotations
 
 import hashlib
+import tracemalloc
 from collections.abc import AsyncIterator
 
 import pytest
@@ -174,3 +175,16 @@ def test_a_block_that_is_not_a_file_node_is_refused() -> None:
         decode_file_node(b"\x0a\x02\x08\x01")  # UnixFS Directory
     with pytest.raises(ValueError):
         decode_file_node(b"\xff\xff\xff")
+
+
+def test_memory_holds_one_chunk_not_the_file() -> None:
+    importer = UnixFsImporter(blocks=False)
+    tracemalloc.start()
+    try:
+        for index in range(320):  # 20 MiB in 64 KiB pieces, made as they are needed
+            importer.feed(hashlib.shake_256(b"%d" % index).digest(65_536))
+        importer.finish()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * CHUNK_SIZE  # the chunk being filled, a piece, a copy at most
