@@ -24,9 +24,13 @@ from domain.documents import (
     document_fields,
 )
 from domain.errors import NotFound, ValidationFailed
-from domain.jobs import DOCUMENT_STORE, Job, NewJob
-from domain.patient_access import authorize_patient
-from domain.phi import DOCUMENT_DATA_KEY, DOCUMENT_FILENAME, UPLOAD_DETAILS
+from domain.jobs import DOCUMENT_STORE
+from domain.patient_access import (
+    authorize_patient,
+    authorize_patient_file,
+    delete_patient_file,
+)
+from domain.phi import DOCUMENT_DATA_KEY, DOCUMENT_FILENAME
 from domain.policies import Access, user_uuid
 from domain.ports import (
     Cipher,
@@ -38,9 +42,9 @@ from domain.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from domain.record_service import uploader_id
-from domain.submit import enqueue_job, request_hash, send_submitted
-from domain.uploads import ReceiveForm, StagedUpload, StagingWriter, UploadMeter, UploadPurpose
+from domain.submit import send_submitted
+from domain.upload_jobs import UploadJob, submit_upload
+from domain.uploads import ReceiveForm, StagingWriter, UploadMeter, UploadPurpose
 
 ENCRYPT_PIECE_BYTES = 256 * 1024
 
@@ -86,7 +90,6 @@ async def upload_document(
     form = await receive(collect)
     fields = document_fields(form.fields, form.filename)
     page_count = await pdf.page_count(bytes(plaintext))
-    uploader = uploader_id(access)
     async with uow_factory() as uow:
         await authorize_patient(uow, access, fields.patient_id)
         staging = StagingWriter(uow.uploads, 2 * MAX_DOCUMENT_BYTES, "encrypted file")
@@ -97,57 +100,35 @@ async def upload_document(
         ):
             await staging.write(sealed_piece)
         staged = await staging.finish()
-        new = NewJob(
+        upload = UploadJob(
             kind=DOCUMENT_STORE,
-            owner_id=access.principal.user_id,
-            payload={"uploadId": str(staged.upload_id)},
-            idempotency_key=idempotency_key,
-            request_hash=request_hash(
-                {
-                    "patientId": str(fields.patient_id),
-                    "filename": fields.filename,
-                    "sha256": meter.sha256.hex(),  # of the plaintext: the ciphertext is random
-                }
-            ),
-        )
-
-        async def write(uow: UnitOfWork, job: Job) -> None:
-            details = DocumentDetails(
+            purpose=UploadPurpose.DOCUMENT,
+            patient_id=fields.patient_id,
+            details=DocumentDetails(
                 filename=fields.filename,
                 data_key=data_key,
                 size_bytes=meter.size,
                 page_count=page_count,
-            )
-            await uow.uploads.add(
-                StagedUpload(
-                    id=staged.upload_id,
-                    job_id=job.id,
-                    purpose=UploadPurpose.DOCUMENT,
-                    patient_id=fields.patient_id,
-                    uploaded_by=uploader,
-                    size_bytes=staged.size,
-                    sha256=staged.sha256,
-                    details=cipher.seal(
-                        msgspec.json.encode(details), UPLOAD_DETAILS.context(staged.upload_id)
-                    ),
-                    created_at=clock.now(),
-                )
-            )
-            await uow.audit.record(audit, _entry("document.upload", staged.upload_id))
-
-        submission = await enqueue_job(uow, new, write)
-        if not submission.created:
-            await uow.uploads.discard(staged.upload_id)
+            ),
+            request={
+                "patientId": str(fields.patient_id),
+                "filename": fields.filename,
+                "sha256": meter.sha256.hex(),  # of the plaintext: the ciphertext is random
+            },
+        )
+        submission = await submit_upload(
+            uow, cipher, clock, access, audit, staged, upload, idempotency_key
+        )
     await send_submitted(sender, submission)
     return submission
 
 
 async def _authorized(uow: UnitOfWork, access: Access, document_id: uuid.UUID) -> StoredDocument:
     document = await uow.documents.get(document_id)
-    if document is None:
-        access.authorize(frozenset())
+    owner = document.patient_id if document else None
+    await authorize_patient_file(uow, access, owner, "document")
+    if document is None:  # unreachable: authorize_patient_file refuses a missing one
         raise NotFound("document not found")
-    await authorize_patient(uow, access, document.patient_id, exists=True)
     return document
 
 
@@ -209,7 +190,4 @@ async def delete_document(
 ) -> None:
     async with uow_factory() as uow:
         await _authorized(uow, access, document_id)
-        actor = user_uuid(access.principal)
-        if actor is None or not await uow.documents.soft_delete(document_id, actor, clock.now()):
-            raise NotFound("document not found")
-        await uow.audit.record(audit, _entry("document.delete", document_id))
+        await delete_patient_file(uow, uow.documents, clock, access, audit, document_id, "document")

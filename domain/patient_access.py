@@ -9,9 +9,14 @@ are refused alike (NotFound), so an id tells a stranger nothing.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Protocol
 
 import structlog
 
+from domain.audit import AuditContext, AuditEntry
+from domain.clock import Clock
+from domain.errors import NotFound
 from domain.policies import (
     Access,
     Relation,
@@ -52,3 +57,38 @@ async def authorize_patient(
             actor_id=access.principal.user_id,
         )
     return granted
+
+
+async def authorize_patient_file(
+    uow: UnitOfWork, access: Access, owner: uuid.UUID | None, what: str
+) -> None:
+    """The relation rule for one of a patient's files (a record, a document) whose owner is
+    ``owner``; None means no such file, refused exactly like a file the caller may not see."""
+    if owner is None:
+        access.authorize(frozenset())
+        raise NotFound(f"{what} not found")
+    await authorize_patient(uow, access, owner, exists=True)
+
+
+class PatientFiles(Protocol):
+    """What records and documents repositories share for deletion."""
+
+    async def soft_delete(self, file_id: uuid.UUID, by: uuid.UUID, at: datetime) -> bool: ...
+
+
+async def delete_patient_file(
+    uow: UnitOfWork,
+    files: PatientFiles,
+    clock: Clock,
+    access: Access,
+    audit: AuditContext,
+    file_id: uuid.UUID,
+    what: str,
+) -> None:
+    """Soft-delete an authorized file and audit it as ``{what}.delete``, in ``uow``."""
+    actor = user_uuid(access.principal)
+    if actor is None or not await files.soft_delete(file_id, actor, clock.now()):
+        raise NotFound(f"{what} not found")
+    await uow.audit.record(
+        audit, AuditEntry(action=f"{what}.delete", resource_type=what, resource_id=str(file_id))
+    )

@@ -17,9 +17,13 @@ from domain.anchoring import AnchorBatch
 from domain.audit import AuditContext, AuditEntry
 from domain.clock import Clock
 from domain.errors import Conflict, NotFound, ValidationFailed
-from domain.jobs import RECORD_STORE, NewJob
-from domain.patient_access import authorize_patient
-from domain.phi import RECORD_DESCRIPTION, UPLOAD_DETAILS
+from domain.jobs import RECORD_STORE
+from domain.patient_access import (
+    authorize_patient,
+    authorize_patient_file,
+    delete_patient_file,
+)
+from domain.phi import RECORD_DESCRIPTION
 from domain.policies import Access, user_uuid
 from domain.ports import (
     Cipher,
@@ -38,11 +42,11 @@ from domain.records import (
     StoredRecord,
     record_fields,
 )
-from domain.submit import enqueue_job, request_hash, send_submitted
+from domain.submit import send_submitted
+from domain.upload_jobs import UploadJob, submit_upload
 from domain.uploads import (
     ReceiveForm,
     StagedBytes,
-    StagedUpload,
     StagingWriter,
     UploadPurpose,
 )
@@ -65,13 +69,6 @@ def _entry(action: str, record_id: uuid.UUID | str | None, *fields: str) -> Audi
     )
 
 
-def uploader_id(access: Access) -> uuid.UUID:
-    caller = user_uuid(access.principal)
-    if caller is None:  # an operator's token names no account: it cannot own an upload
-        raise ValidationFailed("uploads need a signed-in user account", field="authorization")
-    return caller
-
-
 async def submit_record(
     uow: UnitOfWork,
     cipher: Cipher,
@@ -85,40 +82,14 @@ async def submit_record(
     """Turn staged bytes and the form's fields into a ``record.store`` job, in ``uow``."""
     checked = record_fields(fields)
     await authorize_patient(uow, access, checked.patient_id)
-    uploader = uploader_id(access)
-    new = NewJob(
+    upload = UploadJob(
         kind=RECORD_STORE,
-        owner_id=access.principal.user_id,
-        payload={"uploadId": str(staged.upload_id)},
-        idempotency_key=idempotency_key,
-        request_hash=request_hash(
-            {"fields": msgspec.to_builtins(checked), "sha256": staged.sha256.hex()}
-        ),
+        purpose=UploadPurpose.RECORD,
+        patient_id=checked.patient_id,
+        details=RecordDetails(record_type=checked.record_type, description=checked.description),
+        request={"fields": msgspec.to_builtins(checked), "sha256": staged.sha256.hex()},
     )
-
-    async def write(uow: UnitOfWork, job: object) -> None:
-        details = RecordDetails(record_type=checked.record_type, description=checked.description)
-        await uow.uploads.add(
-            StagedUpload(
-                id=staged.upload_id,
-                job_id=job.id,  # type: ignore[attr-defined]
-                purpose=UploadPurpose.RECORD,
-                patient_id=checked.patient_id,
-                uploaded_by=uploader,
-                size_bytes=staged.size,
-                sha256=staged.sha256,
-                details=cipher.seal(
-                    msgspec.json.encode(details), UPLOAD_DETAILS.context(staged.upload_id)
-                ),
-                created_at=clock.now(),
-            )
-        )
-        await uow.audit.record(audit, _entry("record.upload", staged.upload_id))
-
-    submission = await enqueue_job(uow, new, write)
-    if not submission.created:  # an idempotent replay: the first request's bytes are kept
-        await uow.uploads.discard(staged.upload_id)
-    return submission
+    return await submit_upload(uow, cipher, clock, access, audit, staged, upload, idempotency_key)
 
 
 async def upload_record(
@@ -145,10 +116,9 @@ async def upload_record(
 
 async def _authorized(uow: UnitOfWork, access: Access, record_id: uuid.UUID) -> StoredRecord:
     record = await uow.records.get(record_id)
-    if record is None:
-        access.authorize(frozenset())  # refused exactly like a record the caller may not see
+    await authorize_patient_file(uow, access, record.patient_id if record else None, "record")
+    if record is None:  # unreachable: authorize_patient_file refuses a missing one
         raise NotFound("record not found")
-    await authorize_patient(uow, access, record.patient_id, exists=True)
     return record
 
 
@@ -237,10 +207,7 @@ async def delete_record(
     retention period (a scheduled job), and its anchor proof stays valid forever."""
     async with uow_factory() as uow:
         await _authorized(uow, access, record_id)
-        actor = user_uuid(access.principal)
-        if actor is None or not await uow.records.soft_delete(record_id, actor, clock.now()):
-            raise NotFound("record not found")
-        await uow.audit.record(audit, _entry("record.delete", record_id))
+        await delete_patient_file(uow, uow.records, clock, access, audit, record_id, "record")
 
 
 async def record_with_batch(

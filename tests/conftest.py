@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 import redis
 
-from domain.adapters.bootstrap import Services, build_services
-from domain.adapters.messaging import build_broker
+from domain.adapters.bootstrap import Services
 from domain.clock import ManualClock
 from domain.settings import Settings
 from tests.support.databases import (
@@ -20,6 +19,7 @@ from tests.support.databases import (
     drop_database,
 )
 from tests.support.horizon import HorizonServer, running_horizon
+from tests.support.platform import running_services
 from tests.support.servers import TestServers
 from tests.support.smtp import smtp_server  # noqa: F401
 
@@ -86,23 +86,15 @@ def clock() -> ManualClock:
 @pytest.fixture
 async def services(settings: Settings) -> AsyncIterator[Services]:
     """Real adapters on the system clock; the broker has no actors (it only sends)."""
-    built = build_services(settings, build_broker(settings.redis_url), pool_max_size=4)
-    await built.open()
-    try:
+    async with running_services(settings) as built:
         yield built
-    finally:
-        await built.close()
 
 
 @pytest.fixture
 async def clocked_services(settings: Settings, clock: ManualClock) -> AsyncIterator[Services]:
     """The same adapters on a clock the test moves."""
-    built = build_services(settings, build_broker(settings.redis_url), clock=clock, pool_max_size=4)
-    await built.open()
-    try:
+    async with running_services(settings, clock=clock) as built:
         yield built
-    finally:
-        await built.close()
 
 
 @pytest.fixture

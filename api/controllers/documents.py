@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath
 from litestar.response import Stream
 
 from api.audit_context import AuditContextDep
 from api.commands import IdempotencyKey, JobAccepted, accepted
 from api.multipart_upload import body_limit, form_receiver
+from api.params import Cursor, Limit, PatientFilter
 from api.policy_guard import AccessDep
 from api.problems import problem_responses
 from api.state import AppServices
@@ -105,12 +105,9 @@ class DocumentsController(Controller):
         access: AccessDep,
         audit_context: AuditContextDep,
         services: AppServices,
-        patient_id: Annotated[uuid.UUID | None, QueryParameter(name="patientId")] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        cursor: Annotated[
-            str | None,
-            QueryParameter(max_length=512, description="nextCursor of the previous page"),
-        ] = None,
+        patient_id: PatientFilter = None,
+        limit: Limit = 20,
+        cursor: Cursor = None,
     ) -> DocumentList:
         documents, next_cursor = await document_service.list_documents(
             services.uow,

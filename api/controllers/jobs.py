@@ -18,6 +18,7 @@ from litestar.response import ServerSentEvent
 from api.audit_context import AuditContextDep
 from api.commands import JobAccepted, accepted
 from api.job_stream import status_events
+from api.params import Cursor, Limit
 from api.policy_guard import AccessDep
 from api.problems import problem_responses
 from api.state import AppServices
@@ -90,11 +91,8 @@ class JobsController(Controller):
         services: AppServices,
         status: Annotated[JobStatus | None, QueryParameter()] = None,
         kind: Annotated[str | None, QueryParameter(min_length=1, max_length=100)] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        cursor: Annotated[
-            str | None,
-            QueryParameter(max_length=512, description="nextCursor of the previous page"),
-        ] = None,
+        limit: Limit = 20,
+        cursor: Cursor = None,
     ) -> JobList:
         page = await job_control.list_jobs(
             services.store, access, status=status, kind=kind, limit=limit, cursor=cursor

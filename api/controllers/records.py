@@ -20,6 +20,7 @@ from litestar.response import Stream
 from api.audit_context import AuditContextDep
 from api.commands import IdempotencyKey, JobAccepted, accepted
 from api.multipart_upload import body_limit, form_receiver
+from api.params import Cursor, Limit, PatientFilter
 from api.policy_guard import AccessDep
 from api.problems import problem_responses
 from api.state import AppServices
@@ -160,13 +161,10 @@ class RecordsController(Controller):
         access: AccessDep,
         audit_context: AuditContextDep,
         services: AppServices,
-        patient_id: Annotated[uuid.UUID | None, QueryParameter(name="patientId")] = None,
+        patient_id: PatientFilter = None,
         record_type: Annotated[RecordType | None, QueryParameter(name="recordType")] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-        cursor: Annotated[
-            str | None,
-            QueryParameter(max_length=512, description="nextCursor of the previous page"),
-        ] = None,
+        limit: Limit = 20,
+        cursor: Cursor = None,
     ) -> RecordList:
         records, next_cursor = await record_service.list_records(
             services.uow,

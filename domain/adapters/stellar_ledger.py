@@ -319,6 +319,16 @@ class StellarLedger:
             reraise=True,
         )
 
+    async def _retried(self, once: Callable[[], Awaitable[T]]) -> T:
+        """``once`` until it stops raising _Flaky (bounded); then "the ledger did not answer"."""
+        try:
+            async for attempt in self._retrying():
+                with attempt:
+                    return await once()
+        except _Flaky:
+            raise _unreachable() from None
+        raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
+
     async def _read(self, call: Callable[[], Awaitable[T]]) -> T:
         """A GET, asked again on transport errors and 5xx; 4xx errors are raised as they are."""
 
@@ -328,13 +338,7 @@ class StellarLedger:
             except (ConnectionError, TimeoutError, BadResponseError) as exc:
                 raise _Flaky() from exc
 
-        try:
-            async for attempt in self._retrying():
-                with attempt:
-                    return await once()
-        except _Flaky:
-            raise _unreachable() from None
-        raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
+        return await self._retried(once)
 
     async def _post(self, anchor: SignedAnchor) -> _Answer:
         """One submission of ``anchor``'s envelope, sent again as it is on transport errors."""
@@ -350,13 +354,7 @@ class StellarLedger:
             except (BadRequestError, BadResponseError, NotFoundError) as exc:
                 return _Answer(exc.status, _problem_body(exc))
 
-        try:
-            async for attempt in self._retrying():
-                with attempt:
-                    return await once()
-        except _Flaky:
-            raise _unreachable() from None
-        raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
+        return await self._retried(once)
 
 
 def _problem_body(exc: BaseHorizonError) -> dict[str, Any]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from domain.adapters.bootstrap import build_services
-from domain.adapters.messaging import build_broker
 from domain.documents import MAX_DOCUMENT_BYTES
 from domain.jobs import JobStatus
 from tests.support.api import api_client, assert_problem
@@ -18,6 +16,7 @@ from tests.support.pdfs import (
     png_image,
     valid_pdf,
 )
+from tests.support.platform import running_services
 from tests.support.records import job_id_of, store_document, upload_document
 from tests.support.rows import audit_events, rows
 from tests.support.users import add_cast, connect
@@ -30,12 +29,8 @@ def document_settings(settings, ipfs_api_url):
 
 @pytest.fixture
 async def platform(document_settings):
-    built = build_services(document_settings, build_broker(document_settings.redis_url))
-    await built.open()
-    try:
+    async with running_services(document_settings) as built:
         yield built
-    finally:
-        await built.close()
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ import msgspec
 import pytest
 from stellar_sdk import Keypair
 
-from domain.adapters.bootstrap import build_services
-from domain.adapters.messaging import build_broker
 from domain.adapters.unixfs import cid_of_bytes
 from domain.jobs import JobStatus
 from domain.records import MAX_RECORD_BYTES
 from tests.support.api import api_client, assert_problem
+from tests.support.platform import running_services
 from tests.support.records import (
     blob,
     free_port_url,
@@ -47,12 +46,8 @@ def record_settings(settings, ipfs_api_url, horizon, ledger_key):
 
 @pytest.fixture
 async def platform(record_settings):
-    built = build_services(record_settings, build_broker(record_settings.redis_url))
-    await built.open()
-    try:
+    async with running_services(record_settings) as built:
         yield built
-    finally:
-        await built.close()
 
 
 @pytest.fixture
@@ -228,15 +223,11 @@ async def attempts_with_ipfs_down(record_settings, clock, job_id, attempts: int)
     """Run the record job ``attempts`` times against a node that is down, moving the clock
     past each retry delay; returns the job after each attempt."""
     down = msgspec.structs.replace(record_settings, ipfs_api_url=free_port_url())
-    broken = build_services(down, build_broker(down.redis_url), clock=clock)
-    await broken.open()
     seen = []
-    try:
+    async with running_services(down, clock=clock) as broken:
         for _ in range(attempts):
             clock.advance(3600)  # past the retry delay (and past the API's own clock)
             seen.append(await store_record(broken, job_id))
-    finally:
-        await broken.close()
     return seen
 
 
@@ -352,12 +343,8 @@ async def test_horizon_down_retries_the_anchoring_job_then_it_lands(
     assert first.error.code == "stellar_unreachable"
     horizon.up()
     clock.advance(60)  # past the retry delay
-    later = build_services(record_settings, build_broker(record_settings.redis_url), clock=clock)
-    await later.open()
-    try:
+    async with running_services(record_settings, clock=clock) as later:
         again = await run_job(later, first.id, anchor_batch)
-    finally:
-        await later.close()
     assert again.status is JobStatus.SUCCEEDED, again.error
     assert len(horizon.landed(ledger_key.public_key)) == 1
 
@@ -378,25 +365,17 @@ async def test_without_horizon_batches_are_signed_and_kept_then_submitted(
     api, record_settings, cast, horizon, ledger_key, settings
 ):
     offline_settings = msgspec.structs.replace(record_settings, stellar_horizon_url=None)
-    offline = build_services(offline_settings, build_broker(offline_settings.redis_url))
-    await offline.open()
-    try:
+    async with running_services(offline_settings) as offline:
         job = await stored(api, offline, cast.alice, cast.alice.id, blob(10, seed=15))
         kept = await run_anchoring(offline)
-    finally:
-        await offline.close()
     assert kept.status is JobStatus.SUCCEEDED
     assert kept.result["waitingForHorizon"] is True
     [batch] = rows(settings.database_url, "SELECT status, tx_hash FROM anchor_batches")
     assert batch["status"] == "signed"
     assert horizon.landed(ledger_key.public_key) == []
 
-    online = build_services(record_settings, build_broker(record_settings.redis_url))
-    await online.open()
-    try:
+    async with running_services(record_settings) as online:
         sent = await run_anchoring(online)
-    finally:
-        await online.close()
 
     assert sent.status is JobStatus.SUCCEEDED, sent.error
     [landed] = horizon.landed(ledger_key.public_key)
