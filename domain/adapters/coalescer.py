@@ -62,4 +62,8 @@ class Coalescer(Generic[K, R]):
                     future.set_result(result)
         finally:
             self._in_flight -= 1
-            self._maybe_flush()
+            # The next flush starts one loop turn later, not at once: the callers just
+            # answered run first, and what they submit next (a claimed job's
+            # success, when its handler returns without waiting) joins that flush
+            # instead of waiting a whole round for the one after it.
+            asyncio.get_running_loop().call_soon(self._maybe_flush)

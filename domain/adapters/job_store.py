@@ -40,6 +40,56 @@ def _statuses(transition: str) -> list[str]:
     return sorted(status.value for status in allowed_from(transition))
 
 
+def _text(value: str) -> str:
+    """A status name as an SQL literal; they are fixed identifiers, never user input."""
+    if not value.isidentifier():
+        raise ValueError(f"not a status name: {value!r}")
+    return f"'{value}'"
+
+
+def _texts(values: list[str]) -> str:
+    return "ARRAY[" + ", ".join(_text(value) for value in values) + "]::text[]"
+
+
+# The hot path's one statement (see PgJobStore._write_many). The batch comes in
+# as one JSON document rather than parallel arrays: one parameter to send instead
+# of a per-element array dump in Python, and, because the planner cannot see how
+# many ops it holds, PostgreSQL settles on one generic plan instead of planning
+# every execution afresh (measured: about half of the database's CPU per batch).
+# ARRAY(SELECT ...) keeps the lock on a primary-key lookup whatever that estimate.
+HOT_WRITE = f"""
+    WITH op AS (
+        SELECT * FROM jsonb_to_recordset(%(ops)s::jsonb)
+            AS o(id uuid, attempt integer, result jsonb)
+    ), locked AS (
+        SELECT id, status, attempts, max_attempts, run_after FROM jobs
+        WHERE id = ANY(ARRAY(SELECT id FROM op))
+        ORDER BY id
+        FOR UPDATE
+    ), claimed AS (
+        UPDATE jobs SET status = {_text(target_of("claim").value)},
+               attempts = jobs.attempts + 1, error = NULL,
+               started_at = coalesce(jobs.started_at, %(now)s), heartbeat_at = %(now)s,
+               last_sent_at = NULL, updated_at = %(now)s
+        FROM locked
+        WHERE jobs.id = locked.id
+              AND locked.id IN (SELECT id FROM op WHERE attempt IS NULL)
+              AND locked.status = ANY({_texts(_statuses("claim"))})
+              AND locked.run_after <= %(now)s AND locked.attempts < locked.max_attempts
+        RETURNING jobs.*
+    ), succeeded AS (
+        UPDATE jobs SET status = {_text(target_of("succeed").value)}, result = op.result,
+               finished_at = %(now)s, heartbeat_at = NULL, updated_at = %(now)s
+        FROM locked JOIN op ON op.id = locked.id AND op.attempt = locked.attempts
+        WHERE jobs.id = locked.id AND locked.status = ANY({_texts(_statuses("succeed"))})
+        RETURNING jobs.*
+    )
+    SELECT * FROM claimed UNION ALL SELECT * FROM succeeded
+"""
+
+# A claim (job id, None, None) or an attempt's success (job id, attempt, result).
+_HotWrite = tuple[uuid.UUID, int | None, dict[str, Any] | None]
+
 # What an operator's move sets besides the status (cancel, resubmit).
 CANCEL_SET = "finished_at = %(now)s"
 RESUBMIT_SET = """max_attempts = attempts + %(extra)s, error = NULL, run_after = %(now)s,
@@ -166,10 +216,13 @@ class PgJobStore:
     def __init__(self, pool: AsyncConnectionPool, clock: Clock) -> None:
         self._pool = pool
         self._clock = clock
-        # The hot path of every attempt goes through group commit (coalescer.py).
-        self._claims: Coalescer[uuid.UUID, Job | None] = Coalescer(self._claim_many)
-        self._successes: Coalescer[tuple[uuid.UUID, int, dict[str, Any] | None], Job | None] = (
-            Coalescer(self._succeed_many)
+        # The hot path of every attempt (its claim, its success) goes through group
+        # commit (coalescer.py), claims and successes in the same batches. One flush
+        # at a time: a worker process runs only a few attempts at once (one per
+        # Dramatiq thread), and a second flush in flight halves the batches; measured
+        # under the throughput bench, one in flight did 1,150 jobs/s, two 909.
+        self._writes: Coalescer[_HotWrite, Job | None] = Coalescer(
+            self._write_many, max_in_flight=1
         )
 
     async def _all(self, query: str | sql.Composed, params: Any) -> list[dict[str, Any]]:
@@ -229,34 +282,7 @@ class PgJobStore:
 
     async def claim(self, job_id: uuid.UUID) -> Job | None:
         """Start the next attempt; None when the job is not due (a duplicate or early message)."""
-        return await self._claims.submit(job_id)
-
-    async def _claim_many(self, job_ids: list[uuid.UUID]) -> list[Job | None]:
-        rows = await self._all(
-            """
-            WITH due AS (
-                SELECT id FROM jobs
-                WHERE id = ANY(%(ids)s) AND status = ANY(%(sources)s) AND run_after <= %(now)s
-                      AND attempts < max_attempts
-                ORDER BY id
-                FOR UPDATE
-            )
-            UPDATE jobs SET status = %(target)s, attempts = attempts + 1, error = NULL,
-                   started_at = coalesce(started_at, %(now)s), heartbeat_at = %(now)s,
-                   last_sent_at = NULL, updated_at = %(now)s
-            FROM due WHERE jobs.id = due.id
-            RETURNING jobs.*
-            """,
-            {
-                "ids": job_ids,
-                "now": self._clock.now(),
-                "target": target_of("claim").value,
-                "sources": _statuses("claim"),
-            },
-        )
-        claimed = {row["id"]: job_from_row(row) for row in rows}
-        # A job named twice in one batch (a duplicate message) is claimed once.
-        return [claimed.pop(job_id, None) for job_id in job_ids]
+        return await self._writes.submit((job_id, None, None))
 
     async def heartbeat_many(self, attempts: list[tuple[uuid.UUID, int]]) -> set[uuid.UUID]:
         rows = await self._all(
@@ -277,41 +303,39 @@ class PgJobStore:
     async def succeed(
         self, job_id: uuid.UUID, attempt: int, result: dict[str, Any] | None
     ) -> Job | None:
-        return await self._successes.submit((job_id, attempt, result))
+        return await self._writes.submit((job_id, attempt, result))
 
-    async def _succeed_many(
-        self, outcomes: list[tuple[uuid.UUID, int, dict[str, Any] | None]]
-    ) -> list[Job | None]:
-        rows = await self._all(
-            """
-            WITH outcome AS (
-                SELECT * FROM unnest(%(ids)s::uuid[], %(attempts)s::integer[], %(results)s::jsonb[])
-                    AS o(id, attempt, result)
-            ), owned AS (
-                SELECT jobs.id FROM jobs JOIN outcome ON jobs.id = outcome.id
-                WHERE jobs.attempts = outcome.attempt AND jobs.status = ANY(%(sources)s)
-                ORDER BY jobs.id
-                FOR UPDATE OF jobs
-            )
-            UPDATE jobs SET status = %(target)s, result = outcome.result, finished_at = %(now)s,
-                   heartbeat_at = NULL, updated_at = %(now)s
-            FROM outcome, owned
-            WHERE jobs.id = outcome.id AND jobs.id = owned.id
-            RETURNING jobs.*
-            """,
-            {
-                "ids": [job_id for job_id, _, _ in outcomes],
-                "attempts": [attempt for _, attempt, _ in outcomes],
-                "results": [
-                    Jsonb(result) if result is not None else None for *_, result in outcomes
-                ],
-                "now": self._clock.now(),
-                "target": target_of("succeed").value,
-                "sources": _statuses("succeed"),
-            },
-        )
-        finished = {row["id"]: job_from_row(row) for row in rows}
-        return [finished.pop(job_id, None) for job_id, _, _ in outcomes]
+    async def _write_many(self, ops: list[_HotWrite]) -> list[Job | None]:
+        """Claims and successes of concurrent attempts: one statement, one commit for all.
+
+        An op with no attempt is a claim, one with an attempt is that attempt's
+        success. The rows are locked once, in id order (so two batches cannot
+        deadlock), by primary key alone; whether each move is allowed is then
+        tested on the locked, latest version of the row. Keeping the status and
+        run_after tests out of the locking WHERE clause matters: with them there
+        the planner may AND the primary key with the jobs_due index, whose scan
+        reads every queued job on every claim (measured: 10,000 index entries per
+        claim with 10,000 jobs queued). A row cannot be both claimable (queued or
+        retrying) and ownable by a success (running), so the two UPDATEs touch
+        disjoint rows.
+        """
+        ops_json = msgspec.json.encode(
+            [
+                {"id": job_id, "attempt": attempt, "result": result}
+                for job_id, attempt, result in ops
+            ]
+        ).decode()
+        rows = await self._all(HOT_WRITE, {"ops": ops_json, "now": self._clock.now()})
+        claimed: dict[uuid.UUID, Job] = {}
+        finished: dict[uuid.UUID, Job] = {}
+        for row in rows:
+            job = job_from_row(row)
+            (claimed if job.status is JobStatus.RUNNING else finished)[job.id] = job
+        # A job named twice in one batch (a duplicate message) is claimed once.
+        return [
+            (claimed if attempt is None else finished).pop(job_id, None)
+            for job_id, attempt, _ in ops
+        ]
 
     async def retry(
         self, job_id: uuid.UUID, attempt: int, error: JobError, run_after: datetime

@@ -250,3 +250,29 @@ async def test_concurrent_claims_of_one_job_in_one_batch_claim_it_once(clocked_s
     assert sum(1 for c in claimed if c is not None and c.id == job.id) == 1
     assert all(c is not None for c in claimed[2:5])
     assert (await store.get(job.id)).attempts == 1
+
+
+async def test_a_claim_and_a_success_in_one_batch_both_land(clocked_services) -> None:
+    store = clocked_services.store
+    lead, queued, running = [await submit_noop(clocked_services) for _ in range(3)]
+    attempt = (await store.claim(running.id)).attempts
+
+    # The first call flushes alone; the two behind it share the next flush.
+    _, claimed, finished = await asyncio.gather(
+        store.claim(lead.id), store.claim(queued.id), store.succeed(running.id, attempt, None)
+    )
+
+    assert claimed.status is JobStatus.RUNNING and claimed.attempts == 1
+    assert claimed.payload == queued.payload
+    assert finished.status is JobStatus.SUCCEEDED and finished.result is None
+    async with clocked_services.pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT result IS NULL AS absent FROM jobs WHERE id = %s", (running.id,)
+        )
+        assert (await cursor.fetchone())["absent"]  # SQL NULL, not a JSON null
+    assert await history(clocked_services, queued) == [(None, "queued"), ("queued", "running")]
+    assert await history(clocked_services, running) == [
+        (None, "queued"),
+        ("queued", "running"),
+        ("running", "succeeded"),
+    ]
