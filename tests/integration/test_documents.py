@@ -7,7 +7,7 @@ import pytest
 
 from domain.documents import MAX_DOCUMENT_BYTES
 from domain.jobs import JobStatus
-from tests.support.api import api_client, assert_problem
+from tests.support.api import assert_problem
 from tests.support.pdfs import (
     encrypted_pdf,
     large_pdf,
@@ -16,34 +16,13 @@ from tests.support.pdfs import (
     png_image,
     valid_pdf,
 )
-from tests.support.platform import running_services
 from tests.support.records import job_id_of, store_document, upload_document
 from tests.support.rows import audit_events, rows
-from tests.support.users import add_cast, connect
 
 
 @pytest.fixture
-def document_settings(settings, ipfs_api_url):
+def platform_settings(settings, ipfs_api_url):
     return msgspec.structs.replace(settings, ipfs_api_url=ipfs_api_url)
-
-
-@pytest.fixture
-async def platform(document_settings):
-    async with running_services(document_settings) as built:
-        yield built
-
-
-@pytest.fixture
-async def api(document_settings):
-    async with api_client(document_settings) as client:
-        yield client
-
-
-@pytest.fixture
-async def cast(platform):
-    everyone = await add_cast(platform)
-    await connect(platform, everyone.alice.id, everyone.chantha.id)
-    return everyone
 
 
 async def stored(api, platform, member, patient_id, pdf: bytes, name: str = "blood-test.pdf"):

@@ -10,7 +10,7 @@ from stellar_sdk import Keypair
 from domain.adapters.unixfs import cid_of_bytes
 from domain.jobs import JobStatus
 from domain.records import MAX_RECORD_BYTES
-from tests.support.api import api_client, assert_problem
+from tests.support.api import assert_problem
 from tests.support.platform import running_services
 from tests.support.records import (
     blob,
@@ -22,7 +22,6 @@ from tests.support.records import (
     upload_record,
 )
 from tests.support.rows import audit_events, rows
-from tests.support.users import add_cast, connect
 from workers import proof_cli
 from workers.actors.records import anchor_batch
 
@@ -33,7 +32,7 @@ def ledger_key() -> Keypair:
 
 
 @pytest.fixture
-def record_settings(settings, ipfs_api_url, horizon, ledger_key):
+def platform_settings(settings, ipfs_api_url, horizon, ledger_key):
     horizon.fund(ledger_key.public_key)
     return msgspec.structs.replace(
         settings,
@@ -42,26 +41,6 @@ def record_settings(settings, ipfs_api_url, horizon, ledger_key):
         stellar_horizon_url=horizon.url,
         stellar_network_passphrase=horizon.network_passphrase,
     )
-
-
-@pytest.fixture
-async def platform(record_settings):
-    async with running_services(record_settings) as built:
-        yield built
-
-
-@pytest.fixture
-async def api(record_settings):
-    async with api_client(record_settings) as client:
-        yield client
-
-
-@pytest.fixture
-async def cast(platform):
-    """Alice is Chantha's patient; Borey and Dararith are strangers to both."""
-    everyone = await add_cast(platform)
-    await connect(platform, everyone.alice.id, everyone.chantha.id)
-    return everyone
 
 
 async def stored(api, platform, member, patient_id, data: bytes, **fields: str):
@@ -219,10 +198,10 @@ async def test_a_truncated_multipart_body_is_400(api, cast):
 # --- IPFS down ---------------------------------------------------------------------------------
 
 
-async def attempts_with_ipfs_down(record_settings, clock, job_id, attempts: int):
+async def attempts_with_ipfs_down(platform_settings, clock, job_id, attempts: int):
     """Run the record job ``attempts`` times against a node that is down, moving the clock
     past each retry delay; returns the job after each attempt."""
-    down = msgspec.structs.replace(record_settings, ipfs_api_url=free_port_url())
+    down = msgspec.structs.replace(platform_settings, ipfs_api_url=free_port_url())
     seen = []
     async with running_services(down, clock=clock) as broken:
         for _ in range(attempts):
@@ -232,11 +211,11 @@ async def attempts_with_ipfs_down(record_settings, clock, job_id, attempts: int)
 
 
 async def test_ipfs_down_is_retried_then_fails_with_no_record_row(
-    api, record_settings, cast, settings, clock
+    api, platform_settings, cast, settings, clock
 ):
     job_id = job_id_of(await upload_record(api, cast.alice.headers, cast.alice.id, blob(100)))
 
-    seen = await attempts_with_ipfs_down(record_settings, clock, job_id, 6)
+    seen = await attempts_with_ipfs_down(platform_settings, clock, job_id, 6)
 
     statuses = [job.status for job in seen]
     job = seen[-1]
@@ -250,10 +229,10 @@ async def test_ipfs_down_is_retried_then_fails_with_no_record_row(
 
 
 async def test_an_operator_retry_after_ipfs_returns_finishes_the_record(
-    api, platform, record_settings, cast, clock
+    api, platform, platform_settings, cast, clock
 ):
     job_id = job_id_of(await upload_record(api, cast.alice.headers, cast.alice.id, blob(100)))
-    seen = await attempts_with_ipfs_down(record_settings, clock, job_id, 6)
+    seen = await attempts_with_ipfs_down(platform_settings, clock, job_id, 6)
     assert seen[-1].status is JobStatus.FAILED
 
     retried = await api.post(f"/api/v1/jobs/{job_id}/retry", headers=cast.eang.headers)
@@ -332,7 +311,7 @@ async def test_before_anchoring_the_proof_is_a_409_and_verify_says_pending(api, 
 
 
 async def test_horizon_down_retries_the_anchoring_job_then_it_lands(
-    api, platform, record_settings, cast, horizon, ledger_key, clock
+    api, platform, platform_settings, cast, horizon, ledger_key, clock
 ):
     await stored(api, platform, cast.alice, cast.alice.id, blob(10, seed=12))
     horizon.down()
@@ -343,7 +322,7 @@ async def test_horizon_down_retries_the_anchoring_job_then_it_lands(
     assert first.error.code == "stellar_unreachable"
     horizon.up()
     clock.advance(60)  # past the retry delay
-    async with running_services(record_settings, clock=clock) as later:
+    async with running_services(platform_settings, clock=clock) as later:
         again = await run_job(later, first.id, anchor_batch)
     assert again.status is JobStatus.SUCCEEDED, again.error
     assert len(horizon.landed(ledger_key.public_key)) == 1
@@ -362,9 +341,9 @@ async def test_a_stale_sequence_is_recovered(api, platform, cast, horizon, ledge
 
 
 async def test_without_horizon_batches_are_signed_and_kept_then_submitted(
-    api, record_settings, cast, horizon, ledger_key, settings
+    api, platform_settings, cast, horizon, ledger_key, settings
 ):
-    offline_settings = msgspec.structs.replace(record_settings, stellar_horizon_url=None)
+    offline_settings = msgspec.structs.replace(platform_settings, stellar_horizon_url=None)
     async with running_services(offline_settings) as offline:
         job = await stored(api, offline, cast.alice, cast.alice.id, blob(10, seed=15))
         kept = await run_anchoring(offline)
@@ -374,7 +353,7 @@ async def test_without_horizon_batches_are_signed_and_kept_then_submitted(
     assert batch["status"] == "signed"
     assert horizon.landed(ledger_key.public_key) == []
 
-    async with running_services(record_settings) as online:
+    async with running_services(platform_settings) as online:
         sent = await run_anchoring(online)
 
     assert sent.status is JobStatus.SUCCEEDED, sent.error
