@@ -11,9 +11,18 @@ SMTP_URL unset and no worker running, and drives it with wrk (Debian package
   commits an email_messages row plus its job in one transaction, then sends
   the message to Redis (nothing consumes it; the Redis db is flushed after).
 * ``GET /api/v1/jobs/{id}`` of one job, as its owner.
+* the baseline, in the same run: ``GET /health/live`` with the same token
+  header, which only goes through Litestar and uvicorn (no auth, database or
+  Redis). The ratios say what share of the framework's own request rate each
+  endpoint keeps.
 
 Each endpoint gets a short warm-up run first; p50/p99 come from wrk's
 ``--latency`` distribution. Bounded by --duration; targets 127.0.0.1 only.
+
+The per-user rate limit is raised out of the way (RATE_LIMIT_USER_PER_MINUTE)
+so that every request does the endpoint's whole work; the limiter itself still
+runs on every request. A run with any non-2xx answer or socket error is
+reported as invalid (exit code 1): its figures would time refusals.
 """
 
 from __future__ import annotations
@@ -36,6 +45,11 @@ import psycopg
 
 from api.tokens import mint_token
 from bench._support import Child, Servers, app_env, free_port, fresh_database, note, table
+
+BASELINE_LABEL = "GET /health/live (baseline)"
+
+# Far above what one process can serve in a minute: the limiter counts, never refuses.
+UNLIMITED_PER_MINUTE = 1_000_000_000
 
 EMAIL_BODY = {"to": "bench@healthplat.dev", "template": "welcome", "data": {"name": "Bench"}}
 
@@ -171,7 +185,12 @@ def main(argv: list[str] | None = None) -> int:
         stack.callback(servers.flush_redis)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        env = app_env(database_url, servers.redis_url, workdir / "data")
+        env = app_env(
+            database_url,
+            servers.redis_url,
+            workdir / "data",
+            RATE_LIMIT_USER_PER_MINUTE=str(UNLIMITED_PER_MINUTE),
+        )
         api = Child(
             [
                 str(Path(sys.executable).parent / "uvicorn"),
@@ -200,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
 
         post_script = lua_script(workdir / "post.lua", "POST", token, json.dumps(EMAIL_BODY))
         get_script = lua_script(workdir / "get.lua", "GET", token, None)
+        live_url = f"{base}/health/live"
         plan = [
+            (BASELINE_LABEL, live_url, get_script),
             ("POST /api/v1/notifications/email (202)", email_url, post_script),
             ("GET /api/v1/jobs/{id} (200)", job_url, get_script),
         ]
@@ -235,7 +256,16 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print(table(["endpoint", "req/s", "p50 ms", "p99 ms", "requests", "errors"], rows))
     print()
+    baseline = next(r for r in results if r.label == BASELINE_LABEL)
+    for r in results:
+        if r is not baseline:
+            ratio = r.requests_per_second / baseline.requests_per_second
+            print(f"ratio {r.label} / baseline, req/s: {ratio:.2f}")
     print(f"checks: {jobs_created:,} jobs created by the POST runs (warm-up included, +1 probe)")
+    failed = [r for r in results if r.errors]
+    if failed:
+        print(f"INVALID: non-2xx answers or socket errors in: {', '.join(r.label for r in failed)}")
+        return 1
     return 0
 
 
