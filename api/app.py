@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.audit_context import provide_audit_context
-from api.auth import provide_principal
+from api.auth import BEARER_SCHEME, provide_principal
 from api.commands import provide_idempotency_key
 from api.controllers.account import AccountController
 from api.controllers.audit import AuditController
@@ -43,7 +43,6 @@ from domain.settings import Settings, load_settings
 API_TITLE = "Healthplat API"
 API_VERSION = "1.0.0"  # the /api/v1 contract, not the package version
 DOCS_PATH = "/schema"
-BEARER = "BearerToken"
 
 
 def _api_v1() -> Router:
@@ -69,7 +68,7 @@ def _api_v1() -> Router:
             "access": Provide(provide_access, sync_to_thread=False),
             "idempotency_key": Provide(provide_idempotency_key, sync_to_thread=False),
         },
-        security=[{BEARER: []}],
+        security=[{BEARER_SCHEME: []}],
     )
 
 
@@ -101,7 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path=DOCS_PATH,
             components=Components(
                 security_schemes={
-                    BEARER: SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                    BEARER_SCHEME: SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
                 }
             ),
         ),

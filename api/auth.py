@@ -10,6 +10,7 @@ caller as the ``principal`` dependency. All three read the token through
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from litestar.connection import ASGIConnection, Request
@@ -22,6 +23,8 @@ from domain.errors import Forbidden, Unauthorized
 from domain.identity import Principal, Role
 
 _STATE_KEY = "principal"
+# The OpenAPI security scheme the tokens are declared under.
+BEARER_SCHEME = "BearerToken"
 # A route that a scoped token may call lists the scope here: ``opt={"token_scopes": (...)}``.
 TOKEN_SCOPES_OPT = "token_scopes"
 
@@ -35,7 +38,7 @@ class MissingToken(Unauthorized):
     code = "missing_token"
 
 
-def _bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     header = connection.headers.get("authorization")
     if header is None:
         raise MissingToken("this endpoint needs an Authorization: Bearer token")
@@ -52,7 +55,7 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     if isinstance(cached, Principal):
         return cached
     settings = connection.app.state.settings
-    principal = read_token(settings.jwt_secret, _bearer_token(connection))
+    principal = read_token(settings.jwt_secret, bearer_token(connection))
     state[_STATE_KEY] = principal
     return principal
 
@@ -94,6 +97,21 @@ def allow_roles(*roles: Role) -> Guard:
 
 
 admin_only = allow_roles(Role.ADMIN)
+
+
+def metrics_scraper(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """/metrics: a scraper holding METRICS_TOKEN, or an administrator's own token.
+
+    The metrics are operational (no PHI), but each scrape runs aggregate
+    queries over the job table, so strangers may not trigger it at will.
+    """
+    expected = connection.app.state.settings.metrics_token
+    presented = bearer_token(connection)
+    if expected is not None and hmac.compare_digest(presented.encode(), expected.encode()):
+        return
+    admin_only(connection, handler)
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:

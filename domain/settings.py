@@ -15,6 +15,7 @@ from pathlib import Path
 import msgspec
 
 TESTNET_PASSPHRASE = "Test SDF Network ; September 2015"
+MIN_SECRET_LENGTH = 32  # JWT_SECRET, METRICS_TOKEN
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,6 +54,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     anchor_interval_seconds: float = 5.0
     anchor_batch_max: int = 10_000
     content_retention_days: int = 30
+    metrics_token: str | None = None  # None: /metrics answers admins' tokens only
 
     @property
     def outbox_dir(self) -> Path:
@@ -107,6 +109,7 @@ _STRINGS = {
     "STELLAR_SECRET_KEY": "stellar_secret_key",
     "STELLAR_HORIZON_URL": "stellar_horizon_url",
     "STELLAR_NETWORK_PASSPHRASE": "stellar_network_passphrase",
+    "METRICS_TOKEN": "metrics_token",
 }
 
 
@@ -146,8 +149,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         return value if value not in (None, "") else None
 
     jwt_secret = get("JWT_SECRET")
-    if jwt_secret is None or len(jwt_secret) < 32:
-        raise SettingsError("JWT_SECRET must be set to at least 32 characters")
+    if jwt_secret is None or len(jwt_secret) < MIN_SECRET_LENGTH:
+        raise SettingsError(f"JWT_SECRET must be set to at least {MIN_SECRET_LENGTH} characters")
+    metrics_token = get("METRICS_TOKEN")
+    if metrics_token is not None and len(metrics_token) < MIN_SECRET_LENGTH:
+        raise SettingsError(f"METRICS_TOKEN must be at least {MIN_SECRET_LENGTH} characters")
     try:
         phi_keys = parse_keyring(get("PHI_KEYS") or "")
     except ValueError as exc:

@@ -52,7 +52,7 @@ def database_url(servers: TestServers, template_database: str) -> Iterator[str]:
 
 @pytest.fixture
 def redis_url(servers: TestServers) -> str:
-    redis.Redis.from_url(servers.redis_url).flushall()
+    redis.Redis.from_url(servers.redis_url).flushdb()
     return servers.redis_url
 
 

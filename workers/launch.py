@@ -3,8 +3,9 @@
 It resolves what the processes need and leaves nothing to set up by hand on a
 fresh machine: for each of DATABASE_URL and REDIS_URL that the environment
 leaves unset it starts an embedded server under DATA_DIR; it keeps a JWT
-secret and a PHI keyring in DATA_DIR when JWT_SECRET / PHI_KEYS are not
-given; it applies the migrations, then runs the Procfile's processes with that
+secret, a PHI keyring, a Stellar key and a metrics token in DATA_DIR when
+JWT_SECRET / PHI_KEYS / STELLAR_SECRET_KEY / METRICS_TOKEN are not given
+(KEPT_SECRETS); it applies the migrations, then runs the Procfile's processes with that
 environment (workers/supervisor.py: honcho's Procfile format and output,
 safer stopping). The embedded servers are stopped here on the way out,
 because pgserver's own stop does not fire after a killed process.
@@ -27,12 +28,13 @@ import socket
 import sys
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit, urlunsplit
 
+from domain.settings import MIN_SECRET_LENGTH
 from workers.embedded import EmbeddedPostgres, EmbeddedRedis
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -45,9 +47,9 @@ DEFAULT_STOP_TIMEOUT_SECONDS = 20.0
 SECRET_FILE = "jwt_secret"
 KEYRING_FILE = "phi_keys"
 STELLAR_KEY_FILE = "stellar_secret_key"
+METRICS_TOKEN_FILE = "metrics_token"
 FIRST_PHI_KEY_ID = "k1"
 LOCK_FILE = "launcher.lock"
-MIN_SECRET_LENGTH = 32
 
 
 class LaunchError(RuntimeError):
@@ -149,7 +151,8 @@ def _keep(path: Path, value: str) -> None:
 
 
 def load_or_create_secret(path: Path) -> tuple[str, bool]:
-    """The JWT secret kept in ``path``, made on first use; True if it was just made."""
+    """A random secret (the JWT secret, the metrics token) kept in ``path``, made on first use;
+    True if it was just made."""
     secret = _read_kept(path)
     if secret:
         if len(secret) < MIN_SECRET_LENGTH:
@@ -201,6 +204,34 @@ def load_or_create_stellar_key(path: Path) -> tuple[str, bool]:
     seed = Keypair.random().secret
     _keep(path, seed)
     return seed, True
+
+
+# What the launcher keeps under DATA_DIR when the environment leaves it unset:
+# (setting, file, load or make it, what the operator should know of the file).
+KEPT_SECRETS: tuple[tuple[str, str, Callable[[Path], tuple[str, bool]], str], ...] = (
+    ("JWT_SECRET", SECRET_FILE, load_or_create_secret, ""),
+    ("PHI_KEYS", KEYRING_FILE, load_or_create_keyring, "; back it up"),
+    ("STELLAR_SECRET_KEY", STELLAR_KEY_FILE, load_or_create_stellar_key, ""),
+    ("METRICS_TOKEN", METRICS_TOKEN_FILE, load_or_create_secret, "; give it to Prometheus"),
+)
+
+
+def kept_secret(
+    base: Mapping[str, str],
+    name: str,
+    path: Path,
+    load_or_create: Callable[[Path], tuple[str, bool]],
+    note: str,
+) -> str:
+    """``name`` from the environment, else the value kept in ``path`` (made on first use)."""
+    value = base.get(name) or ""
+    if value:
+        say(f"{name}: from the environment")
+        return value
+    value, made = load_or_create(path)
+    state = "generated and saved in" if made else "read from"
+    say(f"{name}: {state} {path} (mode 0600{note})")
+    return value
 
 
 # --- embedded servers -------------------------------------------------------
@@ -376,16 +407,15 @@ def process_env(
     data_dir: Path,
     database_url: str,
     redis_url: str,
-    jwt_secret: str,
-    phi_keys: str,
+    secrets_kept: Mapping[str, str],
 ) -> dict[str, str]:
+    """The processes' environment: the caller's, plus what the launcher resolved."""
     env = dict(base)
+    env.update(secrets_kept)
     env.update(
         DATA_DIR=str(data_dir),
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
-        JWT_SECRET=jwt_secret,
-        PHI_KEYS=phi_keys,
         PORT=base.get("PORT") or DEFAULT_PORT,
         HOST=base.get("HOST") or DEFAULT_HOST,
         PYTHONUNBUFFERED="1",
@@ -449,12 +479,7 @@ def print_env(data_dir: Path, env: Mapping[str, str], base: Mapping[str, str]) -
             lines.append(f"# {name}: keep the value you already have in your environment")
         else:
             lines.append(f"export {name}='{env[name]}'")
-    kept = (
-        ("JWT_SECRET", SECRET_FILE),
-        ("PHI_KEYS", KEYRING_FILE),
-        ("STELLAR_SECRET_KEY", STELLAR_KEY_FILE),
-    )
-    for name, file_name in kept:
+    for name, file_name, _, _ in KEPT_SECRETS:
         if base.get(name):
             lines.append(f"# {name}: keep the value you already have in your environment")
         else:
@@ -517,37 +542,18 @@ def main(argv: list[str] | None = None) -> int:
                 redis_url = start_embedded_redis(data_dir, base, stack)
             latch.check()
 
-            jwt_secret = base.get("JWT_SECRET") or ""
-            if jwt_secret:
-                if len(jwt_secret) < MIN_SECRET_LENGTH:
-                    raise LaunchError(f"JWT_SECRET must be at least {MIN_SECRET_LENGTH} characters")
-                say("JWT_SECRET: from the environment")
-            else:
-                jwt_secret, made = load_or_create_secret(data_dir / SECRET_FILE)
-                state = "generated and saved in" if made else "read from"
-                say(f"JWT_SECRET: {state} {data_dir / SECRET_FILE} (mode 0600)")
-
-            phi_keys = base.get("PHI_KEYS") or ""
-            if phi_keys:
-                say("PHI_KEYS: from the environment")
-            else:
-                phi_keys, made = load_or_create_keyring(data_dir / KEYRING_FILE)
-                state = "generated and saved in" if made else "read from"
-                say(f"PHI_KEYS: {state} {data_dir / KEYRING_FILE} (mode 0600; back it up)")
-
-            stellar_key = base.get("STELLAR_SECRET_KEY") or ""
-            if stellar_key:
-                say("STELLAR_SECRET_KEY: from the environment")
-            else:
-                stellar_key, made = load_or_create_stellar_key(data_dir / STELLAR_KEY_FILE)
-                state = "generated and saved in" if made else "read from"
-                say(f"STELLAR_SECRET_KEY: {state} {data_dir / STELLAR_KEY_FILE} (mode 0600)")
+            for name in ("JWT_SECRET", "METRICS_TOKEN"):
+                if 0 < len(base.get(name) or "") < MIN_SECRET_LENGTH:
+                    raise LaunchError(f"{name} must be at least {MIN_SECRET_LENGTH} characters")
+            kept = {
+                name: kept_secret(base, name, data_dir / file_name, load_or_create, note)
+                for name, file_name, load_or_create, note in KEPT_SECRETS
+            }
 
             migrate(database_url)
             latch.check()
 
-            env = process_env(base, data_dir, database_url, redis_url, jwt_secret, phi_keys)
-            env["STELLAR_SECRET_KEY"] = stellar_key
+            env = process_env(base, data_dir, database_url, redis_url, kept)
             if args.only_services:
                 print_env(data_dir, env, base)
                 say("services are up; press Ctrl-C (or send SIGTERM) to stop them")

@@ -18,6 +18,7 @@ from litestar.datastructures import State
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 
+from api.auth import BEARER_SCHEME, metrics_scraper
 from api.middleware.http_metrics import HttpMetrics
 from api.state import AppServices
 from domain.adapters.bootstrap import Services
@@ -141,7 +142,10 @@ class MetricsController(Controller):
         "/",
         operation_id="getMetrics",
         summary="Prometheus text exposition",
+        description="Bearer METRICS_TOKEN (the scraper's), or an administrator's token.",
         media_type=CONTENT_TYPE_LATEST,
+        guards=[metrics_scraper],
+        security=[{BEARER_SCHEME: []}],
     )
     async def metrics(self, services: AppServices, state: State) -> Response[bytes]:
         http_metrics: HttpMetrics = state.http_metrics

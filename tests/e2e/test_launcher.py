@@ -66,7 +66,9 @@ def test_only_services_starts_migrates_and_stops_embedded_servers(tmp_path: Path
                 row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
                 assert row is not None
             assert redis.Redis.from_url(exports["REDIS_URL"]).ping()
-            for kept in (data_dir / "jwt_secret", data_dir / "phi_keys"):
+            assert "export METRICS_TOKEN=" in out_path.read_text()
+            kept_files = ("jwt_secret", "phi_keys", "stellar_secret_key", "metrics_token")
+            for kept in (data_dir / name for name in kept_files):
                 assert stat.S_IMODE(kept.stat().st_mode) == 0o600
                 secret = kept.read_text().strip()
                 assert secret not in err_path.read_text()

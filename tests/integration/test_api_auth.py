@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import jwt
+import msgspec
 import pytest
 
 from api.tokens import mint_token, read_token
@@ -94,12 +95,58 @@ async def test_the_scheme_name_is_case_insensitive(api) -> None:
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize(
-    "path", ["/health/live", "/health/ready", "/metrics", "/schema/openapi.json"]
-)
-async def test_health_metrics_and_schema_need_no_token(api, path) -> None:
+@pytest.mark.parametrize("path", ["/health/live", "/health/ready", "/schema/openapi.json"])
+async def test_health_and_schema_need_no_token(api, path) -> None:
     response = await api.get(path)
     assert response.status_code == 200, response.text
+
+
+# --- /metrics: the scraper's METRICS_TOKEN, or an administrator --------------------------
+
+METRICS_TOKEN = "scrape-" + "m" * 40
+
+
+@pytest.fixture
+async def scraped_api(settings):
+    with_token = msgspec.structs.replace(settings, metrics_token=METRICS_TOKEN)
+    async with api_client(with_token) as client:
+        yield client
+
+
+async def test_the_scraper_reads_metrics_with_its_token(scraped_api) -> None:
+    response = await scraped_api.get(
+        "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    assert response.status_code == 200
+    assert "healthplat_jobs" in response.text
+
+
+@pytest.mark.parametrize("role", [Role.PATIENT, Role.DOCTOR])
+async def test_metrics_refuse_other_roles(scraped_api, role) -> None:
+    response = await scraped_api.get("/metrics", headers=bearer("user-1", role))
+    assert_problem(response, 403)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": f"Bearer {METRICS_TOKEN}x"},
+        {"Authorization": f"Bearer {METRICS_TOKEN[:-1]}"},
+        {"Authorization": f"Basic {METRICS_TOKEN}"},
+    ],
+    ids=["no token", "longer token", "shorter token", "not bearer"],
+)
+async def test_metrics_refuse_a_missing_or_wrong_token(scraped_api, headers) -> None:
+    response = await scraped_api.get("/metrics", headers=headers)
+    assert_problem(response, 401)
+    assert "healthplat_jobs" not in response.text
+
+
+async def test_without_a_metrics_token_only_admins_read_metrics(api) -> None:
+    assert_problem(await api.get("/metrics"), 401)
+    assert_problem(await api.get("/metrics", headers={"Authorization": "Bearer "}), 401)
+    assert (await api.get("/metrics", headers=bearer("admin-1", Role.ADMIN))).status_code == 200
 
 
 async def test_the_openapi_document_names_the_operations_and_the_bearer_scheme(api) -> None:

@@ -66,7 +66,7 @@ async def test_metrics_expose_jobs_queues_durations_and_http(api, services) -> N
     await api.get(f"/api/v1/jobs/{done.id}", headers=bearer("alice"))
     await api.get("/api/v1/jobs", headers=ADMIN)
 
-    response = await api.get("/metrics")
+    response = await api.get("/metrics", headers=ADMIN)
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -119,7 +119,7 @@ async def test_metrics_expose_jobs_queues_durations_and_http(api, services) -> N
 async def test_metrics_still_answer_when_redis_is_down(settings) -> None:
     dead_redis = msgspec.structs.replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     async with api_client(dead_redis) as api:
-        response = await api.get("/metrics")
+        response = await api.get("/metrics", headers=ADMIN)
     assert response.status_code == 200
     assert sample(response.text, "healthplat_metrics_source_up", source="redis") == 0
     assert sample(response.text, "healthplat_metrics_source_up", source="postgres") == 1

@@ -34,7 +34,7 @@ async def cors_api(settings):
     ("method", "path", "headers", "status"),
     [
         ("GET", "/health/live", {}, 200),
-        ("GET", "/metrics", {}, 200),
+        ("GET", "/metrics", ADMIN, 200),
         ("GET", "/api/v1/jobs", ADMIN, 200),
         ("GET", "/api/v1/jobs", {}, 401),
         ("POST", "/api/v1/notifications/email", ADMIN, 400),

