@@ -1,6 +1,17 @@
-"""Refused mutations leave a trace: one hook audits every refused write under /api/v1.
+"""Refused requests leave a trace: refused writes, and refused reads of patient data.
 
-A refused command rolls its transaction back, and its audit event with it,
+What is recorded, for a route under /api/v1:
+
+- a write (POST, PUT, PATCH, DELETE) answered 401, 403, 429, 404, 409 or 422:
+  someone tried to change something and was turned away;
+- a read (GET, HEAD) of a route whose policy has ``patient_data`` answered
+  403, 404 or 429, when the caller's token was valid: a doctor probing record
+  ids gets 404s that look like missing records, and this is the only trace
+  of it. A read's 401 is never recorded (it has no actor, and an anonymous
+  flood must not buy audit writes), nor is a refused read of any other route
+  (jobs, accounts): those reveal nothing about a patient.
+
+A refused request rolls its transaction back, and any audit event with it,
 so the refusal is recorded here, in a transaction of its own, when the
 response starts: before the client hears the answer. The event names the
 route's policy as the action and the route *template* as the resource (the
@@ -26,15 +37,19 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.audit_context import audit_context_of
+from api.auth import principal_of
 from api.middleware import under_api
 from api.middleware.rate_limit import FIRST_REFUSAL_STATE_KEY
 from api.middleware.request_context import route_template
 from domain.audit import AuditEntry, Outcome
+from domain.errors import Unauthorized
 from domain.logging import exception_fields
+from domain.policies import UnknownPolicy, policy_named
 
 log = structlog.get_logger(__name__)
 
 MUTATIONS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+READS = frozenset({"GET", "HEAD"})
 REFUSALS: dict[int, Outcome] = {
     401: Outcome.DENIED,
     403: Outcome.DENIED,
@@ -43,6 +58,8 @@ REFUSALS: dict[int, Outcome] = {
     409: Outcome.FAILED,
     422: Outcome.FAILED,
 }
+# Of a read, only a known caller's refusals: a 401 has no actor to put on the trail.
+READ_REFUSALS = frozenset({403, 404, 429})
 ROUTE_RESOURCE = "route"
 _AUDITED_STATE_KEY = "refusal_audited"
 
@@ -52,9 +69,13 @@ def mark_refusal_audited(connection: ASGIConnection[Any, Any, Any, Any]) -> None
     connection.scope.setdefault("state", {})[_AUDITED_STATE_KEY] = True
 
 
-def refusal_entry(scope: Scope, status: int) -> AuditEntry:
+def _policy_name(scope: Scope) -> object:
     handler = scope.get("route_handler")
-    policy = (getattr(handler, "opt", None) or {}).get("policy")
+    return (getattr(handler, "opt", None) or {}).get("policy")
+
+
+def refusal_entry(scope: Scope, status: int) -> AuditEntry:
+    policy = _policy_name(scope)
     method = str(scope.get("method", "")).lower()
     return AuditEntry(
         action=policy if isinstance(policy, str) else f"http.{method}",
@@ -65,20 +86,47 @@ def refusal_entry(scope: Scope, status: int) -> AuditEntry:
     )
 
 
+def _reads_patient_data(scope: Scope) -> bool:
+    try:
+        return policy_named(_policy_name(scope)).patient_data
+    except UnknownPolicy:  # the policy guard answers 500 for it; nothing to audit
+        return False
+
+
+def _watched(scope: Scope) -> bool:
+    """Whether this request's refusal may be recorded at all: decided before it runs."""
+    if not under_api(scope["path"]):
+        return False
+    method = scope.get("method")
+    return method in MUTATIONS or (method in READS and _reads_patient_data(scope))
+
+
+def _caller_known(scope: Scope) -> bool:
+    try:
+        principal_of(ASGIConnection(scope))
+    except Unauthorized:
+        return False
+    return True
+
+
 def _worth_recording(scope: Scope, status: int) -> bool:
     if status not in REFUSALS:
         return False
     state = scope.get("state") or {}
     if state.get(_AUDITED_STATE_KEY):
         return False
-    return status != 429 or bool(state.get(FIRST_REFUSAL_STATE_KEY, True))
+    if status == 429 and not state.get(FIRST_REFUSAL_STATE_KEY, True):
+        return False
+    if scope.get("method") in READS:
+        return status in READ_REFUSALS and _caller_known(scope)
+    return True
 
 
 class FailureAuditMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope.get("method") not in MUTATIONS or not under_api(scope["path"]):
+        if not _watched(scope):
             await next_app(scope, receive, send)
             return
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from workers.embedded import EmbeddedPostgres, EmbeddedRedis, postgres_answers, redis_answers
 
-
 MACHINE_REDIS_URL = "redis://127.0.0.1:6379/14"
 
 

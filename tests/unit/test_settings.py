@@ -1,4 +1,4 @@
-"""Settings from the environment: defaults, secrets' lengths, numbers, refusals that name the setting."""
+"""Settings from the environment: defaults, secret lengths, numbers, refusals by name."""
 
 from __future__ import annotations
 
