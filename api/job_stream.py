@@ -1,9 +1,10 @@
 """A job's status changes as server-sent events, read from ``job_events``.
 
 The history table is the one source: the stream first replays what is
-there after the client's ``Last-Event-ID``, then polls for more, and ends at
-a final status. Polling (rather than LISTEN/NOTIFY) keeps the stream correct
-across replicas and reconnects at the price of one small query per tick. A
+there after the client's ``Last-Event-ID``, then polls for more, and ends
+once the newest event is a final status. Polling (rather than LISTEN/NOTIFY)
+keeps the stream correct across replicas and reconnects at the price of one
+small query per tick. A
 stream is bounded in time so a forgotten tab does not hold a connection
 forever; the client reconnects with ``Last-Event-ID`` and loses nothing.
 """
@@ -58,7 +59,8 @@ async def status_events(
     after_id: int = 0,
     policy: StreamPolicy | None = None,
 ) -> AsyncIterator[ServerSentEventMessage]:
-    """The job's events after ``after_id``, then new ones as they land, until a final status.
+    """The job's events after ``after_id``, then new ones as they land, until the job's
+    newest status is final (an earlier final status, before a resubmission, does not end it).
 
     A failure mid-stream (the database gone) ends the stream quietly: the
     response has started, so there is no status left to send, and the
@@ -81,8 +83,10 @@ async def _follow(
         for event in batch:
             yield _message(event)
             after_id = event.id
-            if event.to_status.is_final:
-                return
+        # Only the newest status counts: a failed job that an admin resubmitted has
+        # a final event in its history and is live again after it.
+        if batch and batch[-1].to_status.is_final:
+            return
         if batch:
             last_sent = now
         elif now - last_recheck >= policy.recheck_seconds:

@@ -292,6 +292,24 @@ async def test_the_stream_replays_history_then_follows_to_a_final_status(api, se
     assert ids == sorted(ids) and len(set(ids)) == 3
 
 
+async def test_a_resubmitted_job_streams_past_its_old_failure(api, services) -> None:
+    job = await failed_job(services, "alice")
+    assert (await api.post(f"/api/v1/jobs/{job.id}/retry", headers=ADMIN)).status_code == 202
+    store = app_services(api).store
+
+    async def run_the_job_meanwhile() -> None:
+        await asyncio.sleep(0.6)
+        running = await store.claim(job.id)
+        await store.succeed(job.id, running.attempts, {"ok": True})
+
+    mover = on_app_loop(api, run_the_job_meanwhile)
+    response = await api.get(f"/api/v1/jobs/{job.id}/events", headers=ALICE)
+    mover.result(timeout=5)
+
+    statuses = [json.loads(event["data"])["status"] for event in parse_sse(response.text)]
+    assert statuses == ["queued", "running", "failed", "queued", "running", "succeeded"]
+
+
 async def test_last_event_id_resumes_after_that_event(api, services) -> None:
     job = await failed_job(services, "alice")
     history = await services.store.events(job.id)

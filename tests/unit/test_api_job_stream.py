@@ -60,10 +60,24 @@ async def test_a_quiet_stream_sends_keepalives_and_ends_at_its_time_bound() -> N
     assert comments and len(comments) == len(messages) - 1
 
 
-async def test_the_stream_stops_at_the_first_final_status() -> None:
-    events = [event(1, JobStatus.QUEUED), event(2, JobStatus.CANCELLED), event(3, JobStatus.QUEUED)]
-    messages = await collect(ScriptedStore(events, JobStatus.QUEUED))
-    assert [m.id for m in messages] == [1, 2]
+RESUBMITTED = [
+    event(1, JobStatus.QUEUED),
+    event(2, JobStatus.RUNNING),
+    event(3, JobStatus.FAILED),
+    event(4, JobStatus.QUEUED),  # an admin's retry
+]
+
+
+async def test_the_stream_ends_when_the_newest_status_is_final() -> None:
+    events = [*RESUBMITTED, event(5, JobStatus.RUNNING), event(6, JobStatus.SUCCEEDED)]
+    messages = await collect(ScriptedStore(events, JobStatus.SUCCEEDED))
+    assert [m.id for m in messages] == [1, 2, 3, 4, 5, 6]
+
+
+async def test_a_final_status_before_a_resubmission_does_not_end_the_stream() -> None:
+    messages = await collect(ScriptedStore(RESUBMITTED, JobStatus.QUEUED))
+    assert [m.id for m in messages if m.event == "status"] == [1, 2, 3, 4]
+    assert messages[-1].comment == "keep-alive"  # still following the live job
 
 
 async def test_a_deleted_job_ends_the_stream() -> None:
