@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
+import psycopg
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -41,6 +42,7 @@ log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "tag:healthplat,2025:problem:"
 MAX_MESSAGE_LENGTH = 300
+DATABASE_RETRY_AFTER_SECONDS = 5
 _KEY_ERROR = re.compile(r"'[\w.-]*'")
 
 # Most specific first: InvalidTransition is a Conflict, so it lands on 409 too.
@@ -173,6 +175,43 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
     return problem_response(status, detail, headers=headers)
 
 
+def _unstorable_value(request: Request[Any, Any, Any], exc: psycopg.DataError) -> Response[Any]:
+    """The database refused a value the request carried (a NUL character in text, above all,
+    which PostgreSQL cannot hold): the client's 400, and nothing was changed (the transaction
+    it was in rolled back)."""
+    log.warning(
+        "request_value_unstorable",
+        method=request.scope.get("method"),
+        route=request.scope.get("path_template"),
+        **exception_fields(exc),
+    )
+    return problem_response(
+        400,
+        "the request holds a value that cannot be stored or searched for "
+        "(text may not contain NUL characters)",
+        code="unstorable_value",
+    )
+
+
+def _database_unavailable(
+    request: Request[Any, Any, Any], exc: psycopg.OperationalError
+) -> Response[Any]:
+    """PostgreSQL could not be reached, or did not answer within the statement timeout (or the
+    pool had no connection free in time): a fault outside the request, worth trying again."""
+    log.warning(
+        "database_unavailable",
+        method=request.scope.get("method"),
+        route=request.scope.get("path_template"),
+        **exception_fields(exc),
+    )
+    return problem_response(
+        503,
+        "the database is unavailable or too busy to answer in time; try again shortly",
+        code="database_unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error(
         "unhandled_error",
@@ -213,5 +252,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: _domain_error,
     ValidationException: _validation_error,
     HTTPException: _http_exception,
+    psycopg.DataError: _unstorable_value,
+    psycopg.OperationalError: _database_unavailable,
     Exception: _unexpected,
 }

@@ -29,6 +29,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     log_format: str = "json"
     db_pool_max_size: int = 10
+    db_statement_timeout_seconds: float = 30.0
     job_heartbeat_seconds: float = 5.0
     job_stale_after_seconds: float = 30.0
     relay_interval_seconds: float = 2.0
@@ -77,6 +78,7 @@ DEFAULTS: dict[str, str] = {
 }
 
 _FLOATS = {
+    "DB_STATEMENT_TIMEOUT_SECONDS": "db_statement_timeout_seconds",
     "SMTP_TIMEOUT_SECONDS": "smtp_timeout_seconds",
     "JOB_HEARTBEAT_SECONDS": "job_heartbeat_seconds",
     "JOB_STALE_AFTER_SECONDS": "job_stale_after_seconds",

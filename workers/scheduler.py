@@ -19,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from domain.adapters.bootstrap import Services, build_services
 from domain.adapters.messaging import build_broker
+from domain.adapters.postgres import connection_options
 from domain.logging import configure_logging
 from domain.settings import Settings, load_settings
 from workers.relay import Relay
@@ -103,7 +104,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     scheduler = AsyncIOScheduler(timezone=UTC)
     try:
         async with await psycopg.AsyncConnection.connect(
-            settings.database_url, autocommit=True
+            settings.database_url,
+            autocommit=True,
+            **connection_options(settings.db_statement_timeout_seconds),
         ) as lock_conn:
             if not await _become_leader(lock_conn, stop):
                 return

@@ -103,7 +103,11 @@ def build_services(
     pool_max_size: int | None = None,
 ) -> Services:
     clock = clock or SystemClock()
-    pool = create_pool(settings.database_url, max_size=pool_max_size or settings.db_pool_max_size)
+    pool = create_pool(
+        settings.database_url,
+        statement_timeout_seconds=settings.db_statement_timeout_seconds,
+        max_size=pool_max_size or settings.db_pool_max_size,
+    )
     return Services(
         settings=settings,
         clock=clock,

@@ -10,16 +10,52 @@ from psycopg_pool import AsyncConnectionPool
 
 from domain.jobs import Job, JobError, JobEvent, JobStatus
 
+CONNECT_TIMEOUT_SECONDS = 10
+POOL_WAIT_SECONDS = 5.0  # a request waits no longer for a connection: then 503
 
-def create_pool(database_url: str, *, max_size: int = 10, min_size: int = 1) -> AsyncConnectionPool:
+
+def connection_options(statement_timeout_seconds: float) -> dict[str, Any]:
+    """Every connection's bounds, so a PostgreSQL that hangs or vanishes cannot hold a caller.
+
+    ``connect_timeout`` bounds reaching the server; ``statement_timeout`` bounds
+    each statement (a lock wait or a runaway query); an abandoned transaction
+    is ended by the server after a while; TCP keepalives notice a server whose
+    host died without closing the connection (about a minute). These replace
+    any ``options`` the URL carries.
+    """
+    statement_ms = max(1, round(statement_timeout_seconds * 1000))
+    return {
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "options": (
+            f"-c statement_timeout={statement_ms} "
+            f"-c idle_in_transaction_session_timeout={max(statement_ms, 60_000)}"
+        ),
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
+
+
+def create_pool(
+    database_url: str,
+    *,
+    statement_timeout_seconds: float,
+    max_size: int = 10,
+    min_size: int = 1,
+) -> AsyncConnectionPool:
     """A closed pool: open it on the event loop that will use it (``await pool.open()``)."""
     return AsyncConnectionPool(
         database_url,
         min_size=min_size,
         max_size=max_size,
         open=False,
-        kwargs={"autocommit": True, "row_factory": dict_row},
-        timeout=10.0,
+        kwargs={
+            "autocommit": True,
+            "row_factory": dict_row,
+            **connection_options(statement_timeout_seconds),
+        },
+        timeout=POOL_WAIT_SECONDS,
     )
 
 

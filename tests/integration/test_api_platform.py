@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from api.middleware.request_context import RequestContextMiddleware
-from tests.support.api import ADMIN, api_client, assert_problem, bearer, noop_job
+from tests.support.api import ADMIN, api_client, assert_problem, bearer, job_rows, noop_job
 from tests.support.servers import free_port
 
 
@@ -139,6 +139,29 @@ async def test_a_wrong_method_is_a_405_problem_with_allow(api) -> None:
     response = await api.delete("/api/v1/jobs", headers=ADMIN)
     assert_problem(response, 405)
     assert "GET" in response.headers["allow"]
+
+
+# --- values PostgreSQL cannot hold ------------------------------------------------------------
+
+NUL_EMAIL = {"to": "someone@example.com", "template": "welcome", "data": {"name": "A\u0000B"}}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/v1/jobs?kind=a%00b", None),
+        ("GET", "/api/v1/audit?resourceType=a%00b", None),
+        ("POST", "/api/v1/notifications/email", NUL_EMAIL),
+    ],
+    ids=["query of a list", "query of the audit trail", "text in a command"],
+)
+async def test_a_nul_character_is_a_400_that_changes_nothing(
+    api, settings, method, path, body
+) -> None:
+    response = await api.request(method, path, headers=ADMIN, json=body)
+    problem = assert_problem(response, 400)
+    assert problem["code"] == "unstorable_value"
+    assert job_rows(settings.database_url) == []
 
 
 # --- request ids ---------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+"""PostgreSQL misbehaving: every statement is bounded, and a lost database is a 503, never a 500."""
+
+from __future__ import annotations
+
+import msgspec
+import psycopg
+import pytest
+
+from tests.support.api import ADMIN, api_client, assert_problem
+from tests.support.platform import running_services
+from tests.support.tcp_proxy import postgres_behind_proxy
+
+
+async def test_a_statement_longer_than_the_timeout_is_cancelled(settings) -> None:
+    bounded = msgspec.structs.replace(settings, db_statement_timeout_seconds=0.2)
+    async with running_services(bounded) as services, services.pool.connection() as conn:
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            await conn.execute("SELECT pg_sleep(5)")
+        row = await (await conn.execute("SHOW statement_timeout")).fetchone()
+    assert row == {"statement_timeout": "200ms"}
+
+
+async def test_a_database_lost_after_start_makes_the_api_not_ready_and_its_reads_503(
+    settings,
+) -> None:
+    with postgres_behind_proxy(settings.database_url) as (proxy, proxied_url):
+        behind = msgspec.structs.replace(settings, database_url=proxied_url)
+        async with api_client(behind) as api:
+            assert (await api.get("/health/ready")).status_code == 200
+            assert (await api.get("/api/v1/jobs", headers=ADMIN)).status_code == 200
+
+            proxy.cut()
+
+            assert (await api.get("/health/live")).status_code == 200
+            problem = assert_problem(await api.get("/health/ready"), 503)
+            assert "postgres" in problem["detail"] and "redis" not in problem["detail"]
+            assert problem["checks"]["redis"] == "ok"
+            response = await api.get("/api/v1/jobs", headers=ADMIN)
+            problem = assert_problem(response, 503)
+            assert problem["code"] == "database_unavailable"
+            assert response.headers["retry-after"] == "5"
+            assert "127.0.0.1" not in response.text and "psycopg" not in response.text
