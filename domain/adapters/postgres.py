@@ -11,6 +11,9 @@ from psycopg_pool import AsyncConnectionPool
 from domain.jobs import Job, JobError, JobEvent, JobStatus
 
 CONNECT_TIMEOUT_SECONDS = 10
+# A transaction may wait on an outside call (staged bytes streamed to IPFS): this only
+# ends one that was abandoned, so it is generous.
+IDLE_IN_TRANSACTION_MS = 5 * 60 * 1000
 POOL_WAIT_SECONDS = 5.0  # a request waits no longer for a connection: then 503
 
 
@@ -28,7 +31,7 @@ def connection_options(statement_timeout_seconds: float) -> dict[str, Any]:
         "connect_timeout": CONNECT_TIMEOUT_SECONDS,
         "options": (
             f"-c statement_timeout={statement_ms} "
-            f"-c idle_in_transaction_session_timeout={max(statement_ms, 60_000)}"
+            f"-c idle_in_transaction_session_timeout={max(statement_ms, IDLE_IN_TRANSACTION_MS)}"
         ),
         "keepalives": 1,
         "keepalives_idle": 30,
