@@ -33,6 +33,7 @@ from domain.settings import Settings, SettingsError
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def build_mime(
@@ -62,7 +63,9 @@ class SmtpEndpoint:
     hostname: str
     port: int
     use_tls: bool
-    start_tls: bool
+    # True: STARTTLS or no delivery; False: never; None: upgrade when the server offers it.
+    # With a user name and no ?starttls, it is True.
+    start_tls: bool | None
     username: str | None = None
     password: str | None = None
 
@@ -78,18 +81,33 @@ def parse_smtp_url(url: str) -> SmtpEndpoint:
         port = parts.port or DEFAULT_PORTS[parts.scheme]
     except ValueError:
         raise SettingsError("SMTP_URL has an invalid port") from None
-    query = parse_qs(parts.query)
-    start_tls = query.get("starttls", ["false"])[-1].lower() in _TRUE
-    if start_tls and parts.scheme == "smtps":
-        raise SettingsError("SMTP_URL: smtps:// is already TLS; drop ?starttls")
+    username = unquote(parts.username) if parts.username else None
+    start_tls = _start_tls(parse_qs(parts.query).get("starttls", [None])[-1])
+    if parts.scheme == "smtps":
+        if start_tls:
+            raise SettingsError("SMTP_URL: smtps:// is already TLS; drop ?starttls")
+        start_tls = False
+    elif start_tls is None and username is not None:
+        start_tls = True  # a password never crosses in clear unless the operator says so
     return SmtpEndpoint(
         hostname=parts.hostname,
         port=port,
         use_tls=parts.scheme == "smtps",
         start_tls=start_tls,
-        username=unquote(parts.username) if parts.username else None,
+        username=username,
         password=unquote(parts.password) if parts.password is not None else None,
     )
+
+
+def _start_tls(value: str | None) -> bool | None:
+    """``?starttls=``: true (required), false (never), absent (None: whenever offered)."""
+    if value is None:
+        return None
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise SettingsError("SMTP_URL: starttls must be true or false")
 
 
 def _is_flaky_connection(exc: BaseException) -> bool:
@@ -109,7 +127,18 @@ def _failure_for_code(code: int) -> JobFailure:
     return TransientFailure("the mail server gave an unexpected reply", code="smtp_bad_reply")
 
 
+def _starttls_missing(exc: Exception) -> bool:
+    """aiosmtplib's own refusal (no server text in it) when STARTTLS is required and not offered."""
+    return type(exc) is aiosmtplib.SMTPException and "STARTTLS" in str(exc)
+
+
 def _failure_for(exc: Exception) -> JobFailure:
+    if _starttls_missing(exc):
+        return PermanentFailure(
+            "the mail server does not offer STARTTLS, which SMTP_URL requires "
+            "(add ?starttls=false to allow sending in clear)",
+            code="smtp_starttls_unavailable",
+        )
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [refused.code for refused in exc.recipients]
         return _failure_for_code(codes[0] if codes else 550)

@@ -66,15 +66,24 @@ def message_id() -> str:
 @pytest.mark.parametrize(
     ("url", "endpoint"),
     [
-        ("smtp://mail.local", SmtpEndpoint("mail.local", 25, use_tls=False, start_tls=False)),
-        ("smtp://mail.local:2525", SmtpEndpoint("mail.local", 2525, False, False)),
+        ("smtp://mail.local", SmtpEndpoint("mail.local", 25, use_tls=False, start_tls=None)),
+        ("smtp://mail.local:2525", SmtpEndpoint("mail.local", 2525, False, None)),
         ("smtp://mail.local:587?starttls=true", SmtpEndpoint("mail.local", 587, False, True)),
+        ("smtp://mail.local:25?starttls=false", SmtpEndpoint("mail.local", 25, False, False)),
+        (
+            "smtp://user:pw@mail.local:587",
+            SmtpEndpoint("mail.local", 587, False, True, username="user", password="pw"),
+        ),
+        (
+            "smtp://user:pw@relay.local?starttls=off",
+            SmtpEndpoint("relay.local", 25, False, False, username="user", password="pw"),
+        ),
         ("smtps://mail.local", SmtpEndpoint("mail.local", 465, use_tls=True, start_tls=False)),
         (
             "smtps://us%40er:p%3Ass%2Fw@mail.local:1465",
             SmtpEndpoint("mail.local", 1465, True, False, username="us@er", password="p:ss/w"),
         ),
-        ("smtp://apikey:@mail.local", SmtpEndpoint("mail.local", 25, False, False, "apikey", "")),
+        ("smtp://apikey:@mail.local", SmtpEndpoint("mail.local", 25, False, True, "apikey", "")),
     ],
 )
 def test_smtp_url_is_parsed(url: str, endpoint: SmtpEndpoint) -> None:
@@ -88,6 +97,7 @@ def test_smtp_url_is_parsed(url: str, endpoint: SmtpEndpoint) -> None:
         "smtp://",
         "smtp://user:hunter2@mail.local:notaport",
         "smtps://mail.local?starttls=true",
+        "smtp://user:hunter2@mail.local?starttls=maybe",
     ],
 )
 def test_bad_smtp_url_is_refused_without_quoting_it(url: str) -> None:
@@ -270,11 +280,11 @@ async def test_smtp_logs_in_with_url_decoded_credentials(
         return AuthResult(success=data.password == b"p@ss:w/rd", handled=False)
 
     with running_smtp_server(RecordingHandler(), authenticator=authenticator) as server:
-        url = f"smtp://mailer:p%40ss%3Aw%2Frd@{server.host}:{server.port}"
+        url = f"smtp://mailer:p%40ss%3Aw%2Frd@{server.host}:{server.port}?starttls=false"
         await SmtpMailer(mail_settings(tmp_path, url)).deliver(
             to_address=TO, message_id=message_id, email=email
         )
-        bad = f"smtp://mailer:wrong@{server.host}:{server.port}"
+        bad = f"smtp://mailer:wrong@{server.host}:{server.port}?starttls=false"
         with pytest.raises(PermanentFailure) as caught:
             await SmtpMailer(mail_settings(tmp_path, bad)).deliver(
                 to_address=TO, message_id=message_id, email=email
@@ -283,6 +293,26 @@ async def test_smtp_logs_in_with_url_decoded_credentials(
     assert logins[0] == (b"mailer", b"p@ss:w/rd")
     assert caught.value.code == "smtp_535"
     assert "wrong" not in caught.value.message
+
+
+async def test_credentials_never_cross_in_clear_unless_the_url_allows_it(
+    tmp_path: Path, email: RenderedEmail, message_id: str
+) -> None:
+    logins: list[object] = []
+
+    def authenticator(*args: object) -> AuthResult:
+        logins.append(args)
+        return AuthResult(success=True, handled=False)
+
+    with running_smtp_server(RecordingHandler(), authenticator=authenticator) as server:
+        url = f"smtp://mailer:secret@{server.host}:{server.port}"  # the server offers no STARTTLS
+        with pytest.raises(PermanentFailure) as caught:
+            await SmtpMailer(mail_settings(tmp_path, url)).deliver(
+                to_address=TO, message_id=message_id, email=email
+            )
+        assert server.messages == []
+    assert logins == []
+    assert caught.value.code == "smtp_starttls_unavailable"
 
 
 # -- outbox --------------------------------------------------------------------------------
