@@ -39,6 +39,9 @@ RECORD_DESCRIPTION = SealedColumn("records", "description", "id")
 DOCUMENT_FILENAME = SealedColumn("documents", "filename", "id")
 DOCUMENT_DATA_KEY = SealedColumn("documents", "data_key", "id")
 
+EMAIL_TO_ADDRESS = SealedColumn("email_messages", "to_address", "id")
+EMAIL_DATA = SealedColumn("email_messages", "data", "id")  # the template's fields, as JSON
+
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     USER_PHONE,
     USER_TOTP_SECRET,
@@ -48,4 +51,6 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     RECORD_DESCRIPTION,
     DOCUMENT_FILENAME,
     DOCUMENT_DATA_KEY,
+    EMAIL_TO_ADDRESS,
+    EMAIL_DATA,
 )

@@ -108,13 +108,14 @@ def build_services(
         statement_timeout_seconds=settings.db_statement_timeout_seconds,
         max_size=pool_max_size or settings.db_pool_max_size,
     )
+    cipher = PhiCipher(settings.phi_keys, settings.phi_active_key_id)
     return Services(
         settings=settings,
         clock=clock,
         pool=pool,
         broker=broker,
         store=PgJobStore(pool, clock),
-        uow=PgUnitOfWorkFactory(pool, clock),
+        uow=PgUnitOfWorkFactory(pool, clock, cipher),
         sender=DramatiqSender(broker),
         renderer=JinjaEmailRenderer(),
         mailer=build_mailer(settings),
@@ -122,7 +123,7 @@ def build_services(
         audit_store=PgAuditStore(pool),
         audit_partitions=PgAuditPartitions(pool),
         rate_limiter=RedisRateLimiter.from_url(settings.redis_url),
-        cipher=PhiCipher(settings.phi_keys, settings.phi_active_key_id),
+        cipher=cipher,
         passwords=Argon2Passwords(),
         totp=PyOtpTotp(),
         content=build_content_store(settings),

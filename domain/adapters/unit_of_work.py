@@ -1,4 +1,8 @@
-"""One PostgreSQL transaction with the repositories that write inside it."""
+"""One PostgreSQL transaction with the repositories that write inside it.
+
+Repositories that keep PHI whole in their domain objects (e-mails) seal and
+open it themselves, with the cipher given here.
+"""
 
 from __future__ import annotations
 
@@ -26,13 +30,14 @@ from domain.adapters.record_store import PgRecordRepository
 from domain.adapters.sealed_values import PgSealedValues
 from domain.adapters.upload_store import PgUploadRepository
 from domain.clock import Clock
+from domain.ports import Cipher
 
 
 class PgUnitOfWork:
-    def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
+    def __init__(self, conn: AsyncConnection, clock: Clock, cipher: Cipher) -> None:
         self.connection = conn
         self.jobs = PgJobRepository(conn, clock)
-        self.emails = PgEmailRepository(conn, clock)
+        self.emails = PgEmailRepository(conn, clock, cipher)
         self.audit = PgAuditLog(conn, clock)
         self.users = PgUserRepository(conn)
         self.refresh_tokens = PgRefreshTokenRepository(conn)
@@ -51,9 +56,10 @@ class PgUnitOfWork:
 class PgUnitOfWorkFactory:
     """Calling it opens a transaction; leaving the block commits, an exception rolls back."""
 
-    def __init__(self, pool: AsyncConnectionPool, clock: Clock) -> None:
+    def __init__(self, pool: AsyncConnectionPool, clock: Clock, cipher: Cipher) -> None:
         self._pool = pool
         self._clock = clock
+        self._cipher = cipher
 
     def __call__(self) -> AbstractAsyncContextManager[PgUnitOfWork]:
         return self._transaction()
@@ -61,4 +67,4 @@ class PgUnitOfWorkFactory:
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[PgUnitOfWork]:
         async with self._pool.connection() as conn, conn.transaction():
-            yield PgUnitOfWork(conn, self._clock)
+            yield PgUnitOfWork(conn, self._clock, self._cipher)

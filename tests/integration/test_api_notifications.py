@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import msgspec
-import psycopg
 import pytest
 
 from domain.jobs import EMAIL_SEND
 from tests.support.api import ADMIN, api_client, assert_problem, job_rows
+from tests.support.emails import email_rows_as_text, stored_emails
 
 URL = "/api/v1/notifications/email"
 EMAIL = {"to": "patient@example.com", "template": "welcome", "data": {"name": "Ada"}}
@@ -20,8 +20,10 @@ async def api(settings):
 
 
 def email_rows(database_url: str) -> list[tuple]:
-    with psycopg.connect(database_url) as conn:
-        return conn.execute("SELECT job_id, to_address, template FROM email_messages").fetchall()
+    return [
+        (email.row["job_id"], email.to_address, email.row["template"])
+        for email in stored_emails(database_url)
+    ]
 
 
 async def test_an_email_is_accepted_as_a_job(api, settings) -> None:
@@ -40,6 +42,30 @@ async def test_an_email_is_accepted_as_a_job(api, settings) -> None:
 
     job = await api.get(response.headers["location"], headers=ADMIN)
     assert job.status_code == 200 and job.json()["kind"] == EMAIL_SEND.name
+
+
+HEALTH_ALERT = {
+    "to": "sokha.chan@example.org",
+    "template": "health_alert",
+    "data": {
+        "name": "Sokha Chan",
+        "alertTitle": "Potassium critically high",
+        "alertMessage": "Your lab result needs a doctor today",
+    },
+}
+
+
+async def test_the_address_and_data_are_sealed_at_rest(api, settings) -> None:
+    response = await api.post(URL, json=HEALTH_ALERT, headers=ADMIN)
+
+    assert response.status_code == 202, response.text
+    stored = email_rows_as_text(settings.database_url).lower()
+    assert stored  # the row is there ...
+    for plaintext in [HEALTH_ALERT["to"], "sokha", *HEALTH_ALERT["data"].values()]:
+        assert plaintext.lower() not in stored  # ... and holds none of the PHI
+    [email] = stored_emails(settings.database_url)  # which opens, bound to its row
+    assert email.to_address == HEALTH_ALERT["to"] and email.data == HEALTH_ALERT["data"]
+    assert {email.row["to_address_key_id"], email.row["data_key_id"]} == {"test-k2"}
 
 
 async def test_a_replayed_key_returns_the_same_job_and_creates_nothing(api, settings) -> None:

@@ -9,9 +9,12 @@ import psycopg
 import pytest
 
 from domain.adapters.phi_cipher import PhiCipher
+from domain.adapters.unit_of_work import PgUnitOfWorkFactory
 from domain.audit import SYSTEM
 from domain.errors import PermanentFailure
+from domain.notifications import SendEmail, submit_email
 from domain.phi import (
+    EMAIL_TO_ADDRESS,
     PATIENT_CLINICAL_NOTES,
     PATIENT_DATE_OF_BIRTH,
     RECORD_DESCRIPTION,
@@ -73,10 +76,17 @@ async def seal_extra(services, column: SealedColumn, row_id: uuid.UUID, value: s
         )
 
 
+def under_old_key(services):
+    """The services sealing with the old key: directly, and through the repositories."""
+    cipher = PhiCipher(TEST_PHI_KEYS, OLD)
+    uow = PgUnitOfWorkFactory(services.pool, services.clock, cipher)
+    return dataclasses.replace(services, cipher=cipher, uow=uow)
+
+
 @pytest.fixture
 async def old_key_cast(services) -> Cast:
     """Everyone, with every sealed column in use, all sealed under the old key."""
-    old = dataclasses.replace(services, cipher=PhiCipher(TEST_PHI_KEYS, OLD))
+    old = under_old_key(services)
     cast = await add_cast(old)
     await seal_extra(old, PATIENT_CLINICAL_NOTES, cast.alice.id, NOTES)
     await seal_extra(old, USER_TOTP_SECRET, cast.chantha.id, TOTP)
@@ -84,7 +94,30 @@ async def old_key_cast(services) -> Cast:
     await seal_extra(old, RECORD_DESCRIPTION, record_id, "Lipid panel")
     await add_document(old, cast.alice.id, valid_pdf())  # its file name and data key
     await stage_upload(old, cast.borey.id)
+    await queue_email(old)
     return cast
+
+
+ALERT = SendEmail(
+    to="borey@example.org",
+    template="health_alert",
+    data={"name": "Borey", "alertTitle": "Blood pressure", "alertMessage": "Call your doctor"},
+)
+
+
+async def queue_email(services) -> None:
+    """An e-mail waiting for its job: its address and data are sealed too."""
+    await submit_email(
+        services.uow,
+        services.sender,
+        services.renderer,
+        services.addresses,
+        ALERT,
+        owner_id="admin-1",
+        idempotency_key=None,
+        message_id_domain="healthplat.test",
+        audit=SYSTEM,
+    )
 
 
 async def stage_upload(services, patient_id: uuid.UUID) -> None:
@@ -131,6 +164,8 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
             "records.description": 1,
             "documents.filename": 1,
             "documents.data_key": 1,
+            "email_messages.to_address": 1,
+            "email_messages.data": 1,
         }
     }
     assert key_ids(database_url) == {ACTIVE}
@@ -139,6 +174,10 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
     alice = old_key_cast.alice.id
     assert after[PATIENT_DATE_OF_BIRTH][alice].decode() == PATIENT_ALICE.date_of_birth
     assert after[USER_PHONE][alice].decode() == PATIENT_ALICE.phone
+    [email_id] = after[EMAIL_TO_ADDRESS]
+    async with services.uow() as uow:  # the worker's view: the same e-mail, under the new key
+        email = await uow.emails.get(email_id)
+    assert email is not None and (email.to_address, email.data) == (ALERT.to, ALERT.data)
 
     again = await rotate_phi_keys(job, services)
     assert again == {"resealed": {name: 0 for name in result["resealed"]}}
@@ -163,6 +202,8 @@ async def test_each_batch_is_audited_with_table_and_column(
         ("records", ("description",)),
         ("documents", ("filename",)),
         ("documents", ("data_key",)),
+        ("email_messages", ("to_address",)),
+        ("email_messages", ("data",)),
     }
     assert {e["actor_id"] for e in events} == {"system"}
 

@@ -13,10 +13,11 @@ import pytest
 from domain.adapters.bootstrap import Services
 from domain.adapters.mailers import SmtpMailer, outbox_file_name
 from domain.audit import SYSTEM
-from domain.errors import Conflict, PermanentFailure, ValidationFailed
+from domain.errors import Conflict, PermanentFailure, SealBroken, ValidationFailed
 from domain.jobs import EMAIL_SEND, JobStatus
 from domain.notifications import SendEmail, message_id_for, sender_domain, submit_email
 from domain.ports import Submission
+from tests.support.emails import email_rows_as_text
 from tests.support.smtp import SmtpServer
 from workers.actors.email import send_email
 
@@ -92,6 +93,27 @@ async def test_submit_creates_one_job_and_one_email(services: Services) -> None:
     assert email.message_id == message_id_for(job.id, "localhost")
     assert await count(services, "jobs") == 1
     assert await count(services, "email_messages") == 1
+    assert_no_phi(email_rows_as_text(services.settings.database_url).encode())
+
+
+async def test_a_sealed_address_moved_to_another_row_does_not_open(services: Services) -> None:
+    first = (await submit(services, key=None)).job
+    second = (await submit(services, key=None)).job
+    async with services.uow() as uow:
+        await uow.connection.execute(
+            """
+            UPDATE email_messages AS e
+            SET to_address_sealed = f.to_address_sealed, to_address_key_id = f.to_address_key_id
+            FROM email_messages AS f WHERE e.job_id = %s AND f.job_id = %s
+            """,
+            (second.id, first.id),
+        )
+
+    async with services.uow() as uow:
+        with pytest.raises(SealBroken):
+            await uow.emails.get(uuid.UUID(second.payload["emailId"]))
+        opened = await uow.emails.get(uuid.UUID(first.payload["emailId"]))
+    assert opened is not None and opened.to_address == NORMALIZED_TO
 
 
 async def test_replay_returns_the_same_job_and_writes_nothing(services: Services) -> None:

@@ -1,7 +1,7 @@
 """Helpers for account tests: sign the fixture people up, read what was e-mailed, count audits.
 
-E-mails are read from ``email_messages`` (where their data lives until the
-worker sends them); the API answers before any worker runs.
+E-mails are read from ``email_messages`` (where their data lives, sealed, until
+the worker sends them); the API answers before any worker runs.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from psycopg.rows import dict_row
 
+from tests.support.emails import stored_emails
 from tests.support.people import Person
 
 AUTH = "/api/v1/auth"
@@ -55,13 +56,11 @@ def execute(database_url: str, sql: str, params: tuple[Any, ...] = ()) -> None:
 
 def emails(database_url: str, template: str, to: str) -> list[dict[str, Any]]:
     """The data of every ``template`` e-mail to ``to``, oldest first."""
-    found = rows(
-        database_url,
-        "SELECT data FROM email_messages WHERE template = %s AND lower(to_address) = lower(%s)"
-        " ORDER BY created_at",
-        (template, to),
-    )
-    return [row["data"] for row in found]
+    return [
+        email.data
+        for email in stored_emails(database_url)
+        if email.row["template"] == template and email.to_address.lower() == to.lower()
+    ]
 
 
 def last_email(database_url: str, template: str, to: str) -> dict[str, Any]:
