@@ -83,6 +83,11 @@ def _names(names: set[str]) -> str:
     return ", ".join(quotable)
 
 
+# C0 controls and DEL, but for tab and line breaks: nothing a mail client shows,
+# and NUL may not appear in a message at all (RFC 5322).
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _check_value(name: str, kind: FieldKind, value: Any) -> None:
     if kind is COUNT:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -90,6 +95,8 @@ def _check_value(name: str, kind: FieldKind, value: Any) -> None:
         return
     if not isinstance(value, str) or not value.strip():
         raise ValidationFailed(f"data.{name} must be a non-empty string", field="data")
+    if _CONTROL_CHARACTERS.search(value):
+        raise ValidationFailed(f"data.{name} must not contain control characters", field="data")
     if kind is URL and not value.lower().startswith(("https://", "http://")):
         raise ValidationFailed(f"data.{name} must be an http(s) URL", field="data")
 
