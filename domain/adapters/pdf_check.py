@@ -142,9 +142,21 @@ def _has_active_content(root: DictionaryObject, pages: Iterable[DictionaryObject
         for annotation in walk.items(annotations):
             if _widget_runs_code(walk, walk.dictionary(annotation)):
                 return True
+    if _is_xfa(root):
+        return True
     return any(walk.runs_code(item.get("/A")) for item in walk.outline(root)) or any(
         _widget_runs_code(walk, field) for field in walk.form_fields(root)
     )
+
+
+def _is_xfa(root: DictionaryObject) -> bool:
+    """An XFA form: its XML template may hold scripts a viewer runs when the file opens.
+    We refuse XFA outright rather than parse its XML (PDF 2.0 deprecates it; AcroForm
+    fields, which we do check, are what ordinary forms use)."""
+    if root.get("/NeedsRendering") is not None:
+        return True
+    form = _resolve(root.get("/AcroForm"))  # not through the walk: form_fields visits it next
+    return isinstance(form, DictionaryObject) and form.get("/XFA") is not None
 
 
 def _widget_runs_code(walk: _Walk, node: DictionaryObject | None) -> bool:

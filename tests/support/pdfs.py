@@ -15,6 +15,7 @@ from pypdf import PdfWriter
 from pypdf.actions import JavaScript
 from pypdf.generic import (
     ArrayObject,
+    BooleanObject,
     DecodedStreamObject,
     DictionaryObject,
     NameObject,
@@ -146,9 +147,40 @@ def pdf_with_form_field_javascript() -> bytes:
             NameObject("/AA"): DictionaryObject({NameObject("/K"): _action("/JavaScript", SCRIPT)}),
         }
     )
+    form = DictionaryObject({NameObject("/Fields"): ArrayObject([writer._add_object(field)])})
+    writer.root_object[NameObject("/AcroForm")] = writer._add_object(form)  # as real files have it
+    return _written(writer)
+
+
+XFA_WITH_SCRIPT = b"""<?xml version="1.0"?><xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/">
+<template xmlns="http://www.xfa.org/schema/xfa-template/3.3/"><subform name="f" layout="tb">
+<event activity="initialize"><script contentType="application/x-javascript">app.alert(1);</script>
+</event></subform></template></xdp:xdp>"""
+
+
+def pdf_with_xfa_form(*, needs_rendering: bool = False) -> bytes:
+    """An XFA form (its template may hold scripts a viewer runs on opening), as an /XFA array
+    of packets in the AcroForm; optionally with /NeedsRendering (a dynamic XFA document)."""
+    writer = _one_page_writer()
+    template = DecodedStreamObject()
+    template.set_data(XFA_WITH_SCRIPT)
     writer.root_object[NameObject("/AcroForm")] = DictionaryObject(
-        {NameObject("/Fields"): ArrayObject([writer._add_object(field)])}
+        {
+            NameObject("/Fields"): ArrayObject(),
+            NameObject("/XFA"): ArrayObject(
+                [TextStringObject("template"), writer._add_object(template)]
+            ),
+        }
     )
+    if needs_rendering:
+        writer.root_object[NameObject("/NeedsRendering")] = BooleanObject(True)
+    return _written(writer)
+
+
+def pdf_with_needs_rendering_only() -> bytes:
+    """/NeedsRendering alone: the viewer is told to build the pages from XFA it must run."""
+    writer = _one_page_writer()
+    writer.root_object[NameObject("/NeedsRendering")] = BooleanObject(True)
     return _written(writer)
 
 

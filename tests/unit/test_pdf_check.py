@@ -113,6 +113,9 @@ def test_an_encrypted_pdf_is_refused_even_when_it_opens_without_a_password(data:
         pdfs.pdf_with_bookmark_javascript,
         pdfs.pdf_with_form_field_javascript,
         pdfs.pdf_with_javascript_in_object_stream,
+        pdfs.pdf_with_xfa_form,
+        lambda: pdfs.pdf_with_xfa_form(needs_rendering=True),
+        pdfs.pdf_with_needs_rendering_only,
     ],
 )
 def test_active_content_is_refused_wherever_it_hides(build: Callable[[], bytes]) -> None:
