@@ -122,9 +122,12 @@ async def _authorized(uow: UnitOfWork, access: Access, record_id: uuid.UUID) -> 
     return record
 
 
-def _open(cipher: Cipher, record: StoredRecord, batch: AnchorBatch | None) -> OpenedRecord:
+def _open(
+    cipher: Cipher, record: StoredRecord, batch: AnchorBatch | None, *, reveal: bool = True
+) -> OpenedRecord:
+    """The record as a caller sees it; ``reveal=False`` keeps its sealed description sealed."""
     description = None
-    if record.description is not None:
+    if reveal and record.description is not None:
         description = cipher.open(
             record.description, RECORD_DESCRIPTION.context(record.id)
         ).decode()
@@ -162,6 +165,9 @@ async def list_records(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[OpenedRecord], str | None]:
+    """One patient's records (their descriptions opened), or, for an admin who names no patient,
+    every patient's records as metadata only: their descriptions stay sealed, and the trail
+    gets one event per patient shown, so a bulk read is as visible as reading each patient."""
     async with uow_factory() as uow:
         if patient_id is None and not access.sees_all():
             patient_id = user_uuid(access.principal) if access.principal.role == "patient" else None
@@ -177,9 +183,17 @@ async def list_records(
         for record in page.records:
             if record.anchor_batch_id not in batches:
                 batches[record.anchor_batch_id] = await _batch(uow, record)  # type: ignore[index]
-            opened.append(_open(cipher, record, batches[record.anchor_batch_id]))  # type: ignore[index]
-        await uow.audit.record(audit, _entry("record.list", patient_id))
+            batch = batches[record.anchor_batch_id]  # type: ignore[index]
+            opened.append(_open(cipher, record, batch, reveal=patient_id is not None))
+        shown = [patient_id] if patient_id is not None else _patients_of(page.records)
+        for patient in shown or [None]:
+            await uow.audit.record(audit, _entry("record.list", patient))
     return opened, page.next_cursor
+
+
+def _patients_of(records: list[StoredRecord]) -> list[uuid.UUID]:
+    """The patients whose records a page holds, each once, in the page's order."""
+    return list(dict.fromkeys(record.patient_id for record in records))
 
 
 async def record_content(

@@ -396,6 +396,25 @@ async def test_listing_filters_by_type_and_pages(api, platform, cast):
     assert len(own.json()["items"]) == 3
 
 
+async def test_an_admins_list_of_every_patient_keeps_descriptions_sealed_and_audits_each(
+    api, platform, cast, settings
+):
+    for member, seed in ((cast.alice, 40), (cast.borey, 41)):
+        await stored(api, platform, member, member.id, blob(10, seed=seed))
+
+    everyone = await api.get("/api/v1/records", headers=cast.eang.headers)
+
+    items = everyone.json()["items"]
+    assert {item["patientId"] for item in items} == {str(cast.alice.id), str(cast.borey.id)}
+    assert all(item["description"] is None for item in items)
+    listed = {e["resource_id"] for e in audit_events(settings.database_url, "record.list")}
+    assert listed == {str(cast.alice.id), str(cast.borey.id)}
+    named = await api.get(
+        "/api/v1/records", headers=cast.eang.headers, params={"patientId": str(cast.alice.id)}
+    )
+    assert [item["description"] for item in named.json()["items"]] == ["Lipid panel, fasting"]
+
+
 async def test_a_deleted_record_is_gone_audited_and_unpinned_after_retention(
     api, platform, cast, settings
 ):
