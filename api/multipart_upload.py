@@ -7,14 +7,30 @@ and kept; the one file part is handed to ``sink`` piece by piece, which may
 refuse it (size, type) by raising, and then nothing more is read.
 
 A Content-Length that already says "too big" is refused before a byte is read.
+The whole body must arrive within UPLOAD_DEADLINE_SECONDS (408 otherwise): an
+upload holds a pooled database connection and its transaction while it streams
+in, and a client that trickles its bytes must not hold them for long. At most
+half the pool's connections serve uploads at once (503 with Retry-After beyond
+that), so slow uploads cannot starve the rest of the API.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 from litestar import Request
 from multipart import MultipartSegment, ParserError, PushMultipartParser, parse_options_header
 
-from domain.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from domain.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    RequestTimeout,
+    TransientFailure,
+    UnsupportedMediaType,
+)
 from domain.uploads import FileSink, ReceivedForm, ReceiveForm
 
 FILE_FIELD = "file"
@@ -22,6 +38,31 @@ MAX_FIELD_BYTES = 16 * 1024
 MAX_PARTS = 16
 # Room for the form's headers and text fields around a file at its limit.
 ENVELOPE_BYTES = 64 * 1024
+
+
+# How long an upload may wait for a free slot before it is turned away (503).
+SLOT_WAIT_SECONDS = 1.0
+_SLOTS_STATE_KEY = "upload_slots"
+
+
+@asynccontextmanager
+async def upload_slot(request: Request[Any, Any, Any]) -> AsyncIterator[None]:
+    """One of the process's upload slots, for the length of an upload; 503 if none frees up."""
+    state = request.app.state
+    slots: asyncio.Semaphore | None = state.get(_SLOTS_STATE_KEY)
+    if slots is None:
+        slots = asyncio.Semaphore(max(1, state.settings.db_pool_max_size // 2))
+        state[_SLOTS_STATE_KEY] = slots
+    try:
+        await asyncio.wait_for(slots.acquire(), SLOT_WAIT_SECONDS)
+    except TimeoutError:
+        raise TransientFailure(
+            "too many uploads are in progress; try again shortly", code="uploads_busy"
+        ) from None
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def body_limit(file_limit: int) -> int:
@@ -109,19 +150,23 @@ async def receive_upload(request: Request, sink: FileSink, *, file_limit: int) -
     boundary = _boundary(request)
     length = _check_declared_length(request, file_limit)
     builder = _FormBuilder(sink)
+    deadline = request.app.state.settings.upload_deadline_seconds
     try:
-        with PushMultipartParser(
-            boundary, content_length=length, max_segment_count=MAX_PARTS, strict=True
-        ) as parser:
-            async for chunk in request.stream():
-                if not chunk:
-                    continue
-                for event in parser.parse(chunk):
+        async with asyncio.timeout(deadline):
+            with PushMultipartParser(
+                boundary, content_length=length, max_segment_count=MAX_PARTS, strict=True
+            ) as parser:
+                async for chunk in request.stream():
+                    if not chunk:
+                        continue
+                    for event in parser.parse(chunk):
+                        await builder.take(event)
+                for event in parser.parse(b""):
                     await builder.take(event)
-            for event in parser.parse(b""):
-                await builder.take(event)
     except ParserError:
         raise BadRequest("the multipart body is malformed or incomplete") from None
+    except TimeoutError:
+        raise RequestTimeout(f"the upload did not arrive within {deadline:g} seconds") from None
     if not builder.file_seen:
         raise BadRequest("no file: send it as the form field 'file'")
     return ReceivedForm(fields=builder.fields, filename=builder.filename)

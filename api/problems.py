@@ -30,6 +30,7 @@ from domain.errors import (
     Forbidden,
     NotFound,
     PayloadTooLarge,
+    RequestTimeout,
     TransientFailure,
     Unauthorized,
     UnsupportedMediaType,
@@ -48,6 +49,7 @@ _KEY_ERROR = re.compile(r"'[\w.-]*'")
 # Most specific first: InvalidTransition is a Conflict, so it lands on 409 too.
 DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (PayloadTooLarge, 413),
+    (RequestTimeout, 408),
     (UnsupportedMediaType, 415),
     (BadRequest, 400),
     (ValidationFailed, 422),
@@ -227,6 +229,7 @@ _DESCRIPTIONS = {
     401: "Missing, invalid or expired bearer token",
     403: "The caller's role may not do this",
     404: "No such resource, or not the caller's",
+    408: "The request body arrived too slowly (uploads have a deadline)",
     409: "Conflicts with the current state, or a reused Idempotency-Key",
     413: "Request body too large",
     422: "Well-formed but not acceptable; see errors",

@@ -104,6 +104,13 @@ class PayloadTooLarge(ValidationFailed):
     code = "payload_too_large"
 
 
+class RequestTimeout(DomainError):
+    """Raised when a client sends its request body too slowly (HTTP 408): an upload holds a
+    database transaction while its body arrives, so it may not take forever."""
+
+    code = "request_timeout"
+
+
 class UnsupportedMediaType(ValidationFailed):
     """Raised when an upload is not of a type the endpoint takes (HTTP 415)."""
 

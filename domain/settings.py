@@ -36,6 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     relay_grace_seconds: float = 10.0
     relay_batch_size: int = 500
     max_request_body_bytes: int = 1_000_000
+    upload_deadline_seconds: float = 120.0
     phi_keys: dict[str, bytes]
     phi_active_key_id: str
     access_token_ttl_seconds: int = 900
@@ -79,6 +80,7 @@ DEFAULTS: dict[str, str] = {
 
 _FLOATS = {
     "DB_STATEMENT_TIMEOUT_SECONDS": "db_statement_timeout_seconds",
+    "UPLOAD_DEADLINE_SECONDS": "upload_deadline_seconds",
     "SMTP_TIMEOUT_SECONDS": "smtp_timeout_seconds",
     "JOB_HEARTBEAT_SECONDS": "job_heartbeat_seconds",
     "JOB_STALE_AFTER_SECONDS": "job_stale_after_seconds",

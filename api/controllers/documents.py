@@ -17,7 +17,7 @@ from litestar.response import Stream
 
 from api.audit_context import AuditContextDep
 from api.commands import IdempotencyKey, JobAccepted, accepted
-from api.multipart_upload import body_limit, form_receiver
+from api.multipart_upload import body_limit, form_receiver, upload_slot
 from api.params import Cursor, Limit, PatientFilter
 from api.policy_guard import AccessDep
 from api.problems import problem_responses
@@ -67,7 +67,7 @@ class DocumentsController(Controller):
         operation_id="uploadDocument",
         summary="Upload a PDF (multipart: patientId, file; at most 10 MB); 202 with the job",
         status_code=202,
-        responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+        responses=problem_responses(400, 401, 403, 404, 408, 409, 413, 415, 422, 503),
         opt={"policy": "document.create"},
         request_max_body_size=body_limit(MAX_DOCUMENT_BYTES),
     )
@@ -79,18 +79,19 @@ class DocumentsController(Controller):
         services: AppServices,
         idempotency_key: IdempotencyKey,
     ) -> Response[JobAccepted]:
-        submission = await document_service.upload_document(
-            services.uow,
-            services.sender,
-            services.cipher,
-            services.content_cipher,
-            services.pdf,
-            services.clock,
-            access,
-            audit_context,
-            form_receiver(request, file_limit=MAX_DOCUMENT_BYTES),
-            idempotency_key,
-        )
+        async with upload_slot(request):
+            submission = await document_service.upload_document(
+                services.uow,
+                services.sender,
+                services.cipher,
+                services.content_cipher,
+                services.pdf,
+                services.clock,
+                access,
+                audit_context,
+                form_receiver(request, file_limit=MAX_DOCUMENT_BYTES),
+                idempotency_key,
+            )
         return accepted(submission)
 
     @get(

@@ -19,7 +19,7 @@ from litestar.response import Stream
 
 from api.audit_context import AuditContextDep
 from api.commands import IdempotencyKey, JobAccepted, accepted
-from api.multipart_upload import body_limit, form_receiver
+from api.multipart_upload import body_limit, form_receiver, upload_slot
 from api.params import Cursor, Limit, PatientFilter
 from api.policy_guard import AccessDep
 from api.problems import problem_responses
@@ -125,7 +125,7 @@ class RecordsController(Controller):
         operation_id="uploadRecord",
         summary="Upload a client-encrypted record (multipart, at most 10 MB); 202 with the job",
         status_code=202,
-        responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+        responses=problem_responses(400, 401, 403, 404, 408, 409, 413, 415, 422, 503),
         opt={"policy": "record.create"},
         request_max_body_size=body_limit(MAX_RECORD_BYTES),
     )
@@ -137,16 +137,17 @@ class RecordsController(Controller):
         services: AppServices,
         idempotency_key: IdempotencyKey,
     ) -> Response[JobAccepted]:
-        submission = await record_service.upload_record(
-            services.uow,
-            services.sender,
-            services.cipher,
-            services.clock,
-            access,
-            audit_context,
-            form_receiver(request, file_limit=MAX_RECORD_BYTES),
-            idempotency_key,
-        )
+        async with upload_slot(request):
+            submission = await record_service.upload_record(
+                services.uow,
+                services.sender,
+                services.cipher,
+                services.clock,
+                access,
+                audit_context,
+                form_receiver(request, file_limit=MAX_RECORD_BYTES),
+                idempotency_key,
+            )
         return accepted(submission)
 
     @get(
