@@ -4,6 +4,12 @@ Every refusal of a credential is the same 401, whoever the e-mail belongs
 to, and costs about the same time: an unknown e-mail still verifies a
 password against a dummy hash. Wrong guesses at a code are counted in a
 transaction of their own, which commits although the answer is a refusal.
+
+Every guess also spends the account's budget (domain/sign_in_budget.py),
+whichever address it comes from, and asking for a code spends another; an
+unknown e-mail spends them the same way. Asking for a code takes at least
+``account_email_min_seconds``, so its duration does not tell who has an
+account either.
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ from domain.errors import Unauthorized, ValidationFailed
 from domain.phi import USER_TOTP_SECRET
 from domain.ports import Submission, UnitOfWork
 from domain.sessions import BadCredentials, SignIn, after_first_factor, start_session
+from domain.sign_in_budget import SignInEnv, spend_login_code, take_attempt
 from domain.submit import send_submitted
+from domain.timing_floor import at_least
 
 BAD_LOGIN = "the e-mail address or password is wrong"
 BAD_CODE = "the code is wrong or has expired"
@@ -43,19 +51,22 @@ class MfaFailed(Unauthorized):
 
 
 async def login_with_password(
-    env: AccountEnv, email: str, password: str, context: AuditContext
+    env: SignInEnv, email: str, password: str, context: AuditContext
 ) -> SignIn:
     try:
         address = normalize_email(env, email)
     except ValidationFailed:
         address = None
+    # A malformed address is no account: it has no budget to spend.
+    attempt = await take_attempt(env, address) if address else None
     async with env.uow() as uow:
         user = await uow.users.by_email(address) if address else None
     # The slow hash runs between transactions: no pooled connection waits on argon2.
     password_hash = user.password_hash if user is not None else None
     if not await env.passwords.verify(password_hash, password) or user is None:
         raise BadCredentials(BAD_LOGIN)
-    assert password_hash is not None  # verify() is False without a hash
+    assert password_hash is not None and attempt is not None  # verify() is False without a hash
+    await attempt.succeeded()
     rehashed = None
     if env.passwords.needs_rehash(password_hash):
         rehashed = await env.passwords.hash(password)
@@ -65,12 +76,19 @@ async def login_with_password(
         return await after_first_factor(uow, env, user, context, method="password")
 
 
-async def request_login_code(env: AccountEnv, email: str, context: AuditContext) -> None:
-    """E-mail a 6-digit code to an active account. Answers the same whether or not one exists."""
-    try:
-        address = normalize_email(env, email)
-    except ValidationFailed:
-        return
+async def request_login_code(env: SignInEnv, email: str, context: AuditContext) -> None:
+    """E-mail a 6-digit code to an active account. Answers the same, in the same time, whether
+    or not one exists; past the address's hourly cap, TooManyAttempts either way."""
+    async with at_least(env.settings.account_email_min_seconds):
+        try:
+            address = normalize_email(env, email)
+        except ValidationFailed:
+            return
+        await spend_login_code(env, address)
+        await _email_login_code(env, address, context)
+
+
+async def _email_login_code(env: AccountEnv, address: str, context: AuditContext) -> None:
     submission: Submission | None = None
     async with env.uow() as uow:
         user = await uow.users.by_email(address)
@@ -91,12 +109,13 @@ async def request_login_code(env: AccountEnv, email: str, context: AuditContext)
     await send_submitted(env.sender, submission)
 
 
-async def login_with_code(env: AccountEnv, email: str, code: str, context: AuditContext) -> SignIn:
+async def login_with_code(env: SignInEnv, email: str, code: str, context: AuditContext) -> SignIn:
     """Check the account's latest code; a wrong guess counts, and the fifth kills the code."""
     try:
         address = normalize_email(env, email)
     except ValidationFailed:
         raise BadCredentials(BAD_CODE) from None
+    attempt = await take_attempt(env, address)
     now = env.clock.now()
     async with env.uow() as uow:
         user = await uow.users.by_email(address)
@@ -110,6 +129,7 @@ async def login_with_code(env: AccountEnv, email: str, code: str, context: Audit
             failed = not await uow.secrets.consume(secret.id, now)
         if not failed:
             assert user is not None
+            await attempt.succeeded()
             return await after_first_factor(uow, env, user, context, method="login_code")
     raise BadCredentials(BAD_CODE)
 
@@ -122,9 +142,13 @@ class SecondFactor(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def complete_mfa(
-    env: AccountEnv, mfa_token: str, factor: SecondFactor, context: AuditContext
+    env: SignInEnv, mfa_token: str, factor: SecondFactor, context: AuditContext
 ) -> SignIn:
-    """Finish a sign-in with the challenge's token and a TOTP or (single-use) recovery code."""
+    """Finish a sign-in with the challenge's token and a TOTP or (single-use) recovery code.
+
+    A token that names an account spends its budget, like its password did; an unknown token
+    names none (and cannot be guessed), so only the per-address limit counts it.
+    """
     if (factor.code is None) == (factor.recovery_code is None):
         raise ValidationFailed("give either code or recoveryCode", field="code")
     now = env.clock.now()
@@ -133,6 +157,7 @@ async def complete_mfa(
         user = await uow.users.get(challenge.user_id) if challenge is not None else None
         passed = False
         method = "totp" if factor.code is not None else "recovery_code"
+        attempt = await take_attempt(env, user.email) if user is not None else None
         if challenge is not None and user is not None and challenge.is_live(now):
             passed = await _second_factor_holds(uow, env, user, factor)
             if not passed:
@@ -140,7 +165,8 @@ async def complete_mfa(
             else:
                 passed = await uow.secrets.consume(challenge.id, now)
         if passed:
-            assert user is not None and challenge is not None
+            assert user is not None and challenge is not None and attempt is not None
+            await attempt.succeeded()
             if method == "recovery_code":
                 await audit(uow, context, user, "auth.recovery_code_used")
             return await start_session(uow, env, user, context, method=method)

@@ -1,9 +1,12 @@
 """Forgotten passwords: an e-mailed single-use link, then a new password that ends every session.
 
 The request answers the same whatever the address (known, unknown,
-malformed), so it cannot be used to learn who has an account. The link
-proves the mailbox is the owner's, so confirming it also verifies a pending
-account's e-mail.
+malformed), and takes at least ``account_email_min_seconds`` (the real work
+for a known address would otherwise show in its duration), so it cannot be
+used to learn who has an account. The link's token is 256 random bits: it
+cannot be guessed, so confirming needs no per-account budget beside the
+per-address limit. The link proves the mailbox is the owner's, so
+confirming it also verifies a pending account's e-mail.
 """
 
 from __future__ import annotations
@@ -24,16 +27,22 @@ from domain.errors import ValidationFailed
 from domain.ports import Submission
 from domain.signup import RESET_PATH, InvalidLink
 from domain.submit import send_submitted
+from domain.timing_floor import at_least
 
 PURPOSE = SecretPurpose.PASSWORD_RESET
 BAD_LINK = "the reset link is not valid or has expired"
 
 
 async def request_password_reset(env: AccountEnv, email: str, context: AuditContext) -> None:
-    try:
-        address = normalize_email(env, email)
-    except ValidationFailed:
-        return
+    async with at_least(env.settings.account_email_min_seconds):
+        try:
+            address = normalize_email(env, email)
+        except ValidationFailed:
+            return
+        await _email_reset_link(env, address, context)
+
+
+async def _email_reset_link(env: AccountEnv, address: str, context: AuditContext) -> None:
     submission: Submission | None = None
     async with env.uow() as uow:
         user = await uow.users.by_email(address)

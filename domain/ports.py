@@ -242,6 +242,11 @@ class RateLimiter(Protocol):
         """Count one hit against each of ``rates`` (in one round trip), in the same order."""
         ...
 
+    async def give_back(self, rate: RateLimit) -> None:
+        """Take back one hit counted against ``rate``, if its window is still open: a slot that
+        was held for an attempt and turned out not to be spent."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -352,6 +357,15 @@ class UserRepository(Protocol):
 
     async def add_doctor_profile(self, profile: DoctorProfile) -> None: ...
 
+    async def replace_pending(self, user: User) -> bool:
+        """Overwrite a pending account's row with ``user`` as a new sign-up would write it
+        (keeping its id, status and creation time); False if the account is not pending."""
+        ...
+
+    async def remove_profiles(self, user_id: uuid.UUID) -> None:
+        """Delete the account's patient and doctor profiles, whichever it has."""
+        ...
+
     async def get(self, user_id: uuid.UUID) -> User | None: ...
 
     async def by_email(self, email: str) -> User | None:
@@ -426,6 +440,15 @@ class OneTimeSecretRepository(Protocol):
 
     async def retire(self, user_id: uuid.UUID, purpose: SecretPurpose, at: datetime) -> int:
         """Use up every unused secret of ``purpose``: a newer one replaces them."""
+        ...
+
+    async def retire_all(self, user_id: uuid.UUID, at: datetime) -> int:
+        """Use up every unused secret of the account, whatever its purpose."""
+        ...
+
+    async def lock_unused(self, user_id: uuid.UUID) -> None:
+        """Lock the account's unused secrets until the transaction ends: a concurrent use of
+        one (which locks it, then the user row) finishes first or waits for this one."""
         ...
 
 

@@ -1,7 +1,8 @@
 """Which rate limits a request counts against, and how a count becomes an answer and headers.
 
 A limit is a fixed window per key (a client IP for credential routes, a user
-for everything a token vouches for). The counting itself lives in a shared
+for everything a token vouches for, an account for sign-in guesses and e-mailed
+codes, whichever address they come from). The counting itself lives in a shared
 store (Redis), so every API process sees the same counts; this module only
 says what the counts mean, so the rules read the same whatever stores them.
 
@@ -12,11 +13,18 @@ form: ``RateLimit-Limit``, ``RateLimit-Remaining``, ``RateLimit-Reset``
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 
 import msgspec
 
 WINDOW_SECONDS = 60
+ACCOUNT_FAILURE_LIMIT = 10  # wrong sign-in guesses per account ...
+ACCOUNT_FAILURE_WINDOW_SECONDS = 15 * 60  # ... per quarter of an hour
+LOGIN_CODE_LIMIT = 5  # e-mailed sign-in codes per address ...
+LOGIN_CODE_WINDOW_SECONDS = 3600  # ... per hour
+_ACCOUNT_KEY_LABEL = b"healthplat rate limit account key v1"
 
 
 class RateLimit(msgspec.Struct, frozen=True):
@@ -66,6 +74,27 @@ def user_limit(user_id: str, per_minute: int) -> RateLimit:
 def anonymous_limit(client_ip: str, per_minute: int) -> RateLimit:
     """Requests with no valid token, per address: refusing them costs an audit write each."""
     return RateLimit(f"anon:ip:{client_ip}", per_minute)
+
+
+def account_key(secret: str, address: str) -> str:
+    """What names an account in rate-limit keys: a keyed hash of its e-mail address, never the
+    address (the store holds no PHI, and without ``secret`` no list of guessed addresses can be
+    hashed to match). Case-blind, as the account lookup is: ``Alice@x`` and ``alice@x`` are one
+    account, so they must be one budget."""
+    key = hmac.new(secret.encode(), _ACCOUNT_KEY_LABEL, hashlib.sha256).digest()
+    return hmac.new(key, address.lower().encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def account_failure_limit(account: str) -> RateLimit:
+    """Wrong sign-in guesses (password, e-mailed code, TOTP or recovery code) for one account."""
+    return RateLimit(
+        f"account:failures:{account}", ACCOUNT_FAILURE_LIMIT, ACCOUNT_FAILURE_WINDOW_SECONDS
+    )
+
+
+def login_code_limit(account: str) -> RateLimit:
+    """Sign-in codes e-mailed to one address."""
+    return RateLimit(f"account:login_codes:{account}", LOGIN_CODE_LIMIT, LOGIN_CODE_WINDOW_SECONDS)
 
 
 def binding(decisions: list[RateDecision]) -> RateDecision:

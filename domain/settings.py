@@ -45,6 +45,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cors_origins: tuple[str, ...] = ()
     rate_limit_auth_per_minute: int = 10
     rate_limit_user_per_minute: int = 100
+    # A password-reset or sign-in-code request takes at least this long, whether or not the
+    # address has an account (domain/timing_floor.py)
+    account_email_min_seconds: float = 0.25
     ipfs_api_url: str | None = None  # None: the embedded block store under DATA_DIR/ipfs
     ipfs_timeout_seconds: float = 30.0
     stellar_secret_key: str | None = None  # None: nothing is anchored (the launcher makes one)
@@ -89,6 +92,7 @@ _FLOATS = {
     "IPFS_TIMEOUT_SECONDS": "ipfs_timeout_seconds",
     "STELLAR_TIMEOUT_SECONDS": "stellar_timeout_seconds",
     "ANCHOR_INTERVAL_SECONDS": "anchor_interval_seconds",
+    "ACCOUNT_EMAIL_MIN_SECONDS": "account_email_min_seconds",
 }
 _INTS = {
     "ACCESS_TOKEN_TTL_SECONDS": "access_token_ttl_seconds",

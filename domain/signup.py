@@ -7,11 +7,18 @@ rolled back. A sign-up with an address already registered answers exactly
 like a new one (same status, same shape, same time: the password is hashed
 either way) and e-mails the address's owner instead, so the endpoint cannot
 be used to learn who is a patient here.
+
+An address whose account is still pending has proved nothing yet, so a new
+sign-up for it replaces that account's credentials and profile (whoever made
+them: perhaps someone else, hoping the owner verifies an account they hold the
+password of) and revokes every link sent before. A verification link therefore
+only ever activates the sign-up that asked for it: the latest one.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import msgspec
 
@@ -45,6 +52,7 @@ from domain.identity import Role
 from domain.phi import PATIENT_DATE_OF_BIRTH, USER_PHONE
 from domain.ports import Submission, UnitOfWork
 from domain.submit import send_submitted
+from domain.timing_floor import at_least
 
 VERIFY_PATH = "verify-email"
 RESET_PATH = "reset-password"
@@ -66,29 +74,39 @@ async def signup(env: AccountEnv, command: Signup, context: AuditContext) -> Sig
     email = normalize_email(env, command.email)
     now = env.clock.now()
     account = check_signup(command, email, now.date())
-    password_hash = await env.passwords.hash(account.password)
-    user = User(
-        id=uuid.uuid4(),
-        email=email,
+    # A new and a taken address do different work; the same floor keeps their timing alike.
+    async with at_least(env.settings.account_email_min_seconds):
+        password_hash = await env.passwords.hash(account.password)
+        user = _pending_user(env, account, uuid.uuid4(), password_hash, now)
+        async with env.uow() as uow:
+            if await uow.users.add(user):
+                await _add_profile(uow, env, user, account)
+                submission = await send_verification(uow, env, user)
+                await audit(
+                    uow, context, user, "user.signup", changed_fields=_given_fields(account)
+                )
+            else:
+                submission = await _answer_taken_address(uow, env, account, password_hash, context)
+        await send_submitted(env.sender, submission)
+    # For a taken address the id is a fresh random one that names no account.
+    return SignedUp(user_id=user.id, status=AccountStatus.PENDING)
+
+
+def _pending_user(
+    env: AccountEnv, account: NewAccount, user_id: uuid.UUID, password_hash: str, now: datetime
+) -> User:
+    """The row a sign-up writes for account ``user_id`` (its id seals the phone)."""
+    return User(
+        id=user_id,
+        email=account.email,
         role=account.role,
         status=AccountStatus.PENDING,
         name=account.name,
         password_hash=password_hash,
+        phone=seal(env, USER_PHONE, user_id, account.phone) if account.phone is not None else None,
         created_at=now,
         updated_at=now,
     )
-    if account.phone is not None:
-        user = msgspec.structs.replace(user, phone=seal(env, USER_PHONE, user.id, account.phone))
-    async with env.uow() as uow:
-        if await uow.users.add(user):
-            await _add_profile(uow, env, user, account)
-            submission = await send_verification(uow, env, user)
-            await audit(uow, context, user, "user.signup", changed_fields=_given_fields(account))
-        else:
-            submission = await _answer_taken_address(uow, env, email, context)
-    await send_submitted(env.sender, submission)
-    # For a taken address the id is a fresh random one that names no account.
-    return SignedUp(user_id=user.id, status=AccountStatus.PENDING)
 
 
 async def _add_profile(uow: UnitOfWork, env: AccountEnv, user: User, account: NewAccount) -> None:
@@ -108,19 +126,35 @@ async def _add_profile(uow: UnitOfWork, env: AccountEnv, user: User, account: Ne
         )
 
 
+_OPTIONAL_FIELDS = ("phone", "date_of_birth")
+_DOCTOR_FIELDS = ("specialty", "licence_number", "consultation_fee_cents")
+# A replacement writes everything a sign-up may give: each field is set anew or cleared.
+_REPLACED_FIELDS = ("email", "password", "name", "role", *_OPTIONAL_FIELDS, *_DOCTOR_FIELDS)
+
+
 def _given_fields(account: NewAccount) -> tuple[str, ...]:
     fields = ["email", "password", "name", "role"]
-    fields += [name for name in ("phone", "date_of_birth") if getattr(account, name) is not None]
+    fields += [name for name in _OPTIONAL_FIELDS if getattr(account, name) is not None]
     if account.doctor is not None:
-        fields += ["specialty", "licence_number", "consultation_fee_cents"]
+        fields += _DOCTOR_FIELDS
     return tuple(fields)
 
 
 async def _answer_taken_address(
-    uow: UnitOfWork, env: AccountEnv, email: str, context: AuditContext
+    uow: UnitOfWork,
+    env: AccountEnv,
+    account: NewAccount,
+    password_hash: str,
+    context: AuditContext,
 ) -> Submission | None:
-    """A pending owner gets a fresh verification link; an active one a note that they exist."""
-    existing = await uow.users.by_email(email)
+    """A pending account becomes this sign-up's, with a fresh link; an active one's owner gets a
+    note that they exist."""
+    existing = await uow.users.by_email(account.email)
+    if existing is not None and existing.status is AccountStatus.PENDING:
+        replaced = await _replace_pending(uow, env, existing, account, password_hash, context)
+        if replaced is not None:
+            return replaced
+        existing = await uow.users.get(existing.id)  # verified while this sign-up waited
     if existing is None:  # pragma: no cover - the insert just saw it
         return None
     # Not the owner acting (the caller is unknown): the event is about their account.
@@ -130,8 +164,6 @@ async def _answer_taken_address(
             action="user.signup_existing", resource_type="user", resource_id=str(existing.id)
         ),
     )
-    if existing.status is AccountStatus.PENDING:
-        return await send_verification(uow, env, existing)
     if existing.status is AccountStatus.ACTIVE:
         return await queue_email(
             uow,
@@ -141,6 +173,36 @@ async def _answer_taken_address(
             {"name": existing.name, "signInUrl": f"{_app_base(env)}/{SIGN_IN_PATH}"},
         )
     return None
+
+
+async def _replace_pending(
+    uow: UnitOfWork,
+    env: AccountEnv,
+    existing: User,
+    account: NewAccount,
+    password_hash: str,
+    context: AuditContext,
+) -> Submission | None:
+    """Give the pending account ``existing`` this sign-up's credentials and profile, revoke
+    every secret issued before, and send a new link. None if it is no longer pending.
+
+    The account's unused secrets are locked before its row, in the order a link's use takes
+    them (verify_email, reset_password): a link used meanwhile either finishes first (the
+    account is active, and stays untouched) or waits and then finds itself revoked.
+    """
+    await uow.secrets.lock_unused(existing.id)
+    now = env.clock.now()
+    replacement = _pending_user(env, account, existing.id, password_hash, now)
+    if not await uow.users.replace_pending(replacement):
+        return None
+    # A pending account cannot sign in (sessions.check_may_sign_in), and no status leads back
+    # to pending: no session, refresh token, TOTP or connection can hang off it. Only
+    # e-mailed secrets can (verification and reset links), and those are revoked here.
+    await uow.users.remove_profiles(existing.id)
+    await _add_profile(uow, env, replacement, account)
+    await uow.secrets.retire_all(existing.id, now)
+    await audit(uow, context, replacement, "user.signup_replace", changed_fields=_REPLACED_FIELDS)
+    return await send_verification(uow, env, replacement)
 
 
 def _app_base(env: AccountEnv) -> str:

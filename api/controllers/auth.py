@@ -1,8 +1,10 @@
 """Signing up and signing in: accounts, sessions, e-mailed links and codes, and TOTP.
 
 The routes that take a credential are public (policy ``public.*``) and rate
-limited per address (``rate_limit: "auth"``); logout and the TOTP routes act
-on the caller's own account. The access token is minted here, from what the
+limited per address (``rate_limit: "auth"``); the sign-in services also
+spend per-account budgets (domain/sign_in_budget.py), refused here with the
+rate-limit middleware's own 429 and 503. Logout and the TOTP routes act on
+the caller's own account. The access token is minted here, from what the
 domain services return, with the API's one token format (api/tokens.py).
 Token answers are never cached (``Cache-Control: no-store``, RFC 6749 5.1).
 """
@@ -11,15 +13,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, post
+from litestar import Controller, Request, Response, post
 from litestar.datastructures import CacheControlHeader
 from litestar.params import JSONBody
+from litestar.types import ExceptionHandlersMap
 
 from api.audit_context import AuditContextDep
 from api.auth import TOKEN_SCOPES_OPT, Caller
+from api.middleware.rate_limit import limiter_unavailable, too_many_requests
 from api.problems import problem_responses
 from api.state import AppServices
 from api.tokens import mint_token
@@ -28,7 +32,13 @@ from domain.accounts import AccountStatus, Signup
 from domain.errors import NotFound
 from domain.identity import MFA_ENROLMENT_SCOPE, Principal, Role
 from domain.policies import user_uuid
+from domain.rate_limits import (
+    ACCOUNT_FAILURE_LIMIT,
+    ACCOUNT_FAILURE_WINDOW_SECONDS,
+    LOGIN_CODE_LIMIT,
+)
 from domain.settings import Settings
+from domain.sign_in_budget import BudgetUnavailable, TooManyAttempts
 
 # Transport bounds only: a body cannot be absurd. The rules answer 422 or 401.
 Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
@@ -164,6 +174,20 @@ def _opt(policy: str, *, auth_rate: bool = False, **extra: object) -> dict[str, 
     return {"policy": policy, **(AUTH_RATE if auth_rate else {}), **extra}
 
 
+def _account_budget_spent(request: Request[Any, Any, Any], exc: TooManyAttempts) -> Response[Any]:
+    return too_many_requests(request.scope, exc.decision)
+
+
+def _account_budget_unavailable(
+    request: Request[Any, Any, Any], exc: BudgetUnavailable
+) -> Response[Any]:
+    return limiter_unavailable()
+
+
+BUDGET_REFUSALS: ExceptionHandlersMap = {
+    TooManyAttempts: _account_budget_spent,
+    BudgetUnavailable: _account_budget_unavailable,
+}
 ENROLMENT_OK = {TOKEN_SCOPES_OPT: (MFA_ENROLMENT_SCOPE,)}
 # The router asks for a bearer token; an empty requirement beside it makes one optional.
 NO_TOKEN: list[dict[str, list[str]]] = [{}]
@@ -173,6 +197,7 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
     cache_control = CacheControlHeader(no_store=True)
+    exception_handlers = BUDGET_REFUSALS
 
     @post(
         "/signup",
@@ -317,6 +342,10 @@ class AuthController(Controller):
         "/code/request",
         operation_id="requestLoginCode",
         summary="E-mail a 6-digit sign-in code (valid 5 minutes); 202 whatever the address",
+        description=(
+            f"At most {LOGIN_CODE_LIMIT} codes per address per hour, from whatever client "
+            "addresses: then 429 with Retry-After, whether or not the address has an account."
+        ),
         status_code=202,
         responses=problem_responses(400, 429),
         opt=_opt("public.login_code_request", auth_rate=True),
@@ -332,7 +361,12 @@ class AuthController(Controller):
         "/code/verify",
         operation_id="verifyLoginCode",
         summary="Sign in with the e-mailed code: tokens, or an MFA challenge",
-        description="A code allows 5 wrong tries; then it is dead and a new one is needed.",
+        description=(
+            "A code allows 5 wrong tries; then it is dead and a new one is needed. An account "
+            f"allows {ACCOUNT_FAILURE_LIMIT} wrong guesses (password, code, TOTP or recovery "
+            f"code) per {ACCOUNT_FAILURE_WINDOW_SECONDS // 60} minutes, from whatever client "
+            "addresses: then 429 with Retry-After, known address or not."
+        ),
         status_code=200,
         responses=problem_responses(400, 401, 403, 429),
         opt=_opt("public.login_code_verify", auth_rate=True),

@@ -10,6 +10,10 @@ Which budgets a request spends (``domain.rate_limits``):
 
 Every answer carries ``RateLimit-Limit/-Remaining/-Reset`` for the budget
 with the least room; a refusal is a 429 problem with ``Retry-After``.
+The sign-in services spend per-account budgets of their own
+(domain/sign_in_budget.py); the auth routes answer those refusals with the
+same 429 (``too_many_requests``), whose RateLimit headers are then the
+account budget's and are left as they are.
 
 The client address is the ASGI peer. Behind a proxy, run uvicorn with
 ``--proxy-headers --forwarded-allow-ips=<the proxy>`` so the peer is the
@@ -121,39 +125,42 @@ class RateLimitMiddleware(ASGIMiddleware):
             closed = is_credential_route(scope)
             self._outage.warn(exc, failed_closed=closed)
             if closed:
-                await _answer(scope, receive, send, _unavailable())
+                await _answer(scope, receive, send, limiter_unavailable())
                 return
             await next_app(scope, receive, send)
             return
         decision = binding(
             [RateDecision.of(rate, count) for rate, count in zip(rates, counts, strict=True)]
         )
-        headers = rate_limit_headers(decision)
         if not decision.allowed:
-            scope.setdefault("state", {})[FIRST_REFUSAL_STATE_KEY] = decision.first_refusal
-            await _answer(scope, receive, send, _too_many(headers))
+            await _answer(scope, receive, send, too_many_requests(scope, decision))
             return
+        headers = rate_limit_headers(decision)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 mutable = MutableScopeHeaders.from_message(message)
                 for name, value in headers.items():
-                    mutable[name] = value
+                    mutable.setdefault(name, value)  # a service's own refusal keeps its budget's
             await send(message)
 
         await next_app(scope, receive, with_headers)
 
 
-def _too_many(headers: dict[str, str]) -> Any:
+def too_many_requests(scope: Scope, decision: RateDecision) -> Any:
+    """The 429 for a spent budget. Of a burst of them only the one that crossed the limit is
+    worth an audit record: the failure audit reads the flag set here."""
+    scope.setdefault("state", {})[FIRST_REFUSAL_STATE_KEY] = decision.first_refusal
     return problem_response(
         429,
         "too many requests; retry after the number of seconds in Retry-After",
         code="rate_limited",
-        headers=headers,
+        headers=rate_limit_headers(decision),
     )
 
 
-def _unavailable() -> Any:
+def limiter_unavailable() -> Any:
+    """The 503 of a credential route while the shared store does not answer."""
     return problem_response(
         503,
         "this endpoint is briefly unavailable; retry shortly",

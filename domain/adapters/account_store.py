@@ -102,6 +102,35 @@ class PgUserRepository:
             ),
         )
 
+    async def replace_pending(self, user: User) -> bool:
+        # Guarded on the status: a row verified meanwhile is waited for, then left alone.
+        phone_key, phone_blob = _parts(user.phone)
+        cursor = await self._conn.execute(
+            """
+            UPDATE users SET email = %s, role = %s, name = %s, password_hash = %s,
+                phone_key_id = %s, phone_sealed = %s,
+                totp_secret_key_id = NULL, totp_secret_sealed = NULL, totp_enabled_at = NULL,
+                totp_last_step = NULL, last_login_at = NULL, updated_at = %s
+            WHERE id = %s AND status = 'pending'
+            RETURNING id
+            """,
+            (
+                user.email,
+                user.role.value,
+                user.name,
+                user.password_hash,
+                phone_key,
+                phone_blob,
+                user.updated_at,
+                user.id,
+            ),
+        )
+        return await cursor.fetchone() is not None
+
+    async def remove_profiles(self, user_id: uuid.UUID) -> None:
+        await self._conn.execute("DELETE FROM patient_profiles WHERE user_id = %s", (user_id,))
+        await self._conn.execute("DELETE FROM doctor_profiles WHERE user_id = %s", (user_id,))
+
     async def get(self, user_id: uuid.UUID) -> User | None:
         cursor = await self._conn.execute("SELECT * FROM users WHERE id = %s", (user_id,))
         row = await cursor.fetchone()

@@ -159,6 +159,19 @@ class PgOneTimeSecretRepository:
         )
         return cursor.rowcount
 
+    async def retire_all(self, user_id: uuid.UUID, at: datetime) -> int:
+        cursor = await self._conn.execute(
+            "UPDATE one_time_secrets SET used_at = %s WHERE user_id = %s AND used_at IS NULL",
+            (at, user_id),
+        )
+        return cursor.rowcount
+
+    async def lock_unused(self, user_id: uuid.UUID) -> None:
+        await self._conn.execute(
+            "SELECT id FROM one_time_secrets WHERE user_id = %s AND used_at IS NULL FOR UPDATE",
+            (user_id,),
+        )
+
 
 class PgRecoveryCodeRepository:
     def __init__(self, conn: AsyncConnection) -> None:

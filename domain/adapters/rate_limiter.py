@@ -3,8 +3,9 @@
 One Lua script counts a hit against each key of a request and starts a
 key's window on its first hit (INCR, then PEXPIRE if the key has no expiry
 yet), atomically and in one round trip: two processes can never both see
-the last free slot. The window starts with a key's first hit, so it needs
-no clock agreement between API hosts. Timeouts are short: a request must
+the last free slot. Another takes one hit back while the key's window
+lasts. The window starts with a key's first hit, so it needs no clock
+agreement between API hosts. Timeouts are short: a request must
 not wait on a sick Redis; the caller decides what a failure means.
 """
 
@@ -33,10 +34,20 @@ return answer
 """
 
 
+# A window that ended meanwhile is left alone: DECR would start a key without an expiry.
+_GIVE_BACK = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
+
 class RedisRateLimiter:
     def __init__(self, client: aioredis.Redis) -> None:
         self._client = client
         self._hit = client.register_script(_HIT)
+        self._give_back = client.register_script(_GIVE_BACK)
 
     @classmethod
     def from_url(cls, redis_url: str) -> RedisRateLimiter:
@@ -57,6 +68,9 @@ class RedisRateLimiter:
             args=[rate.window_seconds * 1000 for rate in rates],
         )
         return [RateCount(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+    async def give_back(self, rate: RateLimit) -> None:
+        await self._give_back(keys=[KEY_PREFIX + rate.key])
 
     async def close(self) -> None:
         await self._client.aclose()

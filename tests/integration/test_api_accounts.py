@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from email import policy
 from email.parser import BytesParser
 
 import jwt
 import msgspec
+import psycopg
 import pytest
 from argon2 import PasswordHasher
 
@@ -29,7 +31,14 @@ from tests.support.accounts import (
     token_in,
 )
 from tests.support.api import api_client, assert_problem, job_rows
-from tests.support.people import DOCTOR_CHANTHA, PATIENT_ALICE, PATIENT_BOREY, PEOPLE, phi_markers
+from tests.support.people import (
+    DOCTOR_CHANTHA,
+    PATIENT_ALICE,
+    PATIENT_BOREY,
+    PEOPLE,
+    Person,
+    phi_markers,
+)
 from workers.actors.email import send_email
 
 
@@ -208,6 +217,127 @@ async def test_signing_up_again_while_pending_resends_the_link(api, settings) ->
     assert_problem(stale, 401)
     fresh = await api.post(f"{AUTH}/verify-email", json={"token": token_in(second)})
     assert fresh.status_code == 200
+
+
+# -- a sign-up for an address whose account is still pending -----------------------------
+
+ATTACKER_PASSWORD = "attacker chosen password 99"
+
+
+def attacker_body(victim: Person) -> dict[str, object]:
+    """Someone else's sign-up with ``victim``'s address: a doctor, with their own password."""
+    return signup_body(DOCTOR_CHANTHA, "doctor") | {
+        "email": victim.email,
+        "password": ATTACKER_PASSWORD,
+        "name": "Someone Else",
+    }
+
+
+def answer_shape(response) -> tuple[int, set[str], str]:
+    return response.status_code, set(response.json()), response.json()["status"]
+
+
+async def test_a_later_signup_takes_over_a_pending_account(api, settings) -> None:
+    """Pre-hijacking: an account made first with the victim's address must not become theirs
+    with the first sign-up's password, role or profile when they sign up and verify."""
+    db = settings.database_url
+    first = await api.post(f"{AUTH}/signup", json=attacker_body(PATIENT_ALICE))
+    account_id = first.json()["userId"]
+    earlier_link = last_email(db, "account_verification", PATIENT_ALICE.email)["verifyUrl"]
+
+    second = await sign_up(api, PATIENT_ALICE)
+    assert answer_shape(second) == answer_shape(first) == (201, {"userId", "status"}, "pending")
+    assert second.json()["userId"] != account_id  # as for any taken address: names no account
+
+    stale = await api.post(f"{AUTH}/verify-email", json={"token": token_in(earlier_link)})
+    assert assert_problem(stale, 401)["code"] == "invalid_link"
+    data = last_email(db, "account_verification", PATIENT_ALICE.email)
+    assert data["name"] == PATIENT_ALICE.name
+    verified = await api.post(f"{AUTH}/verify-email", json={"token": token_in(data["verifyUrl"])})
+    assert verified.json() == {"userId": account_id, "status": "active"}
+
+    refused = await api.post(
+        f"{AUTH}/login", json={"email": PATIENT_ALICE.email, "password": ATTACKER_PASSWORD}
+    )
+    assert assert_problem(refused, 401)["code"] == "invalid_credentials"
+    session = await log_in(api, PATIENT_ALICE)
+    assert session["role"] == "patient"
+    me = (await api.get("/api/v1/me", headers=bearer_of(session))).json()
+    assert (me["name"], me["role"], me["doctor"]) == (PATIENT_ALICE.name, "patient", None)
+    assert (me["phone"], me["dateOfBirth"]) == (PATIENT_ALICE.phone, PATIENT_ALICE.date_of_birth)
+    assert rows(db, "SELECT * FROM doctor_profiles") == []
+    assert len(rows(db, "SELECT * FROM patient_profiles")) == 1
+
+    [event] = rows(db, "SELECT * FROM audit_events WHERE action = 'user.signup_replace'")
+    assert event["resource_id"] == account_id and event["actor_id"] == account_id
+    assert event["actor_role"] == "patient"
+    assert {"password", "name", "role", "phone", "licence_number"} <= set(event["changed_fields"])
+    text = msgspec.json.encode({k: str(v) for k, v in event.items()}).decode()
+    markers = phi_markers() | {PATIENT_ALICE.email, ATTACKER_PASSWORD, "Someone Else"}
+    assert not any(marker in text for marker in markers)
+    assert audit_actions(db)["user.signup_existing"] == 0
+    assert_no_phi_in_jobs(db)
+
+
+async def test_the_answers_to_a_new_pending_and_active_address_look_alike(api, settings) -> None:
+    db = settings.database_url
+    new = await sign_up(api, PATIENT_BOREY)
+    pending = await api.post(f"{AUTH}/signup", json=attacker_body(PATIENT_BOREY))
+    await activate(api, db, PATIENT_ALICE)
+    active = await api.post(f"{AUTH}/signup", json=attacker_body(PATIENT_ALICE))
+    assert answer_shape(new) == answer_shape(pending) == answer_shape(active)
+    account_ids = {str(row["id"]) for row in rows(db, "SELECT id FROM users")}
+    assert pending.json()["userId"] not in account_ids
+    assert active.json()["userId"] not in account_ids
+
+
+async def test_a_takeover_revokes_the_pending_accounts_reset_link(api, settings) -> None:
+    db = settings.database_url
+    await sign_up(api, PATIENT_ALICE)
+    await api.post(f"{AUTH}/password-reset/request", json={"email": PATIENT_ALICE.email})
+    reset_token = token_in(last_email(db, "password_reset", PATIENT_ALICE.email)["resetUrl"])
+    await api.post(f"{AUTH}/signup", json=attacker_body(PATIENT_ALICE))
+    body = {"token": reset_token, "password": "a brand new passphrase 42"}
+    confirmed = await api.post(f"{AUTH}/password-reset/confirm", json=body)
+    assert assert_problem(confirmed, 401)["code"] == "invalid_link"
+    live = rows(db, "SELECT purpose FROM one_time_secrets WHERE used_at IS NULL")
+    assert live == [{"purpose": "email_verification"}]  # only the latest sign-up's link
+
+
+def _activate_once_someone_waits(conn: psycopg.Connection, database_url: str) -> None:
+    """Finish what ``conn`` began as verify_email does, once another session waits on a lock."""
+    deadline = time.monotonic() + 10
+    waiting = "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+    waiting += " AND wait_event_type = 'Lock'"
+    while not rows(database_url, waiting):
+        assert time.monotonic() < deadline, "the sign-up never waited for the link being used"
+        time.sleep(0.02)
+    conn.execute("UPDATE users SET status = 'active', email_verified_at = now()")
+    conn.commit()
+
+
+async def test_a_signup_racing_a_verification_leaves_the_verified_account_alone(
+    api, settings
+) -> None:
+    db = settings.database_url
+    await sign_up(api, PATIENT_ALICE)
+    with psycopg.connect(db) as link_use:
+        # verify_email's first step, in a transaction held open: the link is used up
+        link_use.execute("UPDATE one_time_secrets SET used_at = now() WHERE used_at IS NULL")
+        finish = threading.Thread(target=_activate_once_someone_waits, args=(link_use, db))
+        finish.start()
+        raced = await api.post(f"{AUTH}/signup", json=attacker_body(PATIENT_ALICE))
+        finish.join()
+    assert raced.status_code == 201, raced.text
+    assert len(emails(db, "account_verification", PATIENT_ALICE.email)) == 1
+    assert last_email(db, "account_exists", PATIENT_ALICE.email)["name"] == PATIENT_ALICE.name
+    assert (await log_in(api, PATIENT_ALICE))["role"] == "patient"
+    refused = await api.post(
+        f"{AUTH}/login", json={"email": PATIENT_ALICE.email, "password": ATTACKER_PASSWORD}
+    )
+    assert_problem(refused, 401)
+    actions = audit_actions(db)
+    assert actions["user.signup_existing"] == 1 and actions["user.signup_replace"] == 0
 
 
 async def test_verification_links_are_single_use_and_expire(api, settings) -> None:

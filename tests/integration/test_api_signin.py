@@ -1,15 +1,30 @@
-"""Sign-in by e-mailed code, TOTP two-factor sign-in and recovery codes, admins' enrolment."""
+"""Sign-in by e-mailed code, TOTP two-factor sign-in and recovery codes, admins' enrolment,
+the per-account budgets that hold however many client addresses an attacker has, and the
+time floor of the requests that may e-mail an account (codes, reset links)."""
 
 from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
 
 import jwt
 import msgspec
 import pytest
+import redis
 
 from api.operator_cli import OPERATOR
 from domain.errors import Unauthorized
-from domain.login import login_with_code, request_login_code
+from domain.login import login_with_code, login_with_password, request_login_code
+from domain.password_reset import request_password_reset
+from domain.rate_limits import (
+    ACCOUNT_FAILURE_LIMIT,
+    ACCOUNT_FAILURE_WINDOW_SECONDS,
+    LOGIN_CODE_LIMIT,
+    LOGIN_CODE_WINDOW_SECONDS,
+)
 from domain.settings import Settings
+from domain.sign_in_budget import BudgetUnavailable
 from domain.signup import create_admin
 from tests.conftest import TEST_JWT_SECRET
 from tests.support.accounts import (
@@ -25,13 +40,19 @@ from tests.support.accounts import (
     totp_code,
     totp_code_at,
 )
-from tests.support.api import api_client, assert_problem, job_rows
+from tests.support.api import api_client, assert_problem, client_addresses, job_rows
 from tests.support.people import ADMIN_EANG, DOCTOR_CHANTHA, PATIENT_ALICE, PATIENT_BOREY
+from tests.support.platform import running_services
+from tests.support.rows import audit_events
+from tests.support.servers import free_port
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return msgspec.structs.replace(settings, rate_limit_auth_per_minute=10_000)
+    # many credential calls from one address; code requests need not wait out their floor
+    return msgspec.structs.replace(
+        settings, rate_limit_auth_per_minute=10_000, account_email_min_seconds=0.001
+    )
 
 
 @pytest.fixture
@@ -306,3 +327,212 @@ async def test_an_admin_without_totp_may_only_enrol(api, settings, services) -> 
     assert jobs.status_code == 200, jobs.text
     actions = audit_actions(db)
     assert actions["user.create_admin"] == 1 and actions["auth.login_enrolment"] == 1
+
+
+# -- per-account budgets, whatever the client address ----------------------------------------
+
+
+@pytest.fixture
+async def spread_api(settings):
+    """Two credential calls a minute per client address, and tests send each call from a new
+    one: only the per-account budgets can stop them."""
+    async with api_client(msgspec.structs.replace(settings, rate_limit_auth_per_minute=2)) as api:
+        yield api
+
+
+def answer_of(response) -> tuple:
+    """What a caller learns from an answer, but for the seconds left in a window."""
+    body = response.json()
+    headers = tuple(response.headers.get(f"ratelimit-{name}") for name in ("limit", "remaining"))
+    return response.status_code, body.get("code"), body.get("detail"), body.get("message"), headers
+
+
+def refused_for(response, window_seconds: int, limit: int) -> None:
+    problem = assert_problem(response, 429)
+    assert problem["code"] == "rate_limited"
+    assert response.headers["ratelimit-limit"] == str(limit)
+    assert response.headers["ratelimit-remaining"] == "0"
+    assert window_seconds - 60 < int(response.headers["retry-after"]) <= window_seconds
+    assert response.headers["retry-after"] == response.headers["ratelimit-reset"]
+
+
+def rate_refusals(database_url: str) -> list[dict]:
+    return [e for e in audit_events(database_url, outcome=None) if e["status_code"] == 429]
+
+
+async def test_an_address_gets_five_codes_an_hour_from_any_client_address(
+    spread_api, settings
+) -> None:
+    db = settings.database_url
+    await activate(spread_api, db, PATIENT_ALICE)
+    peers = client_addresses()
+    transcripts = []
+    for person in (PATIENT_ALICE, PATIENT_BOREY):  # Borey has no account
+        answers = [
+            await spread_api.post(
+                f"{AUTH}/code/request", json={"email": email}, headers=next(peers)
+            )
+            # the address in any case is one address: the lookup ignores case, so does the cap
+            for email in [person.email] * LOGIN_CODE_LIMIT + [person.email.upper()] * 2
+        ]
+        assert [a.status_code for a in answers] == [202] * LOGIN_CODE_LIMIT + [429, 429]
+        for refused in answers[-2:]:
+            refused_for(refused, LOGIN_CODE_WINDOW_SECONDS, LOGIN_CODE_LIMIT)
+        transcripts.append([answer_of(a) for a in answers])
+
+    assert transcripts[0] == transcripts[1]  # an account or none: the same answers
+    assert len(emails(db, "one_time_code", PATIENT_ALICE.email)) == LOGIN_CODE_LIMIT
+    assert emails(db, "one_time_code", PATIENT_BOREY.email) == []
+    # each address's burst of refusals is recorded once: the call that crossed the cap
+    assert [(e["action"], e["outcome"]) for e in rate_refusals(db)] == [
+        ("public.login_code_request", "denied")
+    ] * 2
+
+
+async def guesses_then_the_truth(api, peers, person, code: str) -> list:
+    """Ten wrong guesses at ``person``'s account (passwords and codes), each from a new client
+    address out of ``peers``, then the right password and the right code: the answers."""
+    answers = []
+    for n in range(ACCOUNT_FAILURE_LIMIT):
+        if n % 2:
+            body = {"email": person.email, "password": f"wrong password number {n}"}
+            answers.append(await api.post(f"{AUTH}/login", json=body, headers=next(peers)))
+        else:
+            body = {"email": person.email, "code": wrong(code)}
+            answers.append(await api.post(f"{AUTH}/code/verify", json=body, headers=next(peers)))
+    right = {"email": person.email, "password": person.password}
+    answers.append(await api.post(f"{AUTH}/login", json=right, headers=next(peers)))
+    answers.append(await verify_code_from(api, person, code, next(peers)))
+    return answers
+
+
+async def verify_code_from(api, person, code: str, headers: dict[str, str]):
+    body = {"email": person.email, "code": code}
+    return await api.post(f"{AUTH}/code/verify", json=body, headers=headers)
+
+
+async def test_ten_wrong_guesses_from_any_addresses_close_an_account_for_a_while(
+    spread_api, settings
+) -> None:
+    db = settings.database_url
+    await activate(spread_api, db, PATIENT_ALICE)
+    peers = client_addresses()
+    await spread_api.post(
+        f"{AUTH}/code/request", json={"email": PATIENT_ALICE.email}, headers=next(peers)
+    )
+    code = sent_code(settings)
+
+    transcripts = []
+    for person in (PATIENT_ALICE, PATIENT_BOREY):  # Borey has no account
+        answers = await guesses_then_the_truth(spread_api, peers, person, code)
+        assert [a.status_code for a in answers] == [401] * ACCOUNT_FAILURE_LIMIT + [429, 429]
+        for refused in answers[-2:]:  # refused unchecked: the right password would sign in
+            refused_for(refused, ACCOUNT_FAILURE_WINDOW_SECONDS, ACCOUNT_FAILURE_LIMIT)
+        transcripts.append([answer_of(a) for a in answers])
+
+    assert transcripts[0] == transcripts[1]  # an account or none: the same answers
+    assert audit_actions(db)["auth.login"] == 0
+    # each burst of 429s is recorded once, under the route whose call crossed the limit
+    assert [(e["action"], e["outcome"]) for e in rate_refusals(db)] == [
+        ("public.login", "denied")
+    ] * 2
+    redis.Redis.from_url(settings.redis_url).flushdb()  # as when the quarter hour is over
+    right = {"email": PATIENT_ALICE.email, "password": PATIENT_ALICE.password}
+    assert (
+        await spread_api.post(f"{AUTH}/login", json=right, headers=next(peers))
+    ).status_code == 200
+
+
+async def test_guesses_sent_at_once_get_no_more_than_the_budget(api, settings, services) -> None:
+    """Each guess holds its unit before it is checked: a burst cannot all pass a count that
+    is only written after the check."""
+    await activate(api, settings.database_url, PATIENT_ALICE)
+    await request_code(api)
+    code = wrong(sent_code(settings))
+    outcomes = await asyncio.gather(
+        *(login_with_code(services, PATIENT_ALICE.email, code, OPERATOR) for _ in range(30)),
+        return_exceptions=True,
+    )
+    kinds = Counter(type(outcome).__name__ for outcome in outcomes)
+    assert kinds == {"BadCredentials": ACCOUNT_FAILURE_LIMIT, "TooManyAttempts": 20}
+
+
+async def test_a_sign_in_neither_spends_the_budget_nor_refills_it(api, settings) -> None:
+    await activate(api, settings.database_url, PATIENT_ALICE)
+    wrong_password = {"email": PATIENT_ALICE.email, "password": "not the password at all"}
+    for _ in range(ACCOUNT_FAILURE_LIMIT - 1):
+        assert_problem(await api.post(f"{AUTH}/login", json=wrong_password), 401)
+    for _ in range(3):  # successes give their unit back
+        await log_in(api, PATIENT_ALICE)
+    assert_problem(await api.post(f"{AUTH}/login", json=wrong_password), 401)  # the tenth
+    refused = await api.post(
+        f"{AUTH}/login", json={"email": PATIENT_ALICE.email, "password": PATIENT_ALICE.password}
+    )
+    assert assert_problem(refused, 429)["code"] == "rate_limited"
+
+
+async def test_wrong_second_factors_spend_the_same_budget_as_passwords(api, settings) -> None:
+    await activate(api, settings.database_url, DOCTOR_CHANTHA, "doctor")
+    secret, recovery = await enrol(api, bearer_of(await log_in(api, DOCTOR_CHANTHA)))
+    wrong_password = {"email": DOCTOR_CHANTHA.email, "password": "not the password at all"}
+    for _ in range(ACCOUNT_FAILURE_LIMIT - 2):
+        assert_problem(await api.post(f"{AUTH}/login", json=wrong_password), 401)
+    token = (await log_in(api, DOCTOR_CHANTHA))["mfaToken"]
+    assert_problem(await mfa(api, token, code=wrong(totp_code(secret, 1))), 401)
+    assert_problem(await mfa(api, token, recoveryCode="not-a-recovery-code"), 401)
+    for factor in ({"code": totp_code(secret, 1)}, {"recoveryCode": recovery[0]}):
+        refused = await mfa(api, token, **factor)
+        assert assert_problem(refused, 429)["code"] == "rate_limited"
+    # an unknown challenge names no account: only the per-address limit counts it
+    assert_problem(await mfa(api, "not-a-challenge", code="123456"), 401)
+
+
+async def test_the_rate_store_holds_no_address(api, settings) -> None:
+    await activate(api, settings.database_url, PATIENT_ALICE)
+    for person in (PATIENT_ALICE, PATIENT_BOREY):
+        await request_code(api, person)
+        assert_problem(await verify_code(api, "000000", person), 401)
+        body = {"email": person.email.upper(), "password": "wrong"}
+        assert_problem(await api.post(f"{AUTH}/login", json=body), 401)
+
+    store = redis.Redis.from_url(settings.redis_url)
+    keys = [key.decode() for key in store.scan_iter("healthplat:ratelimit:*")]
+    values = [store.get(key).decode() for key in keys]
+    for person in (PATIENT_ALICE, PATIENT_BOREY):
+        local, _, domain = person.email.partition("@")
+        assert not any(local in text.lower() or domain in text.lower() for text in keys + values)
+    # codes asked and failures for each address; the upper-case sign-in counted with the rest
+    account_keys = [key for key in keys if ":account:" in key]
+    assert sorted(int(store.get(key)) for key in account_keys) == [1, 1, 2, 2]
+
+
+@pytest.mark.parametrize(
+    ("ask", "template"),
+    [(request_login_code, "one_time_code"), (request_password_reset, "password_reset")],
+    ids=["sign-in code", "reset link"],
+)
+async def test_asking_for_an_email_takes_the_same_floor_whoever_asks(
+    api, settings, ask, template
+) -> None:
+    """A floor, not a speed: the real work for Alice, none for the others, and each call lasts
+    at least the floor (without it an unknown address answers several times faster)."""
+    await activate(api, settings.database_url, PATIENT_ALICE)
+    floor = 0.2
+    slow = msgspec.structs.replace(settings, account_email_min_seconds=floor)
+    async with running_services(slow) as services:
+        for email in (PATIENT_ALICE.email, PATIENT_BOREY.email, "not an address"):
+            started = time.monotonic()
+            await ask(services, email, OPERATOR)
+            assert time.monotonic() - started >= floor
+    assert len(emails(settings.database_url, template, PATIENT_ALICE.email)) == 1
+
+
+async def test_with_the_rate_store_down_no_guess_is_checked(settings) -> None:
+    dead = msgspec.structs.replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    async with running_services(dead) as services:
+        with pytest.raises(BudgetUnavailable):
+            await login_with_password(services, PATIENT_ALICE.email, "a guess", OPERATOR)
+        with pytest.raises(BudgetUnavailable):
+            await login_with_code(services, PATIENT_ALICE.email, "123456", OPERATOR)
+        with pytest.raises(BudgetUnavailable):
+            await request_login_code(services, PATIENT_ALICE.email, OPERATOR)

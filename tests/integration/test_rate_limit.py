@@ -6,8 +6,9 @@ import asyncio
 
 import msgspec
 import pytest
+import redis
 
-from domain.adapters.rate_limiter import RedisRateLimiter
+from domain.adapters.rate_limiter import KEY_PREFIX, RedisRateLimiter
 from domain.rate_limits import RateLimit
 from tests.support.api import ADMIN, api_client, assert_problem, bearer
 from tests.support.people import PATIENT_ALICE
@@ -41,6 +42,22 @@ async def test_concurrent_hits_each_get_their_own_count(redis_url) -> None:
         assert all(0 < count.reset_ms <= 60_000 for [count] in counts)
         two = await limiter.hit([rate, RateLimit("test:other", limit=1, window_seconds=5)])
         assert [c.count for c in two] == [41, 1] and two[1].reset_ms <= 5000
+    finally:
+        await limiter.close()
+
+
+async def test_a_hit_given_back_frees_its_slot_but_never_outlives_its_window(redis_url) -> None:
+    limiter = RedisRateLimiter.from_url(redis_url)
+    try:
+        rate = RateLimit("test:held", limit=3, window_seconds=60)
+        await limiter.hit([rate, rate])
+        await limiter.give_back(rate)
+        [count] = await limiter.hit([rate])
+        assert count.count == 2 and 0 < count.reset_ms <= 60_000  # the window did not move
+
+        ended = RateLimit("test:ended", limit=3, window_seconds=60)
+        await limiter.give_back(ended)  # no window open: nothing to give back, no key left
+        assert not redis.Redis.from_url(redis_url).exists(KEY_PREFIX + ended.key)
     finally:
         await limiter.close()
 

@@ -5,18 +5,24 @@ blocks the test's loop for the length of each request. So tests set jobs up
 through their own ``services`` (same database, their own pool), and anything
 that must happen *during* a request is started on the app's loop with
 ``on_app_loop``, using the app's services.
+
+The app sees the client address in the ASGI scope only (never a header);
+the test transport always says ``testclient``. A request that carries
+``from_address(...)`` is seen as coming from that address instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager
+from itertools import count
 from typing import Any
 
 import httpx
 import psycopg
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from litestar.types import Receive, Scope, Send
 from psycopg.rows import dict_row
 
 from api.app import create_app
@@ -29,12 +35,39 @@ from domain.submit import submit_job
 from tests.conftest import TEST_JWT_SECRET
 
 PROBLEM_JSON = "application/problem+json"
+# Read by the test client's wrapper below, never by the app.
+CLIENT_ADDRESS_HEADER = "x-test-client-address"
 
 
 @asynccontextmanager
 async def api_client(settings: Settings) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    app = create_app(settings)
+    _peer_from_test_header(app)
+    async with AsyncTestClient(app=app) as client:
         yield client
+
+
+def from_address(address: str) -> dict[str, str]:
+    """Headers that make the app see the request come from ``address`` (the ASGI peer)."""
+    return {CLIENT_ADDRESS_HEADER: address}
+
+
+def client_addresses() -> Iterator[dict[str, str]]:
+    """A new client address for every request (IPv6 documentation prefix; nothing is sent)."""
+    return (from_address(f"2001:db8::{n:x}") for n in count(1))
+
+
+def _peer_from_test_header(app: Litestar) -> None:
+    inner = app.asgi_handler
+    header = CLIENT_ADDRESS_HEADER.encode()
+
+    async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        for name, value in scope.get("headers", ()):
+            if name == header:
+                scope["client"] = (value.decode("latin-1"), 50000)
+        await inner(scope, receive, send)
+
+    app.asgi_handler = handler
 
 
 def bearer(

@@ -6,9 +6,12 @@ from domain.rate_limits import (
     RateCount,
     RateDecision,
     RateLimit,
+    account_failure_limit,
+    account_key,
     anonymous_limit,
     auth_limit,
     binding,
+    login_code_limit,
     rate_limit_headers,
     user_limit,
 )
@@ -58,5 +61,18 @@ def test_keys_separate_budgets_by_kind() -> None:
         auth_limit("10.0.0.1", 10).key,
         user_limit("10.0.0.1", 100).key,
         anonymous_limit("10.0.0.1", 100).key,
+        account_failure_limit("10.0.0.1").key,
+        login_code_limit("10.0.0.1").key,
     }
-    assert len(keys) == 3
+    assert len(keys) == 5
+
+
+SECRET = "s" * 40
+
+
+def test_an_account_key_hides_the_address_behind_the_server_secret() -> None:
+    key = account_key(SECRET, "alice.sok@example.org")
+    assert "alice" not in key and "example" not in key and len(key) == 32
+    assert key == account_key(SECRET, "Alice.Sok@EXAMPLE.org")  # one account whatever the case
+    assert key != account_key(SECRET, "borey.vannak@example.org")
+    assert key != account_key("t" * 40, "alice.sok@example.org")  # guessable only with the secret
