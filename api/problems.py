@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import http
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -177,16 +177,24 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
     return problem_response(status, detail, headers=headers)
 
 
-def _unstorable_value(request: Request[Any, Any, Any], exc: psycopg.DataError) -> Response[Any]:
-    """The database refused a value the request carried (a NUL character in text, above all,
-    which PostgreSQL cannot hold): the client's 400, and nothing was changed (the transaction
-    it was in rolled back)."""
-    log.warning(
-        "request_value_unstorable",
+def _log_error(
+    emit: Callable[..., Any], event: str, request: Request[Any, Any, Any], exc: Exception
+) -> None:
+    """An error as operators see it: the route template and the exception's type and frame,
+    never its text (it may quote the request)."""
+    emit(
+        event,
         method=request.scope.get("method"),
         route=request.scope.get("path_template"),
         **exception_fields(exc),
     )
+
+
+def _unstorable_value(request: Request[Any, Any, Any], exc: psycopg.DataError) -> Response[Any]:
+    """The database refused a value the request carried (a NUL character in text, above all,
+    which PostgreSQL cannot hold): the client's 400, and nothing was changed (the transaction
+    it was in rolled back)."""
+    _log_error(log.warning, "request_value_unstorable", request, exc)
     return problem_response(
         400,
         "the request holds a value that cannot be stored or searched for "
@@ -200,12 +208,7 @@ def _database_unavailable(
 ) -> Response[Any]:
     """PostgreSQL could not be reached, or did not answer within the statement timeout (or the
     pool had no connection free in time): a fault outside the request, worth trying again."""
-    log.warning(
-        "database_unavailable",
-        method=request.scope.get("method"),
-        route=request.scope.get("path_template"),
-        **exception_fields(exc),
-    )
+    _log_error(log.warning, "database_unavailable", request, exc)
     return problem_response(
         503,
         "the database is unavailable or too busy to answer in time; try again shortly",
@@ -215,12 +218,7 @@ def _database_unavailable(
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.error(
-        "unhandled_error",
-        method=request.scope.get("method"),
-        route=request.scope.get("path_template"),
-        **exception_fields(exc),
-    )
+    _log_error(log.error, "unhandled_error", request, exc)
     return problem_response(500, "an unexpected error occurred; it has been logged")
 
 

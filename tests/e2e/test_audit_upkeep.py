@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.jobs import wait_until
+from tests.support.jobs import jobs_of_kind, wait_until
 from tests.support.processes import start_scheduler, start_worker
-from tests.support.rows import rows
 
 pytestmark = pytest.mark.slow
 
 
 def upkeep_jobs(database_url: str) -> list[dict]:
-    return rows(database_url, "SELECT * FROM jobs WHERE kind = 'audit.partitions'")
+    return jobs_of_kind(database_url, "audit.partitions")
 
 
 def test_a_restarted_scheduler_does_not_enqueue_the_day_twice(settings, processes, log_dir) -> None:

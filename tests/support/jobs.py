@@ -13,6 +13,7 @@ from domain.adapters.bootstrap import Services
 from domain.jobs import NOOP, Job, JobKind, NewJob
 from domain.ports import MessageSender
 from domain.submit import submit_job
+from tests.support.rows import rows
 
 
 class RecordingSender:
@@ -70,3 +71,8 @@ def statuses(database_url: str) -> dict[str, int]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall()
     return {status: count for status, count in rows}
+
+
+def jobs_of_kind(database_url: str, kind: str) -> list[dict]:
+    """The rows of every job of ``kind`` (a scheduler's upkeep jobs, say)."""
+    return rows(database_url, "SELECT * FROM jobs WHERE kind = %s", (kind,))
