@@ -1,7 +1,9 @@
 """Setting up, enabling and disabling TOTP two-factor sign-in (doctors and admins).
 
-Setup stores a new secret (sealed) that does nothing until a code made from
-it is confirmed: a half-finished setup cannot lock anyone out. Enabling
+Setup needs the account's password (re-authentication: a stolen access token
+alone cannot enrol an attacker's authenticator) and stores a new secret
+(sealed) that does nothing until a code made from it is confirmed: a
+half-finished setup cannot lock anyone out. Enabling
 hands out ten single-use recovery codes, once; only their digests are kept.
 Disabling needs a current code, so a stolen access token alone cannot
 remove the second factor.
@@ -21,6 +23,7 @@ from domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from domain.login import totp_code_holds
 from domain.phi import USER_TOTP_SECRET
 from domain.ports import UnitOfWork
+from domain.sign_in_budget import SignInEnv, take_attempt
 
 
 class TotpSetup(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,7 +45,22 @@ async def _account(uow: UnitOfWork, user_id: uuid.UUID) -> User:
     return user
 
 
-async def setup_totp(env: AccountEnv, user_id: uuid.UUID, context: AuditContext) -> TotpSetup:
+async def _password_holds(env: SignInEnv, user: User, password: str) -> None:
+    """Re-authentication: the account's password, counted against its sign-in budget."""
+    attempt = await take_attempt(env, user.email)
+    if not await env.passwords.verify(user.password_hash, password):
+        raise Forbidden("the password is wrong", code="invalid_password")
+    await attempt.succeeded()
+
+
+async def setup_totp(
+    env: SignInEnv, user_id: uuid.UUID, password: str, context: AuditContext
+) -> TotpSetup:
+    """Needs the account's password too: a stolen access token alone must not be able to put
+    an attacker's authenticator on the account (and lock its owner out)."""
+    async with env.uow() as uow:
+        user = await _account(uow, user_id)
+    await _password_holds(env, user, password)  # the slow hash runs outside any transaction
     secret = env.totp.new_secret()
     async with env.uow() as uow:
         user = await _account(uow, user_id)

@@ -95,6 +95,10 @@ class TotpCodeBody(_Body):
     code: CodeField
 
 
+class PasswordBody(_Body):
+    password: PasswordField
+
+
 class AccountStatusRead(msgspec.Struct, frozen=True, rename="camel"):
     user_id: uuid.UUID
     status: AccountStatus
@@ -381,15 +385,24 @@ class AuthController(Controller):
     @post(
         "/totp/setup",
         operation_id="setUpTotp",
-        summary="Start TOTP setup: a new secret, its otpauth URI and QR code (doctors, admins)",
+        summary=(
+            "Start TOTP setup with the account's password: a new secret, its otpauth URI and "
+            "QR code (doctors, admins)"
+        ),
         status_code=200,
-        responses=problem_responses(401, 403, 404, 409),
+        responses=problem_responses(400, 401, 403, 404, 409, 429),
         opt=_opt("auth.totp_setup", **ENROLMENT_OK),
     )
     async def set_up_totp(
-        self, principal: Caller, services: AppServices, audit_context: AuditContextDep
+        self,
+        data: JSONBody[PasswordBody],
+        principal: Caller,
+        services: AppServices,
+        audit_context: AuditContextDep,
     ) -> TotpSetupRead:
-        setup = await totp_enrolment.setup_totp(services, account_id(principal), audit_context)
+        setup = await totp_enrolment.setup_totp(
+            services, account_id(principal), data.password, audit_context
+        )
         return TotpSetupRead(
             secret=setup.secret, provisioning_uri=setup.provisioning_uri, qr_code=setup.qr_code
         )

@@ -41,7 +41,13 @@ from tests.support.accounts import (
     totp_code_at,
 )
 from tests.support.api import api_client, assert_problem, client_addresses, job_rows
-from tests.support.people import ADMIN_EANG, DOCTOR_CHANTHA, PATIENT_ALICE, PATIENT_BOREY
+from tests.support.people import (
+    ADMIN_EANG,
+    DOCTOR_CHANTHA,
+    PATIENT_ALICE,
+    PATIENT_BOREY,
+    Person,
+)
 from tests.support.platform import running_services
 from tests.support.rows import audit_events
 from tests.support.servers import free_port
@@ -166,8 +172,14 @@ async def test_a_pending_account_gets_no_code(api, settings) -> None:
 # -- TOTP ----------------------------------------------------------------------------------
 
 
-async def enrol(api, headers: dict[str, str]) -> tuple[str, list[str]]:
-    setup = await api.post(f"{AUTH}/totp/setup", headers=headers)
+async def set_up(api, headers: dict[str, str], person: Person = DOCTOR_CHANTHA):
+    return await api.post(f"{AUTH}/totp/setup", json={"password": person.password}, headers=headers)
+
+
+async def enrol(
+    api, headers: dict[str, str], person: Person = DOCTOR_CHANTHA
+) -> tuple[str, list[str]]:
+    setup = await set_up(api, headers, person)
     assert setup.status_code == 200, setup.text
     body = setup.json()
     assert body["provisioningUri"].startswith("otpauth://totp/")
@@ -193,7 +205,13 @@ async def test_totp_enrolment_and_the_second_step(api, settings) -> None:
     db = settings.database_url
     await activate(api, db, DOCTOR_CHANTHA, "doctor")
     headers = bearer_of(await log_in(api, DOCTOR_CHANTHA))
-    setup = (await api.post(f"{AUTH}/totp/setup", headers=headers)).json()
+    without_password = await api.post(f"{AUTH}/totp/setup", headers=headers)
+    assert_problem(without_password, 400)
+    wrong_password = await api.post(
+        f"{AUTH}/totp/setup", json={"password": "not the password"}, headers=headers
+    )
+    assert assert_problem(wrong_password, 403)["code"] == "invalid_password"
+    setup = (await set_up(api, headers)).json()
     bad = await api.post(
         f"{AUTH}/totp/enable", json={"code": wrong(totp_code(setup["secret"]))}, headers=headers
     )
@@ -204,7 +222,7 @@ async def test_totp_enrolment_and_the_second_step(api, settings) -> None:
     assert user["totp_enabled_at"] is not None
     assert secret.encode() not in bytes(user["totp_secret_sealed"])
     assert len(rows(db, "SELECT * FROM recovery_codes WHERE used_at IS NULL")) == 10
-    again = await api.post(f"{AUTH}/totp/setup", headers=headers)
+    again = await set_up(api, headers)
     assert_problem(again, 409)
 
     first = await log_in(api, DOCTOR_CHANTHA)
@@ -296,7 +314,7 @@ async def test_disabling_totp_needs_a_current_code(api, settings) -> None:
 async def test_patients_are_not_offered_totp(api, settings) -> None:
     await activate(api, settings.database_url, PATIENT_ALICE)
     headers = bearer_of(await log_in(api, PATIENT_ALICE))
-    assert_problem(await api.post(f"{AUTH}/totp/setup", headers=headers), 403)
+    assert_problem(await set_up(api, headers, PATIENT_ALICE), 403)
 
 
 # -- admins must use TOTP ------------------------------------------------------------------
@@ -318,7 +336,7 @@ async def test_an_admin_without_totp_may_only_enrol(api, settings, services) -> 
     logout = await api.post(f"{AUTH}/logout", json={"everywhere": True}, headers=headers)
     assert_problem(logout, 403)
 
-    secret, _ = await enrol(api, headers)
+    secret, _ = await enrol(api, headers, ADMIN_EANG)
     second = await log_in(api, ADMIN_EANG)
     assert second["mfaRequired"] is True
     done = await mfa(api, second["mfaToken"], code=totp_code(secret, 1))

@@ -180,6 +180,10 @@ def email(world: World, caller: Member, _: str | None) -> dict[str, Any]:
     return {"to": caller.person.email, "template": "welcome", "data": {"name": caller.person.name}}
 
 
+def own_password(world: World, caller: Member, _: str | None) -> dict[str, Any]:
+    return {"password": caller.person.password}
+
+
 def credentials(world: World, caller: Member, _: str | None) -> dict[str, Any]:
     return {"email": caller.person.email, "password": caller.person.password}
 
@@ -345,7 +349,8 @@ ROWS: tuple[Row, ...] = (
         body=own_address),
     Row("POST", f"{API}/auth/code/verify", "public.login_code_verify", everyone("401"),
         body=lambda world, caller, target: {"email": caller.person.email, "code": "000000"}),
-    Row("POST", f"{API}/auth/totp/setup", "auth.totp_setup", by_role("403", "2xx", "2xx")),
+    Row("POST", f"{API}/auth/totp/setup", "auth.totp_setup", by_role("403", "2xx", "2xx"),
+        body=own_password),
     Row("POST", f"{API}/auth/totp/enable", "auth.totp_enable", by_role("403", "409", "409"),
         body=lambda world, caller, target: {"code": "123456"}),
     Row("POST", f"{API}/auth/totp/disable", "auth.totp_disable", by_role("403", "409", "409"),
