@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 from domain.jobs import AUDIT_PARTITIONS, Job, NewJob
 from domain.ports import MessageSender, Submission, UnitOfWorkFactory
-from domain.submit import request_hash, submit_job
+from domain.submit import canonical_request, submit_job
 
 SYSTEM_OWNER = "system"
 MONTHS_AHEAD = 3  # this month and the next two: a missed week of upkeep costs nothing
@@ -30,7 +30,7 @@ def partition_job(now: datetime) -> NewJob:
         owner_id=SYSTEM_OWNER,
         payload=payload,
         idempotency_key=f"daily:{today.isoformat()}",
-        request_hash=request_hash(payload),
+        request=canonical_request(payload),
     )
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from domain.audit_upkeep import SYSTEM_OWNER
 from domain.jobs import ANCHOR_BATCH, CONTENT_UNPIN, NewJob
 from domain.ports import MessageSender, Submission, UnitOfWorkFactory
-from domain.submit import enqueue_job, request_hash, send_submitted, submit_job
+from domain.submit import canonical_request, enqueue_job, send_submitted, submit_job
 
 
 async def enqueue_anchoring(
@@ -42,6 +42,6 @@ async def enqueue_unpin(
             owner_id=SYSTEM_OWNER,
             payload=payload,
             idempotency_key=f"daily:{today}",
-            request_hash=request_hash(payload),
+            request=canonical_request(payload),
         ),
     )

@@ -195,4 +195,7 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     owner_id: str
     payload: dict[str, Any]
     idempotency_key: str | None = None
-    request_hash: str | None = None
+    # The command's canonical content (``domain.submit.canonical_request``), to tell an
+    # idempotent replay from a reuse of its key. It is never stored: the job row keeps only
+    # a keyed fingerprint of it, and only when there is an idempotency key.
+    request: bytes | None = None

@@ -29,7 +29,7 @@ from domain.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from domain.submit import enqueue_job, new_job_id, request_hash, send_submitted
+from domain.submit import canonical_request, enqueue_job, new_job_id, send_submitted
 
 DataValue = str | int | float | bool
 
@@ -206,6 +206,6 @@ async def enqueue_email(
         owner_id=owner_id,
         payload={"emailId": str(email_id)},
         idempotency_key=idempotency_key,
-        request_hash=request_hash(command),
+        request=canonical_request(command),
     )
     return await enqueue_job(uow, new, write, job_id=new_job_id())

@@ -27,7 +27,7 @@ from domain.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from domain.submit import request_hash, submit_job
+from domain.submit import canonical_request, submit_job
 
 log = structlog.get_logger(__name__)
 
@@ -148,6 +148,6 @@ async def submit_rotation(
         owner_id=owner_id,
         payload={},
         idempotency_key=idempotency_key,
-        request_hash=request_hash({}),
+        request=canonical_request({}),
     )
     return await submit_job(uow_factory, sender, new, write)

@@ -8,6 +8,7 @@ environment says later, which keeps tests and workers deterministic.
 from __future__ import annotations
 
 import base64
+import hmac
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -60,6 +61,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     anchor_batch_max: int = 10_000
     content_retention_days: int = 30
     metrics_token: str | None = None  # None: /metrics answers admins' tokens only
+
+    @property
+    def request_fingerprint_key(self) -> bytes:
+        """Keys the fingerprints job rows keep of idempotent commands (derived from JWT_SECRET,
+        which every API process shares; a new secret only makes in-flight replays conflict)."""
+        label = b"healthplat request fingerprint v1"
+        return hmac.new(self.jwt_secret.encode(), label, "sha256").digest()
 
     @property
     def outbox_dir(self) -> Path:

@@ -8,7 +8,6 @@ fails, the same. So a job that a client was told about always runs.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -23,9 +22,9 @@ log = structlog.get_logger(__name__)
 BusinessWrite = Callable[[UnitOfWork, Job], Awaitable[None]]
 
 
-def request_hash(command: msgspec.Struct | dict) -> str:
-    """A digest of a command's content, stable across key order, to compare idempotent replays."""
-    return hashlib.sha256(msgspec.json.encode(command, order="sorted")).hexdigest()
+def canonical_request(command: msgspec.Struct | dict) -> bytes:
+    """A command's content, stable across key order, to compare idempotent replays (NewJob)."""
+    return msgspec.json.encode(command, order="sorted")
 
 
 def new_job_id() -> uuid.UUID:

@@ -19,7 +19,7 @@ from domain.jobs import Job, JobKind, NewJob
 from domain.phi import UPLOAD_DETAILS
 from domain.policies import Access, user_uuid
 from domain.ports import Cipher, Submission, UnitOfWork
-from domain.submit import enqueue_job, request_hash
+from domain.submit import canonical_request, enqueue_job
 from domain.uploads import StagedBytes, StagedUpload, UploadPurpose
 
 
@@ -54,7 +54,7 @@ async def submit_upload(
         owner_id=access.principal.user_id,
         payload={"uploadId": str(staged.upload_id)},
         idempotency_key=idempotency_key,
-        request_hash=request_hash(upload.request),
+        request=canonical_request(upload.request),
     )
 
     async def write(uow: UnitOfWork, job: Job) -> None:

@@ -115,7 +115,7 @@ def build_services(
         pool=pool,
         broker=broker,
         store=PgJobStore(pool, clock),
-        uow=PgUnitOfWorkFactory(pool, clock, cipher),
+        uow=PgUnitOfWorkFactory(pool, clock, cipher, settings.request_fingerprint_key),
         sender=DramatiqSender(broker),
         renderer=JinjaEmailRenderer(),
         mailer=build_mailer(settings),

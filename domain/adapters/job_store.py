@@ -7,6 +7,8 @@ attempt number it ran), so an illegal or stale move simply matches no row.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -151,15 +153,30 @@ async def _operator_move(
     raise InvalidTransition(f"cannot {transition} this job now")  # raced with a worker
 
 
-class PgJobRepository:
-    """Job writes that belong to a caller's transaction (the outbox side)."""
+def request_fingerprint(key: bytes, request: bytes | None) -> str:
+    """What a job row keeps of its command: an HMAC, so that someone who reads the table
+    cannot test a guess of sealed content (a record's description, an e-mail's address)."""
+    return hmac.new(key, request or b"", hashlib.sha256).hexdigest()
 
-    def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
+
+class PgJobRepository:
+    """Job writes that belong to a caller's transaction (the outbox side).
+
+    ``request_key`` keys the fingerprints that tell an idempotent replay from a reused key.
+    """
+
+    def __init__(self, conn: AsyncConnection, clock: Clock, request_key: bytes) -> None:
         self._conn = conn
         self._clock = clock
+        self._request_key = request_key
 
     async def add(self, new: NewJob, job_id: uuid.UUID | None = None) -> Submission:
         now = self._clock.now()
+        fingerprint = (
+            request_fingerprint(self._request_key, new.request)
+            if new.idempotency_key is not None
+            else None  # nothing to compare a replay with, so nothing is kept
+        )
         cursor = await self._conn.execute(
             """
             INSERT INTO jobs (id, kind, queue, status, payload, max_attempts, owner_id,
@@ -178,7 +195,7 @@ class PgJobRepository:
                 "max_attempts": new.kind.max_attempts,
                 "owner": new.owner_id,
                 "key": new.idempotency_key,
-                "hash": new.request_hash,
+                "hash": fingerprint,
                 "now": now,
             },
         )
@@ -190,7 +207,9 @@ class PgJobRepository:
             (new.owner_id, new.kind.name, new.idempotency_key),
         )
         existing = job_from_row(await cursor.fetchone())
-        if existing.request_hash != new.request_hash:
+        if existing.request_hash is None or not hmac.compare_digest(
+            existing.request_hash, fingerprint or ""
+        ):
             raise Conflict(
                 "this Idempotency-Key was already used with a different request",
                 code="idempotency_key_reused",

@@ -34,9 +34,11 @@ from domain.ports import Cipher
 
 
 class PgUnitOfWork:
-    def __init__(self, conn: AsyncConnection, clock: Clock, cipher: Cipher) -> None:
+    def __init__(
+        self, conn: AsyncConnection, clock: Clock, cipher: Cipher, request_key: bytes
+    ) -> None:
         self.connection = conn
-        self.jobs = PgJobRepository(conn, clock)
+        self.jobs = PgJobRepository(conn, clock, request_key)
         self.emails = PgEmailRepository(conn, clock, cipher)
         self.audit = PgAuditLog(conn, clock)
         self.users = PgUserRepository(conn)
@@ -56,10 +58,13 @@ class PgUnitOfWork:
 class PgUnitOfWorkFactory:
     """Calling it opens a transaction; leaving the block commits, an exception rolls back."""
 
-    def __init__(self, pool: AsyncConnectionPool, clock: Clock, cipher: Cipher) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, clock: Clock, cipher: Cipher, request_key: bytes
+    ) -> None:
         self._pool = pool
         self._clock = clock
         self._cipher = cipher
+        self._request_key = request_key
 
     def __call__(self) -> AbstractAsyncContextManager[PgUnitOfWork]:
         return self._transaction()
@@ -67,4 +72,4 @@ class PgUnitOfWorkFactory:
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[PgUnitOfWork]:
         async with self._pool.connection() as conn, conn.transaction():
-            yield PgUnitOfWork(conn, self._clock, self._cipher)
+            yield PgUnitOfWork(conn, self._clock, self._cipher, self._request_key)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import msgspec
 import pytest
 
+from domain.adapters.job_store import request_fingerprint
 from domain.jobs import EMAIL_SEND
+from domain.notifications import SendEmail
+from domain.submit import canonical_request
 from tests.support.api import ADMIN, api_client, assert_problem, job_rows
 from tests.support.emails import email_rows_as_text, stored_emails
 
@@ -90,6 +95,20 @@ async def test_the_same_body_in_another_key_order_is_still_a_replay(api, setting
         URL, content=reordered, headers={**headers, "Content-Type": "application/json"}
     )
     assert second.status_code == 202 and second.json()["jobId"] == first.json()["jobId"]
+
+
+async def test_a_job_keeps_a_keyed_fingerprint_of_its_command_and_only_with_a_key(
+    api, settings
+) -> None:
+    keyed = await api.post(URL, json=EMAIL, headers={**ADMIN, "Idempotency-Key": "k-fp"})
+    await api.post(URL, json={**EMAIL, "data": {"name": "Grace"}}, headers=ADMIN)
+
+    stored = {str(row["id"]): row["request_hash"] for row in job_rows(settings.database_url)}
+    fingerprint = stored.pop(keyed.json()["jobId"])
+    assert list(stored.values()) == [None]  # no key: nothing to compare, nothing kept
+    canonical = canonical_request(SendEmail(**EMAIL))
+    assert fingerprint != hashlib.sha256(canonical).hexdigest()  # not testable without the key
+    assert fingerprint == request_fingerprint(settings.request_fingerprint_key, canonical)
 
 
 async def test_a_reused_key_with_another_body_is_a_conflict(api, settings) -> None:

@@ -79,7 +79,9 @@ async def seal_extra(services, column: SealedColumn, row_id: uuid.UUID, value: s
 def under_old_key(services):
     """The services sealing with the old key: directly, and through the repositories."""
     cipher = PhiCipher(TEST_PHI_KEYS, OLD)
-    uow = PgUnitOfWorkFactory(services.pool, services.clock, cipher)
+    uow = PgUnitOfWorkFactory(
+        services.pool, services.clock, cipher, services.settings.request_fingerprint_key
+    )
     return dataclasses.replace(services, cipher=cipher, uow=uow)
 
 
