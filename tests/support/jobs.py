@@ -7,8 +7,6 @@ import time
 import uuid
 from collections.abc import Callable
 
-import psycopg
-
 from domain.adapters.bootstrap import Services
 from domain.jobs import NOOP, Job, JobKind, NewJob
 from domain.ports import MessageSender
@@ -65,12 +63,6 @@ async def async_wait_until(
             return
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
-
-
-def statuses(database_url: str) -> dict[str, int]:
-    with psycopg.connect(database_url) as conn:
-        rows = conn.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall()
-    return {status: count for status, count in rows}
 
 
 def jobs_of_kind(database_url: str, kind: str) -> list[dict]:
