@@ -35,8 +35,9 @@ from domain.credentials import (
 from domain.errors import Unauthorized, ValidationFailed
 from domain.phi import USER_TOTP_SECRET
 from domain.ports import Submission, UnitOfWork
+from domain.rate_limits import AddressMail
 from domain.sessions import BadCredentials, SignIn, after_first_factor, start_session
-from domain.sign_in_budget import SignInEnv, spend_login_code, take_attempt
+from domain.sign_in_budget import SignInEnv, spend_address_mail, take_attempt
 from domain.submit import send_submitted
 from domain.timing_floor import at_least
 
@@ -84,7 +85,7 @@ async def request_login_code(env: SignInEnv, email: str, context: AuditContext) 
             address = normalize_email(env, email)
         except ValidationFailed:
             return
-        await spend_login_code(env, address)
+        await spend_address_mail(env, AddressMail.LOGIN_CODE, address)
         await _email_login_code(env, address, context)
 
 

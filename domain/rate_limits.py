@@ -13,6 +13,7 @@ form: ``RateLimit-Limit``, ``RateLimit-Remaining``, ``RateLimit-Reset``
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import math
@@ -22,7 +23,7 @@ import msgspec
 WINDOW_SECONDS = 60
 ACCOUNT_FAILURE_LIMIT = 10  # wrong sign-in guesses per account ...
 ACCOUNT_FAILURE_WINDOW_SECONDS = 15 * 60  # ... per quarter of an hour
-LOGIN_CODE_LIMIT = 5  # e-mailed sign-in codes per address ...
+LOGIN_CODE_LIMIT = 5  # e-mails of one kind (codes, reset links, sign-up mail) per address ...
 LOGIN_CODE_WINDOW_SECONDS = 3600  # ... per hour
 _ACCOUNT_KEY_LABEL = b"healthplat rate limit account key v1"
 
@@ -92,9 +93,22 @@ def account_failure_limit(account: str) -> RateLimit:
     )
 
 
+class AddressMail(enum.StrEnum):
+    """The kinds of e-mail anyone can make us send to an address, each capped per address."""
+
+    LOGIN_CODE = "login_codes"
+    RESET_LINK = "reset_links"
+    SIGNUP = "signup_mails"
+
+
+def address_mail_limit(kind: AddressMail, account: str) -> RateLimit:
+    """E-mails of ``kind`` sent to one address: an inbox cannot be flooded from many clients."""
+    return RateLimit(f"account:{kind.value}:{account}", LOGIN_CODE_LIMIT, LOGIN_CODE_WINDOW_SECONDS)
+
+
 def login_code_limit(account: str) -> RateLimit:
     """Sign-in codes e-mailed to one address."""
-    return RateLimit(f"account:login_codes:{account}", LOGIN_CODE_LIMIT, LOGIN_CODE_WINDOW_SECONDS)
+    return address_mail_limit(AddressMail.LOGIN_CODE, account)
 
 
 def binding(decisions: list[RateDecision]) -> RateDecision:

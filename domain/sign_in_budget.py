@@ -4,7 +4,8 @@ The per-address limit (api/middleware/rate_limit.py) slows one client down;
 an attacker with many addresses is held here, per account:
 
 - at most ``LOGIN_CODE_LIMIT`` sign-in codes are e-mailed to one address per
-  hour, so "ask a new code, guess five times, repeat" runs dry;
+  hour, so "ask a new code, guess five times, repeat" runs dry; reset links and
+  sign-up mails have the same cap each, so no inbox can be flooded;
 - at most ``ACCOUNT_FAILURE_LIMIT`` wrong guesses (password, e-mailed code,
   TOTP or recovery code) per account per quarter hour; once they are spent,
   every attempt is refused (429) before anything is checked.
@@ -41,11 +42,12 @@ from domain.errors import DomainError, TransientFailure
 from domain.logging import exception_fields
 from domain.ports import RateLimiter
 from domain.rate_limits import (
+    AddressMail,
     RateDecision,
     RateLimit,
     account_failure_limit,
     account_key,
-    login_code_limit,
+    address_mail_limit,
 )
 
 log = structlog.get_logger(__name__)
@@ -97,9 +99,10 @@ async def take_attempt(env: SignInEnv, address: str) -> Attempt:
     return Attempt(env.rate_limiter, rate)
 
 
-async def spend_login_code(env: SignInEnv, address: str) -> None:
-    """Count a sign-in code asked for ``address``; raises TooManyAttempts past the hour's cap."""
-    await _spend(env, login_code_limit(account_key(env.settings.jwt_secret, address)))
+async def spend_address_mail(env: SignInEnv, kind: AddressMail, address: str) -> None:
+    """Count an e-mail of ``kind`` asked for ``address`` (a sign-in code, a reset link, a
+    sign-up's mail); raises TooManyAttempts past the hour's cap, account or not."""
+    await _spend(env, address_mail_limit(kind, account_key(env.settings.jwt_secret, address)))
 
 
 async def _spend(env: SignInEnv, rate: RateLimit) -> None:

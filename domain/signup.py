@@ -51,6 +51,8 @@ from domain.errors import Conflict, Unauthorized
 from domain.identity import Role
 from domain.phi import PATIENT_DATE_OF_BIRTH, USER_PHONE
 from domain.ports import Submission, UnitOfWork
+from domain.rate_limits import AddressMail
+from domain.sign_in_budget import SignInEnv, spend_address_mail
 from domain.submit import send_submitted
 from domain.timing_floor import at_least
 
@@ -70,10 +72,12 @@ class InvalidLink(Unauthorized):
     code = "invalid_link"
 
 
-async def signup(env: AccountEnv, command: Signup, context: AuditContext) -> SignedUp:
+async def signup(env: SignInEnv, command: Signup, context: AuditContext) -> SignedUp:
     email = normalize_email(env, command.email)
     now = env.clock.now()
     account = check_signup(command, email, now.date())
+    # Every sign-up mails the address (a link, or "you already have an account"): capped.
+    await spend_address_mail(env, AddressMail.SIGNUP, email)
     # A new and a taken address do different work; the same floor keeps their timing alike.
     async with at_least(env.settings.account_email_min_seconds):
         password_hash = await env.passwords.hash(account.password)

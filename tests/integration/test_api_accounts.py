@@ -14,6 +14,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from domain.adapters.mailers import outbox_file_name
+from domain.rate_limits import LOGIN_CODE_LIMIT
 from domain.settings import Settings
 from tests.conftest import TEST_JWT_SECRET
 from tests.support.accounts import (
@@ -30,7 +31,7 @@ from tests.support.accounts import (
     signup_body,
     token_in,
 )
-from tests.support.api import api_client, assert_problem, job_rows
+from tests.support.api import api_client, assert_problem, client_addresses, job_rows
 from tests.support.people import (
     DOCTOR_CHANTHA,
     PATIENT_ALICE,
@@ -235,6 +236,18 @@ def attacker_body(victim: Person) -> dict[str, object]:
 
 def answer_shape(response) -> tuple[int, set[str], str]:
     return response.status_code, set(response.json()), response.json()["status"]
+
+
+async def test_an_address_gets_five_sign_up_mails_an_hour(api, settings) -> None:
+    peers = client_addresses()
+    answers = [
+        await api.post(f"{AUTH}/signup", json=signup_body(PATIENT_ALICE), headers=next(peers))
+        for _ in range(LOGIN_CODE_LIMIT + 1)
+    ]
+    assert [a.status_code for a in answers] == [201] * LOGIN_CODE_LIMIT + [429]
+    assert assert_problem(answers[-1], 429)["code"] == "rate_limited"
+    sent = emails(settings.database_url, "account_verification", PATIENT_ALICE.email)
+    assert len(sent) == LOGIN_CODE_LIMIT
 
 
 async def test_a_later_signup_takes_over_a_pending_account(api, settings) -> None:

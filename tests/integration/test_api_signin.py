@@ -407,6 +407,28 @@ async def test_an_address_gets_five_codes_an_hour_from_any_client_address(
     ] * 2
 
 
+async def test_an_address_gets_five_reset_links_an_hour_from_any_client_address(
+    spread_api, settings
+) -> None:
+    db = settings.database_url
+    await activate(spread_api, db, PATIENT_ALICE)
+    peers = client_addresses()
+    transcripts = []
+    for person in (PATIENT_ALICE, PATIENT_BOREY):  # Borey has no account
+        answers = [
+            await spread_api.post(
+                f"{AUTH}/password-reset/request", json={"email": person.email}, headers=next(peers)
+            )
+            for _ in range(LOGIN_CODE_LIMIT + 1)
+        ]
+        assert [a.status_code for a in answers] == [202] * LOGIN_CODE_LIMIT + [429]
+        refused_for(answers[-1], LOGIN_CODE_WINDOW_SECONDS, LOGIN_CODE_LIMIT)
+        transcripts.append([answer_of(a) for a in answers])
+
+    assert transcripts[0] == transcripts[1]
+    assert len(emails(db, "password_reset", PATIENT_ALICE.email)) == LOGIN_CODE_LIMIT
+
+
 async def guesses_then_the_truth(api, peers, person, code: str) -> list:
     """Ten wrong guesses at ``person``'s account (passwords and codes), each from a new client
     address out of ``peers``, then the right password and the right code: the answers."""
@@ -519,9 +541,10 @@ async def test_the_rate_store_holds_no_address(api, settings) -> None:
     for person in (PATIENT_ALICE, PATIENT_BOREY):
         local, _, domain = person.email.partition("@")
         assert not any(local in text.lower() or domain in text.lower() for text in keys + values)
-    # codes asked and failures for each address; the upper-case sign-in counted with the rest
+    # codes asked and failures for each address (the upper-case sign-in counted with the
+    # rest), and Alice's sign-up mail
     account_keys = [key for key in keys if ":account:" in key]
-    assert sorted(int(store.get(key)) for key in account_keys) == [1, 1, 2, 2]
+    assert sorted(int(store.get(key)) for key in account_keys) == [1, 1, 1, 2, 2]
 
 
 @pytest.mark.parametrize(

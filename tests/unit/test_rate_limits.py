@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from domain.rate_limits import (
+    AddressMail,
     RateCount,
     RateDecision,
     RateLimit,
     account_failure_limit,
     account_key,
+    address_mail_limit,
     anonymous_limit,
     auth_limit,
     binding,
@@ -63,8 +65,10 @@ def test_keys_separate_budgets_by_kind() -> None:
         anonymous_limit("10.0.0.1", 100).key,
         account_failure_limit("10.0.0.1").key,
         login_code_limit("10.0.0.1").key,
+        address_mail_limit(AddressMail.RESET_LINK, "10.0.0.1").key,
+        address_mail_limit(AddressMail.SIGNUP, "10.0.0.1").key,
     }
-    assert len(keys) == 5
+    assert len(keys) == 7
 
 
 SECRET = "s" * 40
