@@ -37,9 +37,8 @@ from domain.phi import USER_TOTP_SECRET
 from domain.ports import Submission, UnitOfWork
 from domain.rate_limits import AddressMail
 from domain.sessions import BadCredentials, SignIn, after_first_factor, start_session
-from domain.sign_in_budget import SignInEnv, spend_address_mail, take_attempt
+from domain.sign_in_budget import SignInEnv, mail_address, take_attempt
 from domain.submit import send_submitted
-from domain.timing_floor import at_least
 
 BAD_LOGIN = "the e-mail address or password is wrong"
 BAD_CODE = "the code is wrong or has expired"
@@ -80,13 +79,9 @@ async def login_with_password(
 async def request_login_code(env: SignInEnv, email: str, context: AuditContext) -> None:
     """E-mail a 6-digit code to an active account. Answers the same, in the same time, whether
     or not one exists; past the address's hourly cap, TooManyAttempts either way."""
-    async with at_least(env.settings.account_email_min_seconds):
-        try:
-            address = normalize_email(env, email)
-        except ValidationFailed:
-            return
-        await spend_address_mail(env, AddressMail.LOGIN_CODE, address)
-        await _email_login_code(env, address, context)
+    await mail_address(
+        env, AddressMail.LOGIN_CODE, email, lambda address: _email_login_code(env, address, context)
+    )
 
 
 async def _email_login_code(env: AccountEnv, address: str, context: AuditContext) -> None:

@@ -11,7 +11,7 @@ confirming it also verifies a pending account's e-mail.
 
 from __future__ import annotations
 
-from domain.account_env import AccountEnv, app_link, audit, normalize_email, queue_email
+from domain.account_env import AccountEnv, app_link, audit, queue_email
 from domain.accounts import (
     AccountStatus,
     RevokeReason,
@@ -23,13 +23,11 @@ from domain.accounts import (
 )
 from domain.audit import AuditContext
 from domain.credentials import digest, new_token
-from domain.errors import ValidationFailed
 from domain.ports import Submission
 from domain.rate_limits import AddressMail
-from domain.sign_in_budget import SignInEnv, spend_address_mail
+from domain.sign_in_budget import SignInEnv, mail_address
 from domain.signup import RESET_PATH, InvalidLink
 from domain.submit import send_submitted
-from domain.timing_floor import at_least
 
 PURPOSE = SecretPurpose.PASSWORD_RESET
 BAD_LINK = "the reset link is not valid or has expired"
@@ -38,13 +36,9 @@ BAD_LINK = "the reset link is not valid or has expired"
 async def request_password_reset(env: SignInEnv, email: str, context: AuditContext) -> None:
     """E-mail a reset link if the address has an account; the same answer, in the same time,
     either way; past the address's hourly cap of links, TooManyAttempts either way."""
-    async with at_least(env.settings.account_email_min_seconds):
-        try:
-            address = normalize_email(env, email)
-        except ValidationFailed:
-            return
-        await spend_address_mail(env, AddressMail.RESET_LINK, address)
-        await _email_reset_link(env, address, context)
+    await mail_address(
+        env, AddressMail.RESET_LINK, email, lambda address: _email_reset_link(env, address, context)
+    )
 
 
 async def _email_reset_link(env: AccountEnv, address: str, context: AuditContext) -> None:

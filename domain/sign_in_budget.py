@@ -33,12 +33,13 @@ the codes open to unlimited guessing.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import structlog
 
-from domain.account_env import AccountEnv
-from domain.errors import DomainError, TransientFailure
+from domain.account_env import AccountEnv, normalize_email
+from domain.errors import DomainError, TransientFailure, ValidationFailed
 from domain.logging import exception_fields
 from domain.ports import RateLimiter
 from domain.rate_limits import (
@@ -49,6 +50,7 @@ from domain.rate_limits import (
     account_key,
     address_mail_limit,
 )
+from domain.timing_floor import at_least
 
 log = structlog.get_logger(__name__)
 
@@ -103,6 +105,22 @@ async def spend_address_mail(env: SignInEnv, kind: AddressMail, address: str) ->
     """Count an e-mail of ``kind`` asked for ``address`` (a sign-in code, a reset link, a
     sign-up's mail); raises TooManyAttempts past the hour's cap, account or not."""
     await _spend(env, address_mail_limit(kind, account_key(env.settings.jwt_secret, address)))
+
+
+async def mail_address(
+    env: SignInEnv, kind: AddressMail, email: str, send: Callable[[str], Awaitable[None]]
+) -> None:
+    """The shape of every "e-mail this address, if it has an account" request (a sign-in code,
+    a reset link): nothing for a malformed address, the address's hourly cap, then ``send``
+    with the canonical address; all of it at least ACCOUNT_EMAIL_MIN_SECONDS, so neither the
+    answer nor its timing tells whether the account exists."""
+    async with at_least(env.settings.account_email_min_seconds):
+        try:
+            address = normalize_email(env, email)
+        except ValidationFailed:
+            return
+        await spend_address_mail(env, kind, address)
+        await send(address)
 
 
 async def _spend(env: SignInEnv, rate: RateLimit) -> None:
