@@ -10,8 +10,8 @@ A Content-Length that already says "too big" is refused before a byte is read.
 The whole body must arrive within UPLOAD_DEADLINE_SECONDS (408 otherwise): an
 upload holds a pooled database connection and its transaction while it streams
 in, and a client that trickles its bytes must not hold them for long. At most
-half the pool's connections serve uploads at once (503 with Retry-After beyond
-that), so slow uploads cannot starve the rest of the API.
+half the pool's connections serve uploads at once (503 beyond that, after a
+wait of SLOT_WAIT_SECONDS), so slow uploads cannot starve the rest of the API.
 """
 
 from __future__ import annotations
