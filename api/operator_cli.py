@@ -102,7 +102,7 @@ async def _create_admin(
     broker = build_broker(settings.redis_url)
     services = build_services(settings, broker, pool_max_size=1)
     try:
-        await services.open()
+        await services.open(wait_for_database=True)
         created = await create_admin(services, email, name, password, OPERATOR)
     finally:
         await services.close()

@@ -26,6 +26,7 @@ from litestar.types import ExceptionHandlersMap
 from domain.errors import (
     BadRequest,
     Conflict,
+    DatabaseUnavailable,
     DomainError,
     Forbidden,
     NotFound,
@@ -133,6 +134,9 @@ def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response
     if isinstance(exc, ValidationFailed):
         errors = [FieldError(field=exc.field or "body", message=exc.message)]
     headers = _www_authenticate(exc) if status == 401 else None
+    if isinstance(exc, DatabaseUnavailable):
+        _log_error(log.warning, "database_unavailable", request, exc)
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
     return problem_response(status, exc.message, code=exc.code, errors=errors, headers=headers)
 
 

@@ -86,6 +86,13 @@ class SealBroken(DomainError):
     code = "phi_unreadable"
 
 
+class DatabaseUnavailable(TransientFailure):
+    """Raised when the database cannot be reached, or does not answer in time (a restart,
+    a failover, a pool with no connection free): a fault outside us, worth trying again."""
+
+    code = "database_unavailable"
+
+
 class ContentUnavailable(TransientFailure):
     """Raised when the content store (IPFS) cannot be reached or times out."""
 

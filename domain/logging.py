@@ -57,3 +57,6 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     logging.basicConfig(
         level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
     )
+    # psycopg_pool warns at every failed reconnection (each second or so while the database is
+    # away); our processes say once that they wait for it and once that it is back instead.
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)

@@ -12,6 +12,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from psycopg_pool import AsyncConnectionPool
 
+from domain.adapters.postgres import pooled
+
 
 def lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
@@ -28,7 +30,7 @@ class AdvisoryLocks:
     @asynccontextmanager
     async def _hold(self, name: str) -> AsyncIterator[bool]:
         key = lock_key(name)
-        async with self._pool.connection() as conn:
+        async with pooled(self._pool) as conn:
             cursor = await conn.execute("SELECT pg_try_advisory_lock(%s) AS held", (key,))
             held = bool((await cursor.fetchone())["held"])
             try:

@@ -19,6 +19,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from domain.adapters.audit_log import AUDIT_CHAIN_LOCK
+from domain.adapters.postgres import pooled
 from domain.ports import PartitionUpkeep
 
 DEFAULT_PARTITION = "audit_events_default"
@@ -63,7 +64,7 @@ class PgAuditPartitions:
 
     async def ensure(self, first_month: date, months: int) -> PartitionUpkeep:
         first_month = first_month.replace(day=1)
-        async with self._pool.connection() as conn, conn.transaction():
+        async with pooled(self._pool, transaction=True) as conn:
             await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
             # Appends wait here, so none lands in the set-aside default meanwhile.
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_CHAIN_LOCK,))

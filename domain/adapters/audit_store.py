@@ -15,6 +15,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from domain.adapters.cursors import decode_cursor, encode_cursor
+from domain.adapters.postgres import pooled
 from domain.audit import AuditPage, AuditQuery, AuditRecord, ChainReport, Outcome, verify_chain
 
 VERIFY_PAGE_SIZE = 1000
@@ -80,7 +81,7 @@ class PgAuditStore:
         statement = sql.SQL(
             "SELECT {columns} FROM audit_events WHERE {where} ORDER BY seq LIMIT %s"
         ).format(columns=_COLUMNS, where=where)
-        async with self._pool.connection() as conn:
+        async with pooled(self._pool) as conn:
             cursor = await conn.execute(statement, [*params, limit])
             rows = await cursor.fetchall()
         return [record_from_row(row) for row in rows]

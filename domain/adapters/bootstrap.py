@@ -81,8 +81,14 @@ class Services:
     content_cipher: ContentCipher
     _opened: bool = field(default=False, repr=False)
 
-    async def open(self) -> None:
-        await self.pool.open(wait=True, timeout=15.0)
+    async def open(self, *, wait_for_database: bool = False) -> None:
+        """Open the pool. A long-running process does not wait for the database: it starts,
+        answers (503s, retried jobs) and connects once the database is there; a one-shot
+        command (``wait_for_database``) fails at once instead."""
+        if wait_for_database:
+            await self.pool.open(wait=True, timeout=15.0)
+        else:
+            await self.pool.open(wait=False)
         self._opened = True
 
     async def close(self) -> None:

@@ -12,6 +12,8 @@ import msgspec
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
+from domain.adapters.postgres import pooled
+
 # Job durations span milliseconds (a no-op) to hours (an e-mail on its last retry).
 DURATION_BOUNDS: tuple[float, ...] = (
     0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0,
@@ -44,7 +46,7 @@ _FINISHED = """
 
 
 async def job_counts(pool: AsyncConnectionPool) -> list[JobCount]:
-    async with pool.connection() as conn:
+    async with pooled(pool) as conn:
         cursor = await conn.execute(
             "SELECT kind, status, count(*) AS n FROM jobs GROUP BY kind, status ORDER BY 1, 2"
         )
@@ -69,7 +71,7 @@ async def job_durations(
         GROUP BY kind, status ORDER BY 1, 2
         """
     ).format(per_bucket, sql.SQL(_FINISHED))
-    async with pool.connection() as conn:
+    async with pooled(pool) as conn:
         cursor = await conn.execute(query)
         rows = await cursor.fetchall()
     return [

@@ -20,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from domain.adapters.coalescer import Coalescer
 from domain.adapters.keyset import cursor_after, position_of
-from domain.adapters.postgres import event_from_row, job_from_row
+from domain.adapters.postgres import event_from_row, job_from_row, pooled
 from domain.clock import Clock
 from domain.errors import Conflict, InvalidTransition, NotFound
 from domain.jobs import (
@@ -245,18 +245,18 @@ class PgJobStore:
         )
 
     async def _all(self, query: str | sql.Composed, params: Any) -> list[dict[str, Any]]:
-        async with self._pool.connection() as conn:
+        async with pooled(self._pool) as conn:
             cursor = await conn.execute(query, params)
             return await cursor.fetchall()
 
     async def _transition(
         self, transition: str, job_id: uuid.UUID, assignments: str, params: dict[str, Any]
     ) -> Job | None:
-        async with self._pool.connection() as conn:
+        async with pooled(self._pool) as conn:
             return await _transition_on(conn, self._clock, transition, job_id, assignments, params)
 
     async def get(self, job_id: uuid.UUID) -> Job | None:
-        async with self._pool.connection() as conn:
+        async with pooled(self._pool) as conn:
             return await _get_on(conn, job_id)
 
     async def page(
@@ -379,12 +379,12 @@ class PgJobStore:
         )
 
     async def cancel(self, job_id: uuid.UUID) -> Job:
-        async with self._pool.connection() as conn:
+        async with pooled(self._pool) as conn:
             return await _operator_move(conn, self._clock, "cancel", job_id, CANCEL_SET, {})
 
     async def resubmit(self, job_id: uuid.UUID, extra_attempts: int) -> Job:
         """An operator's second chance for a failed job: ``extra_attempts`` more tries."""
-        async with self._pool.connection() as conn:
+        async with pooled(self._pool) as conn:
             return await _operator_move(
                 conn, self._clock, "resubmit", job_id, RESUBMIT_SET, {"extra": extra_attempts}
             )

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from domain.errors import DatabaseUnavailable
 from domain.jobs import Job, JobError, JobEvent, JobStatus
 
 CONNECT_TIMEOUT_SECONDS = 10
@@ -15,6 +20,10 @@ CONNECT_TIMEOUT_SECONDS = 10
 # ends one that was abandoned, so it is generous.
 IDLE_IN_TRANSACTION_MS = 5 * 60 * 1000
 POOL_WAIT_SECONDS = 5.0  # a request waits no longer for a connection: then 503
+# How long the pool keeps retrying one lost connection (after 1, 2, 4 ... s) before it gives
+# that attempt up; the next caller starts a fresh one. Short, so that after a long outage the
+# next try is seconds away, not the minutes psycopg_pool's uncapped backoff would reach.
+RECONNECT_PATIENCE_SECONDS = 10.0
 
 
 def connection_options(statement_timeout_seconds: float) -> dict[str, Any]:
@@ -59,7 +68,31 @@ def create_pool(
             **connection_options(statement_timeout_seconds),
         },
         timeout=POOL_WAIT_SECONDS,
+        reconnect_timeout=RECONNECT_PATIENCE_SECONDS,
     )
+
+
+@asynccontextmanager
+async def pooled(
+    pool: AsyncConnectionPool, *, transaction: bool = False
+) -> AsyncIterator[AsyncConnection]:
+    """A connection from ``pool`` (in a transaction if asked), with the driver's errors for a
+    database that is gone or too slow translated into the domain's ``DatabaseUnavailable``.
+
+    Every store takes its connections here, so callers above the adapters (use cases, the
+    job lifecycle, the API's error mapping) never see a driver exception for an outage.
+    """
+    try:
+        async with pool.connection() as conn:
+            if transaction:
+                async with conn.transaction():
+                    yield conn
+            else:
+                yield conn
+    except psycopg.OperationalError as exc:  # includes the pool's PoolTimeout
+        raise DatabaseUnavailable(
+            "the database is unavailable or too busy to answer in time; try again shortly"
+        ) from exc
 
 
 def job_from_row(row: dict[str, Any]) -> Job:

@@ -26,6 +26,7 @@ from domain.adapters.document_store import PgDocumentRepository
 from domain.adapters.email_store import PgEmailRepository
 from domain.adapters.job_store import PgJobRepository
 from domain.adapters.patient_store import PgPatientRepository
+from domain.adapters.postgres import pooled
 from domain.adapters.record_store import PgRecordRepository
 from domain.adapters.sealed_values import PgSealedValues
 from domain.adapters.upload_store import PgUploadRepository
@@ -71,5 +72,5 @@ class PgUnitOfWorkFactory:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[PgUnitOfWork]:
-        async with self._pool.connection() as conn, conn.transaction():
+        async with pooled(self._pool, transaction=True) as conn:
             yield PgUnitOfWork(conn, self._clock, self._cipher, self._request_key)
