@@ -67,12 +67,19 @@ class EmailMessage(msgspec.Struct, frozen=True, kw_only=True):
     data: dict[str, Any]
     message_id: str
     created_at: datetime | None = None
+    # Set once the mail server accepted it (or the outbox holds it): never sent twice.
+    handed_over_at: datetime | None = None
+    transport: str | None = None
 
 
 class EmailRepository(Protocol):
     async def add(self, message: EmailMessage) -> None: ...
 
     async def get(self, email_id: uuid.UUID) -> EmailMessage | None: ...
+
+    async def mark_handed_over(self, email_id: uuid.UUID, transport: str) -> None:
+        """Record that the message left us (the first record stands)."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -5,17 +5,24 @@ Actors do not touch job state themselves; they hand their handler to
 
 - a message for a job that is not due (a duplicate, or one for a job already
   running, finished or cancelled) claims nothing and is dropped;
-- while the handler runs, a heartbeat keeps ``heartbeat_at`` fresh, so the relay
-  can tell a slow job from a dead worker;
+- while the handler runs, and until its outcome is written, a heartbeat keeps
+  ``heartbeat_at`` fresh, so the relay can tell a slow job from a dead worker;
 - ``PermanentFailure`` fails the job at once; any other exception is retried on
   the kind's schedule until its attempts run out, then the job fails;
 - each outcome is written for the attempt that was claimed, so a worker that
-  was presumed dead cannot overwrite a later attempt.
+  was presumed dead cannot overwrite a later attempt;
+- the database may blink (a restart, a failover): the claim and the outcome
+  are retried while it is away (``workers/durable.py``). An outcome is given
+  up only when the attempt has not reached the database for
+  ``JOB_STALE_AFTER_SECONDS``, the point at which the relay takes the job back;
+  a claim that cannot be written sends its message back to the queue
+  (``ClaimDeferred``), and the job, still due in PostgreSQL, is never lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -24,17 +31,30 @@ from typing import Any
 import structlog
 
 from domain.clock import Clock
-from domain.errors import DomainError, JobFailure
-from domain.jobs import Job, JobError, kind_named
+from domain.errors import DatabaseUnavailable, DomainError, JobFailure
+from domain.jobs import Job, JobError, JobStatus, kind_named
 from domain.logging import exception_fields
 from domain.ports import JobStore, MessageSender
 from domain.submit import send_quietly
+from workers.durable import hold_for_attempt, release_attempt, write_until
+from workers.outages import DATABASE
 
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[Job], Awaitable[dict[str, Any] | None]]
 
 UNEXPECTED = JobError(code="internal_error", message="the job failed unexpectedly")
+DEFAULT_STALE_AFTER_SECONDS = 30.0
+
+
+class _Unrecorded(Exception):
+    """An attempt's outcome could not be written before the attempt lost its hold."""
+
+
+class ClaimDeferred(Exception):
+    """Raised when a job's claim could not be written (the database stayed away): the caller
+    puts the message back to be delivered again later. The job is still due in PostgreSQL,
+    so the relay would send it again anyway."""
 
 
 def error_of(exc: BaseException) -> JobError:
@@ -45,22 +65,40 @@ def error_of(exc: BaseException) -> JobError:
 
 
 class Heartbeats:
-    """One heartbeat loop per process for all its running attempts: one UPDATE per beat."""
+    """One heartbeat loop per process for all its running attempts: one UPDATE per beat.
 
-    def __init__(self, store: JobStore, interval_seconds: float) -> None:
+    It also knows until when each attempt holds its job: the relay takes a running job
+    back once its heartbeat is ``stale_after`` seconds old, so an attempt holds its job
+    until ``stale_after`` after its last beat that reached the database.
+    """
+
+    def __init__(
+        self, store: JobStore, interval_seconds: float, stale_after_seconds: float
+    ) -> None:
         self._store = store
         self._interval = interval_seconds
+        self._stale_after = stale_after_seconds
         self._running: dict[uuid.UUID, int] = {}
+        self._held_until: dict[uuid.UUID, float] = {}
         self._task: asyncio.Task[None] | None = None
 
     def add(self, job: Job) -> None:
+        """Start beating for ``job``, just claimed (the claim wrote its first heartbeat)."""
         self._running[job.id] = job.attempts
+        self._held_until[job.id] = time.monotonic() + self._stale_after
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._beat())
 
     def discard(self, job: Job) -> None:
         if self._running.get(job.id) == job.attempts:
             del self._running[job.id]
+            self._held_until.pop(job.id, None)
+
+    def held_until(self, job: Job) -> float:
+        """The ``time.monotonic()`` after which the relay may take ``job`` back (0 once it has)."""
+        if self._running.get(job.id) != job.attempts:
+            return 0.0
+        return self._held_until.get(job.id, 0.0)
 
     async def _beat(self) -> None:
         while self._running:
@@ -68,14 +106,24 @@ class Heartbeats:
             beating = list(self._running.items())
             if not beating:
                 continue
+            sent_at = time.monotonic()
             try:
                 alive = await self._store.heartbeat_many(beating)
+            except DatabaseUnavailable as exc:  # the next beat may pass; the outage is logged once
+                DATABASE.failed(exc)
+                continue
             except Exception as exc:  # a missed beat is not fatal; the next one may pass
                 log.warning("job_heartbeat_failed", **exception_fields(exc))
                 continue
+            DATABASE.answered()
             for job_id, attempt in beating:
-                if job_id not in alive and self._running.get(job_id) == attempt:
-                    del self._running[job_id]  # recovered by the relay: no longer ours
+                if self._running.get(job_id) != attempt:
+                    continue
+                if job_id in alive:
+                    self._held_until[job_id] = sent_at + self._stale_after
+                else:  # recovered by the relay, or already finished: no longer ours
+                    del self._running[job_id]
+                    self._held_until.pop(job_id, None)
 
 
 class LifecycleRunner:
@@ -85,15 +133,20 @@ class LifecycleRunner:
         sender: MessageSender,
         clock: Clock,
         heartbeat_seconds: float,
+        stale_after_seconds: float = DEFAULT_STALE_AFTER_SECONDS,
     ) -> None:
         self._store = store
         self._sender = sender
         self._clock = clock
-        self._heartbeats = Heartbeats(store, heartbeat_seconds)
+        self._stale_after = stale_after_seconds
+        self._heartbeats = Heartbeats(store, heartbeat_seconds, stale_after_seconds)
 
     async def run(self, job_id: uuid.UUID, handler: Handler) -> Job | None:
-        """Run one attempt of ``job_id``; the job as recorded after it, or None if dropped."""
-        job = await self._store.claim(job_id)
+        """Run one attempt of ``job_id``; the job as recorded after it, or None if dropped.
+
+        Raises ``ClaimDeferred`` when the claim could not be written.
+        """
+        job = await self._claim(job_id)
         if job is None:
             log.info("job_message_dropped", job_id=str(job_id))
             return None
@@ -102,18 +155,69 @@ class LifecycleRunner:
         ):
             log.info("job_started")
             self._heartbeats.add(job)
+            held = hold_for_attempt(lambda: self._heartbeats.held_until(job))
             try:
-                result = await handler(job)
-            except Exception as exc:
-                return await self._record_failure(job, exc)
+                try:
+                    result = await handler(job)
+                except Exception as exc:
+                    return await self._record_failure(job, exc)
+                return await self._record_success(job, result)
+            except _Unrecorded:
+                return None
             finally:
+                release_attempt(held)
                 self._heartbeats.discard(job)
-            finished = await self._store.succeed(job.id, job.attempts, result)
-            if finished is None:
-                log.warning("job_outcome_stale")
-            else:
-                log.info("job_succeeded")
-            return finished
+
+    async def _claim(self, job_id: uuid.UUID) -> Job | None:
+        patience = time.monotonic() + self._stale_after
+        try:
+            return await write_until(lambda: self._store.claim(job_id), lambda: patience)
+        except DatabaseUnavailable:
+            log.warning("job_claim_deferred", job_id=str(job_id))
+            raise ClaimDeferred(str(job_id)) from None
+
+    async def _settle(
+        self, job: Job, target: JobStatus, write: Callable[[], Awaitable[Job | None]]
+    ) -> Job | None:
+        """Write an outcome of ``job``'s attempt while the attempt holds the job.
+
+        A try can commit and lose its answer (the database went away in between); the
+        next try then matches no row, so a refusal after a failed try is checked against
+        the row before it is called stale.
+        """
+        failed_tries = 0
+
+        async def counted() -> Job | None:
+            nonlocal failed_tries
+            try:
+                return await write()
+            except DatabaseUnavailable:
+                failed_tries += 1
+                raise
+
+        held_until = lambda: self._heartbeats.held_until(job)  # noqa: E731
+        try:
+            recorded = await write_until(counted, held_until)
+            if recorded is None and failed_tries:
+                current = await write_until(lambda: self._store.get(job.id), held_until)
+                if current and current.attempts == job.attempts and current.status is target:
+                    return current
+        except DatabaseUnavailable:
+            # Out of time: the relay takes the job back and runs it again; effects that
+            # cannot be undone were recorded, and are checked, by the handler.
+            log.error("job_outcome_unrecorded", outcome=target.value)
+            raise _Unrecorded from None
+        return recorded
+
+    async def _record_success(self, job: Job, result: dict[str, Any] | None) -> Job | None:
+        finished = await self._settle(
+            job, JobStatus.SUCCEEDED, lambda: self._store.succeed(job.id, job.attempts, result)
+        )
+        if finished is None:
+            log.warning("job_outcome_stale")
+        else:
+            log.info("job_succeeded")
+        return finished
 
     async def _record_failure(self, job: Job, exc: Exception) -> Job | None:
         error = error_of(exc)
@@ -123,13 +227,19 @@ class LifecycleRunner:
         delay = kind_named(job.kind).next_retry_delay(job.attempts, job.max_attempts)
         if retryable and delay is not None:
             run_after = self._clock.now() + timedelta(seconds=delay)
-            recorded = await self._store.retry(job.id, job.attempts, error, run_after)
+            recorded = await self._settle(
+                job,
+                JobStatus.RETRYING,
+                lambda: self._store.retry(job.id, job.attempts, error, run_after),
+            )
             if recorded is not None:
                 log.info("job_retrying", error_code=error.code, delay_seconds=delay)
                 await send_quietly(self._sender, recorded, delay)
                 return recorded
         else:
-            recorded = await self._store.fail(job.id, job.attempts, error)
+            recorded = await self._settle(
+                job, JobStatus.FAILED, lambda: self._store.fail(job.id, job.attempts, error)
+            )
             if recorded is not None:
                 log.warning("job_failed", error_code=error.code)
                 return recorded

@@ -47,6 +47,7 @@ class WorkerRuntime(dramatiq.Middleware):
             services.sender,
             services.clock,
             heartbeat_seconds=self.settings.job_heartbeat_seconds,
+            stale_after_seconds=self.settings.job_stale_after_seconds,
         )
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:

@@ -68,4 +68,15 @@ class PgEmailRepository:
             data=msgspec.json.decode(self._open(EMAIL_DATA, row), type=dict[str, Any]),
             message_id=row["message_id"],
             created_at=row["created_at"],
+            handed_over_at=row["handed_over_at"],
+            transport=row["transport"],
+        )
+
+    async def mark_handed_over(self, email_id: uuid.UUID, transport: str) -> None:
+        await self._conn.execute(
+            """
+            UPDATE email_messages SET handed_over_at = %s, transport = %s
+            WHERE id = %s AND handed_over_at IS NULL
+            """,
+            (self._clock.now(), transport, email_id),
         )

@@ -13,7 +13,7 @@ from domain.adapters.messaging import build_broker
 from domain.audit import SYSTEM
 from domain.jobs import JobStatus
 from domain.notifications import SendEmail, message_id_for, submit_email
-from tests.support.jobs import RecordingSender
+from tests.support.jobs import FlakyStore, RecordingSender
 from tests.support.smtp import SmtpServer
 from workers.actors.email import send_email
 from workers.lifecycle import LifecycleRunner
@@ -109,3 +109,30 @@ async def test_550_fails_at_once_without_retry(smtp_services, smtp_server) -> No
     assert "patient@example.org" not in failed.error.message
     assert sender.sent == []  # nothing scheduled again
     assert smtp_server.messages == []
+
+
+async def test_a_rerun_after_a_lost_outcome_completes_without_sending_again(
+    smtp_services, smtp_server, clock
+) -> None:
+    """The message went out, then the database stayed away past the stale window: the
+    success was never written and the relay took the job back. The new attempt finds the
+    e-mail's record of its hand-over and only completes the job."""
+    job = await submit(smtp_services)
+    sender = RecordingSender(smtp_services.sender)
+    handler = functools.partial(send_email, services=smtp_services)
+    lost = FlakyStore(smtp_services.store, "succeed", failures=None)
+    first = LifecycleRunner(lost, sender, clock, heartbeat_seconds=60, stale_after_seconds=0.3)
+    assert await first.run(job.id, handler) is None
+    assert len(smtp_server.messages) == 1
+    clock.advance(60)
+    [recovered] = await smtp_services.store.recover_stale(30, 10)
+    assert recovered.error.code == "worker_lost"
+
+    done = await runner_for(smtp_services, sender).run(job.id, handler)
+
+    assert done.status is JobStatus.SUCCEEDED and done.attempts == 2
+    assert len(smtp_server.messages) == 1  # not sent again
+    assert done.result == {
+        "messageId": message_id_for(job.id, "healthplat.test"),
+        "transport": "smtp",
+    }

@@ -12,8 +12,8 @@ from domain.adapters.bootstrap import Services
 from domain.clock import ManualClock
 from domain.errors import InvalidTransition, NotFound, PermanentFailure, TransientFailure
 from domain.jobs import EMAIL_SEND, Job, JobError, JobStatus
-from tests.support.jobs import RecordingSender, submit_noop
-from workers.lifecycle import LifecycleRunner
+from tests.support.jobs import FlakyStore, RecordingSender, submit_noop
+from workers.lifecycle import ClaimDeferred, LifecycleRunner
 
 
 @pytest.fixture
@@ -276,3 +276,71 @@ async def test_a_claim_and_a_success_in_one_batch_both_land(clocked_services) ->
         ("queued", "running"),
         ("running", "succeeded"),
     ]
+
+
+async def test_a_success_is_written_once_the_database_is_back(clocked_services, sender, clock):
+    job = await submit_noop(clocked_services)
+    store = FlakyStore(clocked_services.store, "succeed", failures=3)
+    runner = LifecycleRunner(store, sender, clock, heartbeat_seconds=0.05)
+
+    done = await runner.run(job.id, Handler({"sent": True}))
+
+    assert store.calls == 4
+    assert done.status is JobStatus.SUCCEEDED and done.attempts == 1
+    assert done.result == {"sent": True}
+    assert await history(clocked_services, job) == [
+        (None, "queued"),
+        ("queued", "running"),
+        ("running", "succeeded"),
+    ]
+
+
+async def test_a_success_whose_answer_was_lost_is_recognised(clocked_services, sender, clock):
+    job = await submit_noop(clocked_services)
+    store = FlakyStore(clocked_services.store, "succeed", failures=1, after_commit=True)
+    runner = LifecycleRunner(store, sender, clock, heartbeat_seconds=0.05)
+
+    done = await runner.run(job.id, Handler({}))
+
+    assert done is not None and done.status is JobStatus.SUCCEEDED and done.attempts == 1
+
+
+async def test_a_retry_is_written_once_the_database_is_back(clocked_services, sender, clock):
+    job = await submit_noop(clocked_services)
+    store = FlakyStore(clocked_services.store, "retry", failures=2)
+    runner = LifecycleRunner(store, sender, clock, heartbeat_seconds=0.05)
+
+    retrying = await runner.run(job.id, Handler(TransientFailure("busy")))
+
+    assert retrying.status is JobStatus.RETRYING and retrying.error.code == "transient_failure"
+    assert sender.sent == [(job.id, 0.0)]
+
+
+async def test_a_claim_that_cannot_be_written_is_deferred(clocked_services, sender, clock):
+    job = await submit_noop(clocked_services)
+    store = FlakyStore(clocked_services.store, "claim", failures=None)
+    runner = LifecycleRunner(store, sender, clock, heartbeat_seconds=0.05, stale_after_seconds=0.3)
+    handler = Handler({})
+
+    with pytest.raises(ClaimDeferred):
+        await runner.run(job.id, handler)
+
+    assert handler.calls == 0 and store.calls >= 2
+    assert (await clocked_services.store.get(job.id)).status is JobStatus.QUEUED  # still due
+
+
+async def test_an_outcome_is_given_up_when_the_attempt_loses_its_hold(
+    clocked_services, sender, clock
+):
+    """No heartbeat reached the database for the stale window: the relay may take the job
+    back, so the worker stops trying and leaves it to the relay."""
+    job = await submit_noop(clocked_services)
+    store = FlakyStore(clocked_services.store, "succeed", failures=None)
+    runner = LifecycleRunner(store, sender, clock, heartbeat_seconds=60, stale_after_seconds=0.3)
+
+    assert await runner.run(job.id, Handler({})) is None
+
+    assert (await clocked_services.store.get(job.id)).status is JobStatus.RUNNING
+    clock.advance(60)
+    [recovered] = await clocked_services.store.recover_stale(30, 10)
+    assert recovered.id == job.id and recovered.error.code == "worker_lost"

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 
 from domain.adapters.bootstrap import Services
+from domain.errors import DatabaseUnavailable
 from domain.jobs import NOOP, Job, JobKind, NewJob
 from domain.ports import MessageSender
 from domain.submit import submit_job
@@ -68,3 +69,36 @@ async def async_wait_until(
 def jobs_of_kind(database_url: str, kind: str) -> list[dict]:
     """The rows of every job of ``kind`` (a scheduler's upkeep jobs, say)."""
     return rows(database_url, "SELECT * FROM jobs WHERE kind = %s", (kind,))
+
+
+class FlakyStore:
+    """The real job store, whose ``method`` fails with DatabaseUnavailable ``failures`` times
+    (always, with None) before it works: the database restarting under a worker.
+
+    With ``after_commit`` each failing call first runs for real, so its write lands and
+    only its answer is lost, as when the connection drops during COMMIT.
+    """
+
+    def __init__(
+        self, inner: object, method: str, failures: int | None, *, after_commit: bool = False
+    ) -> None:
+        self.inner = inner
+        self.method = method
+        self.failures = failures
+        self.after_commit = after_commit
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> object:
+        real = getattr(self.inner, name)
+        if name != self.method:
+            return real
+
+        async def flaky(*args: object, **kwargs: object) -> object:
+            self.calls += 1
+            if self.failures is None or self.calls <= self.failures:
+                if self.after_commit:
+                    await real(*args, **kwargs)
+                raise DatabaseUnavailable("the database is restarting")
+            return await real(*args, **kwargs)
+
+        return flaky

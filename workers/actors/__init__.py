@@ -32,6 +32,7 @@ from workers.actors.email import send_email
 from workers.actors.phi import rotate_phi_keys
 from workers.actors.records import anchor_batch, content_unpin, document_store, record_store
 from workers.actors.system import noop
+from workers.lifecycle import ClaimDeferred
 from workers.runtime import WorkerRuntime
 
 JobHandler = Callable[[Job, Services], Awaitable[dict[str, Any] | None]]
@@ -47,9 +48,17 @@ HANDLERS: dict[JobKind, JobHandler] = {
     CONTENT_UNPIN: content_unpin,
 }
 
-# Job-level retries and liveness are the lifecycle's business: Dramatiq's own
-# retries are off, and its time limit only stops a truly stuck attempt.
-ACTOR_OPTIONS = {"max_retries": 0, "time_limit": 60 * 60 * 1000}
+# Job-level retries and liveness are the lifecycle's business: Dramatiq retries a
+# message only when its claim could not be written (the database was away), and its
+# time limit only stops a truly stuck attempt.
+CLAIM_RETRY_DELAY_MS = 5_000
+
+
+def _only_deferred_claims(_retries: int, exc: BaseException) -> bool:
+    return isinstance(exc, dramatiq.Retry)
+
+
+ACTOR_OPTIONS = {"retry_when": _only_deferred_claims, "time_limit": 60 * 60 * 1000}
 
 
 def declare_actors(broker: dramatiq.Broker, runtime: WorkerRuntime) -> list[dramatiq.Actor]:
@@ -61,7 +70,11 @@ def _declare(
 ) -> dramatiq.Actor:
     async def perform(job_id: str) -> None:
         bound = functools.partial(handler, services=runtime.services)
-        await runtime.runner.run(uuid.UUID(job_id), bound)
+        try:
+            await runtime.runner.run(uuid.UUID(job_id), bound)
+        except ClaimDeferred:
+            # Back to the queue, delivered again later (the relay would send it anyway).
+            raise dramatiq.Retry(delay=CLAIM_RETRY_DELAY_MS) from None
 
     perform.__name__ = perform.__qualname__ = kind.actor_name
     return dramatiq.Actor(

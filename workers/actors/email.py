@@ -3,6 +3,13 @@
 The job payload names the ``email_messages`` row; the address and data are
 read from it here, at the last moment, so they never travel through Redis or
 land in the job's row. The result holds the Message-ID and transport only.
+
+Handing a message to a mail server cannot be undone, so the row records it
+(``handed_over_at``) as soon as the server accepted it, retried while the
+attempt holds its job; a later attempt (the relay's re-run after an outcome
+was lost) finds the record and completes the job without sending again. A
+record that cannot be written in time does not fail the job: the message is
+out, so the attempt still reports success.
 """
 
 from __future__ import annotations
@@ -10,9 +17,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import structlog
+
 from domain.adapters.bootstrap import Services
-from domain.errors import PermanentFailure, ValidationFailed
+from domain.errors import DatabaseUnavailable, PermanentFailure, ValidationFailed
 from domain.jobs import Job
+from domain.ports import EmailMessage
+from workers.durable import while_held
+
+log = structlog.get_logger(__name__)
 
 
 def _email_id(job: Job) -> uuid.UUID:
@@ -26,10 +39,12 @@ def _email_id(job: Job) -> uuid.UUID:
 
 async def send_email(job: Job, services: Services) -> dict[str, Any]:
     email_id = _email_id(job)
-    async with services.uow() as uow:
-        message = await uow.emails.get(email_id)
+    message = await while_held(lambda: _load(services, email_id))
     if message is None or message.job_id != job.id:
         raise PermanentFailure("the e-mail to send no longer exists", code="email_missing")
+    if message.handed_over_at is not None:  # an earlier attempt sent it; its outcome was lost
+        log.info("email_already_handed_over")
+        return {"messageId": message.message_id, "transport": message.transport or "smtp"}
     try:
         rendered = services.renderer.render(message.template, message.data)
     except ValidationFailed:
@@ -40,4 +55,21 @@ async def send_email(job: Job, services: Services) -> dict[str, Any]:
     transport = await services.mailer.deliver(
         to_address=message.to_address, message_id=message.message_id, email=rendered
     )
+    try:
+        await while_held(lambda: _record_handed_over(services, email_id, transport))
+    except DatabaseUnavailable:
+        # The message is gone and the job is done; only the record of it is missing. If the
+        # success cannot be written either, the relay runs the job again and the message is
+        # sent once more under the same Message-ID (README, "What may repeat").
+        log.warning("email_handover_unrecorded")
     return {"messageId": message.message_id, "transport": transport}
+
+
+async def _load(services: Services, email_id: uuid.UUID) -> EmailMessage | None:
+    async with services.uow() as uow:
+        return await uow.emails.get(email_id)
+
+
+async def _record_handed_over(services: Services, email_id: uuid.UUID, transport: str) -> None:
+    async with services.uow() as uow:
+        await uow.emails.mark_handed_over(email_id, transport)

@@ -1,0 +1,47 @@
+"""Saying once that a dependency went away, and once that it is back.
+
+While PostgreSQL or Redis restarts, every heartbeat, relay pass and job
+write of a process fails, several times a second. Each of them reports to the
+dependency's ``Outage`` here instead of logging: the first failure logs that
+the process is waiting, the first success after it logs that it is back and
+how long it waited. One instance per dependency per process, all used from
+one event loop (a worker's, the scheduler's).
+"""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class Outage:
+    def __init__(self, dependency: str) -> None:
+        self.dependency = dependency
+        self._since: float | None = None
+
+    @property
+    def ongoing(self) -> bool:
+        return self._since is not None
+
+    def failed(self, exc: BaseException) -> None:
+        if self._since is None:
+            self._since = time.monotonic()
+            log.warning(
+                "dependency_unavailable",
+                dependency=self.dependency,
+                error_type=type(exc).__name__,
+                note="waiting for it; work is retried until it is back",
+            )
+
+    def answered(self) -> None:
+        if self._since is not None:
+            waited = time.monotonic() - self._since
+            self._since = None
+            log.info("dependency_back", dependency=self.dependency, waited_seconds=round(waited, 1))
+
+
+DATABASE = Outage("postgres")
+MESSAGE_BROKER = Outage("redis")
