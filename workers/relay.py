@@ -15,10 +15,12 @@ from __future__ import annotations
 import msgspec
 import structlog
 
-from domain.jobs import JobStatus
+from domain.errors import DatabaseUnavailable
+from domain.jobs import Job, JobStatus
+from domain.logging import exception_fields
 from domain.ports import JobStore, MessageSender
 from domain.settings import Settings
-from domain.submit import send_quietly
+from workers.outages import DATABASE, MESSAGE_BROKER
 
 log = structlog.get_logger(__name__)
 
@@ -34,16 +36,39 @@ class Relay:
         self._store = store
         self._sender = sender
         self._settings = settings
+        self._broker_down = False
+
+    async def _send(self, job: Job) -> None:
+        """Send, unless a send of this pass already failed: Redis is away, and every job
+        picked here was marked sent, so the pass after the grace period sends it again."""
+        if self._broker_down:
+            return
+        try:
+            await self._sender.send(job)
+        except Exception as exc:
+            self._broker_down = True
+            MESSAGE_BROKER.failed(exc)
+
+    async def run_quietly(self) -> None:
+        """A pass as the scheduler runs it: a database outage is reported once (the next pass
+        tries again), anything else is logged by type and frame."""
+        try:
+            await self.run_once()
+        except DatabaseUnavailable as exc:
+            DATABASE.failed(exc)
+        except Exception as exc:
+            log.error("relay_pass_failed", **exception_fields(exc))
 
     async def run_once(self) -> RelayReport:
         batch = self._settings.relay_batch_size
         recovered = abandoned = resent = 0
+        self._broker_down = False
         while True:
             stale = await self._store.recover_stale(self._settings.job_stale_after_seconds, batch)
             for job in stale:
                 if job.status is JobStatus.RETRYING:
                     recovered += 1
-                    await send_quietly(self._sender, job)
+                    await self._send(job)
                 else:
                     abandoned += 1
             if len(stale) < batch:
@@ -51,10 +76,13 @@ class Relay:
         while True:
             due = await self._store.due_for_send(self._settings.relay_grace_seconds, batch)
             for job in due:
-                await send_quietly(self._sender, job)
+                await self._send(job)
             resent += len(due)
             if len(due) < batch:
                 break
+        DATABASE.answered()
+        if not self._broker_down:
+            MESSAGE_BROKER.answered()
         report = RelayReport(recovered=recovered, abandoned=abandoned, resent=resent)
         if recovered or abandoned or resent:
             log.info("relay_pass", **msgspec.structs.asdict(report))

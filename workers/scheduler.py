@@ -2,15 +2,18 @@
 
 Operators may run two of these (a standby, or by mistake); only the holder
 of a PostgreSQL advisory lock schedules anything, so each periodic job fires
-once. The lock lives on a dedicated connection: if that connection dies, the
-lock is released by PostgreSQL and this process exits so its supervisor can
-restart it as a standby.
+once. The lock lives on a dedicated connection, checked every second: if that
+connection dies (the database restarted, a failover), the lock went with it,
+so this process stops scheduling, waits for the database with backoff, and
+competes for the lead again; it never exits because the database blinked.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import psycopg
@@ -22,6 +25,7 @@ from domain.adapters.messaging import build_broker
 from domain.adapters.postgres import connection_options
 from domain.logging import configure_logging
 from domain.settings import Settings, load_settings
+from workers.outages import DATABASE
 from workers.relay import Relay
 from workers.upkeep import enqueue_anchor_run, enqueue_audit_partitions, enqueue_content_unpin
 
@@ -29,53 +33,56 @@ log = structlog.get_logger(__name__)
 
 LEADER_LOCK_KEY = 0x4850_5343  # "HPSC": one scheduler leader per database
 STANDBY_POLL_SECONDS = 2.0
-LEADER_CHECK_SECONDS = 5.0
+LEADER_CHECK_SECONDS = 1.0
+RECONNECT_FIRST_WAIT_SECONDS = 0.5
+RECONNECT_MAX_WAIT_SECONDS = 5.0
 
 
 def schedule_periodic_jobs(scheduler: AsyncIOScheduler, services: Services) -> None:
     """Every periodic job the platform runs. Each only enqueues or does bookkeeping in SQL."""
     relay = Relay(services.store, services.sender, services.settings)
-    scheduler.add_job(
-        relay.run_once,
-        "interval",
-        seconds=services.settings.relay_interval_seconds,
-        id="relay",
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(  # daily, and once on taking the lead: one job per day whatever happens
-        enqueue_audit_partitions,
-        "cron",
-        args=[services],
-        hour=0,
-        minute=10,
-        next_run_time=datetime.now(UTC),
-        id="audit_partitions",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=3600,
-    )
-    scheduler.add_job(
-        enqueue_anchor_run,
-        "interval",
-        args=[services],
-        seconds=services.settings.anchor_interval_seconds,
-        id="anchor_batch",
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        enqueue_content_unpin,
-        "cron",
-        args=[services],
-        hour=0,
-        minute=20,
-        next_run_time=datetime.now(UTC),
-        id="content_unpin",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=3600,
-    )
+    now = datetime.now(UTC)
+    settings = services.settings
+    # (name, run, its arguments, trigger). Each run reports a database outage once and is
+    # simply tried again next time; the daily ones also run once on taking the lead, and
+    # are keyed by day, so one job per day is enqueued whatever happens.
+    Run = Callable[..., Awaitable[object]]
+    periodic: list[tuple[str, Run, list[object], dict[str, object]]] = [
+        (
+            "relay",
+            relay.run_quietly,
+            [],
+            {"trigger": "interval", "seconds": settings.relay_interval_seconds},
+        ),
+        (
+            "audit_partitions",
+            enqueue_audit_partitions,
+            [services],
+            {"trigger": "cron", "hour": 0, "minute": 10, "next_run_time": now},
+        ),
+        (
+            "anchor_batch",
+            enqueue_anchor_run,
+            [services],
+            {"trigger": "interval", "seconds": settings.anchor_interval_seconds},
+        ),
+        (
+            "content_unpin",
+            enqueue_content_unpin,
+            [services],
+            {"trigger": "cron", "hour": 0, "minute": 20, "next_run_time": now},
+        ),
+    ]
+    for name, run, args, trigger in periodic:
+        scheduler.add_job(
+            run,
+            id=name,
+            args=args,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+            **trigger,
+        )
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:
@@ -88,36 +95,63 @@ async def _wait(stop: asyncio.Event, seconds: float) -> bool:
 
 
 async def _become_leader(conn: psycopg.AsyncConnection, stop: asyncio.Event) -> bool:
+    standing_by = False
     while True:
         cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,))
         row = await cursor.fetchone()
         if row and row[0]:
             return True
-        log.info("scheduler_standby")
+        if not standing_by:
+            log.info("scheduler_standby")
+            standing_by = True
         if await _wait(stop, STANDBY_POLL_SECONDS):
             return False
 
 
+async def _lead(
+    settings: Settings, scheduler: AsyncIOScheduler, services: Services, stop: asyncio.Event
+) -> None:
+    """Take the lock, schedule while it is held; returns on ``stop``, raises if the lock's
+    connection is lost (the lock went with it)."""
+    async with await psycopg.AsyncConnection.connect(
+        settings.database_url,
+        autocommit=True,
+        **connection_options(settings.db_statement_timeout_seconds),
+    ) as lock_conn:
+        DATABASE.answered()
+        if not await _become_leader(lock_conn, stop):
+            return
+        log.info("scheduler_leading")
+        schedule_periodic_jobs(scheduler, services)
+        try:
+            while not await _wait(stop, LEADER_CHECK_SECONDS):
+                await lock_conn.execute("SELECT 1")  # raises if the lock's session is gone
+        except Exception:
+            log.warning("scheduler_lead_lost", note="the lock's session ended; leading again later")
+            raise
+        finally:
+            scheduler.remove_all_jobs()
+
+
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    """Lead (or stand by) until ``stop``. The database going away ends the lead, not the
+    process: the scheduler waits for it, with backoff, and competes for the lead again."""
     services = build_services(settings, build_broker(settings.redis_url), pool_max_size=4)
     await services.open()
     scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.start()
+    backoff = RECONNECT_FIRST_WAIT_SECONDS
     try:
-        async with await psycopg.AsyncConnection.connect(
-            settings.database_url,
-            autocommit=True,
-            **connection_options(settings.db_statement_timeout_seconds),
-        ) as lock_conn:
-            if not await _become_leader(lock_conn, stop):
-                return
-            log.info("scheduler_leading")
-            schedule_periodic_jobs(scheduler, services)
-            scheduler.start()
-            while not await _wait(stop, LEADER_CHECK_SECONDS):
-                await lock_conn.execute("SELECT 1")  # raises if the lock's session is gone
+        while not stop.is_set():
+            try:
+                await _lead(settings, scheduler, services, stop)
+                backoff = RECONNECT_FIRST_WAIT_SECONDS
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                DATABASE.failed(exc)
+                await _wait(stop, backoff)
+                backoff = min(backoff * 2, RECONNECT_MAX_WAIT_SECONDS)
     finally:
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=False)
         await services.close()
         log.info("scheduler_stopped")
 
@@ -125,6 +159,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 async def _main() -> None:
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
+    # APScheduler logs two lines per run at INFO ("Running job", "executed successfully"):
+    # routine runs stay quiet; each run logs its own failures, a missed run is a WARNING.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -9,8 +9,10 @@ import structlog
 from domain.adapters.bootstrap import Services
 from domain.audit_upkeep import enqueue_partition_upkeep
 from domain.content_upkeep import enqueue_anchoring, enqueue_unpin
+from domain.errors import DatabaseUnavailable
 from domain.logging import exception_fields
 from domain.ports import Submission
+from workers.outages import DATABASE
 
 log = structlog.get_logger(__name__)
 
@@ -19,9 +21,13 @@ async def _enqueue(name: str, submitting: Awaitable[Submission | None]) -> None:
     """Await one enqueue; a failure is logged and the next run (or a restart) tries again."""
     try:
         submission = await submitting
+    except DatabaseUnavailable as exc:  # reported once per outage; the next run tries again
+        DATABASE.failed(exc)
+        return
     except Exception as exc:
         log.warning(f"{name}_enqueue_failed", **exception_fields(exc))
         return
+    DATABASE.answered()
     if submission is not None and submission.created:
         log.info(f"{name}_enqueued", job_id=str(submission.job.id))
 
