@@ -441,12 +441,13 @@ def stop_timeout(env: Mapping[str, str]) -> float:
 def run_procfile(
     procfile: Path, env: dict[str, str], names: list[str], kill_wait: float, latch: SignalLatch
 ) -> int:
-    """Run the Procfile's processes (or those named) until one exits or a signal comes.
+    """Run the Procfile's processes (or those named) until a signal, or a crash loop, stops them.
 
     Each line runs through ``sh -c`` (so ${VAR:-default} works) in a session
-    of its own; on SIGINT/SIGTERM, or when any process exits, each remaining
-    program gets SIGTERM, and its process group SIGKILL ``kill_wait`` seconds
-    later. See workers/supervisor.py for why this is not honcho's manager.
+    of its own; a process that exits is restarted with backoff; on SIGINT/SIGTERM,
+    or when one process keeps crashing, each remaining program gets SIGTERM, and its
+    process group SIGKILL ``kill_wait`` seconds later. See workers/supervisor.py for
+    why this is not honcho's manager.
     """
     from workers.supervisor import Supervisor, read_procfile
 
