@@ -105,12 +105,26 @@ def start_api(settings: Settings, log_dir: Path, port: int, **overrides: str) ->
     argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app"]
     argv += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     api = PlatformProcess("api", argv, platform_env(settings, **overrides), log_dir)
-    deadline = time.monotonic() + 30
+    return _answering(api, port, "/health/live", timeout=30)
+
+
+def start_launcher(env: dict[str, str], log_dir: Path, port: int) -> PlatformProcess:
+    """``healthplat`` (what ``./run`` runs) with ``env``; returned once its API is ready."""
+    launcher = Path(sys.executable).parent / "healthplat"
+    process = PlatformProcess("launcher", [str(launcher)], env, log_dir)
+    return _answering(process, port, "/health/ready", timeout=90)
+
+
+def _answering(process: PlatformProcess, port: int, path: str, timeout: float) -> PlatformProcess:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1).status_code == 200:
-                return api
+            if httpx.get(f"http://127.0.0.1:{port}{path}", timeout=1).status_code == 200:
+                return process
         except httpx.HTTPError:
-            time.sleep(0.1)
-    api.stop()
-    raise AssertionError(f"the API did not start:\n{api.output()[-3000:]}")
+            pass
+        if process.process.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.stop()
+    raise AssertionError(f"{process.name} did not start:\n{process.output()[-3000:]}")
