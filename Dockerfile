@@ -1,7 +1,7 @@
 # The platform's image: one image, one process per container (see compose.yaml).
 # The source stays in /app and comes first on sys.path: alembic reads pyproject.toml
 # ([tool.alembic]) and migrations/ from the working directory, and the e-mail
-# templates (domain/adapters/templates) are files beside the code, not package data.
+# templates (domain/adapters/notifications/templates) are files beside the code, not package data.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 
 from api.auth import principal_of
 from api.middleware.request_context import ensure_request_id
-from domain.audit import AuditContext
+from domain.auditing import AuditContext
 from domain.errors import Unauthorized
 
 MAX_USER_AGENT = 256

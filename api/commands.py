@@ -19,8 +19,8 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import HeaderParameter
 
-from domain.jobs import JobStatus
-from domain.ports import Submission
+from domain.jobs.model import JobStatus
+from domain.jobs.ports import Submission
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # visible ASCII, no spaces
 

@@ -21,9 +21,9 @@ import msgspec
 import structlog
 from litestar.response import ServerSentEventMessage
 
-from domain.jobs import JobError, JobEvent, JobStatus
+from domain.jobs.model import JobError, JobEvent, JobStatus
+from domain.jobs.ports import JobStore
 from domain.logging import exception_fields
-from domain.ports import JobStore
 
 log = structlog.get_logger(__name__)
 

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 
 from domain.adapters.bootstrap import build_services
-from domain.adapters.messaging import build_broker
+from domain.adapters.jobs.messaging import build_broker
 from domain.logging import configure_logging
 from domain.settings import Settings
 

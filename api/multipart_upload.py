@@ -31,7 +31,7 @@ from domain.errors import (
     TransientFailure,
     UnsupportedMediaType,
 )
-from domain.uploads import FileSink, ReceivedForm, ReceiveForm
+from domain.files.uploads import FileSink, ReceivedForm, ReceiveForm
 
 FILE_FIELD = "file"
 MAX_FIELD_BYTES = 16 * 1024

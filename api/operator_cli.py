@@ -21,15 +21,15 @@ import psycopg
 from psycopg.rows import dict_row
 
 from api.tokens import MIN_SECRET_LENGTH, mint_token
-from domain.accounts import AccountStatus, SecretPurpose, User, lifetime_minutes
-from domain.adapters.account_store import PgUserRepository
+from domain.accounts.model import AccountStatus, SecretPurpose, User, lifetime_minutes
+from domain.accounts.signup import create_admin
+from domain.adapters.accounts.users import PgUserRepository
 from domain.adapters.bootstrap import build_services
-from domain.adapters.messaging import build_broker
-from domain.audit import AuditContext
+from domain.adapters.jobs.messaging import build_broker
+from domain.auditing import AuditContext
 from domain.errors import DomainError
 from domain.identity import Role
 from domain.settings import SettingsError, database_url_from_env, load_settings
-from domain.signup import create_admin
 
 OPERATOR = AuditContext(actor_id="healthplat-admin", actor_role="operator")
 USAGE_ERROR = 2

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.anchoring [--leaves 10000] [--repeat 5]
 
 What is measured, on ``--leaves`` CIDv1 texts (each a real CID of a small
-distinct content, computed with ``domain.adapters.unixfs.cid_of_bytes``):
+distinct content, computed with ``domain.adapters.files.unixfs.cid_of_bytes``):
 
 * baseline: ``hashlib.sha256`` of every leaf's bytes, nothing else (the least
   any scheme that commits to each CID must hash);
@@ -32,10 +32,10 @@ from typing import TypeVar
 from stellar_sdk import Keypair, Network
 
 from bench._support import table
-from domain.adapters.stellar_envelope import build_anchor
-from domain.adapters.unixfs import cid_of_bytes
-from domain.merkle import MerkleTree, ProofStep, verify
-from domain.record_proof import ExportedProof, encode_proof, exported_steps
+from domain.adapters.anchoring.stellar_envelope import build_anchor
+from domain.adapters.files.unixfs import cid_of_bytes
+from domain.anchoring.merkle import MerkleTree, ProofStep, verify
+from domain.anchoring.proof import ExportedProof, encode_proof, exported_steps
 
 T = TypeVar("T")
 LEDGER_SECONDS = 5.0

@@ -34,8 +34,8 @@ from functools import partial
 from pathlib import Path
 
 from bench._support import note, table
-from domain.adapters.block_store import BlockStoreContentStore
-from domain.adapters.unixfs import UnixFsImporter, cid_of_bytes
+from domain.adapters.files.block_store import BlockStoreContentStore
+from domain.adapters.files.unixfs import UnixFsImporter, cid_of_bytes
 
 PIECE = 65_536  # what the store is fed at a time, as staged upload chunks arrive
 

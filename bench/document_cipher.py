@@ -8,7 +8,7 @@ each round:
 
 * one-shot: ``AESGCM.encrypt`` / ``decrypt`` of the whole buffer under one
   nonce; the floor (the AES-NI work itself) and no way to stream a download.
-* stream: ``domain.adapters.stream_cipher.encrypt_stream`` / ``decrypt_stream``
+* stream: ``domain.adapters.documents.stream_cipher.encrypt_stream`` / ``decrypt_stream``
   fed ``--chunk-kib`` chunks from an async generator (as the upload store and
   the content store hand them over), output joined as a consumer would.
 
@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bench._support import note, table
-from domain.adapters.stream_cipher import (
+from domain.adapters.documents.stream_cipher import (
     SEGMENT_SIZE,
     ciphertext_size,
     decrypt_stream,

@@ -36,7 +36,7 @@ from stellar_sdk import Keypair
 
 from api.tokens import mint_token
 from bench._support import Child, Servers, app_env, free_port, fresh_database, note, table
-from domain.adapters.ipfs_node import KuboContentStore
+from domain.adapters.files.ipfs_node import KuboContentStore
 from tests.support.horizon import running_horizon
 from tests.support.ipfs_node import JsIpfsNode
 

@@ -8,7 +8,7 @@ worker pool is started and the clock runs from the moment its first worker
 process logs "ready for action" until the last job is done. jobs/s is N
 divided by that time.
 
-* healthplat: N ``system.noop`` jobs submitted through ``domain.submit.submit_job``
+* healthplat: N ``system.noop`` jobs submitted through ``domain.jobs.submit.submit_job``
   on ``build_services`` (the API's enqueue path: job row committed, then the
   message sent), processed by ``dramatiq workers.app`` with every state
   transition (queued -> running -> succeeded, each a guarded UPDATE that the
@@ -44,10 +44,11 @@ import redis
 
 from bench._support import Child, Servers, app_env, fresh_database, note, table
 from domain.adapters.bootstrap import build_services
-from domain.adapters.messaging import build_broker
-from domain.jobs import NOOP, NewJob
+from domain.adapters.jobs.messaging import build_broker
+from domain.jobs.model import NewJob
+from domain.jobs.submit import submit_job
+from domain.jobs.system import NOOP
 from domain.settings import Settings, load_settings
-from domain.submit import submit_job
 
 READY_LINE = "Worker process is ready for action."
 POLL_SECONDS = 0.02

@@ -17,6 +17,7 @@ import enum
 import hashlib
 import hmac
 import math
+from typing import Protocol
 
 import msgspec
 
@@ -127,3 +128,18 @@ def rate_limit_headers(decision: RateDecision) -> dict[str, str]:
     if not decision.allowed:
         headers["Retry-After"] = str(decision.reset_seconds)
     return headers
+
+
+class RateLimiter(Protocol):
+    """Counts hits in a store every API process shares; raises when that store cannot answer."""
+
+    async def hit(self, rates: list[RateLimit]) -> list[RateCount]:
+        """Count one hit against each of ``rates`` (in one round trip), in the same order."""
+        ...
+
+    async def give_back(self, rate: RateLimit) -> None:
+        """Take back one hit counted against ``rate``, if its window is still open: a slot that
+        was held for an attempt and turned out not to be spent."""
+        ...
+
+    async def close(self) -> None: ...

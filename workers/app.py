@@ -5,7 +5,7 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.middleware import AsyncIO, CurrentMessage, default_middleware
 
-from domain.adapters.messaging import build_broker
+from domain.adapters.jobs.messaging import build_broker
 from domain.logging import configure_logging
 from domain.settings import load_settings
 from workers.actors import declare_actors

@@ -30,12 +30,13 @@ from typing import Any
 
 import structlog
 
+from domain.catalogue import kind_named
 from domain.clock import Clock
 from domain.errors import DatabaseUnavailable, DomainError, JobFailure
-from domain.jobs import Job, JobError, JobStatus, kind_named
+from domain.jobs.model import Job, JobError, JobStatus
+from domain.jobs.ports import JobStore, MessageSender
+from domain.jobs.submit import send_quietly
 from domain.logging import exception_fields
-from domain.ports import JobStore, MessageSender
-from domain.submit import send_quietly
 from workers.durable import hold_for_attempt, release_attempt, write_until
 from workers.outages import DATABASE
 

@@ -1,6 +1,6 @@
 """``healthplat-verify-proof PROOF.json [--content FILE]``: check an anchoring proof offline.
 
-Anyone holding an exported proof (``domain.record_proof.ExportedProof``) can
+Anyone holding an exported proof (``domain.anchoring.proof.ExportedProof``) can
 check, with no database, no network and no trust in us:
 
 * the Merkle inclusion: the leaf made from the CID, walked up the proof,
@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from domain.adapters.stellar_envelope import Check, check_envelope
+from domain.adapters.anchoring.stellar_envelope import Check, check_envelope
+from domain.anchoring.proof import PROOF_VERSION, ExportedProof, check_inclusion, decode_proof
 from domain.errors import ValidationFailed
-from domain.record_proof import PROOF_VERSION, ExportedProof, check_inclusion, decode_proof
 
 ALL_PASSED = 0
 FAILED = 1
@@ -61,7 +61,7 @@ def run_checks(exported: ExportedProof, content: bytes | None) -> list[Check]:
 
 
 def _same_cid(content: bytes, cid: str) -> bool:
-    from domain.adapters.unixfs import cid_of_bytes, normalize_cid
+    from domain.adapters.files.unixfs import cid_of_bytes, normalize_cid
 
     try:
         return cid_of_bytes(content) == normalize_cid(cid)

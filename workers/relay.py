@@ -16,9 +16,9 @@ import msgspec
 import structlog
 
 from domain.errors import DatabaseUnavailable
-from domain.jobs import Job, JobStatus
+from domain.jobs.model import Job, JobStatus
+from domain.jobs.ports import JobStore, MessageSender
 from domain.logging import exception_fields
-from domain.ports import JobStore, MessageSender
 from domain.settings import Settings
 from workers.outages import DATABASE, MESSAGE_BROKER
 

@@ -13,7 +13,9 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 
 from domain.adapters.bootstrap import Services, build_services
+from domain.jobs.model import JobKind
 from domain.settings import Settings
+from workers.handlers import BoundHandler, bound_handlers
 from workers.lifecycle import LifecycleRunner
 
 
@@ -22,6 +24,7 @@ class WorkerRuntime(dramatiq.Middleware):
         self.settings = settings
         self._services: Services | None = None
         self._runner: LifecycleRunner | None = None
+        self._handlers: dict[str, BoundHandler] = {}
 
     @property
     def services(self) -> Services:
@@ -35,6 +38,12 @@ class WorkerRuntime(dramatiq.Middleware):
             raise RuntimeError("the worker runtime has not booted")
         return self._runner
 
+    def handler(self, kind: JobKind) -> BoundHandler:
+        try:
+            return self._handlers[kind.name]
+        except KeyError:
+            raise RuntimeError("the worker runtime has not booted") from None
+
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         services = build_services(self.settings, broker)  # type: ignore[arg-type]
         loop_thread = get_event_loop_thread()
@@ -42,6 +51,7 @@ class WorkerRuntime(dramatiq.Middleware):
             raise RuntimeError("the AsyncIO middleware must come before WorkerRuntime")
         loop_thread.run_coroutine(services.open())
         self._services = services
+        self._handlers = bound_handlers(services)
         self._runner = LifecycleRunner(
             services.store,
             services.sender,

@@ -21,13 +21,17 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from domain.adapters.bootstrap import Services, build_services
-from domain.adapters.messaging import build_broker
+from domain.adapters.jobs.messaging import build_broker
 from domain.adapters.postgres import connection_options
-from domain.logging import configure_logging
+from domain.catalogue import JOB_KINDS
+from domain.errors import DatabaseUnavailable
+from domain.jobs.model import Every, JobKind
+from domain.jobs.ports import Submission
+from domain.logging import configure_logging, exception_fields
 from domain.settings import Settings, load_settings
+from workers.handlers import bind_plan
 from workers.outages import DATABASE
 from workers.relay import Relay
-from workers.upkeep import enqueue_anchor_run, enqueue_audit_partitions, enqueue_content_unpin
 
 log = structlog.get_logger(__name__)
 
@@ -39,50 +43,57 @@ RECONNECT_MAX_WAIT_SECONDS = 5.0
 
 
 def schedule_periodic_jobs(scheduler: AsyncIOScheduler, services: Services) -> None:
-    """Every periodic job the platform runs. Each only enqueues or does bookkeeping in SQL."""
-    relay = Relay(services.store, services.sender, services.settings)
-    now = datetime.now(UTC)
+    """The relay, and every periodic kind of the catalogue. Each run only enqueues or does
+    bookkeeping in SQL; each reports a database outage once and is simply tried again."""
     settings = services.settings
-    # (name, run, its arguments, trigger). Each run reports a database outage once and is
-    # simply tried again next time; the daily ones also run once on taking the lead, and
-    # are keyed by day, so one job per day is enqueued whatever happens.
-    Run = Callable[..., Awaitable[object]]
-    periodic: list[tuple[str, Run, list[object], dict[str, object]]] = [
-        (
-            "relay",
-            relay.run_quietly,
-            [],
-            {"trigger": "interval", "seconds": settings.relay_interval_seconds},
-        ),
-        (
-            "audit_partitions",
-            enqueue_audit_partitions,
-            [services],
-            {"trigger": "cron", "hour": 0, "minute": 10, "next_run_time": now},
-        ),
-        (
-            "anchor_batch",
-            enqueue_anchor_run,
-            [services],
-            {"trigger": "interval", "seconds": settings.anchor_interval_seconds},
-        ),
-        (
-            "content_unpin",
-            enqueue_content_unpin,
-            [services],
-            {"trigger": "cron", "hour": 0, "minute": 20, "next_run_time": now},
-        ),
-    ]
-    for name, run, args, trigger in periodic:
+    relay = Relay(services.store, services.sender, settings)
+    scheduler.add_job(
+        relay.run_quietly,
+        "interval",
+        seconds=settings.relay_interval_seconds,
+        id="relay",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
+    dependencies = services.dependencies()
+    now = datetime.now(UTC)
+    for kind in JOB_KINDS.values():
+        if kind.periodic is None:
+            continue
+        when = kind.periodic.when
+        if isinstance(when, Every):
+            trigger: dict[str, object] = {
+                "trigger": "interval",
+                "seconds": getattr(settings, when.setting),
+            }
+        else:  # daily, and once on taking the lead: keyed by day, so one job per day
+            trigger = {"trigger": "cron", "hour": when.hour, "minute": when.minute}
+            trigger["next_run_time"] = now
         scheduler.add_job(
-            run,
-            id=name,
-            args=args,
+            plan_quietly,
+            args=[kind, bind_plan(kind, dependencies)],
+            id=kind.actor_name,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=3600,
             **trigger,
         )
+
+
+async def plan_quietly(kind: JobKind, plan: Callable[[], Awaitable[object]]) -> None:
+    """One planner run: an enqueued job is logged, a database outage reported once."""
+    try:
+        submission = await plan()
+    except DatabaseUnavailable as exc:  # the next run tries again
+        DATABASE.failed(exc)
+        return
+    except Exception as exc:
+        log.warning("periodic_enqueue_failed", kind=kind.name, **exception_fields(exc))
+        return
+    DATABASE.answered()
+    if isinstance(submission, Submission) and submission.created:
+        log.info("periodic_job_enqueued", kind=kind.name, job_id=str(submission.job.id))
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:

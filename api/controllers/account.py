@@ -18,7 +18,7 @@ from api.auth import Caller
 from api.controllers.auth import account_id
 from api.problems import problem_responses
 from api.state import AppServices
-from domain.my_account import AccountChanges, AccountView, read_account, update_account
+from domain.accounts.my_account import AccountChanges, AccountView, read_account, update_account
 
 
 class AccountUpdate(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):

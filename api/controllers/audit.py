@@ -17,8 +17,9 @@ from litestar.params import QueryParameter
 from api.audit_context import AuditContextDep
 from api.problems import problem_responses
 from api.state import AppServices
-from domain.audit import AuditQuery, AuditRecord, ChainBreak, Outcome
-from domain.audit_reading import list_events, verify_trail
+from domain.audit.reading import list_events, verify_trail
+from domain.audit.trail import AuditQuery, AuditRecord, ChainBreak
+from domain.auditing import Outcome
 
 MAX_FILTER_LENGTH = 200
 

@@ -27,8 +27,10 @@ from api.middleware.rate_limit import limiter_unavailable, too_many_requests
 from api.problems import problem_responses
 from api.state import AppServices
 from api.tokens import mint_token
-from domain import login, password_reset, sessions, signup, totp_enrolment
-from domain.accounts import AccountStatus, Signup
+from domain.accounts import login, password_reset, sessions, signup
+from domain.accounts import totp as totp_enrolment
+from domain.accounts.model import AccountStatus, Signup
+from domain.accounts.sign_in_budget import BudgetUnavailable, TooManyAttempts
 from domain.errors import NotFound
 from domain.identity import MFA_ENROLMENT_SCOPE, Principal, Role
 from domain.policies import user_uuid
@@ -38,7 +40,6 @@ from domain.rate_limits import (
     LOGIN_CODE_LIMIT,
 )
 from domain.settings import Settings
-from domain.sign_in_budget import BudgetUnavailable, TooManyAttempts
 
 # Transport bounds only: a body cannot be absurd. The rules answer 422 or 401.
 Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]

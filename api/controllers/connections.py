@@ -19,8 +19,8 @@ from api.audit_context import AuditContextDep
 from api.policy_guard import AccessDep
 from api.problems import problem_responses
 from api.state import AppServices
-from domain import connection_service
-from domain.connections import (
+from domain.connections import service as connection_service
+from domain.connections.model import (
     INVITATION_TTL,
     MAX_INVITATION_TTL,
     Connection,

@@ -15,8 +15,8 @@ from litestar.params import QueryParameter
 from api.policy_guard import AccessDep
 from api.problems import problem_responses
 from api.state import AppServices
-from domain import patient_service
-from domain.patients import DoctorListing
+from domain.patients import service as patient_service
+from domain.patients.model import DoctorListing
 
 
 class DoctorRead(msgspec.Struct, frozen=True, rename="camel"):

@@ -23,9 +23,9 @@ from api.policy_guard import AccessDep
 from api.problems import problem_responses
 from api.state import AppServices
 from api.streaming import attachment_name, prefetched
-from domain import document_service
-from domain.document_service import OpenedDocument
-from domain.documents import MAX_DOCUMENT_BYTES
+from domain.documents import service as document_service
+from domain.documents.model import MAX_DOCUMENT_BYTES
+from domain.documents.service import OpenedDocument
 
 DocumentId = FromPath[uuid.UUID]
 

@@ -22,9 +22,10 @@ from api.params import Cursor, Limit
 from api.policy_guard import AccessDep
 from api.problems import problem_responses
 from api.state import AppServices
-from domain import job_control
-from domain.jobs import Job, JobError, JobStatus
-from domain.ports import Submission
+from domain.catalogue import JOB_KINDS
+from domain.jobs import control as job_control
+from domain.jobs.model import Job, JobError, JobStatus
+from domain.jobs.ports import Submission
 
 
 class JobRead(msgspec.Struct, frozen=True, rename="camel"):
@@ -132,7 +133,7 @@ class JobsController(Controller):
         services: AppServices,
     ) -> Response[JobAccepted]:
         resubmitted = await job_control.retry_job(
-            services.uow, services.sender, access, audit_context, job_id
+            services.uow, services.sender, JOB_KINDS, access, audit_context, job_id
         )
         return accepted(Submission(resubmitted, created=True))
 

@@ -22,9 +22,10 @@ from api.auth import BEARER_SCHEME, metrics_scraper
 from api.middleware.http_metrics import HttpMetrics
 from api.state import AppServices
 from domain.adapters.bootstrap import Services
-from domain.adapters.job_metrics import DurationHistogram, JobCount, job_counts, job_durations
-from domain.adapters.queue_depth import QueueDepth, queue_depths
-from domain.jobs import JOB_KINDS, JobStatus
+from domain.adapters.jobs.metrics import DurationHistogram, JobCount, job_counts, job_durations
+from domain.adapters.jobs.queue_depth import QueueDepth, queue_depths
+from domain.catalogue import JOB_KINDS
+from domain.jobs.model import JobStatus
 
 SOURCE_TIMEOUT_SECONDS = 3.0
 

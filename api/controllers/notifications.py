@@ -10,7 +10,7 @@ from api.auth import Caller
 from api.commands import IdempotencyKey, JobAccepted, accepted
 from api.problems import problem_responses
 from api.state import AppServices
-from domain.notifications import SendEmail, sender_domain, submit_email
+from domain.notifications.email import SendEmail, sender_domain, submit_email
 
 
 class NotificationsController(Controller):

@@ -20,8 +20,8 @@ from api.audit_context import AuditContextDep
 from api.policy_guard import AccessDep
 from api.problems import problem_responses
 from api.state import AppServices
-from domain import patient_service
-from domain.patients import MAX_CLINICAL_NOTES_CHARS, ContactChanges, Patient
+from domain.patients import service as patient_service
+from domain.patients.model import MAX_CLINICAL_NOTES_CHARS, ContactChanges, Patient
 
 
 class PatientRead(msgspec.Struct, frozen=True, rename="camel"):

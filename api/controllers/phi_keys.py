@@ -9,7 +9,7 @@ from api.auth import Caller
 from api.commands import IdempotencyKey, JobAccepted, accepted
 from api.problems import problem_responses
 from api.state import AppServices
-from domain.phi_rotation import submit_rotation
+from domain.phi.jobs import submit_rotation
 
 
 class PhiKeysController(Controller):

@@ -25,11 +25,11 @@ from api.policy_guard import AccessDep
 from api.problems import problem_responses
 from api.state import AppServices
 from api.streaming import prefetched
-from domain import record_service
-from domain.record_proof import ExportedProof
-from domain.record_service import OpenedRecord
-from domain.record_verification import Check, verify_record
-from domain.records import MAX_RECORD_BYTES, AnchorStatus, RecordType
+from domain.anchoring.proof import ExportedProof
+from domain.records import service as record_service
+from domain.records.model import MAX_RECORD_BYTES, AnchorStatus, RecordType
+from domain.records.service import OpenedRecord
+from domain.records.verification import Check, verify_record
 
 RecordId = FromPath[uuid.UUID]
 

@@ -41,7 +41,7 @@ from api.auth import principal_of
 from api.middleware import under_api
 from api.middleware.rate_limit import FIRST_REFUSAL_STATE_KEY
 from api.middleware.request_context import route_template
-from domain.audit import AuditEntry, Outcome
+from domain.auditing import AuditEntry, Outcome
 from domain.errors import Unauthorized
 from domain.logging import exception_fields
 from domain.policies import UnknownPolicy, policy_named

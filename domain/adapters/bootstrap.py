@@ -7,52 +7,43 @@ here does IO at import time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from dramatiq.brokers.redis import RedisBroker
 from psycopg_pool import AsyncConnectionPool
 
+from domain.accounts.ports import PasswordHasher, TotpProvider
+from domain.adapters.accounts.passwords import Argon2Passwords
+from domain.adapters.accounts.totp import PyOtpTotp
 from domain.adapters.advisory_lock import AdvisoryLocks
-from domain.adapters.audit_partitions import PgAuditPartitions
-from domain.adapters.audit_store import PgAuditStore
-from domain.adapters.block_store import BlockStoreContentStore
-from domain.adapters.document_crypto import PypdfInspector, SegmentedAesGcm
-from domain.adapters.email_address import EmailValidatorAddresses
-from domain.adapters.email_templates import JinjaEmailRenderer
-from domain.adapters.ipfs_node import KuboContentStore
-from domain.adapters.job_store import PgJobStore
-from domain.adapters.mailers import build_mailer
-from domain.adapters.messaging import DramatiqSender
-from domain.adapters.passwords import Argon2Passwords
-from domain.adapters.phi_cipher import PhiCipher
+from domain.adapters.anchoring.stellar_ledger import StellarLedger
+from domain.adapters.audit.partitions import PgAuditPartitions
+from domain.adapters.audit.store import PgAuditStore
+from domain.adapters.documents.crypto import PypdfInspector, SegmentedAesGcm
+from domain.adapters.files.block_store import BlockStoreContentStore
+from domain.adapters.files.ipfs_node import KuboContentStore
+from domain.adapters.files.unixfs import cid_of
+from domain.adapters.jobs.messaging import DramatiqSender
+from domain.adapters.jobs.store import PgJobStore
+from domain.adapters.notifications.addresses import EmailValidatorAddresses
+from domain.adapters.notifications.mailers import build_mailer
+from domain.adapters.notifications.renderer import JinjaEmailRenderer
+from domain.adapters.phi.cipher import PhiCipher
 from domain.adapters.postgres import create_pool
 from domain.adapters.rate_limiter import RedisRateLimiter
-from domain.adapters.stellar_ledger import StellarLedger
-from domain.adapters.totp import PyOtpTotp
 from domain.adapters.unit_of_work import PgUnitOfWorkFactory
-from domain.adapters.unixfs import cid_of
+from domain.anchoring.ports import AnchorLedger
+from domain.audit.ports import AuditPartitions, AuditStore
 from domain.clock import Clock, SystemClock
-from domain.ports import (
-    AddressValidator,
-    AnchorLedger,
-    AuditPartitions,
-    AuditStore,
-    Cipher,
-    ContentCipher,
-    ContentStore,
-    EmailRenderer,
-    ExclusiveRuns,
-    JobStore,
-    Mailer,
-    MessageSender,
-    PasswordHasher,
-    PdfInspector,
-    RateLimiter,
-    TotpProvider,
-    UnitOfWorkFactory,
-)
-from domain.record_verification import CidOf
+from domain.documents.ports import ContentCipher, PdfInspector
+from domain.files.ports import ContentStore
+from domain.jobs.ports import ExclusiveRuns, JobStore, MessageSender
+from domain.notifications.ports import AddressValidator, EmailRenderer, Mailer
+from domain.rate_limits import RateLimiter
+from domain.records.verification import CidOf
+from domain.sealing import Cipher
 from domain.settings import Settings
+from domain.transactions import UnitOfWorkFactory
 
 
 @dataclass
@@ -80,6 +71,10 @@ class Services:
     pdf: PdfInspector
     content_cipher: ContentCipher
     _opened: bool = field(default=False, repr=False)
+
+    def dependencies(self) -> dict[str, object]:
+        """The services by name, for handlers and planners that name what they need."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
 
     async def open(self, *, wait_for_database: bool = False) -> None:
         """Open the pool. A long-running process does not wait for the database: it starts,

@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from domain.errors import DatabaseUnavailable
-from domain.jobs import Job, JobError, JobEvent, JobStatus
+from domain.jobs.model import Job, JobError, JobEvent, JobStatus
 
 CONNECT_TIMEOUT_SECONDS = 10
 # A transaction may wait on an outside call (staged bytes streamed to IPFS): this only

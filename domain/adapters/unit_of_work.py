@@ -12,26 +12,26 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from domain.adapters.account_store import PgUserRepository
-from domain.adapters.anchor_store import PgAnchorBatchRepository
-from domain.adapters.audit_log import PgAuditLog
-from domain.adapters.connection_store import PgConnectionRepository
-from domain.adapters.credential_store import (
+from domain.adapters.accounts.credentials import (
     PgOneTimeSecretRepository,
     PgRecoveryCodeRepository,
     PgRefreshTokenRepository,
 )
-from domain.adapters.doctor_store import PgDoctorDirectory
-from domain.adapters.document_store import PgDocumentRepository
-from domain.adapters.email_store import PgEmailRepository
-from domain.adapters.job_store import PgJobRepository
-from domain.adapters.patient_store import PgPatientRepository
+from domain.adapters.accounts.users import PgUserRepository
+from domain.adapters.anchoring.store import PgAnchorBatchRepository
+from domain.adapters.audit.log import PgAuditLog
+from domain.adapters.connections.store import PgConnectionRepository
+from domain.adapters.documents.store import PgDocumentRepository
+from domain.adapters.files.uploads import PgUploadRepository
+from domain.adapters.jobs.store import PgJobRepository
+from domain.adapters.notifications.emails import PgEmailRepository
+from domain.adapters.patients.doctors import PgDoctorDirectory
+from domain.adapters.patients.store import PgPatientRepository
+from domain.adapters.phi.sealed_values import PgSealedValues
 from domain.adapters.postgres import pooled
-from domain.adapters.record_store import PgRecordRepository
-from domain.adapters.sealed_values import PgSealedValues
-from domain.adapters.upload_store import PgUploadRepository
+from domain.adapters.records.store import PgRecordRepository
 from domain.clock import Clock
-from domain.ports import Cipher
+from domain.sealing import Cipher
 
 
 class PgUnitOfWork:

@@ -12,9 +12,9 @@ import msgspec
 import pytest
 import redis
 
-from domain.audit import SYSTEM
-from domain.jobs import JobStatus
-from domain.notifications import SendEmail, submit_email
+from domain.auditing import SYSTEM
+from domain.jobs.model import JobStatus
+from domain.notifications.email import SendEmail, submit_email
 from tests.support.api import ADMIN
 from tests.support.jobs import async_wait_until
 from tests.support.processes import start_api, start_scheduler, start_worker

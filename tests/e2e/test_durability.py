@@ -8,8 +8,9 @@ import psycopg
 import pytest
 import redis
 
-from domain.jobs import NOOP, JobError, JobStatus
-from domain.submit import send_quietly
+from domain.jobs.model import JobError, JobStatus
+from domain.jobs.submit import send_quietly
+from domain.jobs.system import NOOP
 from tests.support.jobs import async_wait_until, jobs_of_kind, submit_noop
 from tests.support.processes import start_scheduler, start_worker
 

@@ -7,7 +7,7 @@ import msgspec
 import pytest
 from stellar_sdk import Keypair
 
-from domain.adapters.unixfs import cid_of_bytes
+from domain.adapters.files.unixfs import cid_of_bytes
 from tests.support.api import api_client
 from tests.support.jobs import async_wait_until
 from tests.support.processes import start_scheduler, start_worker

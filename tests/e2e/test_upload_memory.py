@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from domain.records import MAX_RECORD_BYTES
+from domain.records.model import MAX_RECORD_BYTES
 from tests.support.people import PATIENT_ALICE
 from tests.support.processes import start_api
 from tests.support.users import Member, add_user

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from argon2 import PasswordHasher
 
-from domain.adapters.mailers import outbox_file_name
+from domain.adapters.notifications.mailers import outbox_file_name
 from domain.rate_limits import LOGIN_CODE_LIMIT
 from domain.settings import Settings
 from tests.conftest import TEST_JWT_SECRET
@@ -32,6 +32,7 @@ from tests.support.accounts import (
     token_in,
 )
 from tests.support.api import api_client, assert_problem, client_addresses, job_rows
+from tests.support.handlers import send_email
 from tests.support.people import (
     DOCTOR_CHANTHA,
     PATIENT_ALICE,
@@ -40,7 +41,6 @@ from tests.support.people import (
     Person,
     phi_markers,
 )
-from workers.actors.email import send_email
 
 
 @pytest.fixture

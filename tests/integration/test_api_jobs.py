@@ -8,9 +8,10 @@ import uuid
 
 import pytest
 
-from domain.adapters.audit_log import PgAuditLog
+from domain.adapters.audit.log import PgAuditLog
 from domain.identity import Role
-from domain.jobs import NOOP, JobError, JobStatus
+from domain.jobs.model import JobError, JobStatus
+from domain.jobs.system import NOOP
 from tests.support.api import (
     ADMIN,
     api_client,

@@ -7,10 +7,10 @@ import hashlib
 import msgspec
 import pytest
 
-from domain.adapters.job_store import request_fingerprint
-from domain.jobs import EMAIL_SEND
-from domain.notifications import SendEmail
-from domain.submit import canonical_request
+from domain.adapters.jobs.store import request_fingerprint
+from domain.jobs.submit import canonical_request
+from domain.notifications.email import SendEmail
+from domain.notifications.jobs import EMAIL_SEND
 from tests.support.api import ADMIN, api_client, assert_problem, job_rows
 from tests.support.emails import email_rows_as_text, stored_emails
 

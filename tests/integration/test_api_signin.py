@@ -14,9 +14,11 @@ import pytest
 import redis
 
 from api.operator_cli import OPERATOR
+from domain.accounts.login import login_with_code, login_with_password, request_login_code
+from domain.accounts.password_reset import request_password_reset
+from domain.accounts.sign_in_budget import BudgetUnavailable
+from domain.accounts.signup import create_admin
 from domain.errors import Unauthorized
-from domain.login import login_with_code, login_with_password, request_login_code
-from domain.password_reset import request_password_reset
 from domain.rate_limits import (
     ACCOUNT_FAILURE_LIMIT,
     ACCOUNT_FAILURE_WINDOW_SECONDS,
@@ -24,8 +26,6 @@ from domain.rate_limits import (
     LOGIN_CODE_WINDOW_SECONDS,
 )
 from domain.settings import Settings
-from domain.sign_in_budget import BudgetUnavailable
-from domain.signup import create_admin
 from tests.conftest import TEST_JWT_SECRET
 from tests.support.accounts import (
     AUTH,

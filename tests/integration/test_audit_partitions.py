@@ -8,17 +8,15 @@ import msgspec
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from domain.adapters.audit_partitions import add_months, partition_name
-from domain.adapters.audit_store import PgAuditStore
-from domain.audit import AuditContext, AuditEntry
-from domain.audit_upkeep import enqueue_partition_upkeep, partition_job
+from domain.adapters.audit.partitions import add_months, partition_name
+from domain.adapters.audit.store import PgAuditStore
+from domain.audit.jobs import AUDIT_PARTITIONS, enqueue_partition_upkeep, partition_job
+from domain.auditing import AuditContext, AuditEntry
 from domain.errors import PermanentFailure
-from domain.jobs import AUDIT_PARTITIONS
 from tests.support.api import job_rows
+from tests.support.handlers import enqueue_audit_partitions, maintain_partitions
 from tests.support.rows import audit_events, rows
-from workers.actors.audit import maintain_partitions
-from workers.scheduler import schedule_periodic_jobs
-from workers.upkeep import enqueue_audit_partitions
+from workers.scheduler import plan_quietly, schedule_periodic_jobs
 
 FAR_MONTH = date(2031, 3, 1)
 ALICE = AuditContext(actor_id="user-alice", actor_role="patient")
@@ -140,5 +138,5 @@ async def test_the_scheduler_holds_a_daily_entry(services) -> None:
     schedule_periodic_jobs(scheduler, services)
     entry = scheduler.get_job("audit_partitions")
     assert entry is not None
-    assert entry.func is enqueue_audit_partitions
+    assert entry.func is plan_quietly and entry.args[0] is AUDIT_PARTITIONS  # from the catalogue
     assert "hour='0'" in str(entry.trigger) and "minute='10'" in str(entry.trigger)

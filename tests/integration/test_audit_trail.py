@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from domain.adapters.audit_store import PgAuditStore
-from domain.audit import AuditContext, AuditEntry, AuditQuery, Outcome
+from domain.adapters.audit.store import PgAuditStore
+from domain.audit.trail import AuditQuery
+from domain.auditing import AuditContext, AuditEntry, Outcome
 from tests.support.api import ADMIN, api_client, assert_problem, bearer
 from tests.support.rows import audit_events
 

@@ -46,15 +46,16 @@ from litestar.routes import HTTPRoute
 from api.app import create_app
 from api.policy_guard import POLICY_OPT, is_automatic_options, policy_guard
 from domain.adapters.bootstrap import Services, build_services
-from domain.adapters.messaging import build_broker
-from domain.connections import ConnectionStatus
+from domain.adapters.jobs.messaging import build_broker
+from domain.connections.model import ConnectionStatus
 from domain.identity import Role
-from domain.jobs import JobError, JobStatus
+from domain.jobs.model import JobError, JobStatus
 from domain.policies import POLICIES
 from domain.settings import Settings
 from tests.conftest import make_settings
 from tests.support.api import api_client, noop_job
 from tests.support.databases import create_database, database_url_for, drop_database
+from tests.support.jobs import cancel_job
 from tests.support.pdfs import valid_pdf
 from tests.support.people import PATIENT_BOREY
 from tests.support.records import add_document, add_record, record_form
@@ -134,7 +135,7 @@ def job(status: JobStatus) -> Target:
         made = await noop_job(world.services, str(owner.id))
         store = world.services.store
         if status is JobStatus.CANCELLED:
-            await store.cancel(made.id)
+            await cancel_job(world.services, made.id)
         elif status is JobStatus.FAILED:
             running = await store.claim(made.id)
             assert running is not None

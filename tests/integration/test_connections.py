@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.connections import invitation_digest
+from domain.connections.model import invitation_digest
 from tests.support.api import api_client, assert_problem, bearer
 from tests.support.rows import audit_events, rows
 from tests.support.users import add_cast, connect

@@ -5,8 +5,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from domain.documents import MAX_DOCUMENT_BYTES
-from domain.jobs import JobStatus
+from domain.documents.model import MAX_DOCUMENT_BYTES
+from domain.jobs.model import JobStatus
 from tests.support.api import assert_problem
 from tests.support.pdfs import (
     encrypted_pdf,

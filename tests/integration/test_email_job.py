@@ -9,13 +9,13 @@ import msgspec
 import pytest
 
 from domain.adapters.bootstrap import Services, build_services
-from domain.adapters.messaging import build_broker
-from domain.audit import SYSTEM
-from domain.jobs import JobStatus
-from domain.notifications import SendEmail, message_id_for, submit_email
+from domain.adapters.jobs.messaging import build_broker
+from domain.auditing import SYSTEM
+from domain.jobs.model import JobStatus
+from domain.notifications.email import SendEmail, message_id_for, submit_email
+from tests.support.handlers import send_email
 from tests.support.jobs import FlakyStore, RecordingSender
 from tests.support.smtp import SmtpServer
-from workers.actors.email import send_email
 from workers.lifecycle import LifecycleRunner
 
 RESET = SendEmail(

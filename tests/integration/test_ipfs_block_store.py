@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from domain.adapters.block_store import BlockStoreContentStore
-from domain.adapters.unixfs import CHUNK_SIZE
+from domain.adapters.files.block_store import BlockStoreContentStore
+from domain.adapters.files.unixfs import CHUNK_SIZE
 from domain.errors import ContentMissing, ContentUnavailable
 from tests.support.ipfs_node import node_add, payload, pieces, read_all
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from domain.adapters.block_store import BlockStoreContentStore
-from domain.adapters.ipfs_node import KuboContentStore
-from domain.adapters.unixfs import CHUNK_SIZE, MAX_LINKS, cid_of, cid_of_bytes
+from domain.adapters.files.block_store import BlockStoreContentStore
+from domain.adapters.files.ipfs_node import KuboContentStore
+from domain.adapters.files.unixfs import CHUNK_SIZE, MAX_LINKS, cid_of, cid_of_bytes
 from tests.support.ipfs_node import node_add, payload, pieces, read_all
 
 SIZES = [0, 1, 1_000, 262_143, 262_144, 262_145, 3_000_000, 10_000_000]

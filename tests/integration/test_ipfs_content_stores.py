@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from multiformats import CID
 
-from domain.adapters.block_store import BlockStoreContentStore
-from domain.adapters.ipfs_node import KuboContentStore
-from domain.adapters.unixfs import CHUNK_SIZE, cid_of_bytes
+from domain.adapters.files.block_store import BlockStoreContentStore
+from domain.adapters.files.ipfs_node import KuboContentStore
+from domain.adapters.files.unixfs import CHUNK_SIZE, cid_of_bytes
 from domain.errors import ContentMissing
-from domain.ports import ContentStore
+from domain.files.ports import ContentStore
 from tests.support.ipfs_node import payload, pieces, read_all
 
 

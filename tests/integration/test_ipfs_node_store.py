@@ -18,8 +18,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from domain.adapters.ipfs_node import KuboContentStore
-from domain.adapters.unixfs import CHUNK_SIZE, cid_of_bytes
+from domain.adapters.files.ipfs_node import KuboContentStore
+from domain.adapters.files.unixfs import CHUNK_SIZE, cid_of_bytes
 from domain.errors import ContentUnavailable, PermanentFailure
 from tests.support.ipfs_node import payload, pieces, read_all
 

@@ -11,8 +11,15 @@ import pytest
 from domain.adapters.bootstrap import Services
 from domain.clock import ManualClock
 from domain.errors import InvalidTransition, NotFound, PermanentFailure, TransientFailure
-from domain.jobs import EMAIL_SEND, Job, JobError, JobStatus
-from tests.support.jobs import FlakyStore, RecordingSender, submit_noop
+from domain.jobs.model import Job, JobError, JobStatus
+from domain.notifications.jobs import EMAIL_SEND
+from tests.support.jobs import (
+    FlakyStore,
+    RecordingSender,
+    cancel_job,
+    resubmit_job,
+    submit_noop,
+)
 from workers.lifecycle import ClaimDeferred, LifecycleRunner
 
 
@@ -189,34 +196,33 @@ async def test_stale_job_out_of_attempts_is_failed(clocked_services, clock) -> N
 async def test_cancel_from_queued_and_retrying_only(clocked_services, runner) -> None:
     store = clocked_services.store
     queued = await submit_noop(clocked_services)
-    assert (await store.cancel(queued.id)).status is JobStatus.CANCELLED
+    assert (await cancel_job(clocked_services, queued.id)).status is JobStatus.CANCELLED
     with pytest.raises(InvalidTransition):
-        await store.cancel(queued.id)
+        await cancel_job(clocked_services, queued.id)
 
     retrying = await submit_noop(clocked_services)
     await runner.run(retrying.id, Handler(TransientFailure("busy")))
-    assert (await store.cancel(retrying.id)).status is JobStatus.CANCELLED
+    assert (await cancel_job(clocked_services, retrying.id)).status is JobStatus.CANCELLED
     assert await runner.run(retrying.id, Handler({})) is None  # its pending message is dropped
 
     running = await submit_noop(clocked_services)
     await store.claim(running.id)
     with pytest.raises(InvalidTransition):
-        await store.cancel(running.id)
+        await cancel_job(clocked_services, running.id)
 
     with pytest.raises(NotFound):
-        await store.cancel(uuid.uuid4())
+        await cancel_job(clocked_services, uuid.uuid4())
 
 
 async def test_resubmit_only_failed_jobs(clocked_services, runner) -> None:
-    store = clocked_services.store
     job = await submit_noop(clocked_services)
     await runner.run(job.id, Handler(PermanentFailure("no")))
 
-    again = await store.resubmit(job.id, extra_attempts=2)
+    again = await resubmit_job(clocked_services, job.id, extra_attempts=2)
     assert again.status is JobStatus.QUEUED and again.max_attempts == 3 and again.error is None
     assert (await runner.run(job.id, Handler({}))).status is JobStatus.SUCCEEDED
     with pytest.raises(InvalidTransition):
-        await store.resubmit(job.id, extra_attempts=2)
+        await resubmit_job(clocked_services, job.id, extra_attempts=2)
 
 
 async def test_illegal_moves_match_no_row(clocked_services) -> None:

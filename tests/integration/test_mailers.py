@@ -13,8 +13,7 @@ import msgspec
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from domain.adapters.email_templates import JinjaEmailRenderer
-from domain.adapters.mailers import (
+from domain.adapters.notifications.mailers import (
     OutboxMailer,
     SmtpEndpoint,
     SmtpMailer,
@@ -23,9 +22,10 @@ from domain.adapters.mailers import (
     outbox_file_name,
     parse_smtp_url,
 )
+from domain.adapters.notifications.renderer import JinjaEmailRenderer
 from domain.errors import PermanentFailure, TransientFailure
-from domain.notifications import message_id_for
-from domain.ports import RenderedEmail
+from domain.notifications.email import message_id_for
+from domain.notifications.ports import RenderedEmail
 from domain.settings import Settings, SettingsError
 from tests.conftest import TEST_PHI_KEYS
 from tests.support.servers import free_port

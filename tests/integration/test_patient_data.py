@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from domain.adapters.audit_log import PgAuditLog
-from domain.connections import ConnectionStatus
+from domain.adapters.audit.log import PgAuditLog
+from domain.connections.model import ConnectionStatus
 from tests.support.api import api_client, assert_problem
 from tests.support.rows import audit_events, rows
 from tests.support.users import add_cast, connect

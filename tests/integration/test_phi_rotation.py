@@ -8,12 +8,13 @@ import uuid
 import psycopg
 import pytest
 
-from domain.adapters.phi_cipher import PhiCipher
+from domain.adapters.phi.cipher import PhiCipher
 from domain.adapters.unit_of_work import PgUnitOfWorkFactory
-from domain.audit import SYSTEM
+from domain.auditing import SYSTEM
 from domain.errors import PermanentFailure
-from domain.notifications import SendEmail, submit_email
-from domain.phi import (
+from domain.files.uploads import StagedUpload, UploadPurpose
+from domain.notifications.email import SendEmail, submit_email
+from domain.phi.columns import (
     EMAIL_TO_ADDRESS,
     PATIENT_CLINICAL_NOTES,
     PATIENT_DATE_OF_BIRTH,
@@ -22,19 +23,18 @@ from domain.phi import (
     UPLOAD_DETAILS,
     USER_PHONE,
     USER_TOTP_SECRET,
-    SealedColumn,
 )
-from domain.phi_rotation import rotate_keys, submit_rotation
-from domain.ports import Sealed
-from domain.uploads import StagedUpload, UploadPurpose
+from domain.phi.jobs import submit_rotation
+from domain.phi.rotation import rotate_keys
+from domain.sealing import Sealed, SealedColumn
 from tests.conftest import TEST_PHI_KEYS
 from tests.support.api import ADMIN, api_client, assert_problem, bearer, job_rows, noop_job
+from tests.support.handlers import rotate_phi_keys
 from tests.support.pdfs import valid_pdf
 from tests.support.people import PATIENT_ALICE, PEOPLE
 from tests.support.records import add_document, add_record
 from tests.support.rows import audit_events, rows
 from tests.support.users import Cast, add_cast
-from workers.actors.phi import rotate_phi_keys
 
 OLD, ACTIVE = "test-k1", "test-k2"
 NOTES = "mild asthma; salbutamol as needed"

@@ -12,11 +12,17 @@ import msgspec
 import pytest
 from stellar_sdk import Keypair, Network
 
-from domain.adapters.stellar_envelope import build_anchor
-from domain.adapters.stellar_ledger import StellarLedger
-from domain.adapters.unixfs import cid_of_bytes
-from domain.merkle import MerkleTree
-from domain.record_proof import ExportedProof, ExportedStep, encode_proof, exported_steps, leaf_of
+from domain.adapters.anchoring.stellar_envelope import build_anchor
+from domain.adapters.anchoring.stellar_ledger import StellarLedger
+from domain.adapters.files.unixfs import cid_of_bytes
+from domain.anchoring.merkle import MerkleTree
+from domain.anchoring.proof import (
+    ExportedProof,
+    ExportedStep,
+    encode_proof,
+    exported_steps,
+    leaf_of,
+)
 from tests.support.horizon import HorizonServer
 from tests.support.paths import PROJECT_ROOT
 from workers.proof_cli import main

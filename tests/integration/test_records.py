@@ -7,10 +7,11 @@ import msgspec
 import pytest
 from stellar_sdk import Keypair
 
-from domain.adapters.unixfs import cid_of_bytes
-from domain.jobs import JobStatus
-from domain.records import MAX_RECORD_BYTES
+from domain.adapters.files.unixfs import cid_of_bytes
+from domain.jobs.model import JobStatus
+from domain.records.model import MAX_RECORD_BYTES
 from tests.support.api import assert_problem
+from tests.support.handlers import anchor_batch
 from tests.support.platform import running_services
 from tests.support.records import (
     blob,
@@ -23,7 +24,6 @@ from tests.support.records import (
 )
 from tests.support.rows import audit_events, rows
 from workers import proof_cli
-from workers.actors.records import anchor_batch
 
 
 @pytest.fixture
@@ -429,7 +429,7 @@ async def test_a_deleted_record_is_gone_audited_and_unpinned_after_retention(
     assert [e["action"] for e in audit_events(settings.database_url, "record.delete")] == [
         "record.delete"
     ]
-    from domain.content_retention import unpin_expired
+    from domain.files.retention import unpin_files as unpin_expired
 
     not_yet = await unpin_expired(platform.uow, platform.content, platform.clock, 30)
     assert not_yet.records == 0

@@ -10,7 +10,7 @@ import pytest
 
 from domain.adapters.bootstrap import Services
 from domain.clock import ManualClock
-from domain.jobs import JobError, JobStatus
+from domain.jobs.model import JobError, JobStatus
 from tests.support.jobs import RecordingSender, insert_without_sending, submit_noop
 from workers.relay import Relay
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from stellar_sdk import Keypair, Network
 
-from domain.adapters.stellar_envelope import is_operation_bump_to_zero, valid_until_of
-from domain.adapters.stellar_ledger import StellarLedger
+from domain.adapters.anchoring.stellar_envelope import is_operation_bump_to_zero, valid_until_of
+from domain.adapters.anchoring.stellar_ledger import StellarLedger
 from domain.clock import ManualClock
 from domain.errors import PermanentFailure, TransientFailure
 from domain.settings import SettingsError

@@ -11,15 +11,16 @@ import msgspec
 import pytest
 
 from domain.adapters.bootstrap import Services
-from domain.adapters.mailers import SmtpMailer, outbox_file_name
-from domain.audit import SYSTEM
+from domain.adapters.notifications.mailers import SmtpMailer, outbox_file_name
+from domain.auditing import SYSTEM
 from domain.errors import Conflict, PermanentFailure, SealBroken, ValidationFailed
-from domain.jobs import EMAIL_SEND, JobStatus
-from domain.notifications import SendEmail, message_id_for, sender_domain, submit_email
-from domain.ports import Submission
+from domain.jobs.model import JobStatus
+from domain.jobs.ports import Submission
+from domain.notifications.email import SendEmail, message_id_for, sender_domain, submit_email
+from domain.notifications.jobs import EMAIL_SEND
 from tests.support.emails import email_rows_as_text
+from tests.support.handlers import send_email
 from tests.support.smtp import SmtpServer
-from workers.actors.email import send_email
 
 TO = "Patient.One@Example.ORG"
 NORMALIZED_TO = "Patient.One@example.org"

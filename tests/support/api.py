@@ -29,9 +29,10 @@ from api.app import create_app
 from api.tokens import mint_token
 from domain.adapters.bootstrap import Services
 from domain.identity import Role
-from domain.jobs import NOOP, Job, NewJob
+from domain.jobs.model import Job, NewJob
+from domain.jobs.submit import submit_job
+from domain.jobs.system import NOOP
 from domain.settings import Settings
-from domain.submit import submit_job
 from tests.conftest import TEST_JWT_SECRET
 
 PROBLEM_JSON = "application/problem+json"

@@ -10,9 +10,9 @@ from typing import Any
 
 import msgspec
 
-from domain.adapters.phi_cipher import PhiCipher
-from domain.phi import EMAIL_DATA, EMAIL_TO_ADDRESS, SealedColumn
-from domain.ports import Sealed
+from domain.adapters.phi.cipher import PhiCipher
+from domain.phi.columns import EMAIL_DATA, EMAIL_TO_ADDRESS
+from domain.sealing import Sealed, SealedColumn
 from tests.conftest import TEST_PHI_KEYS
 from tests.support.rows import rows
 

@@ -31,9 +31,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from domain.adapters.block_store import BlockStoreContentStore
-from domain.adapters.ipfs_node import KuboContentStore
-from domain.adapters.unixfs import normalize_cid
+from domain.adapters.files.block_store import BlockStoreContentStore
+from domain.adapters.files.ipfs_node import KuboContentStore
+from domain.adapters.files.unixfs import normalize_cid
 from tests.support.paths import PROJECT_ROOT
 from tests.support.servers import free_port
 

@@ -9,9 +9,10 @@ from collections.abc import Callable
 
 from domain.adapters.bootstrap import Services
 from domain.errors import DatabaseUnavailable
-from domain.jobs import NOOP, Job, JobKind, NewJob
-from domain.ports import MessageSender
-from domain.submit import submit_job
+from domain.jobs.model import Job, JobKind, NewJob
+from domain.jobs.ports import MessageSender
+from domain.jobs.submit import submit_job
+from domain.jobs.system import NOOP
 from tests.support.rows import rows
 
 
@@ -102,3 +103,14 @@ class FlakyStore:
             return await real(*args, **kwargs)
 
         return flaky
+
+
+async def cancel_job(services: Services, job_id: uuid.UUID) -> Job:
+    """An operator's cancel, in a transaction of its own (as job control does it)."""
+    async with services.uow() as uow:
+        return await uow.jobs.cancel(job_id)
+
+
+async def resubmit_job(services: Services, job_id: uuid.UUID, extra_attempts: int) -> Job:
+    async with services.uow() as uow:
+        return await uow.jobs.resubmit(job_id, extra_attempts)

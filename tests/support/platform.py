@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from domain.adapters.bootstrap import Services, build_services
-from domain.adapters.messaging import build_broker
+from domain.adapters.jobs.messaging import build_broker
 from domain.clock import Clock
 from domain.settings import Settings
 

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 
 from domain.adapters.bootstrap import Services
-from domain.jobs import Job
+from domain.jobs.model import Job
+from tests.support.handlers import anchor_batch, document_store, record_store
 from tests.support.jobs import RecordingSender
-from workers.actors.records import anchor_batch, document_store, record_store
 from workers.lifecycle import LifecycleRunner
 
 Handler = Callable[[Job, Services], Awaitable[dict[str, Any] | None]]
@@ -83,9 +83,9 @@ async def store_document(services: Services, job_id: uuid.UUID) -> Job:
 
 async def run_anchoring(services: Services) -> Job:
     """Enqueue and run one anchoring job now (whatever the scheduler would have done)."""
-    from domain.audit_upkeep import SYSTEM_OWNER
-    from domain.jobs import ANCHOR_BATCH, NewJob
-    from domain.submit import submit_job
+    from domain.anchoring.jobs import ANCHOR_BATCH
+    from domain.jobs.model import SYSTEM_OWNER, NewJob
+    from domain.jobs.submit import submit_job
 
     submission = await submit_job(
         services.uow,
@@ -113,7 +113,7 @@ async def add_record(services: Services, patient_id: uuid.UUID, data: bytes = b"
     """A stored record of ``patient_id`` written directly (its content in the content store)."""
     from datetime import UTC, datetime
 
-    from domain.records import AnchorStatus, RecordType, StoredRecord
+    from domain.records.model import AnchorStatus, RecordType, StoredRecord
     from tests.support.api import noop_job
 
     cid = await services.content.add(_one_piece(data))
@@ -143,8 +143,8 @@ async def add_document(services: Services, patient_id: uuid.UUID, pdf: bytes) ->
     """A stored document of ``patient_id``, encrypted as the upload path encrypts it."""
     from datetime import UTC, datetime
 
-    from domain.documents import StoredDocument
-    from domain.phi import DOCUMENT_DATA_KEY, DOCUMENT_FILENAME
+    from domain.documents.model import StoredDocument
+    from domain.phi.columns import DOCUMENT_DATA_KEY, DOCUMENT_FILENAME
     from tests.support.api import noop_job
 
     document_id = uuid.uuid4()

@@ -17,7 +17,7 @@ import msgspec
 from argon2 import PasswordHasher
 
 from domain.adapters.bootstrap import Services
-from domain.connections import (
+from domain.connections.model import (
     Connection,
     ConnectionStatus,
     Side,
@@ -26,7 +26,8 @@ from domain.connections import (
     new_invitation_token,
 )
 from domain.identity import Role
-from domain.phi import PATIENT_DATE_OF_BIRTH, USER_PHONE, SealedColumn
+from domain.phi.columns import PATIENT_DATE_OF_BIRTH, USER_PHONE
+from domain.sealing import SealedColumn
 from tests.support.api import bearer
 from tests.support.people import (
     ADMIN_EANG,

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import msgspec
 import pytest
 
-from domain.accounts import (
+from domain.accounts.model import (
     SECRET_RULES,
     AccountStatus,
     DoctorSignup,

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from api.job_stream import StreamPolicy, status_events
-from domain.jobs import Job, JobEvent, JobStatus
+from domain.jobs.model import Job, JobEvent, JobStatus
 
 FAST = StreamPolicy(poll_seconds=0.01, max_seconds=0.3, keepalive_seconds=0.05, recheck_seconds=10)
 JOB_ID = uuid.uuid4()

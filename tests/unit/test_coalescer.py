@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from domain.adapters.coalescer import Coalescer
+from domain.adapters.jobs.coalescer import Coalescer
 
 
 async def test_a_lone_call_flushes_at_once_and_concurrent_calls_share_batches() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from domain.connections import (
+from domain.connections.model import (
     INVITATION_TTL,
     REQUEST_TTL,
     TRANSITIONS,

@@ -8,8 +8,8 @@ import pyotp
 import pytest
 from argon2 import PasswordHasher
 
-from domain.adapters.passwords import Argon2Passwords
-from domain.adapters.totp import PyOtpTotp
+from domain.adapters.accounts.passwords import Argon2Passwords
+from domain.adapters.accounts.totp import PyOtpTotp
 
 AT = datetime(2025, 3, 1, 12, 0, 10, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"

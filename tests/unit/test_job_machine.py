@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import InvalidTransition
-from domain.jobs import EMAIL_SEND, NOOP, TRANSITIONS, JobStatus, check_transition
+from domain.jobs.model import TRANSITIONS, JobStatus, check_transition
+from domain.jobs.system import NOOP
+from domain.notifications.jobs import EMAIL_SEND
 
 LEGAL = {
     ("claim", JobStatus.QUEUED): JobStatus.RUNNING,

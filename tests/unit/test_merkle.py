@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from domain.merkle import (
+from domain.anchoring.merkle import (
     MerkleTree,
     ProofStep,
     leaf_hash,

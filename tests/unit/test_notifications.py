@@ -15,9 +15,9 @@ import msgspec
 import pytest
 
 import domain.notifications.email
-from domain.adapters.email_templates import TEMPLATE_DIR, JinjaEmailRenderer
+from domain.adapters.notifications.renderer import TEMPLATE_DIR, JinjaEmailRenderer
 from domain.errors import ValidationFailed
-from domain.notifications import (
+from domain.notifications.email import (
     TEMPLATES,
     FieldKind,
     SendEmail,

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
-from domain.adapters import pdf_check
-from domain.adapters.pdf_check import PdfFacts, check_pdf
+from domain.adapters.documents import pdf_check
+from domain.adapters.documents.pdf_check import PdfFacts, check_pdf
 from domain.errors import BadRequest, UnsupportedMediaType
 from tests.support import pdfs
 

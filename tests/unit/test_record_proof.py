@@ -5,9 +5,8 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from domain.errors import ValidationFailed
-from domain.merkle import MerkleTree
-from domain.record_proof import (
+from domain.anchoring.merkle import MerkleTree
+from domain.anchoring.proof import (
     PROOF_VERSION,
     ExportedProof,
     ExportedStep,
@@ -18,6 +17,7 @@ from domain.record_proof import (
     leaf_of,
     proof_steps,
 )
+from domain.errors import ValidationFailed
 
 CIDS = [f"bafkreiexample{i:04d}" for i in range(5)]
 

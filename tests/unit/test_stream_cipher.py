@@ -9,8 +9,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 
 import pytest
 
-from domain.adapters.phi_cipher import PhiCipher
-from domain.adapters.stream_cipher import (
+from domain.adapters.documents.stream_cipher import (
     HEADER_BYTES,
     MIN_SEGMENT_SIZE,
     SEGMENT_SIZE,
@@ -20,6 +19,7 @@ from domain.adapters.stream_cipher import (
     encrypt_stream,
     new_data_key,
 )
+from domain.adapters.phi.cipher import PhiCipher
 from domain.errors import SealBroken
 
 CONTEXT = b"documents:0b9e5a46-3f0f-4a55-9c55-6f1f0d1d2c11"

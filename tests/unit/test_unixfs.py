@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from domain.adapters.unixfs import (
+from domain.adapters.files.unixfs import (
     CHUNK_SIZE,
     DAG_PB,
     MAX_LINKS,

@@ -1,0 +1,1 @@
+"""Accounts: sign-up, sign-in, sessions, password reset, TOTP, the caller's own account."""

@@ -1,0 +1,122 @@
+"""The caller's own account: reading it (sealed values opened) and changing name or phone.
+
+A read opens PHI (phone, date of birth), so it is audited like any read of
+patient data; an update records which fields changed, never their values.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import msgspec
+
+from domain.accounts.env import AccountEnv, audit, seal, unseal
+from domain.accounts.model import AccountStatus, DoctorProfile, User, clean_name, clean_phone
+from domain.accounts.ports import UnitOfWork
+from domain.auditing import AuditContext
+from domain.errors import NotFound, ValidationFailed
+from domain.identity import Role
+from domain.phi.columns import PATIENT_DATE_OF_BIRTH, USER_PHONE
+
+
+class DoctorDetailsView(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    specialty: str
+    licence_number: str
+    consultation_fee_cents: int
+    currency: str
+
+
+class AccountView(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    id: uuid.UUID
+    email: str
+    role: Role
+    status: AccountStatus
+    name: str
+    phone: str | None
+    date_of_birth: date | None = None
+    doctor: DoctorDetailsView | None = None
+    email_verified: bool
+    totp_enabled: bool
+    created_at: datetime
+
+
+class AccountChanges(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """UNSET leaves a field alone; a null phone removes it."""
+
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    phone: str | msgspec.UnsetType | None = msgspec.UNSET
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return tuple(
+            field for field in ("name", "phone") if getattr(self, field) is not msgspec.UNSET
+        )
+
+
+async def _load(uow: UnitOfWork, user_id: uuid.UUID) -> User:
+    user = await uow.users.get(user_id)
+    if user is None:
+        raise NotFound("account not found")
+    return user
+
+
+async def _view(uow: UnitOfWork, env: AccountEnv, user: User) -> AccountView:
+    born = None
+    if user.role is Role.PATIENT:
+        profile = await uow.users.patient_profile(user.id)
+        if profile is not None and profile.date_of_birth is not None:
+            born = date.fromisoformat(
+                unseal(env, PATIENT_DATE_OF_BIRTH, user.id, profile.date_of_birth)
+            )
+    doctor: DoctorProfile | None = None
+    if user.role is Role.DOCTOR:
+        doctor = await uow.users.doctor_profile(user.id)
+    return AccountView(
+        id=user.id,
+        email=user.email,
+        role=user.role,
+        status=user.status,
+        name=user.name,
+        phone=unseal(env, USER_PHONE, user.id, user.phone) if user.phone is not None else None,
+        date_of_birth=born,
+        doctor=DoctorDetailsView(
+            specialty=doctor.specialty,
+            licence_number=doctor.licence_number,
+            consultation_fee_cents=doctor.consultation_fee_cents,
+            currency=doctor.currency,
+        )
+        if doctor is not None
+        else None,
+        email_verified=user.email_verified_at is not None,
+        totp_enabled=user.totp_enabled,
+        created_at=user.created_at,
+    )
+
+
+async def read_account(env: AccountEnv, user_id: uuid.UUID, context: AuditContext) -> AccountView:
+    async with env.uow() as uow:
+        user = await _load(uow, user_id)
+        view = await _view(uow, env, user)
+        await audit(uow, context, user, "user.read")
+    return view
+
+
+async def update_account(
+    env: AccountEnv, user_id: uuid.UUID, changes: AccountChanges, context: AuditContext
+) -> AccountView:
+    fields = changes.changed_fields()
+    if not fields:
+        raise ValidationFailed("name at least one of name, phone", field="body")
+    name = clean_name(changes.name) if isinstance(changes.name, str) else None
+    phone = clean_phone(changes.phone) if isinstance(changes.phone, str) else None
+    now = env.clock.now()
+    async with env.uow() as uow:
+        user = await _load(uow, user_id)
+        if name is not None:
+            await uow.users.set_name(user.id, name, now)
+        if changes.phone is not msgspec.UNSET:
+            sealed = seal(env, USER_PHONE, user.id, phone) if phone is not None else None
+            await uow.users.set_phone(user.id, sealed, now)
+        await audit(uow, context, user, "user.update", changed_fields=fields)
+        view = await _view(uow, env, await _load(uow, user_id))
+    return view

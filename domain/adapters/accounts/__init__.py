@@ -1,0 +1,1 @@
+"""Users, credentials, password hashing and TOTP."""

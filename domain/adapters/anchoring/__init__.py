@@ -1,0 +1,1 @@
+"""Anchor batches in PostgreSQL and the Stellar ledger."""

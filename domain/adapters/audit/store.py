@@ -1,0 +1,109 @@
+"""Reading the audit trail: filtered keyset pages in chain order, and whole-chain verification.
+
+Both read in seq order, which is chain order (events are appended under one
+lock), through short autocommit reads on the pool: neither ever holds the
+append lock, so listing or verifying a long trail never stalls audited writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
+
+from domain.adapters.cursors import decode_cursor, encode_cursor
+from domain.adapters.postgres import pooled
+from domain.audit.trail import AuditPage, AuditQuery, AuditRecord, ChainReport, verify_chain
+from domain.auditing import Outcome
+
+VERIFY_PAGE_SIZE = 1000
+
+_COLUMNS = sql.SQL(
+    "seq, at, actor_id, actor_role, action, resource_type, resource_id, outcome, status_code, "
+    "ip, user_agent, request_id, changed_fields, prev_hash, hash"
+)
+
+
+class _After(msgspec.Struct, array_like=True):
+    seq: int
+
+
+def record_from_row(row: dict[str, Any]) -> AuditRecord:
+    return AuditRecord(
+        seq=row["seq"],
+        at=row["at"],
+        actor_id=row["actor_id"],
+        actor_role=row["actor_role"],
+        action=row["action"],
+        resource_type=row["resource_type"],
+        resource_id=row["resource_id"],
+        outcome=Outcome(row["outcome"]),
+        status_code=row["status_code"],
+        ip=row["ip"],
+        user_agent=row["user_agent"],
+        request_id=row["request_id"],
+        changed_fields=tuple(row["changed_fields"]),
+        prev_hash=bytes(row["prev_hash"]),
+        hash=bytes(row["hash"]),
+    )
+
+
+def _conditions(query: AuditQuery, after_seq: int | None) -> tuple[sql.Composable, list[Any]]:
+    wanted: list[tuple[str, str, Any]] = [
+        ("seq", ">", after_seq),
+        ("actor_id", "=", query.actor_id),
+        ("resource_type", "=", query.resource_type),
+        ("resource_id", "=", query.resource_id),
+        ("at", ">=", query.since),
+        ("at", "<", query.until),
+    ]
+    clauses: list[sql.Composable] = []
+    params: list[Any] = []
+    for column, op, value in wanted:
+        if value is not None:
+            clauses.append(sql.SQL("{} {} %s").format(sql.Identifier(column), sql.SQL(op)))
+            params.append(value)
+    if not clauses:
+        return sql.SQL("TRUE"), params
+    return sql.SQL(" AND ").join(clauses), params
+
+
+class PgAuditStore:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def _select(
+        self, query: AuditQuery, after_seq: int | None, limit: int
+    ) -> list[AuditRecord]:
+        where, params = _conditions(query, after_seq)
+        statement = sql.SQL(
+            "SELECT {columns} FROM audit_events WHERE {where} ORDER BY seq LIMIT %s"
+        ).format(columns=_COLUMNS, where=where)
+        async with pooled(self._pool) as conn:
+            cursor = await conn.execute(statement, [*params, limit])
+            rows = await cursor.fetchall()
+        return [record_from_row(row) for row in rows]
+
+    async def page(self, query: AuditQuery, *, limit: int, cursor: str | None) -> AuditPage:
+        after = decode_cursor(cursor, _After).seq if cursor else None
+        records = await self._select(query, after, limit + 1)
+        more = len(records) > limit
+        records = records[:limit]
+        next_cursor = encode_cursor(_After(records[-1].seq)) if more else None
+        return AuditPage(records=records, next_cursor=next_cursor)
+
+    async def _chain_pages(self, page_size: int) -> AsyncIterator[list[AuditRecord]]:
+        after: int | None = None
+        while True:
+            records = await self._select(AuditQuery(), after, page_size)
+            if records:
+                yield records
+            if len(records) < page_size:
+                return
+            after = records[-1].seq
+
+    async def verify(self, page_size: int = VERIFY_PAGE_SIZE) -> ChainReport:
+        return await verify_chain(self._chain_pages(page_size))

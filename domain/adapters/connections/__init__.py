@@ -1,0 +1,1 @@
+"""Doctor-patient connections in PostgreSQL."""

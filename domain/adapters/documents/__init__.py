@@ -1,0 +1,1 @@
+"""Documents in PostgreSQL, the PDF gate and the streaming cipher."""

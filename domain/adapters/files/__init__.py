@@ -1,0 +1,1 @@
+"""Staged uploads and the content stores (IPFS node, embedded block store)."""

@@ -1,0 +1,1 @@
+"""Job rows, group commit, the message channel and job figures."""

@@ -1,0 +1,1 @@
+"""E-mail rows, templates, address checks and the mailers."""

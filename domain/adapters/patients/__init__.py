@@ -1,0 +1,1 @@
+"""Patients' data and the doctor directory in PostgreSQL."""

@@ -1,0 +1,1 @@
+"""The PHI cipher and sealed values read for key rotation."""

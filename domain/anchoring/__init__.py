@@ -1,0 +1,1 @@
+"""Anchoring records on Stellar in Merkle batches, and the proofs anyone can check."""

@@ -1,0 +1,1 @@
+"""The audit trail: its chain, reading and verifying it, its monthly partitions."""

@@ -1,0 +1,60 @@
+"""Reading the audit trail is itself audited: who looked, and when.
+
+The read and its record are separate transactions on purpose: the record
+takes the append lock, and holding that lock across a long read (a whole
+chain verification) would stall every audited write on the platform. The
+record is written after the read succeeds and before anything is answered,
+so no answer leaves without its trace.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from domain.audit.ports import AuditStore, UnitOfWork
+from domain.audit.trail import AuditPage, AuditQuery, ChainReport
+from domain.auditing import AuditContext, AuditEntry
+from domain.errors import ValidationFailed
+from domain.transactions import UnitOfWorkFactory
+
+log = structlog.get_logger(__name__)
+
+READ = "audit.read"
+
+
+async def _record_read(
+    uow_factory: UnitOfWorkFactory[UnitOfWork], context: AuditContext, what: str
+) -> None:
+    async with uow_factory() as uow:
+        await uow.audit.record(context, AuditEntry(action=READ, resource_type=what))
+
+
+async def list_events(
+    store: AuditStore,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    context: AuditContext,
+    query: AuditQuery,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> AuditPage:
+    if query.since and query.until and query.since >= query.until:
+        raise ValidationFailed("from must be earlier than to", field="from")
+    page = await store.page(query, limit=limit, cursor=cursor)
+    await _record_read(uow_factory, context, "audit_events")
+    return page
+
+
+async def verify_trail(
+    store: AuditStore, uow_factory: UnitOfWorkFactory[UnitOfWork], context: AuditContext
+) -> ChainReport:
+    report = await store.verify()
+    if report.first_broken is not None:
+        log.error(
+            "audit_chain_broken",
+            seq=report.first_broken.seq,
+            reason=report.first_broken.reason,
+            checked=report.checked,
+        )
+    await _record_read(uow_factory, context, "audit_chain")
+    return report

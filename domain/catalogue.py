@@ -1,0 +1,47 @@
+"""Every job kind of the platform, declared by its feature and listed here once.
+
+This module assembles: it imports each feature's ``jobs.py`` and nothing in a
+feature imports it. The workers' actors, the scheduler's periodic runs, the
+metrics' labels and the README's table of job kinds (checked by a test) all
+come from ``JOB_KINDS``. Adding a kind: declare it in its feature's
+``jobs.py``, add it to the tuple below (and a Procfile line if its queue is new).
+"""
+
+from __future__ import annotations
+
+from domain.anchoring.jobs import ANCHOR_BATCH
+from domain.audit.jobs import AUDIT_PARTITIONS
+from domain.documents.jobs import DOCUMENT_STORE
+from domain.errors import NotFound
+from domain.files.jobs import CONTENT_UNPIN
+from domain.jobs.model import JobKind
+from domain.jobs.system import NOOP
+from domain.notifications.jobs import EMAIL_SEND
+from domain.phi.jobs import PHI_ROTATE
+from domain.records.jobs import RECORD_STORE
+
+JOB_KINDS: dict[str, JobKind] = {
+    kind.name: kind
+    for kind in (
+        EMAIL_SEND,
+        NOOP,
+        AUDIT_PARTITIONS,
+        PHI_ROTATE,
+        RECORD_STORE,
+        DOCUMENT_STORE,
+        CONTENT_UNPIN,
+        ANCHOR_BATCH,
+    )
+}
+
+
+def kind_named(name: str) -> JobKind:
+    try:
+        return JOB_KINDS[name]
+    except KeyError:
+        raise NotFound("unknown job kind") from None
+
+
+def queues() -> list[str]:
+    """Every queue a kind runs on: each must be served by a Procfile line."""
+    return sorted({kind.queue for kind in JOB_KINDS.values()})

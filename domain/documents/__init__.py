@@ -1,0 +1,1 @@
+"""The documents portal: PDFs checked, encrypted by us, kept on IPFS."""

@@ -1,0 +1,1 @@
+"""The patient-file pipeline: staged uploads, storing them as jobs, content retention."""

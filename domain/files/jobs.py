@@ -1,0 +1,50 @@
+"""The file pipeline's job kinds: unpinning what was deleted, once a day."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from domain.clock import Clock
+from domain.files.ports import UnitOfWork
+from domain.files.retention import unpin_expired
+from domain.jobs.model import SYSTEM_OWNER, DailyAt, JobKind, NewJob, Periodic
+from domain.jobs.ports import MessageSender, Submission
+from domain.jobs.submit import canonical_request, submit_job
+from domain.transactions import UnitOfWorkFactory
+
+# IPFS faults are usually short (a node restarting): retry soon, then back off.
+CONTENT_RETRIES = (0.0, 10.0, 60.0, 300.0, 900.0)
+
+
+async def enqueue_unpin(
+    uow_factory: UnitOfWorkFactory[UnitOfWork], sender: MessageSender, now: datetime
+) -> Submission:
+    """Today's unpinning job; a second call the same day finds the first (its key)."""
+    today = now.astimezone(UTC).date().isoformat()
+    payload = {"day": today}
+    return await submit_job(
+        uow_factory,
+        sender,
+        NewJob(
+            kind=CONTENT_UNPIN,
+            owner_id=SYSTEM_OWNER,
+            payload=payload,
+            idempotency_key=f"daily:{today}",
+            request=canonical_request(payload),
+        ),
+    )
+
+
+async def plan_unpin(
+    uow: UnitOfWorkFactory[UnitOfWork], sender: MessageSender, clock: Clock
+) -> Submission:
+    return await enqueue_unpin(uow, sender, clock.now())
+
+
+CONTENT_UNPIN = JobKind(
+    name="content.unpin",
+    queue="ipfs",
+    handler=unpin_expired,
+    retry_delays=(60.0, 600.0),
+    periodic=Periodic(when=DailyAt(hour=0, minute=20), plan=plan_unpin),
+)

@@ -1,0 +1,87 @@
+"""Submitting a command as a durable job: the outbox pattern in one function.
+
+The job row is written in the same transaction as the business rows the
+command creates; the message to the workers is sent only after that commit.
+If the process dies between the two, the relay sends it later; if the send
+fails, the same. So a job that a client was told about always runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+import msgspec
+import structlog
+
+from domain.jobs.model import Job, NewJob
+from domain.jobs.ports import MessageSender, Submission, UnitOfWork
+from domain.transactions import UnitOfWorkFactory
+
+log = structlog.get_logger(__name__)
+
+BusinessWrite = Callable[[UnitOfWork, Job], Awaitable[None]]
+
+
+def canonical_request(command: msgspec.Struct | dict) -> bytes:
+    """A command's content, stable across key order, to compare idempotent replays (NewJob)."""
+    return msgspec.json.encode(command, order="sorted")
+
+
+def new_job_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+async def submit_job(
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    sender: MessageSender,
+    new: NewJob,
+    write: BusinessWrite | None = None,
+    *,
+    job_id: uuid.UUID | None = None,
+) -> Submission:
+    """Create ``new`` (or find its idempotent twin) and tell the workers about it.
+
+    ``write`` adds the command's business rows in the job's transaction; it is
+    skipped when the idempotency key matched an earlier job, so a replay
+    creates nothing.
+    """
+    async with uow_factory() as uow:
+        submission = await enqueue_job(uow, new, write, job_id=job_id)
+    await send_submitted(sender, submission)
+    return submission
+
+
+async def enqueue_job(
+    uow: UnitOfWork,
+    new: NewJob,
+    write: BusinessWrite | None = None,
+    *,
+    job_id: uuid.UUID | None = None,
+) -> Submission:
+    """``submit_job`` inside a transaction the caller already holds, for a service whose
+    command writes its own rows and one or more jobs at once.
+
+    Nothing is sent: the caller hands the submission to ``send_submitted`` once
+    its transaction has committed (a message sent before the commit could reach
+    a worker before the row exists).
+    """
+    submission = await uow.jobs.add(new, job_id=job_id)
+    if submission.created and write is not None:
+        await write(uow, submission.job)
+    return submission
+
+
+async def send_submitted(sender: MessageSender, *submissions: Submission | None) -> None:
+    """After the commit: tell the workers about each job the transaction created."""
+    for submission in submissions:
+        if submission is not None and submission.created:
+            await send_quietly(sender, submission.job)
+
+
+async def send_quietly(sender: MessageSender, job: Job, delay_seconds: float = 0.0) -> None:
+    """Send, and on failure only log: the job is committed and the relay will send it."""
+    try:
+        await sender.send(job, delay_seconds)
+    except Exception as exc:  # the relay is the safety net for every kind of send failure
+        log.warning("job_send_failed", job_id=str(job.id), kind=job.kind, error=type(exc).__name__)

@@ -1,0 +1,1 @@
+"""Patients' own data, the doctor directory, and who may reach a patient's things."""

@@ -1,0 +1,94 @@
+"""The relation rule for anything that belongs to a patient (their data, records, documents).
+
+A caller stands to a patient as the patient themself, as a doctor with an
+active connection, or as an admin; the route's policy says which of these
+grant access. A patient who does not exist and one the caller may not see
+are refused alike (NotFound), so an id tells a stranger nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Protocol
+
+import structlog
+
+from domain.auditing import AuditContext, AuditEntry
+from domain.clock import Clock
+from domain.errors import NotFound
+from domain.patients.ports import UnitOfWork
+from domain.policies import (
+    Access,
+    Relation,
+    is_admin_read_of_patient_data,
+    patient_relations,
+    user_uuid,
+)
+
+log = structlog.get_logger(__name__)
+
+
+async def authorize_patient(
+    uow: UnitOfWork, access: Access, patient_id: uuid.UUID | None, *, exists: bool | None = None
+) -> Relation:
+    """Apply the route's policy to the caller and ``patient_id``; returns the granting relation.
+
+    ``exists`` says whether the patient was already found (a record's owner); None looks it up.
+    """
+    if exists is None:
+        exists = patient_id is not None and await uow.patients.exists(patient_id)
+    caller = user_uuid(access.principal)
+    connected = (
+        exists
+        and patient_id is not None
+        and caller is not None
+        and caller != patient_id
+        and await uow.connections.is_active(caller, patient_id)
+    )
+    granted = access.authorize(
+        patient_relations(access.principal, patient_id if exists else None, connected=connected)
+    )
+    if is_admin_read_of_patient_data(access.policy, granted):
+        log.info(
+            "patient_data_admin_access",
+            policy=access.policy.name,
+            patient_id=str(patient_id),
+            actor_id=access.principal.user_id,
+        )
+    return granted
+
+
+async def authorize_patient_file(
+    uow: UnitOfWork, access: Access, owner: uuid.UUID | None, what: str
+) -> None:
+    """The relation rule for one of a patient's files (a record, a document) whose owner is
+    ``owner``; None means no such file, refused exactly like a file the caller may not see."""
+    if owner is None:
+        access.authorize(frozenset())
+        raise NotFound(f"{what} not found")
+    await authorize_patient(uow, access, owner, exists=True)
+
+
+class PatientFiles(Protocol):
+    """What records and documents repositories share for deletion."""
+
+    async def soft_delete(self, file_id: uuid.UUID, by: uuid.UUID, at: datetime) -> bool: ...
+
+
+async def delete_patient_file(
+    uow: UnitOfWork,
+    files: PatientFiles,
+    clock: Clock,
+    access: Access,
+    audit: AuditContext,
+    file_id: uuid.UUID,
+    what: str,
+) -> None:
+    """Soft-delete an authorized file and audit it as ``{what}.delete``, in ``uow``."""
+    actor = user_uuid(access.principal)
+    if actor is None or not await files.soft_delete(file_id, actor, clock.now()):
+        raise NotFound(f"{what} not found")
+    await uow.audit.record(
+        audit, AuditEntry(action=f"{what}.delete", resource_type=what, resource_id=str(file_id))
+    )

@@ -1,0 +1,1 @@
+"""PHI at rest: every sealed column, and re-sealing them under a new key."""

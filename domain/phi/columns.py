@@ -1,0 +1,51 @@
+"""Where PHI is sealed at rest, and the context that binds each sealed value to its place.
+
+Every sealed column is listed here once: services that seal and open values,
+and the key-rotation job that re-seals them, all work from this list."""
+
+from __future__ import annotations
+
+from domain.sealing import SealedColumn
+
+USER_PHONE = SealedColumn("users", "phone", "id")
+
+
+USER_TOTP_SECRET = SealedColumn("users", "totp_secret", "id")
+
+
+PATIENT_DATE_OF_BIRTH = SealedColumn("patient_profiles", "date_of_birth", "user_id")
+
+
+PATIENT_CLINICAL_NOTES = SealedColumn("patient_profiles", "clinical_notes", "user_id")
+
+
+UPLOAD_DETAILS = SealedColumn("uploads", "details", "id")
+
+
+RECORD_DESCRIPTION = SealedColumn("records", "description", "id")
+
+
+DOCUMENT_FILENAME = SealedColumn("documents", "filename", "id")
+
+
+DOCUMENT_DATA_KEY = SealedColumn("documents", "data_key", "id")
+
+
+EMAIL_TO_ADDRESS = SealedColumn("email_messages", "to_address", "id")
+
+
+EMAIL_DATA = SealedColumn("email_messages", "data", "id")  # the template's fields, as JSON
+
+
+SEALED_COLUMNS: tuple[SealedColumn, ...] = (
+    USER_PHONE,
+    USER_TOTP_SECRET,
+    PATIENT_DATE_OF_BIRTH,
+    PATIENT_CLINICAL_NOTES,
+    UPLOAD_DETAILS,
+    RECORD_DESCRIPTION,
+    DOCUMENT_FILENAME,
+    DOCUMENT_DATA_KEY,
+    EMAIL_TO_ADDRESS,
+    EMAIL_DATA,
+)

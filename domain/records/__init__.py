@@ -1,0 +1,1 @@
+"""Medical records: client-encrypted files on IPFS, anchored on Stellar."""
