@@ -1,4 +1,12 @@
-"""DESIGN.md's dependency rules, checked on every module's imports."""
+"""DESIGN.md's dependency rules, checked on every module's imports.
+
+Besides the layer rules: ``domain/`` is a shared kernel (the modules at its
+top level: errors, clock, settings, logging, sealing, auditing, policies ...)
+and one package per feature. The kernel imports no feature; features import
+the kernel and each other without a circle; only ``domain/catalogue.py``
+(the assembly of every feature's job kinds) imports them all, and no feature
+imports it.
+"""
 
 from __future__ import annotations
 
@@ -78,5 +86,89 @@ def test_migrations_import_only_settings(path: Path) -> None:
 
 def test_the_rules_see_real_imports() -> None:
     """Guards the guard: the parser must find the imports we know exist."""
-    assert "domain.jobs" in imported_roots(PROJECT_ROOT / "domain" / "submit.py")
+    assert "domain.jobs.model" in imported_roots(PROJECT_ROOT / "domain" / "jobs" / "submit.py")
     assert "domain.settings" in imported_roots(PROJECT_ROOT / "migrations" / "env.py")
+
+
+ASSEMBLY = "domain.catalogue"
+
+
+def features() -> list[str]:
+    return sorted(
+        p.name
+        for p in (PROJECT_ROOT / "domain").iterdir()
+        if p.is_dir() and p.name != "adapters" and (p / "__init__.py").exists()
+    )
+
+
+def feature_of(name: str) -> str | None:
+    parts = name.split(".")
+    if len(parts) >= 2 and parts[0] == "domain" and parts[1] in features():
+        return parts[1]
+    return None
+
+
+def feature_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {feature: set() for feature in features()}
+    for feature in features():
+        for path in (PROJECT_ROOT / "domain" / feature).rglob("*.py"):
+            for name in imported_roots(path):
+                other = feature_of(name)
+                if other is not None and other != feature:
+                    graph[feature].add(other)
+    return graph
+
+
+def circle_in(graph: dict[str, set[str]]) -> list[str] | None:
+    """A circle of features, if any (depth-first search)."""
+    state: dict[str, str] = {}
+    trail: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = "open"
+        trail.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                return [*trail[trail.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        trail.pop()
+        state[node] = "done"
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_no_circle_between_features() -> None:
+    assert circle_in(feature_graph()) is None, f"features in a circle: {circle_in(feature_graph())}"
+
+
+def test_the_circle_finder_finds_circles() -> None:
+    assert circle_in({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert circle_in({"a": {"b"}, "b": set()}) is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in (PROJECT_ROOT / "domain").glob("*.py") if p.stem != "catalogue"],
+    ids=relative,
+)
+def test_the_kernel_imports_no_feature(path: Path) -> None:
+    bad = {name for name in imported_roots(path) if feature_of(name) is not None}
+    assert not bad, f"{relative(path)} is kernel but imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in modules("domain") if feature_of(".".join(p.relative_to(PROJECT_ROOT).parts))],
+    ids=relative,
+)
+def test_no_feature_imports_the_assembly(path: Path) -> None:
+    assert ASSEMBLY not in imported_roots(path), f"{relative(path)} imports {ASSEMBLY}"
+
+
+def test_features_are_found() -> None:
+    assert {"jobs", "accounts", "records", "documents", "notifications"} <= set(features())
