@@ -37,7 +37,7 @@ from api.middleware.security_headers import cors_config, security_headers
 from api.policy_guard import policy_guard, provide_access
 from api.problems import EXCEPTION_HANDLERS
 from api.request import ApiRequest
-from api.state import provide_services
+from api.state import provide_services, provide_use_cases
 from domain.settings import Settings, load_settings
 
 API_TITLE = "Healthplat API"
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[HealthController, MetricsController, _api_v1()],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
+            "cases": Provide(provide_use_cases, sync_to_thread=False),
             "audit_context": Provide(provide_audit_context, sync_to_thread=False),
         },
         lifespan=[services_lifespan],

@@ -17,6 +17,7 @@ from domain.adapters.bootstrap import build_services
 from domain.adapters.jobs.messaging import build_broker
 from domain.logging import configure_logging
 from domain.settings import Settings
+from domain.wiring import Wired
 
 
 @asynccontextmanager
@@ -30,8 +31,10 @@ async def services_lifespan(app: Litestar) -> AsyncIterator[None]:
     try:
         await services.open()
         app.state.services = services
+        app.state.use_cases = Wired(services.dependencies())
         yield
     finally:
+        app.state.pop("use_cases", None)
         app.state.pop("services", None)
         await services.close()
         broker.client.close()

@@ -1,16 +1,15 @@
 """Job handlers bound to their dependencies: the one place a kind's handler meets the adapters.
 
-A kind's handler (domain/<feature>/jobs.py) names what it needs as
-parameters after the job; ``bind`` fills them by name from the worker's
-dependencies, once, when the worker boots (a name nobody provides is an error
-then, not at the first job), and decodes the job's payload into the kind's
-payload struct for each attempt. A payload that does not decode is a job
+A kind's handler (domain/<feature>/jobs.py) takes the job, the job's payload
+if its kind has a payload struct, and its dependencies as keyword-only
+parameters (domain/wiring.py). They are wired once, when the worker boots (a
+dependency nobody provides is an error then, not at the first job); the
+payload is decoded for each attempt. A payload that does not decode is a job
 nobody could have meant: it fails for good.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -20,33 +19,25 @@ from domain.adapters.bootstrap import Services
 from domain.catalogue import JOB_KINDS
 from domain.errors import PermanentFailure
 from domain.jobs.model import Job, JobKind
+from domain.wiring import inject
 from workers.durable import while_held
 
 BoundHandler = Callable[[Job], Awaitable[dict[str, Any] | None]]
 
-PER_ATTEMPT = frozenset({"job", "payload"})
-
 
 def bind(kind: JobKind, dependencies: Mapping[str, object]) -> BoundHandler:
-    parameters = list(inspect.signature(kind.handler).parameters)
-    missing = [name for name in parameters[1:] if name not in PER_ATTEMPT | set(dependencies)]
-    if missing:
-        raise TypeError(f"{kind.name}: no dependency named {', '.join(missing)}")
-    fixed = {name: dependencies[name] for name in parameters[1:] if name not in PER_ATTEMPT}
-    wants_payload = "payload" in parameters
+    wired = inject(kind.handler, dependencies)
 
     async def handle(job: Job) -> dict[str, Any] | None:
-        arguments = dict(fixed)
-        if wants_payload:
-            arguments["payload"] = payload_of(kind, job)
-        return await kind.handler(job, **arguments)
+        if kind.payload is None:
+            return await wired(job)
+        return await wired(job, payload_of(kind, job))
 
     return handle
 
 
-def payload_of(kind: JobKind, job: Job) -> msgspec.Struct | None:
-    if kind.payload is None:
-        return None
+def payload_of(kind: JobKind, job: Job) -> msgspec.Struct:
+    assert kind.payload is not None
     try:
         return msgspec.convert(job.payload, kind.payload)
     except msgspec.ValidationError:
@@ -56,16 +47,10 @@ def payload_of(kind: JobKind, job: Job) -> msgspec.Struct | None:
 
 
 def bind_plan(kind: JobKind, dependencies: Mapping[str, object]) -> Callable[[], Awaitable[object]]:
-    """A periodic kind's planner with its dependencies filled in by name."""
+    """A periodic kind's planner with its dependencies wired in."""
     if kind.periodic is None:
         raise TypeError(f"{kind.name} is not periodic")
-    plan = kind.periodic.plan
-    names = list(inspect.signature(plan).parameters)
-    missing = [name for name in names if name not in dependencies]
-    if missing:
-        raise TypeError(f"{kind.name}'s planner: no dependency named {', '.join(missing)}")
-    arguments = {name: dependencies[name] for name in names}
-    return lambda: plan(**arguments)
+    return inject(kind.periodic.plan, dependencies)
 
 
 def worker_dependencies(services: Services) -> dict[str, object]:

@@ -21,8 +21,7 @@ from api.job_stream import status_events
 from api.params import Cursor, Limit
 from api.policy_guard import AccessDep
 from api.problems import problem_responses
-from api.state import AppServices
-from domain.catalogue import JOB_KINDS
+from api.state import AppServices, UseCases
 from domain.jobs import control as job_control
 from domain.jobs.model import Job, JobError, JobStatus
 from domain.jobs.ports import Submission
@@ -75,9 +74,9 @@ class JobsController(Controller):
         opt={"policy": "job.read"},
     )
     async def get_job(
-        self, job_id: FromPath[uuid.UUID], access: AccessDep, services: AppServices
+        self, job_id: FromPath[uuid.UUID], access: AccessDep, cases: UseCases
     ) -> JobRead:
-        return JobRead.of(await job_control.visible_job(services.store, access, job_id))
+        return JobRead.of(await cases.run(job_control.visible_job, access, job_id))
 
     @get(
         "/",
@@ -89,15 +88,13 @@ class JobsController(Controller):
     async def list_jobs(
         self,
         access: AccessDep,
-        services: AppServices,
+        cases: UseCases,
         status: Annotated[JobStatus | None, QueryParameter()] = None,
         kind: Annotated[str | None, QueryParameter(min_length=1, max_length=100)] = None,
         limit: Limit = 20,
         cursor: Cursor = None,
     ) -> JobList:
-        page = await job_control.list_jobs(
-            services.store, access, status=status, kind=kind, limit=limit, cursor=cursor
-        )
+        page = await cases.run(job_control.list_jobs, access, status, kind, limit, cursor)
         return JobList(items=[JobRead.of(job) for job in page.jobs], next_cursor=page.next_cursor)
 
     @post(
@@ -113,9 +110,9 @@ class JobsController(Controller):
         job_id: FromPath[uuid.UUID],
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
     ) -> JobRead:
-        return JobRead.of(await job_control.cancel_job(services.uow, access, audit_context, job_id))
+        return JobRead.of(await cases.run(job_control.cancel_job, access, audit_context, job_id))
 
     @post(
         "/{job_id:uuid}/retry",
@@ -130,11 +127,9 @@ class JobsController(Controller):
         job_id: FromPath[uuid.UUID],
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
     ) -> Response[JobAccepted]:
-        resubmitted = await job_control.retry_job(
-            services.uow, services.sender, JOB_KINDS, access, audit_context, job_id
-        )
+        resubmitted = await cases.run(job_control.retry_job, access, audit_context, job_id)
         return accepted(Submission(resubmitted, created=True))
 
     @get(
@@ -149,10 +144,11 @@ class JobsController(Controller):
         job_id: FromPath[uuid.UUID],
         access: AccessDep,
         services: AppServices,
+        cases: UseCases,
         last_event_id: Annotated[
             int | None,
             HeaderParameter(name="Last-Event-ID", required=False, ge=0, le=2**63 - 1),
         ] = None,
     ) -> ServerSentEvent:
-        await job_control.visible_job(services.store, access, job_id)
+        await cases.run(job_control.visible_job, access, job_id)
         return ServerSentEvent(status_events(services.store, job_id, after_id=last_event_id or 0))

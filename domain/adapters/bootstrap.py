@@ -34,6 +34,7 @@ from domain.adapters.rate_limiter import RedisRateLimiter
 from domain.adapters.unit_of_work import PgUnitOfWorkFactory
 from domain.anchoring.ports import AnchorLedger
 from domain.audit.ports import AuditPartitions, AuditStore
+from domain.catalogue import JOB_KINDS
 from domain.clock import Clock, SystemClock
 from domain.documents.ports import ContentCipher, PdfInspector
 from domain.files.ports import ContentStore
@@ -73,8 +74,12 @@ class Services:
     _opened: bool = field(default=False, repr=False)
 
     def dependencies(self) -> dict[str, object]:
-        """The services by name, for handlers and planners that name what they need."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+        """The services by the names use cases, handlers and planners ask for them
+        (domain/wiring.py); the unit-of-work factory is ``uow_factory`` there."""
+        named = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+        named["uow_factory"] = named.pop("uow")
+        named["kinds"] = JOB_KINDS
+        return named
 
     async def open(self, *, wait_for_database: bool = False) -> None:
         """Open the pool. A long-running process does not wait for the database: it starts,

@@ -24,9 +24,10 @@ ANCHOR_LOCK = "anchor.batch"
 
 async def anchor_batch(
     job: Job,
+    *,
     ledger: AnchorLedger | None,
     exclusive: ExclusiveRuns,
-    uow: UnitOfWorkFactory[UnitOfWork],
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
     clock: Clock,
     settings: Settings,
 ) -> dict[str, Any]:
@@ -37,7 +38,9 @@ async def anchor_batch(
     async with exclusive(ANCHOR_LOCK) as held:
         if not held:  # another run holds the account's sequence; try again shortly
             raise TransientFailure("another anchoring run is in progress", code="anchor_busy")
-        report = await anchor_pending(uow, ledger, clock, batch_max=settings.anchor_batch_max)
+        report = await anchor_pending(
+            uow_factory, ledger, clock, batch_max=settings.anchor_batch_max
+        )
     return {
         "batchesSigned": report.batches_signed,
         "recordsBatched": report.records_batched,
@@ -62,11 +65,14 @@ async def enqueue_anchoring(
 
 
 async def plan_anchoring(
-    uow: UnitOfWorkFactory[UnitOfWork], sender: MessageSender, ledger: AnchorLedger | None
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    sender: MessageSender,
+    ledger: AnchorLedger | None,
 ) -> Submission | None:
     if ledger is None:  # no key, nothing to anchor
         return None
-    return await enqueue_anchoring(uow, sender, include_signed=ledger.submits)
+    return await enqueue_anchoring(uow_factory, sender, include_signed=ledger.submits)
 
 
 ANCHOR_BATCH = JobKind(

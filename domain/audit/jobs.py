@@ -33,9 +33,9 @@ async def enqueue_partition_upkeep(
 
 
 async def plan_partition_upkeep(
-    uow: UnitOfWorkFactory[UnitOfWork], sender: MessageSender, clock: Clock
+    *, uow_factory: UnitOfWorkFactory[UnitOfWork], sender: MessageSender, clock: Clock
 ) -> Submission:
-    return await enqueue_partition_upkeep(uow, sender, clock.now())
+    return await enqueue_partition_upkeep(uow_factory, sender, clock.now())
 
 
 AUDIT_PARTITIONS = JobKind(

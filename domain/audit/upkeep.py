@@ -46,12 +46,13 @@ def partition_request(now: datetime) -> PartitionRequest:
 async def maintain_partitions(
     job: Job,
     payload: PartitionRequest,
+    *,
     audit_partitions: AuditPartitions,
-    uow: UnitOfWorkFactory[UnitOfWork],
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> dict[str, Any]:
     upkeep = await audit_partitions.ensure(payload.first_month, payload.months)
     if upkeep.created or upkeep.moved:
-        async with uow() as unit:
+        async with uow_factory() as unit:
             await unit.audit.record(
                 SYSTEM,
                 AuditEntry(

@@ -30,17 +30,18 @@ def _result(document: StoredDocument) -> dict[str, Any]:
 async def store_document(
     job: Job,
     payload: UploadPayload,
-    uow: UnitOfWorkFactory[UnitOfWork],
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
     content: ContentStore,
     cipher: Cipher,
     clock: Clock,
 ) -> dict[str, Any]:
-    async with uow() as unit:
+    async with uow_factory() as unit:
         done = await unit.documents.by_job(job.id)
     if done is not None:
         return _result(done)
-    upload = await staged_upload(uow, job, payload, UploadPurpose.DOCUMENT)
-    cid = await add_to_content_store(uow, content, upload)
+    upload = await staged_upload(uow_factory, job, payload, UploadPurpose.DOCUMENT)
+    cid = await add_to_content_store(uow_factory, content, upload)
     details = msgspec.json.decode(
         cipher.open(upload.details, UPLOAD_DETAILS.context(upload.id)), type=DocumentDetails
     )
@@ -56,7 +57,7 @@ async def store_document(
         page_count=details.page_count,
         created_at=clock.now(),
     )
-    async with uow() as unit:
+    async with uow_factory() as unit:
         await unit.documents.add(document)
         await unit.uploads.discard(upload.id)
     return _result(document)

@@ -36,9 +36,9 @@ async def enqueue_unpin(
 
 
 async def plan_unpin(
-    uow: UnitOfWorkFactory[UnitOfWork], sender: MessageSender, clock: Clock
+    *, uow_factory: UnitOfWorkFactory[UnitOfWork], sender: MessageSender, clock: Clock
 ) -> Submission:
-    return await enqueue_unpin(uow, sender, clock.now())
+    return await enqueue_unpin(uow_factory, sender, clock.now())
 
 
 CONTENT_UNPIN = JobKind(

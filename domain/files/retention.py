@@ -28,13 +28,14 @@ class UnpinReport(msgspec.Struct, frozen=True):
 
 async def unpin_expired(
     job: Job,
-    uow: UnitOfWorkFactory[UnitOfWork],
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
     content: ContentStore,
     clock: Clock,
     settings: Settings,
 ) -> dict[str, int]:
     """The ``content.unpin`` handler."""
-    report = await unpin_files(uow, content, clock, settings.content_retention_days)
+    report = await unpin_files(uow_factory, content, clock, settings.content_retention_days)
     return {"records": report.records, "documents": report.documents}
 
 

@@ -28,28 +28,29 @@ def _authorized(access: Access, job: Job | None) -> Job:
     return job
 
 
-async def visible_job(store: JobStore, access: Access, job_id: uuid.UUID) -> Job:
+async def visible_job(access: Access, job_id: uuid.UUID, *, store: JobStore) -> Job:
     return _authorized(access, await store.get(job_id))
 
 
 async def list_jobs(
-    store: JobStore,
     access: Access,
-    *,
     status: JobStatus | None,
     kind: str | None,
     limit: int,
     cursor: str | None,
+    *,
+    store: JobStore,
 ) -> JobPage:
     owner = None if access.sees_all() else access.principal.user_id
     return await store.page(owner_id=owner, status=status, kind=kind, limit=limit, cursor=cursor)
 
 
 async def cancel_job(
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
     access: Access,
     audit: AuditContext,
     job_id: uuid.UUID,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> Job:
     async with uow_factory() as uow:
         _authorized(access, await uow.jobs.get(job_id, lock=True))
@@ -67,12 +68,13 @@ async def cancel_job(
 
 
 async def retry_job(
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    sender: MessageSender,
-    kinds: Mapping[str, JobKind],
     access: Access,
     audit: AuditContext,
     job_id: uuid.UUID,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    sender: MessageSender,
+    kinds: Mapping[str, JobKind],
 ) -> Job:
     """Give a failed job a fresh set of attempts (a whole schedule of its kind, from ``kinds``:
     the catalogue), then tell the workers (after the commit)."""

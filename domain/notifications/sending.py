@@ -36,12 +36,13 @@ class EmailPayload(msgspec.Struct, frozen=True, rename="camel"):
 async def send_email(
     job: Job,
     payload: EmailPayload,
-    uow: UnitOfWorkFactory[UnitOfWork],
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
     renderer: EmailRenderer,
     mailer: Mailer,
     held: HeldSteps,
 ) -> dict[str, Any]:
-    message = await held(lambda: _load(uow, payload.email_id))
+    message = await held(lambda: _load(uow_factory, payload.email_id))
     if message is None or message.job_id != job.id:
         raise PermanentFailure("the e-mail to send no longer exists", code="email_missing")
     if message.handed_over_at is not None:  # an earlier attempt sent it; its outcome was lost
@@ -58,7 +59,7 @@ async def send_email(
         to_address=message.to_address, message_id=message.message_id, email=rendered
     )
     try:
-        await held(lambda: _record_handed_over(uow, payload.email_id, transport))
+        await held(lambda: _record_handed_over(uow_factory, payload.email_id, transport))
     except DatabaseUnavailable:
         # The message is gone and the job is done; only the record of it is missing. If the
         # success cannot be written either, the relay runs the job again and the message is

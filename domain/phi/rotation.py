@@ -124,10 +124,10 @@ async def rotate_keys(
 
 
 async def rotate_phi_keys(
-    job: Job, uow: UnitOfWorkFactory[UnitOfWork], cipher: Cipher
+    job: Job, *, uow_factory: UnitOfWorkFactory[UnitOfWork], cipher: Cipher
 ) -> dict[str, Any]:
     """The ``phi.rotate`` handler: every sealed column re-sealed under the active key."""
-    report = await rotate_keys(uow, cipher, SYSTEM)
+    report = await rotate_keys(uow_factory, cipher, SYSTEM)
     if report.unreadable:
         counts = ", ".join(f"{column}: {n}" for column, n in sorted(report.unreadable.items()))
         # Failing (not succeeding with a footnote) keeps anyone from retiring the old key.

@@ -31,17 +31,18 @@ def _result(record: StoredRecord, tx_hash: str | None = None) -> dict[str, Any]:
 async def store_record(
     job: Job,
     payload: UploadPayload,
-    uow: UnitOfWorkFactory[UnitOfWork],
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
     content: ContentStore,
     cipher: Cipher,
     clock: Clock,
 ) -> dict[str, Any]:
-    async with uow() as unit:
+    async with uow_factory() as unit:
         done = await unit.records.by_job(job.id)
     if done is not None:  # an earlier attempt wrote it and died before recording success
         return _result(done)
-    upload = await staged_upload(uow, job, payload, UploadPurpose.RECORD)
-    cid = await add_to_content_store(uow, content, upload)
+    upload = await staged_upload(uow_factory, job, payload, UploadPurpose.RECORD)
+    cid = await add_to_content_store(uow_factory, content, upload)
     details = msgspec.json.decode(
         cipher.open(upload.details, UPLOAD_DETAILS.context(upload.id)), type=RecordDetails
     )
@@ -66,7 +67,7 @@ async def store_record(
         proof=None,
         created_at=clock.now(),
     )
-    async with uow() as unit:
+    async with uow_factory() as unit:
         await unit.records.add(record)
         await unit.uploads.discard(upload.id)
     return _result(record)

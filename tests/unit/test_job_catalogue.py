@@ -12,6 +12,7 @@ from domain.adapters.bootstrap import Services
 from domain.catalogue import JOB_KINDS, queues
 from domain.jobs.model import Every, JobKind
 from domain.settings import Settings
+from domain.wiring import dependencies_of
 from tests.support.paths import PROJECT_ROOT
 from workers.supervisor import read_procfile
 
@@ -60,19 +61,23 @@ def test_every_queue_has_a_pool_in_the_procfile() -> None:
 
 
 def dependency_names() -> set[str]:
-    return {f.name for f in dataclasses.fields(Services) if not f.name.startswith("_")} | {
-        "held"
-    }
+    names = {f.name for f in dataclasses.fields(Services) if not f.name.startswith("_")}
+    return (names - {"uow"}) | {"uow_factory", "held"}
 
 
 @pytest.mark.parametrize("kind", JOB_KINDS.values(), ids=lambda kind: kind.name)
 def test_every_handler_and_planner_asks_only_for_what_a_worker_has(kind: JobKind) -> None:
-    names = list(inspect.signature(kind.handler).parameters)
-    assert names[0] == "job"
-    assert set(names[1:]) - {"payload"} <= dependency_names()
-    assert ("payload" in names) == (kind.payload is not None)
+    positional = [
+        name
+        for name, parameter in inspect.signature(kind.handler).parameters.items()
+        if parameter.kind is not inspect.Parameter.KEYWORD_ONLY
+    ]
+    assert positional == (["job", "payload"] if kind.payload is not None else ["job"])
+    assert set(dependencies_of(kind.handler)) <= dependency_names()
     if kind.periodic is not None:
-        assert set(inspect.signature(kind.periodic.plan).parameters) <= dependency_names()
+        plan = kind.periodic.plan
+        assert set(dependencies_of(plan)) == set(inspect.signature(plan).parameters)
+        assert set(dependencies_of(plan)) <= dependency_names()
         if isinstance(kind.periodic.when, Every):
             assert kind.periodic.when.setting in Settings.__struct_fields__
 
