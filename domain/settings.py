@@ -28,7 +28,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_from: str = "Healthplat <no-reply@localhost>"
     smtp_timeout_seconds: float = 15.0
     log_level: str = "INFO"
-    log_format: str = "json"
+    log_format: str | None = None  # None: console on a terminal, else JSON (domain/logging.py)
     db_pool_max_size: int = 10
     db_statement_timeout_seconds: float = 30.0
     job_heartbeat_seconds: float = 5.0
