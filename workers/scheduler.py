@@ -23,8 +23,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from domain.adapters.bootstrap import Services, build_services
 from domain.adapters.messaging import build_broker
 from domain.adapters.postgres import connection_options
+from domain.adapters.settings_check import settings_or_exit
 from domain.logging import configure_logging
-from domain.settings import Settings, load_settings
+from domain.settings import Settings
 from workers.outages import DATABASE
 from workers.relay import Relay
 from workers.upkeep import enqueue_anchor_run, enqueue_audit_partitions, enqueue_content_unpin
@@ -157,7 +158,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def _main() -> None:
-    settings = load_settings()
+    settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
     # APScheduler logs two lines per run at INFO ("Running job", "executed successfully"):
     # routine runs stay quiet; each run logs its own failures, a missed run is a WARNING.
