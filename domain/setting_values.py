@@ -52,12 +52,10 @@ def redact_url(url: str) -> str | None:
     if password is not None:
         userinfo, _, hostport = parts.netloc.rpartition("@")
         parts = parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:{MASK}@{hostport}")
-    if parts.query:
-        query = [
-            (key, MASK if _SECRET_QUERY_KEY.search(key) else value)
-            for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        ]
-        parts = parts._replace(query=urlencode(query, safe="*/:"))
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(_SECRET_QUERY_KEY.search(key) for key, _ in query):
+        masked = [(key, MASK if _SECRET_QUERY_KEY.search(key) else value) for key, value in query]
+        parts = parts._replace(query=urlencode(masked, safe="*/:"))
     return urlunsplit(parts)
 
 

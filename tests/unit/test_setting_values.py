@@ -21,6 +21,8 @@ def test_a_url_is_shown_with_its_password_and_secret_query_values_masked() -> No
     masked = redact_url(url)
     assert masked == "postgresql://app:***@db:5432/hp?sslmode=require&password=***&apikey=***"
     assert redact_url("redis://127.0.0.1:6380/0") == "redis://127.0.0.1:6380/0"
+    socket_url = "postgresql://app@/hp?host=/srv/data/postgres&sslmode=disable"
+    assert redact_url(socket_url) == socket_url  # nothing secret: left exactly as it was
     assert redact_url("http://[::1") is None  # unparseable: nothing of it is shown
 
 
