@@ -38,7 +38,8 @@ from api.policy_guard import policy_guard, provide_access
 from api.problems import EXCEPTION_HANDLERS
 from api.request import ApiRequest
 from api.state import provide_services, provide_use_cases
-from domain.settings import Settings, load_settings
+from domain.adapters.settings_check import settings_or_exit
+from domain.settings import Settings
 
 API_TITLE = "Healthplat API"
 API_VERSION = "1.0.0"  # the /api/v1 contract, not the package version
@@ -73,7 +74,9 @@ def _api_v1() -> Router:
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or load_settings()
+    """The app; without ``settings`` (uvicorn's factory call) they are read from the environment,
+    and a bad one ends the process with one line per bad setting (settings_or_exit)."""
+    settings = settings or settings_or_exit()
     http_metrics = HttpMetrics()
     return Litestar(
         route_handlers=[HealthController, MetricsController, _api_v1()],

@@ -1,4 +1,10 @@
-"""Structured JSON logs with request/job context; values that might be PHI are never logged.
+"""Structured logs with request/job context; values that might be PHI are never logged.
+
+JSON for machines, structlog's console lines for a person: LOG_FORMAT chooses,
+and when it is unset a process logs console lines if its stderr is a terminal
+and JSON otherwise (a pipe, a file, a log collector). The launcher, whose
+processes write into its pipes, sets LOG_FORMAT=console for them when its own
+output is a terminal.
 
 Call sites log ids, kinds, codes and counts only. As a second line of
 defence, exception messages are dropped from log records: a driver or SMTP
@@ -9,6 +15,7 @@ stack frames are kept.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from typing import Any
@@ -34,7 +41,17 @@ def _drop_exception_text(_logger: Any, _name: str, event: dict[str, Any]) -> dic
     return event
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+def stderr_is_terminal() -> bool:
+    """Whether file descriptor 2 is a terminal. Asked of the descriptor, not ``sys.stderr``:
+    a Dramatiq worker process writes through a pipe object that its main process copies to
+    this same descriptor."""
+    return os.isatty(2)
+
+
+def configure_logging(level: str = "INFO", fmt: str | None = None) -> None:
+    """``fmt``: json or console; None chooses by the terminal (``stderr_is_terminal``)."""
+    if fmt is None:
+        fmt = "console" if stderr_is_terminal() else "json"
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"

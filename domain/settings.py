@@ -3,6 +3,10 @@
 Nothing reads ``os.environ`` after this module has built a ``Settings``: a
 process that is handed a ``Settings`` behaves the same whatever its
 environment says later, which keeps tests and workers deterministic.
+
+A bad setting is refused by name with what it must be, all of them at once
+(``SettingsError.problems``, domain/setting_values.py); settings that only an
+adapter can parse are checked by domain/adapters/settings_check.py.
 """
 
 from __future__ import annotations
@@ -11,9 +15,13 @@ import base64
 import hmac
 import os
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 
 import msgspec
+
+from domain.setting_values import Refusals, http_url_problem, is_origin
+from domain.setting_values import SettingsError as SettingsError  # raised by load_settings
 
 TESTNET_PASSPHRASE = "Test SDF Network ; September 2015"
 MIN_SECRET_LENGTH = 32  # JWT_SECRET, METRICS_TOKEN
@@ -28,7 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_from: str = "Healthplat <no-reply@localhost>"
     smtp_timeout_seconds: float = 15.0
     log_level: str = "INFO"
-    log_format: str = "json"
+    log_format: str | None = None  # None: console on a terminal, else JSON (domain/logging.py)
     db_pool_max_size: int = 10
     db_statement_timeout_seconds: float = 30.0
     job_heartbeat_seconds: float = 5.0
@@ -79,17 +87,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.data_dir / "ipfs"
 
 
-class SettingsError(ValueError):
-    """Raised when the environment holds a missing or malformed setting."""
-
-
 DEFAULTS: dict[str, str] = {
     "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/healthplat",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "DATA_DIR": ".data",
 }
 
-_FLOATS = {
+SECONDS = "be a positive number of seconds"
+_FLOATS = {  # all of them durations in seconds
     "DB_STATEMENT_TIMEOUT_SECONDS": "db_statement_timeout_seconds",
     "UPLOAD_DEADLINE_SECONDS": "upload_deadline_seconds",
     "SMTP_TIMEOUT_SECONDS": "smtp_timeout_seconds",
@@ -102,31 +107,35 @@ _FLOATS = {
     "ANCHOR_INTERVAL_SECONDS": "anchor_interval_seconds",
     "ACCOUNT_EMAIL_MIN_SECONDS": "account_email_min_seconds",
 }
-_INTS = {
-    "ACCESS_TOKEN_TTL_SECONDS": "access_token_ttl_seconds",
-    "REFRESH_TOKEN_TTL_SECONDS": "refresh_token_ttl_seconds",
-    "RATE_LIMIT_AUTH_PER_MINUTE": "rate_limit_auth_per_minute",
-    "RATE_LIMIT_USER_PER_MINUTE": "rate_limit_user_per_minute",
-    "DB_POOL_MAX_SIZE": "db_pool_max_size",
-    "RELAY_BATCH_SIZE": "relay_batch_size",
-    "MAX_REQUEST_BODY_BYTES": "max_request_body_bytes",
-    "STELLAR_BASE_FEE": "stellar_base_fee",
-    "STELLAR_MAX_FEE": "stellar_max_fee",
-    "ANCHOR_BATCH_MAX": "anchor_batch_max",
-    "CONTENT_RETENTION_DAYS": "content_retention_days",
+_INTS = {  # (field, what it counts)
+    "ACCESS_TOKEN_TTL_SECONDS": ("access_token_ttl_seconds", "seconds"),
+    "REFRESH_TOKEN_TTL_SECONDS": ("refresh_token_ttl_seconds", "seconds"),
+    "RATE_LIMIT_AUTH_PER_MINUTE": ("rate_limit_auth_per_minute", "requests a minute"),
+    "RATE_LIMIT_USER_PER_MINUTE": ("rate_limit_user_per_minute", "requests a minute"),
+    "DB_POOL_MAX_SIZE": ("db_pool_max_size", "connections"),
+    "RELAY_BATCH_SIZE": ("relay_batch_size", "jobs"),
+    "MAX_REQUEST_BODY_BYTES": ("max_request_body_bytes", "bytes"),
+    "STELLAR_BASE_FEE": ("stellar_base_fee", "stroops"),
+    "STELLAR_MAX_FEE": ("stellar_max_fee", "stroops"),
+    "ANCHOR_BATCH_MAX": ("anchor_batch_max", "CIDs"),
+    "CONTENT_RETENTION_DAYS": ("content_retention_days", "days"),
 }
+# Read as they are; what they must be is checked by the adapter that parses them
+# (domain/adapters/settings_check.py) or needs no check.
 _STRINGS = {
     "SMTP_URL": "smtp_url",
-    "SMTP_FROM": "smtp_from",
-    "LOG_LEVEL": "log_level",
-    "LOG_FORMAT": "log_format",
+    "STELLAR_SECRET_KEY": "stellar_secret_key",
+    "STELLAR_NETWORK_PASSPHRASE": "stellar_network_passphrase",
+}
+_URLS = {
     "PUBLIC_APP_URL": "public_app_url",
     "IPFS_API_URL": "ipfs_api_url",
-    "STELLAR_SECRET_KEY": "stellar_secret_key",
     "STELLAR_HORIZON_URL": "stellar_horizon_url",
-    "STELLAR_NETWORK_PASSPHRASE": "stellar_network_passphrase",
-    "METRICS_TOKEN": "metrics_token",
 }
+LOG_LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_LEVELS = {name.lower(): name for name in LOG_LEVEL_NAMES} | {"warn": "WARNING"}
+LOG_FORMATS = {"json": "json", "console": "console"}
+KEYRING_FORM = "a keyring of id:<base64 of 32 random bytes> entries, comma-separated"
 
 
 def parse_keyring(text: str) -> dict[str, bytes]:
@@ -138,16 +147,16 @@ def parse_keyring(text: str) -> dict[str, bytes]:
     for item in filter(None, (part.strip() for part in text.split(","))):
         key_id, sep, encoded = item.partition(":")
         if not sep or not key_id:
-            raise ValueError("each key must be written as id:base64key")
+            raise ValueError("an entry is not written id:base64key")
         try:
             key = base64.b64decode(encoded, validate=True)
         except ValueError:
             raise ValueError("a key is not valid base64") from None
         if len(key) != 32:
-            raise ValueError("each key must be 32 bytes (AES-256)")
+            raise ValueError("a key is not 32 bytes long")
         keys[key_id] = key
     if not keys:
-        raise ValueError("must be set, e.g. k1:<base64 of 32 random bytes>")
+        raise ValueError("no key is listed")
     return keys
 
 
@@ -158,50 +167,105 @@ def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    env = os.environ if environ is None else environ
-
-    def get(name: str) -> str | None:
-        value = env.get(name)
-        return value if value not in (None, "") else None
-
-    jwt_secret = get("JWT_SECRET")
-    if jwt_secret is None or len(jwt_secret) < MIN_SECRET_LENGTH:
-        raise SettingsError(f"JWT_SECRET must be set to at least {MIN_SECRET_LENGTH} characters")
-    metrics_token = get("METRICS_TOKEN")
-    if metrics_token is not None and len(metrics_token) < MIN_SECRET_LENGTH:
-        raise SettingsError(f"METRICS_TOKEN must be at least {MIN_SECRET_LENGTH} characters")
-    try:
-        phi_keys = parse_keyring(get("PHI_KEYS") or "")
-    except ValueError as exc:
-        raise SettingsError(f"PHI_KEYS: {exc}") from None
-    active = get("PHI_ACTIVE_KEY_ID") or list(phi_keys)[-1]
-    if active not in phi_keys:
-        raise SettingsError("PHI_ACTIVE_KEY_ID must name a key in PHI_KEYS")
+    """The settings of ``environ`` (default: the process's environment); SettingsError names
+    every bad one, not only the first."""
+    read = Refusals(os.environ if environ is None else environ)
     fields: dict[str, object] = {
-        "phi_keys": phi_keys,
-        "phi_active_key_id": active,
-        "cors_origins": tuple(
-            origin.strip() for origin in (get("CORS_ORIGINS") or "").split(",") if origin.strip()
+        "database_url": read.text("DATABASE_URL") or DEFAULTS["DATABASE_URL"],
+        "redis_url": read.text("REDIS_URL") or DEFAULTS["REDIS_URL"],
+        "data_dir": Path(read.text("DATA_DIR") or DEFAULTS["DATA_DIR"]).resolve(),
+        "jwt_secret": _secret(read, "JWT_SECRET", required=True),
+        "metrics_token": _secret(read, "METRICS_TOKEN", required=False),
+        **_phi_keys(read),
+        "cors_origins": _cors_origins(read),
+        "smtp_from": read.checked("SMTP_FROM", _sender_problem),
+        "log_level": read.choice(
+            "LOG_LEVEL", LOG_LEVELS, f"be one of {', '.join(LOG_LEVEL_NAMES)}"
         ),
-        "database_url": get("DATABASE_URL") or DEFAULTS["DATABASE_URL"],
-        "redis_url": get("REDIS_URL") or DEFAULTS["REDIS_URL"],
-        "jwt_secret": jwt_secret,
-        "data_dir": Path(get("DATA_DIR") or DEFAULTS["DATA_DIR"]).resolve(),
+        "log_format": read.choice(
+            "LOG_FORMAT",
+            LOG_FORMATS,
+            "be json or console, or be unset to choose by the terminal",
+        ),
     }
     for name, attr in _STRINGS.items():
-        if (value := get(name)) is not None:
-            fields[attr] = value
-    for table, cast in ((_FLOATS, float), (_INTS, int)):
-        for name, attr in table.items():
-            if (value := get(name)) is None:
-                continue
-            try:
-                number = cast(value)
-            except ValueError:
-                raise SettingsError(f"{name} must be a number") from None
-            if number <= 0:
-                raise SettingsError(f"{name} must be positive")
-            fields[attr] = number
-    if fields.get("log_format", "json") not in ("json", "console"):
-        raise SettingsError("LOG_FORMAT must be json or console")
-    return Settings(**fields)  # type: ignore[arg-type]
+        fields[attr] = read.text(name)
+    for name, attr in _URLS.items():
+        fields[attr] = read.checked(name, http_url_problem)
+    for name, attr in _FLOATS.items():
+        fields[attr] = read.number(name, float, SECONDS)
+    for name, (attr, unit) in _INTS.items():
+        fields[attr] = read.number(name, int, f"be a positive whole number of {unit}")
+    _check_pairs(read, fields)
+    read.raise_if_any()
+    # An unset setting keeps the field's default; "metrics_token" and the URLs default to None.
+    return Settings(**{k: v for k, v in fields.items() if v is not None})  # type: ignore[arg-type]
+
+
+def _secret(read: Refusals, name: str, *, required: bool) -> str | None:
+    value = read.text(name)
+    if (value is None and required) or (value is not None and len(value) < MIN_SECRET_LENGTH):
+        unset = "" if required else ", or be unset"
+        read.refuse(name, f"be a random string of at least {MIN_SECRET_LENGTH} characters{unset}")
+        return None
+    return value
+
+
+def _phi_keys(read: Refusals) -> dict[str, object]:
+    text = read.text("PHI_KEYS")
+    if text is None:
+        read.refuse("PHI_KEYS", f"be set to {KEYRING_FORM} (e.g. k1:...)")
+        return {}
+    try:
+        keys = parse_keyring(text)
+    except ValueError as exc:
+        read.refuse("PHI_KEYS", f"be {KEYRING_FORM} ({exc})")
+        return {}
+    active = read.text("PHI_ACTIVE_KEY_ID") or list(keys)[-1]
+    if active not in keys:
+        read.refuse("PHI_ACTIVE_KEY_ID", f"name a key in PHI_KEYS ({', '.join(keys)})", active)
+        return {}
+    return {"phi_keys": keys, "phi_active_key_id": active}
+
+
+def _cors_origins(read: Refusals) -> tuple[str, ...]:
+    origins = tuple(
+        origin.strip() for origin in (read.text("CORS_ORIGINS") or "").split(",") if origin.strip()
+    )
+    bad = [origin for origin in origins if not is_origin(origin)]
+    if bad:
+        must = "list origins, comma-separated, each * or scheme://host[:port] (http or https, "
+        read.refuse("CORS_ORIGINS", must + "no path, not even a trailing /)", ", ".join(bad))
+    return origins
+
+
+def _sender_problem(value: str) -> str | None:
+    local, at, domain = parseaddr(value)[1].rpartition("@")
+    if at and local and domain:
+        return None
+    return "a sender address, e.g. Healthplat <no-reply@example.org>"
+
+
+def _check_pairs(read: Refusals, fields: Mapping[str, object]) -> None:
+    """Settings each fine alone but wrong together (not checked when either was refused)."""
+    defaults = {field.name: field.default for field in msgspec.structs.fields(Settings)}
+
+    def value(name: str, attr: str) -> float | None:
+        if fields.get(attr) is not None:
+            return fields[attr]  # type: ignore[return-value]
+        return None if read.text(name) is not None else defaults[attr]
+
+    heartbeat = value("JOB_HEARTBEAT_SECONDS", "job_heartbeat_seconds")
+    stale = value("JOB_STALE_AFTER_SECONDS", "job_stale_after_seconds")
+    if heartbeat is not None and stale is not None and heartbeat >= stale:
+        read.refuse(
+            "JOB_HEARTBEAT_SECONDS",
+            f"be less than JOB_STALE_AFTER_SECONDS ({stale:g}), else running jobs look lost",
+            f"{heartbeat:g}",
+        )
+    base_fee = value("STELLAR_BASE_FEE", "stellar_base_fee")
+    max_fee = value("STELLAR_MAX_FEE", "stellar_max_fee")
+    if base_fee is not None and max_fee is not None and base_fee > max_fee:
+        read.refuse(
+            "STELLAR_BASE_FEE", f"be at most STELLAR_MAX_FEE ({max_fee:g})", f"{base_fee:g}"
+        )

@@ -23,12 +23,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from domain.adapters.bootstrap import Services, build_services
 from domain.adapters.jobs.messaging import build_broker
 from domain.adapters.postgres import connection_options
+from domain.adapters.settings_check import settings_or_exit
 from domain.catalogue import JOB_KINDS
 from domain.errors import DatabaseUnavailable
 from domain.jobs.model import Every, JobKind
 from domain.jobs.ports import Submission
 from domain.logging import configure_logging, exception_fields
-from domain.settings import Settings, load_settings
+from domain.settings import Settings
 from workers.handlers import bind_plan
 from workers.outages import DATABASE
 from workers.relay import Relay
@@ -89,11 +90,11 @@ async def plan_quietly(kind: JobKind, plan: Callable[[], Awaitable[object]]) -> 
         DATABASE.failed(exc)
         return
     except Exception as exc:
-        log.warning("periodic_enqueue_failed", kind=kind.name, **exception_fields(exc))
+        log.warning(f"{kind.actor_name}_enqueue_failed", **exception_fields(exc))
         return
     DATABASE.answered()
     if isinstance(submission, Submission) and submission.created:
-        log.info("periodic_job_enqueued", kind=kind.name, job_id=str(submission.job.id))
+        log.info(f"{kind.actor_name}_enqueued", job_id=str(submission.job.id))
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:
@@ -168,7 +169,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def _main() -> None:
-    settings = load_settings()
+    settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
     # APScheduler logs two lines per run at INFO ("Running job", "executed successfully"):
     # routine runs stay quiet; each run logs its own failures, a missed run is a WARNING.

@@ -9,11 +9,13 @@ from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from domain.errors import DatabaseUnavailable
 from domain.jobs.model import Job, JobError, JobEvent, JobStatus
+from domain.setting_values import SettingsError, refusal
 
 CONNECT_TIMEOUT_SECONDS = 10
 # A transaction may wait on an outside call (staged bytes streamed to IPFS): this only
@@ -24,6 +26,25 @@ POOL_WAIT_SECONDS = 5.0  # a request waits no longer for a connection: then 503
 # that attempt up; the next caller starts a fresh one. Short, so that after a long outage the
 # next try is seconds away, not the minutes psycopg_pool's uncapped backoff would reach.
 RECONNECT_PATIENCE_SECONDS = 10.0
+
+
+DATABASE_URL_FORM = (
+    "a postgresql:// URL, e.g. postgresql://user:password@host:5432/healthplat "
+    "(a unix socket: postgresql://user@/healthplat?host=/folder)"
+)
+
+
+def check_database_url(url: str) -> None:
+    """Refuse DATABASE_URL unless it is a URL libpq and the migrations (SQLAlchemy) both read."""
+    if url.partition("://")[0] in ("postgresql", "postgres"):
+        try:
+            params = conninfo_to_dict(url)
+        except psycopg.ProgrammingError:
+            params = None
+        ports = str((params or {}).get("port") or "5432").split(",")
+        if params is not None and all(p.isdigit() and 0 < int(p) < 65536 for p in ports):
+            return
+    raise SettingsError(refusal("DATABASE_URL", f"be {DATABASE_URL_FORM}", url))
 
 
 def connection_options(statement_timeout_seconds: float) -> dict[str, Any]:

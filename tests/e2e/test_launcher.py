@@ -1,12 +1,16 @@
-"""``healthplat --only-services`` on a machine state of its own: embedded servers, migrations, stop.
+"""``healthplat`` for real: embedded servers, migrations, stop; and how its processes log.
 
-The launcher is started with DATABASE_URL, REDIS_URL and JWT_SECRET unset, so
-it must start embedded PostgreSQL and Redis under DATA_DIR, migrate, keep a
-secret, and on SIGTERM stop both servers.
+``--only-services`` is started with DATABASE_URL, REDIS_URL and JWT_SECRET
+unset, so it must start embedded PostgreSQL and Redis under DATA_DIR,
+migrate, keep a secret, and on SIGTERM stop both servers. Then the scheduler
+runs under the launcher on the test's database, once with the launcher's
+output on a terminal (its lines must be structlog's console lines) and once
+on a pipe (JSON).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -21,7 +25,11 @@ import psycopg
 import pytest
 import redis
 
+from domain.settings import Settings
 from tests.support.paths import PROJECT_ROOT
+from tests.support.processes import PlatformProcess, platform_env
+from tests.support.servers import free_port
+from tests.support.terminal import TerminalProcess
 
 pytestmark = pytest.mark.slow
 
@@ -87,3 +95,50 @@ def test_only_services_starts_migrates_and_stops_embedded_servers(tmp_path: Path
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
     port = int(exports["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
     assert not _port_open(port)
+
+
+def _scheduler_env(settings: Settings) -> dict[str, str]:
+    env = platform_env(settings, PORT=str(free_port()))
+    env.pop("LOG_FORMAT", None)
+    return env
+
+
+def _said_by_scheduler(output: str, event: str) -> str:
+    """What the scheduler wrote on the line with ``event``, without the launcher's prefix."""
+    (line,) = [line for line in output.splitlines() if event in line]
+    prefix, _, said = line.partition(" | ")
+    assert "scheduler" in prefix, line
+    return said
+
+
+def test_on_a_terminal_the_launcher_s_processes_log_console_lines(
+    settings: Settings, log_dir: Path
+) -> None:
+    launcher_bin = Path(sys.executable).parent / "healthplat"
+    launcher = TerminalProcess(
+        "launcher", [str(launcher_bin), "scheduler"], _scheduler_env(settings), log_dir
+    )
+    try:
+        launcher.wait_for("scheduler_leading", timeout=90)
+    finally:
+        code = launcher.stop()
+    said = _said_by_scheduler(launcher.output(), "scheduler_leading")
+    assert "[info" in said and not said.lstrip().startswith("{"), said
+    assert code == 128 + signal.SIGTERM
+
+
+def test_on_a_pipe_the_launcher_s_processes_log_json(
+    settings: Settings, processes: list[PlatformProcess], log_dir: Path
+) -> None:
+    launcher_bin = Path(sys.executable).parent / "healthplat"
+    launcher = PlatformProcess(
+        "launcher", [str(launcher_bin), "scheduler"], _scheduler_env(settings), log_dir
+    )
+    processes.append(launcher)
+    deadline = time.monotonic() + 90
+    while "scheduler_leading" not in launcher.output():
+        assert launcher.process.poll() is None, launcher.output()
+        assert time.monotonic() < deadline, launcher.output()
+        time.sleep(0.1)
+    said = _said_by_scheduler(launcher.output(), "scheduler_leading")
+    assert json.loads(said)["event"] == "scheduler_leading"

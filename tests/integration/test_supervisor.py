@@ -11,7 +11,7 @@ from pathlib import Path
 
 from honcho.printer import Printer
 
-from workers.supervisor import RestartPolicy, Supervisor
+from workers.launcher.supervisor import RestartPolicy, Supervisor
 
 QUICK_RESTARTS = RestartPolicy(max_exits=5, window_seconds=60, first_delay_seconds=0.05)
 

@@ -14,7 +14,7 @@ from domain.jobs.model import Every, JobKind
 from domain.settings import Settings
 from domain.wiring import dependencies_of
 from tests.support.paths import PROJECT_ROOT
-from workers.supervisor import read_procfile
+from workers.launcher.supervisor import read_procfile
 
 HEADER = "| kind | queue | attempts | retries after (s) | time limit (s) | started |"
 

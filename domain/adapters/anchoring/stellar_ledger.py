@@ -64,6 +64,16 @@ RECENT_TRANSACTIONS = 50  # how far back an account's history is searched for a 
 _RESIGN_CODES = {"tx_bad_seq", "tx_too_late"}
 
 
+def stellar_keypair(secret_key: str) -> Keypair:
+    """The anchoring account's key pair from STELLAR_SECRET_KEY (never quoted in the refusal)."""
+    try:
+        return Keypair.from_secret(secret_key)
+    except (SdkError, ValueError):
+        raise SettingsError(
+            "STELLAR_SECRET_KEY must be a Stellar secret seed (56 characters starting with S)"
+        ) from None
+
+
 class _Flaky(Exception):
     """An answer worth asking again (transport error, timeout, Horizon 5xx on a read)."""
 
@@ -117,12 +127,9 @@ class StellarLedger:
         valid_seconds: int = VALID_SECONDS,
         clock: Clock | None = None,
     ) -> None:
-        try:
-            self._keypair = Keypair.from_secret(secret_key)
-        except (SdkError, ValueError):
-            raise SettingsError("STELLAR_SECRET_KEY is not a Stellar secret seed") from None
+        self._keypair = stellar_keypair(secret_key)
         if not 0 < base_fee <= max_fee:
-            raise SettingsError("the Stellar base fee must be positive and at most the max fee")
+            raise SettingsError("STELLAR_BASE_FEE must be positive and at most STELLAR_MAX_FEE")
         self.account_id: str = self._keypair.public_key
         self.network_passphrase = network_passphrase
         self.submits = horizon_url is not None

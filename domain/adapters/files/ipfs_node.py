@@ -39,6 +39,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from domain.adapters.files.unixfs import CHUNK_SIZE, UnixFsImporter, normalize_cid
 from domain.errors import ContentMissing, ContentUnavailable, PermanentFailure
+from domain.setting_values import SettingsError, http_url_problem, refusal
 
 T = TypeVar("T")
 
@@ -128,9 +129,11 @@ class KuboContentStore:
     """ContentStore over a Kubo RPC API at ``api_url`` (e.g. http://127.0.0.1:5001)."""
 
     def __init__(self, api_url: str, *, timeout_seconds: float = 30.0) -> None:
+        problem = http_url_problem(api_url)
+        if problem is not None:
+            raise SettingsError(refusal("IPFS_API_URL", f"be {problem}", api_url))
         parts = urlsplit(api_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("IPFS_API_URL must be an http(s) URL")
+        assert parts.hostname is not None  # http_url_problem found a host
         self._host = parts.hostname
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
         self._scheme = parts.scheme

@@ -15,12 +15,24 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from domain.jobs.model import Job, actor_name_of
+from domain.setting_values import SettingsError, refusal
 
 # A message held by a SIGKILLed worker is handed out again only through Redis
 # "maintenance"; these values make that take seconds instead of a quarter hour
 # (SERVICES.md). The relay recovers the job either way.
 HEARTBEAT_TIMEOUT_MS = 15_000
 MAINTENANCE_CHANCE = 10_000
+
+
+REDIS_URL_FORM = "a redis://, rediss:// or unix:// URL, e.g. redis://127.0.0.1:6379/0"
+
+
+def check_redis_url(url: str) -> None:
+    """Refuse REDIS_URL unless redis-py reads it (the broker and the rate limiter both do)."""
+    try:
+        redis.connection.parse_url(url)
+    except ValueError:
+        raise SettingsError(refusal("REDIS_URL", f"be {REDIS_URL_FORM}", url)) from None
 
 
 def build_broker(

@@ -29,6 +29,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from domain.errors import JobFailure, PermanentFailure, TransientFailure
 from domain.notifications.ports import Mailer, RenderedEmail
+from domain.setting_values import refusal
 from domain.settings import Settings, SettingsError
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
@@ -70,22 +71,27 @@ class SmtpEndpoint:
     password: str | None = None
 
 
+SMTP_URL_FORM = "an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.org:587"
+
+
 def parse_smtp_url(url: str) -> SmtpEndpoint:
-    """Read SMTP_URL; errors never quote it, since it may hold a password."""
+    """Read SMTP_URL; a refusal quotes it with its password masked (``refusal``)."""
     parts = urlsplit(url)
     if parts.scheme not in DEFAULT_PORTS:
-        raise SettingsError("SMTP_URL must start with smtp:// or smtps://")
+        raise SettingsError(refusal("SMTP_URL", f"be {SMTP_URL_FORM}", url))
     if not parts.hostname:
-        raise SettingsError("SMTP_URL must name a host")
+        raise SettingsError(refusal("SMTP_URL", f"name a host: {SMTP_URL_FORM}", url))
     try:
         port = parts.port or DEFAULT_PORTS[parts.scheme]
     except ValueError:
-        raise SettingsError("SMTP_URL has an invalid port") from None
+        raise SettingsError(refusal("SMTP_URL", "have a port from 1 to 65535", url)) from None
     username = unquote(parts.username) if parts.username else None
-    start_tls = _start_tls(parse_qs(parts.query).get("starttls", [None])[-1])
+    start_tls = _start_tls(url, parse_qs(parts.query).get("starttls", [None])[-1])
     if parts.scheme == "smtps":
         if start_tls:
-            raise SettingsError("SMTP_URL: smtps:// is already TLS; drop ?starttls")
+            raise SettingsError(
+                refusal("SMTP_URL", "not ask for ?starttls with smtps:// (TLS already)", url)
+            )
         start_tls = False
     elif start_tls is None and username is not None:
         start_tls = True  # a password never crosses in clear unless the operator says so
@@ -99,7 +105,7 @@ def parse_smtp_url(url: str) -> SmtpEndpoint:
     )
 
 
-def _start_tls(value: str | None) -> bool | None:
+def _start_tls(url: str, value: str | None) -> bool | None:
     """``?starttls=``: true (required), false (never), absent (None: whenever offered)."""
     if value is None:
         return None
@@ -107,7 +113,8 @@ def _start_tls(value: str | None) -> bool | None:
         return True
     if value.lower() in _FALSE:
         return False
-    raise SettingsError("SMTP_URL: starttls must be true or false")
+    must = "say ?starttls=true or ?starttls=false, if at all"
+    raise SettingsError(refusal("SMTP_URL", must, url))
 
 
 def _is_flaky_connection(exc: BaseException) -> bool:
@@ -163,7 +170,7 @@ class SmtpMailer:
         max_wait_seconds: float = 1.0,
     ) -> None:
         if not settings.smtp_url:
-            raise SettingsError("SMTP_URL is not set")
+            raise SettingsError("SMTP_URL must be set to use the SMTP mailer")
         self._endpoint = parse_smtp_url(settings.smtp_url)
         self._from = settings.smtp_from
         self._envelope_from = parseaddr(settings.smtp_from)[1]
