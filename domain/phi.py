@@ -29,6 +29,8 @@ class SealedColumn(msgspec.Struct, frozen=True):
         return f"{self.table}.{self.column}:{row_id}"
 
 
+USER_NAME = SealedColumn("users", "name", "id")
+USER_EMAIL = SealedColumn("users", "email", "id")  # found by its keyed lookup, users.email_lookup
 USER_PHONE = SealedColumn("users", "phone", "id")
 USER_TOTP_SECRET = SealedColumn("users", "totp_secret", "id")
 PATIENT_DATE_OF_BIRTH = SealedColumn("patient_profiles", "date_of_birth", "user_id")
@@ -42,7 +44,13 @@ DOCUMENT_DATA_KEY = SealedColumn("documents", "data_key", "id")
 EMAIL_TO_ADDRESS = SealedColumn("email_messages", "to_address", "id")
 EMAIL_DATA = SealedColumn("email_messages", "data", "id")  # the template's fields, as JSON
 
+# The keys of keyed lookups (users.email_lookup): random, made once per database, sealed
+# here so that re-sealing keeps their value (domain/adapters/lookup_keys.py says why).
+LOOKUP_KEY = SealedColumn("lookup_keys", "key", "id")
+
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
+    USER_NAME,
+    USER_EMAIL,
     USER_PHONE,
     USER_TOTP_SECRET,
     PATIENT_DATE_OF_BIRTH,
@@ -53,4 +61,5 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     DOCUMENT_DATA_KEY,
     EMAIL_TO_ADDRESS,
     EMAIL_DATA,
+    LOOKUP_KEY,
 )

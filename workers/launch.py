@@ -5,8 +5,9 @@ fresh machine: for each of DATABASE_URL and REDIS_URL that the environment
 leaves unset it starts an embedded server under DATA_DIR; it keeps a JWT
 secret, a PHI keyring, a Stellar key and a metrics token in DATA_DIR when
 JWT_SECRET / PHI_KEYS / STELLAR_SECRET_KEY / METRICS_TOKEN are not given
-(KEPT_SECRETS); it applies the migrations, then runs the Procfile's processes with that
-environment (workers/supervisor.py: honcho's Procfile format and output,
+(KEPT_SECRETS); it applies the migrations, seals the accounts stored before
+names and addresses were sealed (domain/account_sealing.py), then runs the Procfile's
+processes with that environment (workers/supervisor.py: honcho's Procfile format and output,
 safer stopping). The embedded servers are stopped here on the way out,
 because pgserver's own stop does not fire after a killed process.
 
@@ -398,6 +399,36 @@ def migrate(database_url: str) -> None:
     say("migrations applied")
 
 
+def seal_stored_accounts(env: Mapping[str, str]) -> None:
+    """Seal the names and addresses of accounts stored in the clear (before revision 0008),
+    with the keys the processes get, before any process starts. Idempotent: on later
+    starts it finds nothing to do and says nothing."""
+    import asyncio
+
+    from domain.account_sealing import SealingReport, seal_accounts
+    from domain.adapters.bootstrap import one_shot_units_of_work
+    from domain.audit import SYSTEM
+    from domain.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(env)
+    except SettingsError as exc:
+        raise LaunchError(str(exc)) from None
+
+    async def run() -> SealingReport:
+        async with one_shot_units_of_work(settings) as units:
+            return await seal_accounts(units, SYSTEM)
+
+    report = asyncio.run(run())
+    if report.sealed:
+        say(f"sealed the name and e-mail address of {report.sealed} account(s) stored in the clear")
+    if not report.done:
+        say(
+            f"{report.left} account(s) still hold a name or e-mail address in the clear; "
+            "they sign in as before: run `healthplat-admin seal-accounts` to finish"
+        )
+
+
 def venv_bin() -> Path:
     return Path(sys.executable).parent
 
@@ -555,6 +586,8 @@ def main(argv: list[str] | None = None) -> int:
             latch.check()
 
             env = process_env(base, data_dir, database_url, redis_url, kept)
+            seal_stored_accounts(env)
+            latch.check()
             if args.only_services:
                 print_env(data_dir, env, base)
                 say("services are up; press Ctrl-C (or send SIGTERM) to stop them")
