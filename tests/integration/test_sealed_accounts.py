@@ -13,6 +13,7 @@ from pathlib import Path
 import msgspec
 import psycopg
 import pytest
+import sqlalchemy.exc
 from alembic import command
 from argon2 import PasswordHasher
 
@@ -358,3 +359,19 @@ def test_seal_accounts_needs_the_keys(upgraded, capsys) -> None:
     assert admin_main(["seal-accounts"], environ=env) == 2
     assert "PHI_KEYS" in capsys.readouterr().err
     assert len(rows(settings.database_url, "SELECT id FROM users WHERE email IS NOT NULL")) == 5
+
+
+def test_a_downgrade_keeps_accounts_in_the_clear_and_refuses_once_any_is_sealed(upgraded):
+    settings, _ = upgraded
+    db = settings.database_url
+    config = alembic_config(db)
+    command.downgrade(config, "0007")  # nothing sealed yet: the new columns go, accounts stay
+    assert len(rows(db, "SELECT id FROM users WHERE email IS NOT NULL")) == len(OLD_ROLES)
+    command.upgrade(config, "head")
+    seal_stored_accounts(environ(settings))
+
+    with pytest.raises(sqlalchemy.exc.DBAPIError, match="cannot unseal"):
+        command.downgrade(config, "0007")
+
+    assert_nothing_in_the_clear(db)
+    assert len(rows(db, "SELECT id FROM users")) == len(OLD_ROLES)
