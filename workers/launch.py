@@ -7,8 +7,10 @@ with 2 and starts nothing. Then, for each of DATABASE_URL and REDIS_URL that
 the environment leaves unset, it starts an embedded server under DATA_DIR
 (workers/launcher/services.py); it keeps a JWT secret, a PHI keyring, a
 Stellar key and a metrics token in DATA_DIR for those settings left unset
-(workers/launcher/kept_secrets.py); it applies the migrations, then runs the
-Procfile's processes with that environment and supervises them
+(workers/launcher/kept_secrets.py); it applies the migrations and seals the
+accounts stored before names and addresses were sealed
+(workers/launcher/account_sealing.py), then runs the Procfile's processes
+with that environment and supervises them
 (workers/launcher/processes.py, supervisor.py). The embedded servers are
 stopped here on the way out, because pgserver's own stop does not fire after
 a killed process.
@@ -30,6 +32,7 @@ from pathlib import Path
 from domain.adapters.settings_check import BAD_SETTINGS_EXIT
 from domain.setting_values import redact_url
 from domain.settings import SettingsError
+from workers.launcher.account_sealing import seal_stored_accounts
 from workers.launcher.console import LaunchError, say
 from workers.launcher.data_dir import lock_data_dir, make_data_dir
 from workers.launcher.kept_secrets import resolve_kept_secrets
@@ -143,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                 host=launch.host,
                 terminal=launch.terminal,
             )
+            seal_stored_accounts(env)
+            latch.check()
             if args.only_services:
                 print_env(data_dir, env, base)
                 say("services are up; press Ctrl-C (or send SIGTERM) to stop them")

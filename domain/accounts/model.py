@@ -197,6 +197,18 @@ class NewAccount(msgspec.Struct, frozen=True, kw_only=True):
     doctor: DoctorDetails | None = None
 
 
+def email_lookup_form(address: str) -> str:
+    """The text an address's keyed lookup (``users.email_lookup``) is computed from.
+
+    ``address`` is the address as sign-up and sign-in normalise it (``normalize_email``:
+    email-validator's form, ASCII only, the domain lowercased); it is lowercased whole
+    here because addresses have always been unique and found case-insensitively (the
+    ``lower(email)`` index the plaintext column had): ``Alice@example.org`` and
+    ``alice@example.org`` are one account.
+    """
+    return address.lower()
+
+
 def check_signup(command: Signup, email: str, today: date) -> NewAccount:
     """Apply every sign-up rule to ``command``; ``email`` is its address already normalised."""
     check_password(command.password, email)

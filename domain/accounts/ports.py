@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+import msgspec
+
 from domain.accounts.model import (
     AccountStatus,
     DoctorProfile,
@@ -52,6 +54,15 @@ class TotpProvider(Protocol):
         """The time step ``code`` was made for, if it is within one step of ``at`` and later
         than ``after_step`` (the last one accepted: a code is good once); else None."""
         ...
+
+
+class SealingBatch(msgspec.Struct, frozen=True, kw_only=True):
+    """One batch of the sealing step: accounts whose name or address was still in the clear."""
+
+    last_id: uuid.UUID | None  # the next batch starts after it; None when none was taken
+    taken: int  # rows with plaintext this batch took (locked rows are passed over)
+    sealed: int  # of those, sealed and cleared
+    conflicts: int  # left in the clear: another account holds their address sealed
 
 
 class UserRepository(Protocol):
@@ -116,6 +127,15 @@ class UserRepository(Protocol):
 
     async def claim_totp_step(self, user_id: uuid.UUID, step: int) -> bool:
         """Record ``step`` as used; False if it (or a later one) already was."""
+        ...
+
+    async def seal_plaintext(self, after: uuid.UUID | None, limit: int) -> SealingBatch:
+        """Seal up to ``limit`` accounts (ids after ``after``) written before names and
+        addresses were sealed, and clear their plaintext."""
+        ...
+
+    async def plaintext_left(self) -> int:
+        """Accounts whose name or address is still stored in the clear."""
         ...
 
 

@@ -7,6 +7,8 @@ here does IO at import time.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, fields
 
 from dramatiq.brokers.redis import RedisBroker
@@ -139,6 +141,24 @@ def build_services(
         pdf=PypdfInspector(),
         content_cipher=SegmentedAesGcm(),
     )
+
+
+@asynccontextmanager
+async def one_shot_units_of_work(settings: Settings) -> AsyncIterator[UnitOfWorkFactory]:
+    """Units of work on one connection, for a command that runs once and exits (the
+    operator's command lines, the launcher's sealing step): no broker, no outside service.
+    Waits a little for the database, then fails."""
+    pool = create_pool(
+        settings.database_url,
+        statement_timeout_seconds=settings.db_statement_timeout_seconds,
+        max_size=1,
+    )
+    cipher = PhiCipher(settings.phi_keys, settings.phi_active_key_id)
+    await pool.open(wait=True, timeout=15.0)
+    try:
+        yield PgUnitOfWorkFactory(pool, SystemClock(), cipher, settings.request_fingerprint_key)
+    finally:
+        await pool.close()
 
 
 def build_content_store(settings: Settings) -> ContentStore:

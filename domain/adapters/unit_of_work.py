@@ -1,7 +1,9 @@
 """One PostgreSQL transaction with the repositories that write inside it.
 
-Repositories that keep PHI whole in their domain objects (e-mails) seal and
-open it themselves, with the cipher given here.
+Repositories that keep PHI whole in their domain objects (e-mails; users'
+names and addresses, through ``UserIdentity``) seal and open it themselves,
+with the cipher given here. The factory holds the one ``UserIdentity`` of its
+database, so the lookup key is opened once per process, not per transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from domain.adapters.accounts.credentials import (
     PgRecoveryCodeRepository,
     PgRefreshTokenRepository,
 )
+from domain.adapters.accounts.identity import UserIdentity
+from domain.adapters.accounts.lookup_keys import LookupKeys
 from domain.adapters.accounts.users import PgUserRepository
 from domain.adapters.anchoring.store import PgAnchorBatchRepository
 from domain.adapters.audit.log import PgAuditLog
@@ -36,20 +40,25 @@ from domain.sealing import Cipher
 
 class PgUnitOfWork:
     def __init__(
-        self, conn: AsyncConnection, clock: Clock, cipher: Cipher, request_key: bytes
+        self,
+        conn: AsyncConnection,
+        clock: Clock,
+        cipher: Cipher,
+        request_key: bytes,
+        identity: UserIdentity,
     ) -> None:
         self.connection = conn
         self.jobs = PgJobRepository(conn, clock, request_key)
         self.emails = PgEmailRepository(conn, clock, cipher)
         self.audit = PgAuditLog(conn, clock)
-        self.users = PgUserRepository(conn)
+        self.users = PgUserRepository(conn, identity)
         self.refresh_tokens = PgRefreshTokenRepository(conn)
         self.secrets = PgOneTimeSecretRepository(conn)
         self.recovery_codes = PgRecoveryCodeRepository(conn)
         self.sealed = PgSealedValues(conn)
-        self.connections = PgConnectionRepository(conn)
-        self.patients = PgPatientRepository(conn)
-        self.doctors = PgDoctorDirectory(conn)
+        self.connections = PgConnectionRepository(conn, identity)
+        self.patients = PgPatientRepository(conn, identity)
+        self.doctors = PgDoctorDirectory(conn, identity)
         self.uploads = PgUploadRepository(conn)
         self.records = PgRecordRepository(conn)
         self.anchors = PgAnchorBatchRepository(conn)
@@ -66,6 +75,7 @@ class PgUnitOfWorkFactory:
         self._clock = clock
         self._cipher = cipher
         self._request_key = request_key
+        self._identity = UserIdentity(cipher, LookupKeys(cipher, pool.conninfo, pool.kwargs))
 
     def __call__(self) -> AbstractAsyncContextManager[PgUnitOfWork]:
         return self._transaction()
@@ -73,4 +83,4 @@ class PgUnitOfWorkFactory:
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[PgUnitOfWork]:
         async with pooled(self._pool, transaction=True) as conn:
-            yield PgUnitOfWork(conn, self._clock, self._cipher, self._request_key)
+            yield PgUnitOfWork(conn, self._clock, self._cipher, self._request_key, self._identity)

@@ -43,7 +43,9 @@ class DoctorDirectory(Protocol):
         """An active doctor account: one a patient may ask to connect with."""
         ...
 
-    async def page(self, *, limit: int, offset: int) -> list[DoctorListing]: ...
+    async def page(self, *, limit: int, offset: int) -> list[DoctorListing]:
+        """Active doctors by name (case-insensitively, then by id)."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from domain.sealing import SealedColumn
 
+USER_NAME = SealedColumn("users", "name", "id")
+USER_EMAIL = SealedColumn("users", "email", "id")  # found by its keyed lookup, users.email_lookup
 USER_PHONE = SealedColumn("users", "phone", "id")
 
 
@@ -36,8 +38,13 @@ EMAIL_TO_ADDRESS = SealedColumn("email_messages", "to_address", "id")
 
 EMAIL_DATA = SealedColumn("email_messages", "data", "id")  # the template's fields, as JSON
 
+# The keys of keyed lookups (users.email_lookup): random, made once per database, sealed
+# here so that re-sealing keeps their value (domain/adapters/accounts/lookup_keys.py says why).
+LOOKUP_KEY = SealedColumn("lookup_keys", "key", "id")
 
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
+    USER_NAME,
+    USER_EMAIL,
     USER_PHONE,
     USER_TOTP_SECRET,
     PATIENT_DATE_OF_BIRTH,
@@ -48,4 +55,5 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     DOCUMENT_DATA_KEY,
     EMAIL_TO_ADDRESS,
     EMAIL_DATA,
+    LOOKUP_KEY,
 )

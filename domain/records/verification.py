@@ -1,6 +1,8 @@
 """Checking a record three independent ways, each answered on its own.
 
-- content: the bytes re-fetched from IPFS still hash to the stored CID;
+- content: the bytes re-fetched from IPFS still hash to the stored CID, and
+  their size and SHA-256 are the ones recorded at upload (so a row whose CID
+  was swapped for another pinned CID fails here, not only at the proof);
 - proof: the record's Merkle proof leads from its CID to its batch's root;
 - ledger: the batch's transaction is on the ledger, from our account, with the
   root as its memo.
@@ -11,7 +13,8 @@ submitted) says so as ``pending`` or ``unavailable``, never as a pass.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterable, Awaitable, Callable
+import hashlib
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 
 import msgspec
 
@@ -48,15 +51,45 @@ class Verification(msgspec.Struct, frozen=True):
         return all(c.status is CheckStatus.OK for c in (self.content, self.proof, self.ledger))
 
 
+class _Tally:
+    """Size and SHA-256 of the bytes that pass through on their way to the CID computation:
+    one read of the content, one chunk in memory at a time."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._sha256 = hashlib.sha256()
+
+    async def through(self, chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+        async for chunk in chunks:
+            self.size += len(chunk)
+            self._sha256.update(chunk)
+            yield chunk
+
+    @property
+    def sha256(self) -> bytes:
+        return self._sha256.digest()
+
+
 async def check_content(record: StoredRecord, content: ContentStore, cid_of: CidOf) -> Check:
+    """The content under the record's CID is the content uploaded: same CID, size and SHA-256.
+
+    The CID alone proves only that the bytes match the CID; the size and
+    SHA-256 recorded at upload tie them to the record. Details name the check
+    that failed, never a value.
+    """
+    tally = _Tally()
     try:
-        recomputed = await cid_of(content.cat(record.cid))
+        recomputed = await cid_of(tally.through(content.cat(record.cid)))
     except ContentMissing:
         return Check(CheckStatus.FAILED, "the content store no longer holds this CID")
     except TransientFailure:
         return Check(CheckStatus.UNAVAILABLE, "the content store did not answer")
     if recomputed != record.cid:
         return Check(CheckStatus.FAILED, "the content does not hash to the record's CID")
+    if tally.size != record.size_bytes:
+        return Check(CheckStatus.FAILED, "the content's size is not the size recorded at upload")
+    if tally.sha256 != record.sha256:
+        return Check(CheckStatus.FAILED, "the content's SHA-256 is not the one recorded at upload")
     return Check(CheckStatus.OK, "the content hashes to the record's CID")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
+import msgspec
 import psycopg
 import pytest
 
@@ -16,11 +17,14 @@ from domain.files.uploads import StagedUpload, UploadPurpose
 from domain.notifications.email import SendEmail, submit_email
 from domain.phi.columns import (
     EMAIL_TO_ADDRESS,
+    LOOKUP_KEY,
     PATIENT_CLINICAL_NOTES,
     PATIENT_DATE_OF_BIRTH,
     RECORD_DESCRIPTION,
     SEALED_COLUMNS,
     UPLOAD_DETAILS,
+    USER_EMAIL,
+    USER_NAME,
     USER_PHONE,
     USER_TOTP_SECRET,
 )
@@ -28,6 +32,7 @@ from domain.phi.jobs import submit_rotation
 from domain.phi.rotation import rotate_keys
 from domain.sealing import Sealed, SealedColumn
 from tests.conftest import TEST_PHI_KEYS
+from tests.support.accounts import signup_body
 from tests.support.api import ADMIN, api_client, assert_problem, bearer, job_rows, noop_job
 from tests.support.handlers import rotate_phi_keys
 from tests.support.pdfs import valid_pdf
@@ -158,6 +163,8 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
 
     assert result == {
         "resealed": {
+            "users.name": len(PEOPLE),
+            "users.email": len(PEOPLE),
             "users.phone": len(PEOPLE),
             "users.totp_secret": 1,
             "patient_profiles.date_of_birth": 2,
@@ -168,6 +175,7 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
             "documents.data_key": 1,
             "email_messages.to_address": 1,
             "email_messages.data": 1,
+            "lookup_keys.key": 1,
         }
     }
     assert key_ids(database_url) == {ACTIVE}
@@ -176,6 +184,8 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
     alice = old_key_cast.alice.id
     assert after[PATIENT_DATE_OF_BIRTH][alice].decode() == PATIENT_ALICE.date_of_birth
     assert after[USER_PHONE][alice].decode() == PATIENT_ALICE.phone
+    assert after[USER_NAME][alice].decode() == PATIENT_ALICE.name
+    assert after[USER_EMAIL][alice].decode() == PATIENT_ALICE.email
     [email_id] = after[EMAIL_TO_ADDRESS]
     async with services.uow() as uow:  # the worker's view: the same e-mail, under the new key
         email = await uow.emails.get(email_id)
@@ -196,6 +206,8 @@ async def test_each_batch_is_audited_with_table_and_column(
     assert len(phone) == 3  # 5 rows in batches of 2
     assert {e["resource_type"] for e in phone} == {"users"}
     assert {(e["resource_type"], tuple(e["changed_fields"])) for e in events} == {
+        ("users", ("name",)),
+        ("users", ("email",)),
         ("users", ("phone",)),
         ("users", ("totp_secret",)),
         ("patient_profiles", ("date_of_birth",)),
@@ -206,8 +218,53 @@ async def test_each_batch_is_audited_with_table_and_column(
         ("documents", ("data_key",)),
         ("email_messages", ("to_address",)),
         ("email_messages", ("data",)),
+        ("lookup_keys", ("key",)),
     }
     assert {e["actor_id"] for e in events} == {"system"}
+
+
+def email_lookups(database_url: str) -> dict[uuid.UUID, bytes]:
+    found = rows(database_url, "SELECT id, email_lookup FROM users")
+    return {row["id"]: bytes(row["email_lookup"]) for row in found}
+
+
+async def signs_in(app_settings, person=PATIENT_ALICE) -> bool:
+    """A password sign-in through a freshly started app (nothing cached from before)."""
+    async with api_client(app_settings) as api:
+        body = {"email": person.email.upper(), "password": person.password}
+        response = await api.post("/api/v1/auth/login", json=body)
+    assert response.status_code in (200, 401), response.text
+    return response.status_code == 200
+
+
+async def test_sign_in_and_one_account_per_address_hold_through_a_rotation_and_after(
+    services, settings, database_url, old_key_cast
+) -> None:
+    """The e-mail lookup's key is not a PHI key: re-sealing names, addresses and the lookup
+    key itself leaves every lookup as it was, and the old key can go."""
+    lookups = email_lookups(database_url)
+    assert await signs_in(settings)
+
+    # Halfway: the lookup key and the names re-sealed, the addresses still under the old key.
+    await rotate_keys(services.uow, services.cipher, SYSTEM, columns=(LOOKUP_KEY, USER_NAME))
+    assert {s.key_id for s in sealed_values(database_url, LOOKUP_KEY).values()} == {ACTIVE}
+    assert {s.key_id for s in sealed_values(database_url, USER_EMAIL).values()} == {OLD}
+    assert await signs_in(settings)
+
+    report = await rotate_keys(services.uow, services.cipher, SYSTEM)
+    assert report.resealed["users.email"] == len(PEOPLE) and report.unreadable == {}
+    assert key_ids(database_url) == {ACTIVE}
+
+    retired = msgspec.structs.replace(settings, phi_keys={ACTIVE: TEST_PHI_KEYS[ACTIVE]})
+    assert await signs_in(retired)
+    assert not await signs_in(
+        retired, msgspec.structs.replace(PATIENT_ALICE, password="not alice's password")
+    )
+    assert email_lookups(database_url) == lookups
+    async with api_client(retired) as api:  # the address is still taken, however it is typed
+        again = {**signup_body(PATIENT_ALICE), "email": PATIENT_ALICE.email.upper()}
+        assert (await api.post("/api/v1/auth/signup", json=again)).status_code == 201
+    assert len(email_lookups(database_url)) == len(PEOPLE)
 
 
 class CrashingCipher:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import msgspec
 import pytest
 from stellar_sdk import Keypair
@@ -273,6 +275,52 @@ async def test_anchoring_lands_one_transaction_and_every_record_verifies(
             "proof": {"status": "ok", "detail": "the proof leads from the CID to the batch's root"},
             "ledger": {"status": "ok", "detail": f"on the ledger in ledger {landed['ledger']}"},
         }
+
+
+@pytest.mark.parametrize(
+    ("other_size", "detail"),
+    [
+        (800, "the content's size is not the size recorded at upload"),
+        (500, "the content's SHA-256 is not the one recorded at upload"),
+    ],
+    ids=["another-size", "same-size"],
+)
+async def test_a_row_whose_cid_was_swapped_for_another_pinned_cid_fails_the_content_check(
+    api, platform, cast, settings, other_size, detail
+):
+    """The reviewer's case: the new bytes do hash to the new CID, but they are not the bytes
+    this record's size and SHA-256 were recorded for."""
+    job = await stored(api, platform, cast.alice, cast.alice.id, blob(500, seed=20))
+    other = await stored(api, platform, cast.alice, cast.alice.id, blob(other_size, seed=21))
+    await run_anchoring(platform)
+    record_id, other_cid = job.result["recordId"], other.result["cid"]
+    rows(settings.database_url, "UPDATE records SET cid = %s WHERE id = %s RETURNING id",
+         (other_cid, record_id))  # fmt: skip
+
+    verified = await api.get(f"/api/v1/records/{record_id}/verify", headers=cast.alice.headers)
+
+    assert verified.status_code == 200, verified.text
+    body = verified.json()
+    assert body["verified"] is False
+    assert body["content"] == {"status": "failed", "detail": detail}
+    assert body["proof"]["status"] == "failed"
+    assert body["ledger"]["status"] == "ok"
+    for leaked in (other_cid, job.result["cid"], hashlib.sha256(blob(500, seed=20)).hexdigest()):
+        assert leaked not in verified.text
+
+
+async def test_a_changed_sha256_alone_fails_the_content_check(api, platform, cast, settings):
+    job = await stored(api, platform, cast.alice, cast.alice.id, blob(300, seed=22))
+    record_id = job.result["recordId"]
+    rows(settings.database_url, "UPDATE records SET sha256 = %s WHERE id = %s RETURNING id",
+         (hashlib.sha256(b"something else").digest(), record_id))  # fmt: skip
+
+    verified = await api.get(f"/api/v1/records/{record_id}/verify", headers=cast.alice.headers)
+
+    assert verified.json()["content"] == {
+        "status": "failed",
+        "detail": "the content's SHA-256 is not the one recorded at upload",
+    }
 
 
 async def test_an_exported_proof_verifies_offline(api, platform, cast, tmp_path, capsys):

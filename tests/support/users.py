@@ -1,9 +1,10 @@
 """Accounts for tests that are not about accounts: the fixture people, inserted directly.
 
-Rows are written the way the platform stores them (phone and date of birth
-sealed with the services' cipher, bound to their row, the password hashed
-with argon2id), so the code under test reads them like real ones - and the
-people can log in. Tokens come from ``bearer``.
+Rows are written the way the platform stores them (the user row through the
+user repository, so name and e-mail address are sealed with the address's
+keyed lookup; phone and date of birth sealed with the services' cipher, bound
+to their row; the password hashed with argon2id), so the code under test reads
+them like real ones - and the people can log in. Tokens come from ``bearer``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import msgspec
 from argon2 import PasswordHasher
 
+from domain.accounts.model import AccountStatus, User
 from domain.adapters.bootstrap import Services
 from domain.connections.model import (
     Connection,
@@ -69,27 +71,25 @@ async def add_user(services: Services, person: Person, *, status: str = "active"
     user_id = uuid.uuid4()
     role = role_of(person)
     now = datetime.now(UTC)
+    phone = None
+    if person.phone is not None:
+        phone = services.cipher.seal(person.phone.encode(), USER_PHONE.context(user_id))
+    user = User(
+        id=user_id,
+        email=person.email,
+        role=role,
+        status=AccountStatus(status),
+        name=person.name,
+        password_hash=password_hash(person.password),
+        phone=phone,
+        email_verified_at=now,
+        created_at=now,
+        updated_at=now,
+    )
     async with services.uow() as uow:
         conn = uow.connection
-        await conn.execute(
-            """
-            INSERT INTO users (id, email, role, status, password_hash, name, phone_sealed,
-                               phone_key_id, email_verified_at, created_at, updated_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-            """,
-            (
-                user_id,
-                person.email,
-                role.value,
-                status,
-                password_hash(person.password),
-                person.name,
-                *_sealed(services, person.phone, USER_PHONE, user_id),
-                now,
-                now,
-                now,
-            ),
-        )
+        added = await uow.users.add(user)
+        assert added, "the fixture people have distinct addresses"
         if role is Role.PATIENT:
             await conn.execute(
                 """

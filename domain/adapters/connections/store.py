@@ -2,7 +2,8 @@
 
 The partial unique index ``connections_one_live_pair`` is the last word on
 "one pending or active connection per pair": a request that races another
-for the same pair finds it here and is refused as a Conflict.
+for the same pair finds it here and is refused as a Conflict. Listings carry
+both sides' names, opened through ``UserIdentity`` (they are sealed at rest).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from psycopg import AsyncConnection, errors, sql
 
+from domain.adapters.accounts.identity import UserIdentity, identity_columns
 from domain.adapters.keyset import cursor_after, position_of
 from domain.connections.model import (
     Connection,
@@ -23,6 +25,7 @@ from domain.connections.model import (
     Side,
 )
 from domain.errors import Conflict
+from domain.phi.columns import USER_NAME
 
 
 def connection_from_row(row: dict[str, Any]) -> Connection:
@@ -57,8 +60,9 @@ def _status_clause(status: ConnectionStatus) -> sql.Composable:
 
 
 class PgConnectionRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, identity: UserIdentity) -> None:
         self._conn = conn
+        self._identity = identity
 
     async def _one(self, query: str, params: Any) -> Connection | None:
         cursor = await self._conn.execute(query, params)
@@ -174,22 +178,26 @@ class PgConnectionRepository:
         where = sql.SQL(" AND ").join(clauses) if clauses else sql.SQL("TRUE")
         statement = sql.SQL(
             """
-            SELECT c.*, d.name AS doctor_name, p.name AS patient_name
+            SELECT c.*, {doctor}, {patient}
             FROM connections c
             JOIN users d ON d.id = c.doctor_id
             LEFT JOIN users p ON p.id = c.patient_id
-            WHERE {}
+            WHERE {where}
             ORDER BY c.created_at DESC, c.id DESC
             LIMIT %(limit)s
             """
-        ).format(where)
+        ).format(
+            doctor=identity_columns("d", "doctor_", email=False),
+            patient=identity_columns("p", "patient_", email=False),
+            where=where,
+        )
         cursor = await self._conn.execute(statement, params)
         rows = await cursor.fetchall()
         items = [
             ConnectionListing(
                 connection=connection_from_row(row),
-                doctor_name=row["doctor_name"],
-                patient_name=row["patient_name"],
+                doctor_name=self._identity.read(row, USER_NAME, row["doctor_id"], "doctor_") or "",
+                patient_name=self._identity.read(row, USER_NAME, row["patient_id"], "patient_"),
             )
             for row in rows[: query.limit]
         ]

@@ -1,7 +1,9 @@
 """Patients' own data in PostgreSQL: ``users`` (name, e-mail, phone) and ``patient_profiles``.
 
 Sealed columns are read and written as ``Sealed`` values under the names
-``domain.phi`` gives them; nothing here can open one.
+``domain.phi`` gives them, for the patient service to open; the name and the
+e-mail address, which a ``PatientRecord`` holds whole, are opened through
+``UserIdentity`` like everywhere else.
 """
 
 from __future__ import annotations
@@ -13,8 +15,15 @@ from typing import Any
 import msgspec
 from psycopg import AsyncConnection, sql
 
+from domain.adapters.accounts.identity import UserIdentity, identity_columns
 from domain.patients.model import PatientRecord
-from domain.phi.columns import PATIENT_CLINICAL_NOTES, PATIENT_DATE_OF_BIRTH, USER_PHONE
+from domain.phi.columns import (
+    PATIENT_CLINICAL_NOTES,
+    PATIENT_DATE_OF_BIRTH,
+    USER_EMAIL,
+    USER_NAME,
+    USER_PHONE,
+)
 from domain.sealing import Sealed, SealedColumn
 
 
@@ -39,25 +48,30 @@ def _values(sealed: Sealed | None) -> list[Any]:
 
 
 class PgPatientRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, identity: UserIdentity) -> None:
         self._conn = conn
+        self._identity = identity
 
     async def get(self, patient_id: uuid.UUID) -> PatientRecord | None:
         query = sql.SQL(
             """
-            SELECT u.id, u.name, u.email, {phone}, {born}
+            SELECT u.id, {identity}, {phone}, {born}
             FROM users u LEFT JOIN patient_profiles p ON p.user_id = u.id
             WHERE u.id = %s AND u.role = 'patient'
             """
-        ).format(phone=_columns(USER_PHONE, "u"), born=_columns(PATIENT_DATE_OF_BIRTH, "p"))
+        ).format(
+            identity=identity_columns("u"),
+            phone=_columns(USER_PHONE, "u"),
+            born=_columns(PATIENT_DATE_OF_BIRTH, "p"),
+        )
         cursor = await self._conn.execute(query, (patient_id,))
         row = await cursor.fetchone()
         if row is None:
             return None
         return PatientRecord(
             id=row["id"],
-            name=row["name"],
-            email=row["email"],
+            name=self._identity.read(row, USER_NAME, row["id"]) or "",
+            email=self._identity.read(row, USER_EMAIL, row["id"]) or "",
             phone=sealed_from_row(row, USER_PHONE),
             date_of_birth=sealed_from_row(row, PATIENT_DATE_OF_BIRTH),
         )
