@@ -29,14 +29,17 @@ from api.controllers.patients import PatientsController
 from api.controllers.phi_keys import PhiKeysController
 from api.controllers.records import RecordsController
 from api.lifespan import services_lifespan
+from api.middleware.allow_header import allow_every_method
 from api.middleware.failure_audit import FailureAuditMiddleware
 from api.middleware.http_metrics import HttpMetrics, HttpMetricsMiddleware
 from api.middleware.rate_limit import RateLimitMiddleware
 from api.middleware.request_context import RequestContextMiddleware, echo_request_id
 from api.middleware.security_headers import cors_config, security_headers
+from api.openapi import ContractStructSchemaPlugin
 from api.policy_guard import policy_guard, provide_access
 from api.problems import EXCEPTION_HANDLERS
 from api.request import ApiRequest
+from api.schema_rules import REQUEST_RULES
 from api.state import provide_services, provide_use_cases
 from domain.adapters.settings_check import settings_or_exit
 from domain.settings import Settings
@@ -93,10 +96,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             FailureAuditMiddleware(),
             RateLimitMiddleware(),
         ],
-        before_send=[echo_request_id, security_headers(DOCS_PATH)],
+        before_send=[echo_request_id, security_headers(DOCS_PATH), allow_every_method],
         cors_config=cors_config(settings),
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=ApiRequest,
+        plugins=[ContractStructSchemaPlugin(REQUEST_RULES)],
         request_max_body_size=settings.max_request_body_bytes,
         openapi_config=OpenAPIConfig(
             title=API_TITLE,

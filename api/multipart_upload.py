@@ -17,7 +17,7 @@ wait of SLOT_WAIT_SECONDS), so slow uploads cannot starve the rest of the API.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -92,8 +92,9 @@ def _check_declared_length(request: Request, file_limit: int) -> int:
 
 
 class _FormBuilder:
-    def __init__(self, sink: FileSink) -> None:
+    def __init__(self, sink: FileSink, names: frozenset[str]) -> None:
         self._sink = sink
+        self._names = names
         self.fields: dict[str, str] = {}
         self.filename: str | None = None
         self.file_seen = False
@@ -123,6 +124,8 @@ class _FormBuilder:
                 raise BadRequest("send exactly one file")
             self.file_seen = True
             self.filename = segment.filename
+        elif segment.name not in self._names:
+            raise BadRequest("the form has a field this upload does not take")
         elif segment.name in self.fields:
             raise BadRequest("each form field may appear once")
 
@@ -136,20 +139,24 @@ class _FormBuilder:
             raise BadRequest("a form field is not UTF-8 text") from None
 
 
-def form_receiver(request: Request, *, file_limit: int) -> ReceiveForm:
-    """The request's form as the domain's upload functions read it."""
+def form_receiver(request: Request, *, file_limit: int, names: Iterable[str]) -> ReceiveForm:
+    """The request's form as the domain's upload functions read it: the file and the text
+    fields ``names`` (any other field is a 400, as the published form schema says)."""
 
     async def receive(sink: FileSink) -> ReceivedForm:
-        return await receive_upload(request, sink, file_limit=file_limit)
+        return await receive_upload(request, sink, file_limit=file_limit, names=names)
 
     return receive
 
 
-async def receive_upload(request: Request, sink: FileSink, *, file_limit: int) -> ReceivedForm:
-    """Read the form, streaming its ``file`` part to ``sink``; raises BadRequest without one."""
+async def receive_upload(
+    request: Request, sink: FileSink, *, file_limit: int, names: Iterable[str]
+) -> ReceivedForm:
+    """Read the form, streaming its ``file`` part to ``sink``; raises BadRequest without one,
+    or with a text field not in ``names``."""
     boundary = _boundary(request)
     length = _check_declared_length(request, file_limit)
-    builder = _FormBuilder(sink)
+    builder = _FormBuilder(sink, frozenset(names))
     deadline = request.app.state.settings.upload_deadline_seconds
     try:
         async with asyncio.timeout(deadline):

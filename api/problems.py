@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
-import psycopg
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -34,6 +33,7 @@ from domain.errors import (
     RequestTimeout,
     TransientFailure,
     Unauthorized,
+    UnstorableValue,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -53,6 +53,7 @@ DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (RequestTimeout, 408),
     (UnsupportedMediaType, 415),
     (BadRequest, 400),
+    (UnstorableValue, 400),
     (ValidationFailed, 422),
     (Unauthorized, 401),
     (Forbidden, 403),
@@ -137,6 +138,8 @@ def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response
     if isinstance(exc, DatabaseUnavailable):
         _log_error(log.warning, "database_unavailable", request, exc)
         headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+    elif isinstance(exc, UnstorableValue):
+        _log_error(log.warning, "request_value_unstorable", request, exc)
     return problem_response(status, exc.message, code=exc.code, errors=errors, headers=headers)
 
 
@@ -194,33 +197,6 @@ def _log_error(
     )
 
 
-def _unstorable_value(request: Request[Any, Any, Any], exc: psycopg.DataError) -> Response[Any]:
-    """The database refused a value the request carried (a NUL character in text, above all,
-    which PostgreSQL cannot hold): the client's 400, and nothing was changed (the transaction
-    it was in rolled back)."""
-    _log_error(log.warning, "request_value_unstorable", request, exc)
-    return problem_response(
-        400,
-        "the request holds a value that cannot be stored or searched for "
-        "(text may not contain NUL characters)",
-        code="unstorable_value",
-    )
-
-
-def _database_unavailable(
-    request: Request[Any, Any, Any], exc: psycopg.OperationalError
-) -> Response[Any]:
-    """PostgreSQL could not be reached, or did not answer within the statement timeout (or the
-    pool had no connection free in time): a fault outside the request, worth trying again."""
-    _log_error(log.warning, "database_unavailable", request, exc)
-    return problem_response(
-        503,
-        "the database is unavailable or too busy to answer in time; try again shortly",
-        code="database_unavailable",
-        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
-    )
-
-
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     _log_error(log.error, "unhandled_error", request, exc)
     return problem_response(500, "an unexpected error occurred; it has been logged")
@@ -234,10 +210,14 @@ _DESCRIPTIONS = {
     408: "The request body arrived too slowly (uploads have a deadline)",
     409: "Conflicts with the current state, or a reused Idempotency-Key",
     413: "Request body too large",
+    415: "The body is not of a media type this operation takes",
     422: "Well-formed but not acceptable; see errors",
     429: "Too many requests; wait the seconds in Retry-After (see RateLimit-* headers)",
-    503: "A dependency is unavailable",
+    503: "A dependency is unavailable (the database, the rate limiter's store); see Retry-After",
 }
+# What any /api/v1 operation may answer, whatever it does: the rate limiter's refusal, and a
+# database (or, on the credential routes, a rate limiter) that is down.
+API_STATUSES = (429, 503)
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
@@ -253,11 +233,16 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+def api_responses(*statuses: int, token: bool = True) -> dict[int, ResponseSpec]:
+    """The problems of an /api/v1 operation: its own ``statuses``, those any of them may
+    answer (``API_STATUSES``), and 401 when it takes a bearer token."""
+    common = {*API_STATUSES, *((401,) if token else ())}
+    return problem_responses(*sorted({*statuses, *common}))
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: _domain_error,
     ValidationException: _validation_error,
     HTTPException: _http_exception,
-    psycopg.DataError: _unstorable_value,
-    psycopg.OperationalError: _database_unavailable,
     Exception: _unexpected,
 }

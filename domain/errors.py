@@ -128,3 +128,11 @@ class BadRequest(ValidationFailed):
     """Raised when a request cannot be taken as sent (no file, a PDF we refuse to store): 400."""
 
     code = "bad_request"
+
+
+class UnstorableValue(DomainError):
+    """Raised when the database refuses a value a command carried (text with a NUL character,
+    above all, which PostgreSQL cannot hold): the caller's fault, and nothing was changed,
+    since the transaction it was in rolled back."""
+
+    code = "unstorable_value"

@@ -16,7 +16,7 @@ from litestar.params import JSONBody
 from api.audit_context import AuditContextDep
 from api.auth import Caller
 from api.controllers.auth import account_id
-from api.problems import problem_responses
+from api.problems import api_responses
 from api.state import AppServices
 from domain.accounts.my_account import AccountChanges, AccountView, read_account, update_account
 
@@ -36,7 +36,7 @@ class AccountController(Controller):
         "/",
         operation_id="getMyAccount",
         summary="Your account and profile; audited",
-        responses=problem_responses(401, 404),
+        responses=api_responses(404),
         opt={"policy": "account.read"},
     )
     async def get_account(
@@ -48,7 +48,7 @@ class AccountController(Controller):
         "/",
         operation_id="updateMyAccount",
         summary="Change your name or phone",
-        responses=problem_responses(400, 401, 404, 413, 422),
+        responses=api_responses(400, 404, 413, 422),
         opt={"policy": "account.update"},
     )
     async def update_account(

@@ -7,7 +7,7 @@ Reading the trail is audited like any other access.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -15,7 +15,8 @@ from litestar import Controller, get
 from litestar.params import QueryParameter
 
 from api.audit_context import AuditContextDep
-from api.problems import problem_responses
+from api.params import SequenceCursor, moment, moment_parameter
+from api.problems import api_responses
 from api.state import AppServices
 from domain.audit.reading import list_events, verify_trail
 from domain.audit.trail import AuditQuery, AuditRecord, ChainBreak
@@ -74,13 +75,6 @@ class ChainVerification(msgspec.Struct, frozen=True, rename="camel"):
         return cls(valid=valid, checked=checked, first_broken=first)
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """A time without an offset is taken as UTC, the trail's own zone."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
-
-
 Filter = Annotated[str | None, QueryParameter(min_length=1, max_length=MAX_FILTER_LENGTH)]
 
 
@@ -93,7 +87,7 @@ class AuditController(Controller):
         operation_id="listAuditEvents",
         summary="Audit events in chain order, filtered; keyset pages (admin)",
         opt={"policy": "audit.list"},
-        responses=problem_responses(400, 401, 403, 422),
+        responses=api_responses(400, 403, 422),
     )
     async def list_audit_events(
         self,
@@ -111,24 +105,17 @@ class AuditController(Controller):
             str | None,
             QueryParameter(name="resourceId", min_length=1, max_length=MAX_FILTER_LENGTH),
         ] = None,
-        since: Annotated[
-            datetime | None, QueryParameter(name="from", description="inclusive, ISO 8601")
-        ] = None,
-        until: Annotated[
-            datetime | None, QueryParameter(name="to", description="exclusive, ISO 8601")
-        ] = None,
+        since: Annotated[str | None, moment_parameter("from", "inclusive, RFC 3339")] = None,
+        until: Annotated[str | None, moment_parameter("to", "exclusive, RFC 3339")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        cursor: Annotated[
-            str | None,
-            QueryParameter(max_length=512, description="nextCursor of the previous page"),
-        ] = None,
+        cursor: SequenceCursor = None,
     ) -> AuditEventList:
         query = AuditQuery(
             actor_id=actor,
             resource_type=resource_type,
             resource_id=resource_id,
-            since=_utc(since),
-            until=_utc(until),
+            since=moment(since, "from"),
+            until=moment(until, "to"),
         )
         page = await list_events(
             services.audit_store, services.uow, audit_context, query, limit=limit, cursor=cursor
@@ -143,7 +130,7 @@ class AuditController(Controller):
         operation_id="verifyAuditChain",
         summary="Re-check every event's hash and link, oldest first; names the first break",
         opt={"policy": "audit.verify"},
-        responses=problem_responses(401, 403),
+        responses=api_responses(403),
     )
     async def verify_audit_chain(
         self, services: AppServices, audit_context: AuditContextDep

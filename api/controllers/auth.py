@@ -24,7 +24,7 @@ from litestar.types import ExceptionHandlersMap
 from api.audit_context import AuditContextDep
 from api.auth import TOKEN_SCOPES_OPT, Caller
 from api.middleware.rate_limit import limiter_unavailable, too_many_requests
-from api.problems import problem_responses
+from api.problems import api_responses
 from api.state import AppServices
 from api.tokens import mint_token
 from domain.accounts import login, password_reset, sessions, signup
@@ -213,7 +213,7 @@ class AuthController(Controller):
             "already registered (its owner is e-mailed instead), so it reveals no accounts."
         ),
         status_code=201,
-        responses=problem_responses(400, 413, 422, 429),
+        responses=api_responses(400, 413, 422, token=False),
         opt=_opt("public.signup", auth_rate=True),
         security=NO_TOKEN,
     )
@@ -228,7 +228,7 @@ class AuthController(Controller):
         operation_id="verifyEmail",
         summary="Use the e-mailed verification link's token: the account becomes active",
         status_code=200,
-        responses=problem_responses(400, 401, 422, 429),
+        responses=api_responses(400, 401, 413, 422, token=False),
         opt=_opt("public.verify_email", auth_rate=True),
         security=NO_TOKEN,
     )
@@ -246,7 +246,7 @@ class AuthController(Controller):
         operation_id="logIn",
         summary="Sign in with e-mail and password: tokens, or an MFA challenge",
         status_code=200,
-        responses=problem_responses(400, 401, 403, 429),
+        responses=api_responses(400, 401, 403, 413, token=False),
         opt=_opt("public.login", auth_rate=True),
         security=NO_TOKEN,
     )
@@ -261,7 +261,7 @@ class AuthController(Controller):
         operation_id="completeMfa",
         summary="Finish a sign-in with the MFA token and a TOTP code or a recovery code",
         status_code=200,
-        responses=problem_responses(400, 401, 422, 429),
+        responses=api_responses(400, 401, 413, 422, token=False),
         opt=_opt("public.mfa", auth_rate=True),
         security=NO_TOKEN,
     )
@@ -278,7 +278,7 @@ class AuthController(Controller):
         summary="Trade a refresh token for new tokens (the old one stops working)",
         description="Presenting a refresh token a second time revokes its whole session: 401.",
         status_code=200,
-        responses=problem_responses(400, 401, 429),
+        responses=api_responses(400, 401, 413, token=False),
         opt=_opt("public.refresh", auth_rate=True),
         security=NO_TOKEN,
     )
@@ -293,7 +293,7 @@ class AuthController(Controller):
         operation_id="logOut",
         summary="End the session of the given refresh token, or every session (everywhere)",
         status_code=204,
-        responses=problem_responses(400, 401, 404),
+        responses=api_responses(400, 404, 413, 422),
         opt=_opt("auth.logout"),
     )
     async def log_out(
@@ -316,7 +316,7 @@ class AuthController(Controller):
         operation_id="requestPasswordReset",
         summary="E-mail a password reset link; 202 whatever the address",
         status_code=202,
-        responses=problem_responses(400, 429),
+        responses=api_responses(400, 413, 422, token=False),
         opt=_opt("public.password_reset_request", auth_rate=True),
         security=NO_TOKEN,
     )
@@ -331,7 +331,7 @@ class AuthController(Controller):
         operation_id="confirmPasswordReset",
         summary="Choose a new password with the link's token; every session ends",
         status_code=204,
-        responses=problem_responses(400, 401, 422, 429),
+        responses=api_responses(400, 401, 413, 422, token=False),
         opt=_opt("public.password_reset_confirm", auth_rate=True),
         security=NO_TOKEN,
     )
@@ -352,7 +352,7 @@ class AuthController(Controller):
             "addresses: then 429 with Retry-After, whether or not the address has an account."
         ),
         status_code=202,
-        responses=problem_responses(400, 429),
+        responses=api_responses(400, 413, 422, token=False),
         opt=_opt("public.login_code_request", auth_rate=True),
         security=NO_TOKEN,
     )
@@ -373,7 +373,7 @@ class AuthController(Controller):
             "addresses: then 429 with Retry-After, known address or not."
         ),
         status_code=200,
-        responses=problem_responses(400, 401, 403, 429),
+        responses=api_responses(400, 401, 403, 413, token=False),
         opt=_opt("public.login_code_verify", auth_rate=True),
         security=NO_TOKEN,
     )
@@ -391,7 +391,7 @@ class AuthController(Controller):
             "QR code (doctors, admins)"
         ),
         status_code=200,
-        responses=problem_responses(400, 401, 403, 404, 409, 429),
+        responses=api_responses(400, 403, 404, 409, 413),
         opt=_opt("auth.totp_setup", **ENROLMENT_OK),
     )
     async def set_up_totp(
@@ -413,7 +413,7 @@ class AuthController(Controller):
         operation_id="enableTotp",
         summary="Confirm a code from the new secret: TOTP is on; 10 recovery codes, shown once",
         status_code=200,
-        responses=problem_responses(400, 401, 403, 404, 409, 422),
+        responses=api_responses(400, 403, 404, 409, 413, 422),
         opt=_opt("auth.totp_enable", **ENROLMENT_OK),
     )
     async def enable_totp(
@@ -433,7 +433,7 @@ class AuthController(Controller):
         operation_id="disableTotp",
         summary="Turn TOTP off with a current code; the recovery codes are deleted",
         status_code=204,
-        responses=problem_responses(400, 401, 403, 404, 409),
+        responses=api_responses(400, 403, 404, 409, 413),
         opt=_opt("auth.totp_disable"),
     )
     async def disable_totp(

@@ -16,8 +16,10 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.audit_context import AuditContextDep
+from api.openapi import OptionalBodyOperation
+from api.params import Cursor
 from api.policy_guard import AccessDep
-from api.problems import problem_responses
+from api.problems import api_responses
 from api.state import AppServices
 from domain.connections import service as connection_service
 from domain.connections.model import (
@@ -110,7 +112,7 @@ class ConnectionsController(Controller):
         operation_id="requestConnection",
         summary="A patient asks a doctor to connect; pending until the doctor answers",
         status_code=201,
-        responses=problem_responses(400, 401, 403, 404, 409, 422),
+        responses=api_responses(400, 403, 404, 409, 413, 422),
         opt={"policy": "connection.request"},
     )
     async def request_connection(
@@ -130,7 +132,8 @@ class ConnectionsController(Controller):
         operation_id="invitePatient",
         summary="A doctor creates a one-time invitation token for a patient (default: 7 days)",
         status_code=201,
-        responses=problem_responses(400, 401, 403, 422),
+        operation_class=OptionalBodyOperation,
+        responses=api_responses(400, 403, 413, 422),
         opt={"policy": "connection.invite"},
     )
     async def invite_patient(
@@ -155,7 +158,7 @@ class ConnectionsController(Controller):
         operation_id="acceptInvitation",
         summary="A patient accepts a doctor's invitation with its token; the pair is connected",
         status_code=200,
-        responses=problem_responses(400, 401, 403, 404, 409),
+        responses=api_responses(400, 403, 404, 409, 413),
         opt={"policy": "connection.accept_invitation"},
     )
     async def accept_invitation(
@@ -188,7 +191,7 @@ class ConnectionsController(Controller):
         operation_id="acceptConnection",
         summary="The doctor accepts a patient's pending request",
         status_code=200,
-        responses=problem_responses(400, 401, 403, 404, 409),
+        responses=api_responses(400, 403, 404, 409),
         opt={"policy": "connection.accept"},
     )
     async def accept_connection(
@@ -205,7 +208,7 @@ class ConnectionsController(Controller):
         operation_id="rejectConnection",
         summary="The doctor rejects a patient's pending request",
         status_code=200,
-        responses=problem_responses(400, 401, 403, 404, 409),
+        responses=api_responses(400, 403, 404, 409),
         opt={"policy": "connection.reject"},
     )
     async def reject_connection(
@@ -222,7 +225,7 @@ class ConnectionsController(Controller):
         operation_id="revokeConnection",
         summary="Either party ends an active connection",
         status_code=200,
-        responses=problem_responses(400, 401, 403, 404, 409),
+        responses=api_responses(400, 403, 404, 409),
         opt={"policy": "connection.revoke"},
     )
     async def revoke_connection(
@@ -238,7 +241,7 @@ class ConnectionsController(Controller):
         "/",
         operation_id="listConnections",
         summary="Your connections (an admin's: everyone's, filterable by party), newest first",
-        responses=problem_responses(400, 401, 422),
+        responses=api_responses(400, 422),
         opt={"policy": "connection.list"},
     )
     async def list_connections(
@@ -250,10 +253,7 @@ class ConnectionsController(Controller):
         patient_id: Annotated[uuid.UUID | None, QueryParameter(name="patientId")] = None,
         doctor_id: Annotated[uuid.UUID | None, QueryParameter(name="doctorId")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
-        cursor: Annotated[
-            str | None,
-            QueryParameter(max_length=512, description="nextCursor of the previous page"),
-        ] = None,
+        cursor: Cursor = None,
     ) -> ConnectionList:
         query = ConnectionFilter(
             status=status, patient_id=patient_id, doctor_id=doctor_id, limit=limit, cursor=cursor

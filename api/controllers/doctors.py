@@ -12,8 +12,9 @@ import msgspec
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
+from api.params import ZERO_MINIMUM
 from api.policy_guard import AccessDep
-from api.problems import problem_responses
+from api.problems import api_responses
 from api.state import AppServices
 from domain.patients import service as patient_service
 from domain.patients.model import DoctorListing
@@ -49,7 +50,7 @@ class DoctorsController(Controller):
         "/",
         operation_id="listDoctors",
         summary="Active doctors by name, with specialty and consultation fee",
-        responses=problem_responses(400, 401),
+        responses=api_responses(400),
         opt={"policy": "doctor.list"},
     )
     async def list_doctors(
@@ -57,7 +58,7 @@ class DoctorsController(Controller):
         access: AccessDep,
         services: AppServices,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0, le=100_000)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=100_000, schema_extra=ZERO_MINIMUM)] = 0,
     ) -> DoctorList:
         doctors = await patient_service.list_doctors(
             services.uow, access, limit=limit, offset=offset

@@ -12,15 +12,17 @@ from datetime import datetime
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import FromPath
 from litestar.response import Stream
 
 from api.audit_context import AuditContextDep
 from api.commands import IdempotencyKey, JobAccepted, accepted
 from api.multipart_upload import body_limit, form_receiver, upload_slot
+from api.openapi import multipart_operation
 from api.params import Cursor, Limit, PatientFilter
 from api.policy_guard import AccessDep
-from api.problems import problem_responses
+from api.problems import api_responses
 from api.state import AppServices
 from api.streaming import attachment_name, prefetched
 from domain.documents import service as document_service
@@ -58,6 +60,15 @@ class DocumentList(msgspec.Struct, frozen=True, rename="camel"):
     next_cursor: str | None
 
 
+# The form domain.documents.document_fields reads; the file must be a PDF (415 otherwise).
+DOCUMENT_FORM = {"patientId": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.UUID)}
+DOCUMENT_UPLOAD = multipart_operation(
+    DOCUMENT_FORM,
+    ["patientId"],
+    file_type="application/pdf",
+)
+
+
 class DocumentsController(Controller):
     path = "/documents"
     tags = ["documents"]
@@ -67,9 +78,10 @@ class DocumentsController(Controller):
         operation_id="uploadDocument",
         summary="Upload a PDF (multipart: patientId, file; at most 10 MB); 202 with the job",
         status_code=202,
-        responses=problem_responses(400, 401, 403, 404, 408, 409, 413, 415, 422, 503),
+        responses=api_responses(400, 403, 404, 408, 409, 413, 415, 422, 503),
         opt={"policy": "document.create"},
         request_max_body_size=body_limit(MAX_DOCUMENT_BYTES),
+        operation_class=DOCUMENT_UPLOAD,
     )
     async def upload_document(
         self,
@@ -89,7 +101,7 @@ class DocumentsController(Controller):
                 services.clock,
                 access,
                 audit_context,
-                form_receiver(request, file_limit=MAX_DOCUMENT_BYTES),
+                form_receiver(request, file_limit=MAX_DOCUMENT_BYTES, names=DOCUMENT_FORM),
                 idempotency_key,
             )
         return accepted(submission)
@@ -98,7 +110,7 @@ class DocumentsController(Controller):
         "/",
         operation_id="listDocuments",
         summary="A patient's documents, newest first (patients: their own by default)",
-        responses=problem_responses(400, 401, 403, 404),
+        responses=api_responses(400, 403, 404, 422),
         opt={"policy": "document.list"},
     )
     async def list_documents(
@@ -125,7 +137,7 @@ class DocumentsController(Controller):
         "/{document_id:uuid}/content",
         operation_id="downloadDocument",
         summary="The PDF, decrypted and streamed",
-        responses=problem_responses(400, 401, 403, 404, 503),
+        responses=api_responses(400, 403, 404, 503),
         opt={"policy": "document.read"},
         media_type="application/pdf",
     )
@@ -159,7 +171,7 @@ class DocumentsController(Controller):
         "/{document_id:uuid}",
         operation_id="deleteDocument",
         summary="Delete a document (soft; its content is unpinned after the retention period)",
-        responses=problem_responses(400, 401, 403, 404),
+        responses=api_responses(400, 403, 404),
         opt={"policy": "document.delete"},
         status_code=204,
     )

@@ -18,9 +18,9 @@ from litestar.response import ServerSentEvent
 from api.audit_context import AuditContextDep
 from api.commands import JobAccepted, accepted
 from api.job_stream import status_events
-from api.params import Cursor, Limit
+from api.params import ZERO_MINIMUM, Cursor, Limit
 from api.policy_guard import AccessDep
-from api.problems import problem_responses
+from api.problems import api_responses
 from api.state import AppServices, UseCases
 from domain.jobs import control as job_control
 from domain.jobs.model import Job, JobError, JobStatus
@@ -70,7 +70,7 @@ class JobsController(Controller):
         "/{job_id:uuid}",
         operation_id="getJob",
         summary="A job's state",
-        responses=problem_responses(400, 401, 404),
+        responses=api_responses(400, 404),
         opt={"policy": "job.read"},
     )
     async def get_job(
@@ -82,7 +82,7 @@ class JobsController(Controller):
         "/",
         operation_id="listJobs",
         summary="Your jobs (an admin's: everyone's), newest first",
-        responses=problem_responses(400, 401, 422),
+        responses=api_responses(400, 422),
         opt={"policy": "job.list"},
     )
     async def list_jobs(
@@ -102,7 +102,7 @@ class JobsController(Controller):
         operation_id="cancelJob",
         summary="Cancel a job that has not started (queued or retrying); 409 otherwise",
         status_code=200,
-        responses=problem_responses(400, 401, 404, 409),
+        responses=api_responses(400, 404, 409),
         opt={"policy": "job.cancel"},
     )
     async def cancel_job(
@@ -119,7 +119,7 @@ class JobsController(Controller):
         operation_id="retryJob",
         summary="Give a failed job another full set of attempts (admin); 409 unless failed",
         status_code=202,
-        responses=problem_responses(400, 401, 403, 404, 409),
+        responses=api_responses(400, 403, 404, 409),
         opt={"policy": "job.retry"},
     )
     async def retry_job(
@@ -136,7 +136,8 @@ class JobsController(Controller):
         "/{job_id:uuid}/events",
         operation_id="streamJobEvents",
         summary="Server-sent events of the job's status changes, until a final status",
-        responses=problem_responses(400, 401, 404),
+        media_type="text/event-stream",
+        responses=api_responses(400, 404),
         opt={"policy": "job.events"},
     )
     async def stream_job_events(
@@ -147,7 +148,13 @@ class JobsController(Controller):
         cases: UseCases,
         last_event_id: Annotated[
             int | None,
-            HeaderParameter(name="Last-Event-ID", required=False, ge=0, le=2**63 - 1),
+            HeaderParameter(
+                name="Last-Event-ID",
+                required=False,
+                ge=0,
+                le=2**63 - 1,
+                schema_extra=ZERO_MINIMUM,
+            ),
         ] = None,
     ) -> ServerSentEvent:
         await cases.run(job_control.visible_job, access, job_id)

@@ -20,6 +20,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 
 from api.auth import BEARER_SCHEME, metrics_scraper
 from api.middleware.http_metrics import HttpMetrics
+from api.problems import problem_responses
 from api.state import AppServices
 from domain.adapters.bootstrap import Services
 from domain.adapters.jobs.metrics import DurationHistogram, JobCount, job_counts, job_durations
@@ -147,6 +148,7 @@ class MetricsController(Controller):
         media_type=CONTENT_TYPE_LATEST,
         guards=[metrics_scraper],
         security=[{BEARER_SCHEME: []}],
+        responses=problem_responses(401, 403),
     )
     async def metrics(self, services: AppServices, state: State) -> Response[bytes]:
         http_metrics: HttpMetrics = state.http_metrics

@@ -8,7 +8,7 @@ from litestar.params import JSONBody
 from api.audit_context import AuditContextDep
 from api.auth import Caller
 from api.commands import IdempotencyKey, JobAccepted, accepted
-from api.problems import problem_responses
+from api.problems import api_responses
 from api.state import AppServices
 from domain.notifications.email import SendEmail, sender_domain, submit_email
 
@@ -22,7 +22,7 @@ class NotificationsController(Controller):
         operation_id="sendEmail",
         summary="Queue an e-mail from a template; 202 with the job's address",
         status_code=202,
-        responses=problem_responses(400, 401, 403, 409, 413, 422),
+        responses=api_responses(400, 403, 409, 413, 422),
         opt={"policy": "notification.send_email"},
     )
     async def send_email(

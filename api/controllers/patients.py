@@ -18,7 +18,7 @@ from litestar.params import FromPath, JSONBody
 
 from api.audit_context import AuditContextDep
 from api.policy_guard import AccessDep
-from api.problems import problem_responses
+from api.problems import api_responses
 from api.state import AppServices
 from domain.patients import service as patient_service
 from domain.patients.model import MAX_CLINICAL_NOTES_CHARS, ContactChanges, Patient
@@ -69,7 +69,7 @@ class PatientsController(Controller):
         "/{patient_id:uuid}",
         operation_id="getPatient",
         summary="A patient's details (the patient, a connected doctor, an admin); audited",
-        responses=problem_responses(400, 401, 404),
+        responses=api_responses(400, 404),
         opt={"policy": "patient.read"},
     )
     async def get_patient(
@@ -88,7 +88,7 @@ class PatientsController(Controller):
         "/{patient_id:uuid}",
         operation_id="updatePatient",
         summary="The patient changes their phone or date of birth; audited",
-        responses=problem_responses(400, 401, 403, 404, 422),
+        responses=api_responses(400, 403, 404, 413, 422),
         opt={"policy": "patient.update"},
     )
     async def update_patient(
@@ -115,7 +115,7 @@ class PatientsController(Controller):
         "/{patient_id:uuid}/clinical-notes",
         operation_id="getClinicalNotes",
         summary="A patient's clinical notes (the patient, a connected doctor); audited",
-        responses=problem_responses(400, 401, 403, 404),
+        responses=api_responses(400, 403, 404),
         opt={"policy": "clinical_notes.read"},
     )
     async def get_clinical_notes(
@@ -134,7 +134,7 @@ class PatientsController(Controller):
         "/{patient_id:uuid}/clinical-notes",
         operation_id="putClinicalNotes",
         summary="A connected doctor replaces a patient's clinical notes; audited",
-        responses=problem_responses(400, 401, 403, 404, 422),
+        responses=api_responses(400, 403, 404, 413, 422),
         opt={"policy": "clinical_notes.write"},
     )
     async def put_clinical_notes(

@@ -7,7 +7,7 @@ from litestar import Controller, Response, post
 from api.audit_context import AuditContextDep
 from api.auth import Caller
 from api.commands import IdempotencyKey, JobAccepted, accepted
-from api.problems import problem_responses
+from api.problems import api_responses
 from api.state import AppServices
 from domain.phi.jobs import submit_rotation
 
@@ -22,7 +22,7 @@ class PhiKeysController(Controller):
         summary="Queue re-sealing of all PHI under the active key; 202 with the job's address",
         status_code=202,
         opt={"policy": "phi.rotate"},
-        responses=problem_responses(400, 401, 403, 409),
+        responses=api_responses(400, 403, 409),
     )
     async def rotate_phi_keys(
         self,

@@ -14,20 +14,22 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
 from api.audit_context import AuditContextDep
 from api.commands import IdempotencyKey, JobAccepted, accepted
 from api.multipart_upload import body_limit, form_receiver, upload_slot
+from api.openapi import multipart_operation
 from api.params import Cursor, Limit, PatientFilter
 from api.policy_guard import AccessDep
-from api.problems import problem_responses
+from api.problems import api_responses
 from api.state import AppServices
 from api.streaming import prefetched
 from domain.anchoring.proof import ExportedProof
 from domain.records import service as record_service
-from domain.records.model import MAX_RECORD_BYTES, AnchorStatus, RecordType
+from domain.records.model import MAX_DESCRIPTION_CHARS, MAX_RECORD_BYTES, AnchorStatus, RecordType
 from domain.records.service import OpenedRecord
 from domain.records.verification import Check, verify_record
 
@@ -116,6 +118,19 @@ class VerificationRead(msgspec.Struct, frozen=True, rename="camel"):
     ledger: CheckRead
 
 
+# The form domain.records.record_fields reads (the file is the client's ciphertext).
+RECORD_FORM = {
+    "patientId": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.UUID),
+    "recordType": Schema(type=OpenAPIType.STRING, enum=[kind.value for kind in RecordType]),
+    "description": Schema(type=OpenAPIType.STRING, max_length=MAX_DESCRIPTION_CHARS),
+}
+RECORD_UPLOAD = multipart_operation(
+    RECORD_FORM,
+    ["patientId", "recordType"],
+    file_type="application/octet-stream",
+)
+
+
 class RecordsController(Controller):
     path = "/records"
     tags = ["records"]
@@ -125,9 +140,10 @@ class RecordsController(Controller):
         operation_id="uploadRecord",
         summary="Upload a client-encrypted record (multipart, at most 10 MB); 202 with the job",
         status_code=202,
-        responses=problem_responses(400, 401, 403, 404, 408, 409, 413, 415, 422, 503),
+        responses=api_responses(400, 403, 404, 408, 409, 413, 415, 422, 503),
         opt={"policy": "record.create"},
         request_max_body_size=body_limit(MAX_RECORD_BYTES),
+        operation_class=RECORD_UPLOAD,
     )
     async def upload_record(
         self,
@@ -145,7 +161,7 @@ class RecordsController(Controller):
                 services.clock,
                 access,
                 audit_context,
-                form_receiver(request, file_limit=MAX_RECORD_BYTES),
+                form_receiver(request, file_limit=MAX_RECORD_BYTES, names=RECORD_FORM),
                 idempotency_key,
             )
         return accepted(submission)
@@ -154,7 +170,7 @@ class RecordsController(Controller):
         "/",
         operation_id="listRecords",
         summary="A patient's records, newest first (patients: their own by default)",
-        responses=problem_responses(400, 401, 404),
+        responses=api_responses(400, 404, 422),
         opt={"policy": "record.list"},
     )
     async def list_records(
@@ -183,7 +199,7 @@ class RecordsController(Controller):
         "/{record_id:uuid}",
         operation_id="getRecord",
         summary="A record's metadata and anchor proof",
-        responses=problem_responses(400, 401, 404),
+        responses=api_responses(400, 404),
         opt={"policy": "record.read"},
     )
     async def get_record(
@@ -202,7 +218,7 @@ class RecordsController(Controller):
         "/{record_id:uuid}/content",
         operation_id="getRecordContent",
         summary="The record's bytes from IPFS, exactly as uploaded",
-        responses=problem_responses(400, 401, 403, 404, 503),
+        responses=api_responses(400, 403, 404, 503),
         opt={"policy": "record.content"},
         media_type="application/octet-stream",
     )
@@ -231,7 +247,7 @@ class RecordsController(Controller):
         "/{record_id:uuid}/verify",
         operation_id="verifyRecord",
         summary="Check the content's CID, the Merkle proof and the ledger, each on its own",
-        responses=problem_responses(400, 401, 404),
+        responses=api_responses(400, 404),
         opt={"policy": "record.read"},
     )
     async def verify(
@@ -258,7 +274,7 @@ class RecordsController(Controller):
         "/{record_id:uuid}/proof",
         operation_id="exportRecordProof",
         summary="The record's inclusion proof and transaction, for healthplat-verify-proof",
-        responses=problem_responses(400, 401, 404, 409),
+        responses=api_responses(400, 404, 409),
         opt={"policy": "record.read"},
     )
     async def export_proof(
@@ -277,7 +293,7 @@ class RecordsController(Controller):
         "/{record_id:uuid}",
         operation_id="deleteRecord",
         summary="Delete a record (soft; its content is unpinned after the retention period)",
-        responses=problem_responses(400, 401, 403, 404),
+        responses=api_responses(400, 403, 404),
         opt={"policy": "record.delete"},
         status_code=204,
     )

@@ -21,6 +21,7 @@ import msgspec
 from domain.errors import InvalidTransition, ValidationFailed
 from domain.identity import Role
 from domain.sealing import Sealed
+from domain.text_patterns import BLANK, CONTROL
 
 # -- account status ------------------------------------------------------------------------
 
@@ -128,9 +129,19 @@ MAX_SPECIALTY_LENGTH = 100
 MAX_LICENCE_LENGTH = 64
 MAX_FEE_CENTS = 100_000_000
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_PHONE_PUNCTUATION = re.compile(r"[\s().-]")
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+# The text and phone rules are regular expressions that ECMA 262 (JSON Schema) and Python
+# read alike, applied here with ``re.fullmatch`` and published as is in the API's schema
+# (``pattern``), so what the schema calls valid and what these rules accept cannot drift.
+# One line of text that is not blank: no control characters, at least one visible one.
+TEXT_PATTERN = rf"^[{BLANK}]*[^{CONTROL}{BLANK}][^{CONTROL}]*$"
+# E.164 (``+85512345678``), with spaces, dots, dashes and parentheses anywhere for legibility.
+_PUNCTUATION = r"[ ().-]*"
+PHONE_PATTERN = (
+    rf"^{_PUNCTUATION}\+{_PUNCTUATION}[1-9](?:{_PUNCTUATION}[0-9]){{6,14}}{_PUNCTUATION}$"
+)
+_TEXT = re.compile(TEXT_PATTERN)
+_PHONE = re.compile(PHONE_PATTERN)
+_PHONE_PUNCTUATION = re.compile(_PUNCTUATION)
 
 
 def check_password(password: str, email: str) -> None:
@@ -148,15 +159,15 @@ def check_password(password: str, email: str) -> None:
 
 
 def clean_text(value: str, field: str, max_length: int) -> str:
-    """Trimmed, one line, 1..max_length characters; the error never quotes the value."""
-    cleaned = value.strip()
-    if not cleaned:
+    """One line of 1..max_length characters (``TEXT_PATTERN``), trimmed; the error never quotes
+    the value."""
+    if not value.strip():
         raise ValidationFailed(f"{field} must not be empty", field=field)
-    if len(cleaned) > max_length:
+    if len(value) > max_length:
         raise ValidationFailed(f"{field} must be at most {max_length} characters", field=field)
-    if _CONTROL.search(cleaned):
+    if not _TEXT.fullmatch(value):
         raise ValidationFailed(f"{field} must not contain control characters", field=field)
-    return cleaned
+    return value.strip()
 
 
 def clean_name(value: str) -> str:
@@ -165,12 +176,11 @@ def clean_name(value: str) -> str:
 
 def clean_phone(value: str) -> str:
     """An international number in E.164 form (``+85512345678``); spaces and dashes are dropped."""
-    compact = _PHONE_PUNCTUATION.sub("", value)
-    if not _E164.fullmatch(compact):
+    if not _PHONE.fullmatch(value):
         raise ValidationFailed(
             "phone must be an international number such as +85512345678", field="phone"
         )
-    return compact
+    return _PHONE_PUNCTUATION.sub("", value)
 
 
 def check_date_of_birth(value: date, today: date) -> date:

@@ -13,7 +13,7 @@ from typing import Protocol, TypeVar
 import msgspec
 from psycopg import sql
 
-from domain.adapters.cursors import decode_cursor, encode_cursor
+from domain.adapters.cursors import decode_position, encode_position
 
 
 class Keyed(Protocol):
@@ -27,18 +27,18 @@ class Keyed(Protocol):
 K = TypeVar("K", bound=Keyed)
 
 
-class Position(msgspec.Struct, array_like=True):
+class Position(msgspec.Struct, frozen=True):
     created_at: datetime
     id: uuid.UUID
 
 
 def cursor_after(row: Keyed) -> str:
-    return encode_cursor(Position(row.created_at, row.id))
+    return encode_position(row.created_at, row.id)
 
 
 def position_of(cursor: str) -> Position:
     """Raises ValidationFailed (field ``cursor``) for a cursor that is not one of ours."""
-    return decode_cursor(cursor, Position)
+    return Position(*decode_position(cursor))
 
 
 def newest_first_filter(

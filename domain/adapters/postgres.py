@@ -13,7 +13,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from domain.errors import DatabaseUnavailable
+from domain.errors import DatabaseUnavailable, UnstorableValue
 from domain.jobs.model import Job, JobError, JobEvent, JobStatus
 from domain.setting_values import SettingsError, refusal
 
@@ -97,11 +97,12 @@ def create_pool(
 async def pooled(
     pool: AsyncConnectionPool, *, transaction: bool = False
 ) -> AsyncIterator[AsyncConnection]:
-    """A connection from ``pool`` (in a transaction if asked), with the driver's errors for a
-    database that is gone or too slow translated into the domain's ``DatabaseUnavailable``.
+    """A connection from ``pool`` (in a transaction if asked), with the driver's errors
+    translated into the domain's: a database that is gone or too slow is
+    ``DatabaseUnavailable``, a value it cannot hold (``DataError``) is ``UnstorableValue``.
 
     Every store takes its connections here, so callers above the adapters (use cases, the
-    job lifecycle, the API's error mapping) never see a driver exception for an outage.
+    job lifecycle, the API's error mapping) never see a driver exception.
     """
     try:
         async with pool.connection() as conn:
@@ -113,6 +114,11 @@ async def pooled(
     except psycopg.OperationalError as exc:  # includes the pool's PoolTimeout
         raise DatabaseUnavailable(
             "the database is unavailable or too busy to answer in time; try again shortly"
+        ) from exc
+    except psycopg.DataError as exc:
+        raise UnstorableValue(
+            "the request holds a value that cannot be stored or searched for "
+            "(text may not contain NUL characters)"
         ) from exc
 
 

@@ -24,6 +24,7 @@ from domain.jobs.ports import MessageSender, Submission
 from domain.jobs.submit import canonical_request, enqueue_job, new_job_id, send_submitted
 from domain.notifications.jobs import EMAIL_SEND
 from domain.notifications.ports import AddressValidator, EmailMessage, EmailRenderer, UnitOfWork
+from domain.text_patterns import BLANK, CONTROL
 from domain.transactions import UnitOfWorkFactory
 
 DataValue = str | int | float | bool
@@ -81,6 +82,14 @@ def _names(names: set[str]) -> str:
 # C0 controls and DEL, but for tab and line breaks: nothing a mail client shows,
 # and NUL may not appear in a message at all (RFC 5322).
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ALLOWED = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+# What each kind of text field accepts, as patterns the API's schema publishes unchanged
+# (domain/text_patterns.py): text that is not blank, an http(s) URL; neither with controls.
+FIELD_PATTERNS: dict[FieldKind, str] = {
+    TEXT: rf"^[\t\n\r{BLANK}]*[^{CONTROL}{BLANK}]{_ALLOWED}*$",
+    URL: rf"^[hH][tT][tT][pP][sS]?://{_ALLOWED}*$",
+}
+_FIELD_RULES = {kind: re.compile(pattern) for kind, pattern in FIELD_PATTERNS.items()}
 
 
 def _check_value(name: str, kind: FieldKind, value: Any) -> None:
@@ -94,6 +103,8 @@ def _check_value(name: str, kind: FieldKind, value: Any) -> None:
         raise ValidationFailed(f"data.{name} must not contain control characters", field="data")
     if kind is URL and not value.lower().startswith(("https://", "http://")):
         raise ValidationFailed(f"data.{name} must be an http(s) URL", field="data")
+    if not _FIELD_RULES[kind].fullmatch(value):  # the published pattern has the last word
+        raise ValidationFailed(f"data.{name} is not valid", field="data")
 
 
 def validate_template_data(template: str, data: dict[str, Any]) -> None:

@@ -70,6 +70,21 @@ def test_api_never_imports_workers(path: Path) -> None:
     assert not bad, f"{relative(path)} imports {sorted(bad)}"
 
 
+# The operators' command line opens its own connection to find an account; it is wired like a
+# composition root, not like the API, and moves with it.
+DRIVER_USERS = {"api/operator_cli.py"}
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in modules("api") if relative(p) not in DRIVER_USERS], ids=relative
+)
+def test_api_never_imports_the_database_driver(path: Path) -> None:
+    """Driver errors are translated in the adapters (``pooled``), so the API maps domain
+    errors only and never needs psycopg."""
+    bad = {name for name in imported_roots(path) if top(name) in {"psycopg", "psycopg_pool"}}
+    assert not bad, f"{relative(path)} imports {sorted(bad)}"
+
+
 @pytest.mark.parametrize("path", modules("workers"), ids=relative)
 def test_workers_never_import_api(path: Path) -> None:
     bad = {name for name in imported_roots(path) if top(name) == "api"}

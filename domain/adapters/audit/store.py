@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import msgspec
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from domain.adapters.cursors import decode_cursor, encode_cursor
+from domain.adapters.cursors import decode_sequence, encode_sequence
 from domain.adapters.postgres import pooled
 from domain.audit.trail import AuditPage, AuditQuery, AuditRecord, ChainReport, verify_chain
 from domain.auditing import Outcome
@@ -25,10 +24,6 @@ _COLUMNS = sql.SQL(
     "seq, at, actor_id, actor_role, action, resource_type, resource_id, outcome, status_code, "
     "ip, user_agent, request_id, changed_fields, prev_hash, hash"
 )
-
-
-class _After(msgspec.Struct, array_like=True):
-    seq: int
 
 
 def record_from_row(row: dict[str, Any]) -> AuditRecord:
@@ -88,11 +83,11 @@ class PgAuditStore:
         return [record_from_row(row) for row in rows]
 
     async def page(self, query: AuditQuery, *, limit: int, cursor: str | None) -> AuditPage:
-        after = decode_cursor(cursor, _After).seq if cursor else None
+        after = decode_sequence(cursor) if cursor is not None else None
         records = await self._select(query, after, limit + 1)
         more = len(records) > limit
         records = records[:limit]
-        next_cursor = encode_cursor(_After(records[-1].seq)) if more else None
+        next_cursor = encode_sequence(records[-1].seq) if more else None
         return AuditPage(records=records, next_cursor=next_cursor)
 
     async def _chain_pages(self, page_size: int) -> AsyncIterator[list[AuditRecord]]:
