@@ -13,8 +13,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 
-from domain.adapters.bootstrap import build_services
-from domain.adapters.jobs.messaging import build_broker
+from domain.adapters.bootstrap import broker_for, build_services
 from domain.logging import configure_logging
 from domain.settings import Settings
 from domain.wiring import Wired
@@ -26,7 +25,7 @@ async def services_lifespan(app: Litestar) -> AsyncIterator[None]:
     configure_logging(settings.log_level, settings.log_format)
     # uvicorn's access log prints the raw path and query string; ours prints the route.
     logging.getLogger("uvicorn.access").disabled = True
-    broker = build_broker(settings.redis_url)
+    broker = broker_for(settings)
     services = build_services(settings, broker)
     try:
         await services.open()

@@ -17,7 +17,7 @@ from litestar.params import QueryParameter
 from api.audit_context import AuditContextDep
 from api.params import SequenceCursor, moment, moment_parameter
 from api.problems import api_responses
-from api.state import AppServices
+from api.state import UseCases
 from domain.audit.reading import list_events, verify_trail
 from domain.audit.trail import AuditQuery, AuditRecord, ChainBreak
 from domain.auditing import Outcome
@@ -91,7 +91,7 @@ class AuditController(Controller):
     )
     async def list_audit_events(
         self,
-        services: AppServices,
+        cases: UseCases,
         audit_context: AuditContextDep,
         actor: Annotated[
             str | None,
@@ -117,9 +117,7 @@ class AuditController(Controller):
             since=moment(since, "from"),
             until=moment(until, "to"),
         )
-        page = await list_events(
-            services.audit_store, services.uow, audit_context, query, limit=limit, cursor=cursor
-        )
+        page = await cases.run(list_events, audit_context, query, limit, cursor)
         return AuditEventList(
             items=[AuditEventRead.of(record) for record in page.records],
             next_cursor=page.next_cursor,
@@ -133,7 +131,7 @@ class AuditController(Controller):
         responses=api_responses(403),
     )
     async def verify_audit_chain(
-        self, services: AppServices, audit_context: AuditContextDep
+        self, cases: UseCases, audit_context: AuditContextDep
     ) -> ChainVerification:
-        report = await verify_trail(services.audit_store, services.uow, audit_context)
+        report = await cases.run(verify_trail, audit_context)
         return ChainVerification.of(report.valid, report.checked, report.first_broken)

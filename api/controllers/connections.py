@@ -20,7 +20,7 @@ from api.openapi import OptionalBodyOperation
 from api.params import Cursor
 from api.policy_guard import AccessDep
 from api.problems import api_responses
-from api.state import AppServices
+from api.state import UseCases
 from domain.connections import service as connection_service
 from domain.connections.model import (
     INVITATION_TTL,
@@ -120,10 +120,10 @@ class ConnectionsController(Controller):
         data: JSONBody[ConnectionRequest],
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
     ) -> ConnectionRead:
-        connection = await connection_service.request_connection(
-            services.uow, services.clock, access, audit_context, data.doctor_id
+        connection = await cases.run(
+            connection_service.request_connection, access, audit_context, data.doctor_id
         )
         return ConnectionRead.of(connection)
 
@@ -140,12 +140,12 @@ class ConnectionsController(Controller):
         self,
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
         data: JSONBody[InvitationRequest | None] = None,
     ) -> InvitationCreated:
         hours = (data or InvitationRequest()).expires_in_hours
-        invitation = await connection_service.invite_patient(
-            services.uow, services.clock, access, audit_context, timedelta(hours=hours)
+        invitation = await cases.run(
+            connection_service.invite_patient, access, audit_context, timedelta(hours=hours)
         )
         return InvitationCreated(
             connection_id=invitation.connection.id,
@@ -166,10 +166,10 @@ class ConnectionsController(Controller):
         data: JSONBody[InvitationAcceptance],
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
     ) -> ConnectionRead:
-        connection = await connection_service.accept_invitation(
-            services.uow, services.clock, access, audit_context, data.token
+        connection = await cases.run(
+            connection_service.accept_invitation, access, audit_context, data.token
         )
         return ConnectionRead.of(connection)
 
@@ -179,10 +179,10 @@ class ConnectionsController(Controller):
         transition: str,
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
     ) -> ConnectionRead:
-        connection = await connection_service.answer_connection(
-            services.uow, services.clock, access, audit_context, connection_id, transition
+        connection = await cases.run(
+            connection_service.answer_connection, access, audit_context, connection_id, transition
         )
         return ConnectionRead.of(connection)
 
@@ -199,9 +199,9 @@ class ConnectionsController(Controller):
         connection_id: ConnectionId,
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
     ) -> ConnectionRead:
-        return await self._answer(connection_id, "accept", access, audit_context, services)
+        return await self._answer(connection_id, "accept", access, audit_context, cases)
 
     @post(
         "/{connection_id:uuid}/reject",
@@ -216,9 +216,9 @@ class ConnectionsController(Controller):
         connection_id: ConnectionId,
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
     ) -> ConnectionRead:
-        return await self._answer(connection_id, "reject", access, audit_context, services)
+        return await self._answer(connection_id, "reject", access, audit_context, cases)
 
     @post(
         "/{connection_id:uuid}/revoke",
@@ -233,9 +233,9 @@ class ConnectionsController(Controller):
         connection_id: ConnectionId,
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
     ) -> ConnectionRead:
-        return await self._answer(connection_id, "revoke", access, audit_context, services)
+        return await self._answer(connection_id, "revoke", access, audit_context, cases)
 
     @get(
         "/",
@@ -248,7 +248,7 @@ class ConnectionsController(Controller):
         self,
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
         status: Annotated[ConnectionStatus | None, QueryParameter()] = None,
         patient_id: Annotated[uuid.UUID | None, QueryParameter(name="patientId")] = None,
         doctor_id: Annotated[uuid.UUID | None, QueryParameter(name="doctorId")] = None,
@@ -258,9 +258,7 @@ class ConnectionsController(Controller):
         query = ConnectionFilter(
             status=status, patient_id=patient_id, doctor_id=doctor_id, limit=limit, cursor=cursor
         )
-        page = await connection_service.list_connections(
-            services.uow, services.clock, access, audit_context, query
-        )
+        page = await cases.run(connection_service.list_connections, access, audit_context, query)
         return ConnectionList(
             items=[ConnectionListItem.listed(item) for item in page.items],
             next_cursor=page.next_cursor,

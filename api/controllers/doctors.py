@@ -15,7 +15,7 @@ from litestar.params import QueryParameter
 from api.params import ZERO_MINIMUM
 from api.policy_guard import AccessDep
 from api.problems import api_responses
-from api.state import AppServices
+from api.state import UseCases
 from domain.patients import service as patient_service
 from domain.patients.model import DoctorListing
 
@@ -56,11 +56,9 @@ class DoctorsController(Controller):
     async def list_doctors(
         self,
         access: AccessDep,
-        services: AppServices,
+        cases: UseCases,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
         offset: Annotated[int, QueryParameter(ge=0, le=100_000, schema_extra=ZERO_MINIMUM)] = 0,
     ) -> DoctorList:
-        doctors = await patient_service.list_doctors(
-            services.uow, access, limit=limit, offset=offset
-        )
+        doctors = await cases.run(patient_service.list_doctors, access, limit=limit, offset=offset)
         return DoctorList(items=[DoctorRead.of(doctor) for doctor in doctors])

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import msgspec
 from litestar import Controller, Response, get
 
 from api.problems import problem_response, problem_responses
 from api.state import AppServices
-from domain.adapters.probes import OK, probe_postgres, probe_redis
+from domain.monitoring import OK
 
 PROBE_TIMEOUT_SECONDS = 2.0
 
@@ -38,11 +36,7 @@ class HealthController(Controller):
         responses=problem_responses(503),
     )
     async def ready(self, services: AppServices) -> Response[Readiness]:
-        postgres, redis = await asyncio.gather(
-            probe_postgres(services.pool, PROBE_TIMEOUT_SECONDS),
-            probe_redis(services.broker.client, PROBE_TIMEOUT_SECONDS),
-        )
-        checks = {"postgres": postgres, "redis": redis}
+        checks = await services.readiness.check(PROBE_TIMEOUT_SECONDS)
         down = sorted(name for name, result in checks.items() if result != OK)
         if down:
             return problem_response(

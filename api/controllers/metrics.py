@@ -22,11 +22,9 @@ from api.auth import BEARER_SCHEME, metrics_scraper
 from api.middleware.http_metrics import HttpMetrics
 from api.problems import problem_responses
 from api.state import AppServices
-from domain.adapters.bootstrap import Services
-from domain.adapters.jobs.metrics import DurationHistogram, JobCount, job_counts, job_durations
-from domain.adapters.jobs.queue_depth import QueueDepth, queue_depths
-from domain.catalogue import JOB_KINDS
+from domain.catalogue import JOB_KINDS, queues
 from domain.jobs.model import JobStatus
+from domain.monitoring import DurationHistogram, JobCount, JobFigures, QueueDepth
 
 SOURCE_TIMEOUT_SECONDS = 3.0
 
@@ -109,21 +107,18 @@ async def _within_deadline(source: str, work: Awaitable[T]) -> T | None:
         return None
 
 
-async def _from_postgres(services: Services) -> list[Metric]:
-    counts = await job_counts(services.pool)
-    durations = await job_durations(services.pool)
+async def _from_postgres(figures: JobFigures) -> list[Metric]:
+    counts = await figures.job_counts()
+    durations = await figures.job_durations()
     return [_jobs_family(counts), _duration_family(durations)]
 
 
-async def _from_redis(services: Services) -> list[Metric]:
-    queues = sorted({kind.queue for kind in JOB_KINDS.values()})
-    broker = services.broker
-    depths = await asyncio.to_thread(queue_depths, broker.client, queues, broker.namespace)
-    return [_queue_family(depths)]
+async def _from_redis(figures: JobFigures) -> list[Metric]:
+    return [_queue_family(await figures.queue_depths(queues()))]
 
 
-async def scrape_families(services: Services) -> list[Metric]:
-    sources = {"postgres": _from_postgres(services), "redis": _from_redis(services)}
+async def scrape_families(figures: JobFigures) -> list[Metric]:
+    sources = {"postgres": _from_postgres(figures), "redis": _from_redis(figures)}
     results = await asyncio.gather(
         *(_within_deadline(name, work) for name, work in sources.items())
     )
@@ -153,6 +148,6 @@ class MetricsController(Controller):
     async def metrics(self, services: AppServices, state: State) -> Response[bytes]:
         http_metrics: HttpMetrics = state.http_metrics
         body = generate_latest(http_metrics.registry) + generate_latest(
-            _Snapshot(await scrape_families(services))  # type: ignore[arg-type]
+            _Snapshot(await scrape_families(services.figures))  # type: ignore[arg-type]
         )
         return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -9,8 +9,8 @@ from api.audit_context import AuditContextDep
 from api.auth import Caller
 from api.commands import IdempotencyKey, JobAccepted, accepted
 from api.problems import api_responses
-from api.state import AppServices
-from domain.notifications.email import SendEmail, sender_domain, submit_email
+from api.state import UseCases
+from domain.notifications.email import SendEmail, submit_email
 
 
 class NotificationsController(Controller):
@@ -29,19 +29,11 @@ class NotificationsController(Controller):
         self,
         data: JSONBody[SendEmail],
         principal: Caller,
-        services: AppServices,
+        cases: UseCases,
         idempotency_key: IdempotencyKey,
         audit_context: AuditContextDep,
     ) -> Response[JobAccepted]:
-        submission = await submit_email(
-            services.uow,
-            services.sender,
-            services.renderer,
-            services.addresses,
-            data,
-            owner_id=principal.user_id,
-            idempotency_key=idempotency_key,
-            message_id_domain=sender_domain(services.settings.smtp_from),
-            audit=audit_context,
+        submission = await cases.run(
+            submit_email, data, principal.user_id, idempotency_key, audit_context
         )
         return accepted(submission)

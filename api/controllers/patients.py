@@ -19,7 +19,7 @@ from litestar.params import FromPath, JSONBody
 from api.audit_context import AuditContextDep
 from api.policy_guard import AccessDep
 from api.problems import api_responses
-from api.state import AppServices
+from api.state import UseCases
 from domain.patients import service as patient_service
 from domain.patients.model import MAX_CLINICAL_NOTES_CHARS, ContactChanges, Patient
 
@@ -77,11 +77,9 @@ class PatientsController(Controller):
         patient_id: PatientId,
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
     ) -> PatientRead:
-        patient = await patient_service.read_patient(
-            services.uow, services.cipher, access, audit_context, patient_id
-        )
+        patient = await cases.run(patient_service.read_patient, access, audit_context, patient_id)
         return PatientRead.of(patient)
 
     @patch(
@@ -97,17 +95,11 @@ class PatientsController(Controller):
         data: JSONBody[PatientUpdate],
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
     ) -> PatientRead:
         changes = ContactChanges(phone=data.phone, date_of_birth=data.date_of_birth)
-        patient = await patient_service.update_patient(
-            services.uow,
-            services.cipher,
-            services.clock,
-            access,
-            audit_context,
-            patient_id,
-            changes,
+        patient = await cases.run(
+            patient_service.update_patient, access, audit_context, patient_id, changes
         )
         return PatientRead.of(patient)
 
@@ -123,10 +115,10 @@ class PatientsController(Controller):
         patient_id: PatientId,
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
     ) -> ClinicalNotesRead:
-        notes = await patient_service.read_clinical_notes(
-            services.uow, services.cipher, access, audit_context, patient_id
+        notes = await cases.run(
+            patient_service.read_clinical_notes, access, audit_context, patient_id
         )
         return ClinicalNotesRead(patient_id=notes.patient_id, notes=notes.notes)
 
@@ -143,9 +135,9 @@ class PatientsController(Controller):
         data: JSONBody[ClinicalNotesWrite],
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
     ) -> ClinicalNotesRead:
-        notes = await patient_service.write_clinical_notes(
-            services.uow, services.cipher, access, audit_context, patient_id, data.notes
+        notes = await cases.run(
+            patient_service.write_clinical_notes, access, audit_context, patient_id, data.notes
         )
         return ClinicalNotesRead(patient_id=notes.patient_id, notes=notes.notes)

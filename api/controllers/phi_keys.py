@@ -8,7 +8,7 @@ from api.audit_context import AuditContextDep
 from api.auth import Caller
 from api.commands import IdempotencyKey, JobAccepted, accepted
 from api.problems import api_responses
-from api.state import AppServices
+from api.state import UseCases
 from domain.phi.jobs import submit_rotation
 
 
@@ -27,15 +27,11 @@ class PhiKeysController(Controller):
     async def rotate_phi_keys(
         self,
         principal: Caller,
-        services: AppServices,
+        cases: UseCases,
         audit_context: AuditContextDep,
         idempotency_key: IdempotencyKey,
     ) -> Response[JobAccepted]:
-        submission = await submit_rotation(
-            services.uow,
-            services.sender,
-            audit_context,
-            owner_id=principal.user_id,
-            idempotency_key=idempotency_key,
+        submission = await cases.run(
+            submit_rotation, audit_context, principal.user_id, idempotency_key
         )
         return accepted(submission)

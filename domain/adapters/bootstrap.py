@@ -25,8 +25,9 @@ from domain.adapters.documents.crypto import PypdfInspector, SegmentedAesGcm
 from domain.adapters.files.block_store import BlockStoreContentStore
 from domain.adapters.files.ipfs_node import KuboContentStore
 from domain.adapters.files.unixfs import cid_of
-from domain.adapters.jobs.messaging import DramatiqSender
+from domain.adapters.jobs.messaging import DramatiqSender, build_broker
 from domain.adapters.jobs.store import PgJobStore
+from domain.adapters.monitoring import PlatformFigures, PlatformReadiness
 from domain.adapters.notifications.addresses import EmailValidatorAddresses
 from domain.adapters.notifications.mailers import build_mailer
 from domain.adapters.notifications.renderer import JinjaEmailRenderer
@@ -41,6 +42,7 @@ from domain.clock import Clock, SystemClock
 from domain.documents.ports import ContentCipher, PdfInspector
 from domain.files.ports import ContentStore
 from domain.jobs.ports import ExclusiveRuns, JobStore, MessageSender
+from domain.monitoring import JobFigures, Readiness
 from domain.notifications.ports import AddressValidator, EmailRenderer, Mailer
 from domain.rate_limits import RateLimiter
 from domain.records.verification import CidOf
@@ -73,6 +75,8 @@ class Services:
     cid_of: CidOf  # the CID of bytes, computed here as an IPFS node would
     pdf: PdfInspector
     content_cipher: ContentCipher
+    figures: JobFigures
+    readiness: Readiness
     _opened: bool = field(default=False, repr=False)
 
     def dependencies(self) -> dict[str, object]:
@@ -101,6 +105,11 @@ class Services:
             await self.rate_limiter.close()
             await self.pool.close()
             self._opened = False
+
+
+def broker_for(settings: Settings) -> RedisBroker:
+    """The message channel a process sends on (workers build theirs with middleware)."""
+    return build_broker(settings.redis_url)
 
 
 def build_services(
@@ -140,6 +149,8 @@ def build_services(
         cid_of=cid_of,
         pdf=PypdfInspector(),
         content_cipher=SegmentedAesGcm(),
+        figures=PlatformFigures(pool, broker),
+        readiness=PlatformReadiness(pool, broker),
     )
 
 

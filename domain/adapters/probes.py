@@ -11,7 +11,7 @@ import asyncio
 import redis
 from psycopg_pool import AsyncConnectionPool
 
-OK = "ok"
+from domain.monitoring import OK
 
 
 async def _bounded(probe: asyncio.Future | object, timeout: float) -> str:

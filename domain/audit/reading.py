@@ -30,25 +30,28 @@ async def _record_read(
 
 
 async def list_events(
-    store: AuditStore,
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
     context: AuditContext,
     query: AuditQuery,
-    *,
     limit: int,
     cursor: str | None,
+    *,
+    audit_store: AuditStore,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> AuditPage:
     if query.since and query.until and query.since >= query.until:
         raise ValidationFailed("from must be earlier than to", field="from")
-    page = await store.page(query, limit=limit, cursor=cursor)
+    page = await audit_store.page(query, limit=limit, cursor=cursor)
     await _record_read(uow_factory, context, "audit_events")
     return page
 
 
 async def verify_trail(
-    store: AuditStore, uow_factory: UnitOfWorkFactory[UnitOfWork], context: AuditContext
+    context: AuditContext,
+    *,
+    audit_store: AuditStore,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> ChainReport:
-    report = await store.verify()
+    report = await audit_store.verify()
     if report.first_broken is not None:
         log.error(
             "audit_chain_broken",

@@ -79,11 +79,12 @@ async def _caller_as_doctor(uow: UnitOfWork, access: Access) -> uuid.UUID:
 
 
 async def request_connection(
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    clock: Clock,
     access: Access,
     audit: AuditContext,
     doctor_id: uuid.UUID,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    clock: Clock,
 ) -> Connection:
     """A patient asks a doctor to connect; Conflict if the pair is already pending or active."""
     async with uow_factory() as uow:
@@ -101,11 +102,12 @@ async def request_connection(
 
 
 async def invite_patient(
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    clock: Clock,
     access: Access,
     audit: AuditContext,
     ttl: timedelta = INVITATION_TTL,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    clock: Clock,
 ) -> Invitation:
     async with uow_factory() as uow:
         doctor_id = await _caller_as_doctor(uow, access)
@@ -120,11 +122,12 @@ async def invite_patient(
 
 
 async def accept_invitation(
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    clock: Clock,
     access: Access,
     audit: AuditContext,
     token: str,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    clock: Clock,
 ) -> Connection:
     """The patient holding an invitation's token becomes its patient, and the pair is active."""
     async with uow_factory() as uow:
@@ -166,12 +169,13 @@ def _as_party(access: Access, connection: Connection | None) -> Connection:
 
 
 async def answer_connection(
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    clock: Clock,
     access: Access,
     audit: AuditContext,
     connection_id: uuid.UUID,
     transition: str,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    clock: Clock,
 ) -> Connection:
     """Accept, reject or revoke, as a party to the connection (others get a 404)."""
     async with uow_factory() as uow:
@@ -185,11 +189,12 @@ async def answer_connection(
 
 
 async def list_connections(
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    clock: Clock,
     access: Access,
     audit: AuditContext,
     query: ConnectionFilter,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    clock: Clock,
 ) -> ConnectionPage:
     """The caller's own connections (an admin's: everyone's), newest first.
 

@@ -24,6 +24,7 @@ from domain.jobs.ports import MessageSender, Submission
 from domain.jobs.submit import canonical_request, enqueue_job, new_job_id, send_submitted
 from domain.notifications.jobs import EMAIL_SEND
 from domain.notifications.ports import AddressValidator, EmailMessage, EmailRenderer, UnitOfWork
+from domain.settings import Settings
 from domain.text_patterns import BLANK, CONTROL
 from domain.transactions import UnitOfWorkFactory
 
@@ -138,19 +139,23 @@ def sender_domain(smtp_from: str) -> str:
 
 
 async def submit_email(
-    uow: UnitOfWorkFactory[UnitOfWork],
+    command: SendEmail,
+    owner_id: str,
+    idempotency_key: str | None,
+    audit: AuditContext,
+    message_id_domain: str | None = None,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
     sender: MessageSender,
     renderer: EmailRenderer,
     addresses: AddressValidator,
-    command: SendEmail,
-    *,
-    owner_id: str,
-    idempotency_key: str | None,
-    message_id_domain: str,
-    audit: AuditContext,
+    settings: Settings,
 ) -> Submission:
-    """Validate ``command`` fully, then store the e-mail, its job and its audit event at once."""
-    async with uow() as unit:
+    """Validate ``command`` fully, then store the e-mail, its job and its audit event at once.
+
+    Message-IDs name the domain of SMTP_FROM unless ``message_id_domain`` says otherwise."""
+    message_id_domain = message_id_domain or sender_domain(settings.smtp_from)
+    async with uow_factory() as unit:
         submission = await enqueue_email(
             unit,
             renderer,

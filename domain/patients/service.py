@@ -74,11 +74,12 @@ def _opened(cipher: Cipher, record: PatientRecord) -> Patient:
 
 
 async def read_patient(
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    cipher: Cipher,
     access: Access,
     audit: AuditContext,
     patient_id: uuid.UUID,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    cipher: Cipher,
 ) -> Patient:
     async with uow_factory() as uow:
         patient = _opened(cipher, await _authorized(uow, access, patient_id))
@@ -87,13 +88,14 @@ async def read_patient(
 
 
 async def update_patient(
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    cipher: Cipher,
-    clock: Clock,
     access: Access,
     audit: AuditContext,
     patient_id: uuid.UUID,
     changes: ContactChanges,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    cipher: Cipher,
+    clock: Clock,
 ) -> Patient:
     now = clock.now()
     changes = clean_changes(changes, today=now.date())
@@ -126,11 +128,12 @@ class ClinicalNotes(msgspec.Struct, frozen=True):
 
 
 async def read_clinical_notes(
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    cipher: Cipher,
     access: Access,
     audit: AuditContext,
     patient_id: uuid.UUID,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    cipher: Cipher,
 ) -> ClinicalNotes:
     async with uow_factory() as uow:
         await _authorized(uow, access, patient_id)
@@ -141,12 +144,13 @@ async def read_clinical_notes(
 
 
 async def write_clinical_notes(
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    cipher: Cipher,
     access: Access,
     audit: AuditContext,
     patient_id: uuid.UUID,
     notes: str,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    cipher: Cipher,
 ) -> ClinicalNotes:
     validate_clinical_notes(notes)
     sealed = _seal(cipher, notes, PATIENT_CLINICAL_NOTES, patient_id)
@@ -158,7 +162,7 @@ async def write_clinical_notes(
 
 
 async def list_doctors(
-    uow_factory: UnitOfWorkFactory[UnitOfWork], access: Access, *, limit: int, offset: int
+    access: Access, limit: int, offset: int, *, uow_factory: UnitOfWorkFactory[UnitOfWork]
 ) -> list[DoctorListing]:
     access.authorize(())  # the role rule only: the directory has no owner
     async with uow_factory() as uow:

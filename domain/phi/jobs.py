@@ -19,12 +19,12 @@ PHI_ROTATE = JobKind(
 
 
 async def submit_rotation(
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    sender: MessageSender,
     context: AuditContext,
-    *,
     owner_id: str,
     idempotency_key: str | None,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    sender: MessageSender,
 ) -> Submission:
     """Queue a rotation; the request itself is audited with the job it created."""
 

@@ -17,6 +17,7 @@ from domain.jobs.model import JobStatus
 from domain.notifications.email import SendEmail, submit_email
 from tests.support.api import ADMIN
 from tests.support.jobs import async_wait_until
+from tests.support.platform import wired
 from tests.support.processes import start_api, start_scheduler, start_worker
 from tests.support.servers import free_port
 from tests.support.smtp import RecordingHandler, running_smtp_server
@@ -54,11 +55,8 @@ async def test_worker_killed_mid_job_completes_after_recovery_and_sends_once(
     handler = StallsOnFirstRecipient()
     with running_smtp_server(handler) as smtp:
         configured = msgspec.structs.replace(settings, smtp_url=smtp.url)
-        submission = await submit_email(
-            services.uow,
-            services.sender,
-            services.renderer,
-            services.addresses,
+        submission = await wired(services).run(
+            submit_email,
             WELCOME,
             owner_id="admin-1",
             idempotency_key=None,

@@ -15,6 +15,7 @@ from domain.jobs.model import JobStatus
 from domain.notifications.email import SendEmail, message_id_for, submit_email
 from tests.support.handlers import send_email
 from tests.support.jobs import FlakyStore, RecordingSender
+from tests.support.platform import wired
 from tests.support.smtp import SmtpServer
 from workers.lifecycle import LifecycleRunner
 
@@ -37,11 +38,8 @@ async def smtp_services(settings, clock, smtp_server: SmtpServer) -> AsyncIterat
 
 
 async def submit(services: Services):
-    submission = await submit_email(
-        services.uow,
-        services.sender,
-        services.renderer,
-        services.addresses,
+    submission = await wired(services).run(
+        submit_email,
         RESET,
         owner_id="admin-1",
         idempotency_key=None,

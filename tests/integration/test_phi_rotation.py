@@ -37,6 +37,7 @@ from tests.support.api import ADMIN, api_client, assert_problem, bearer, job_row
 from tests.support.handlers import rotate_phi_keys
 from tests.support.pdfs import valid_pdf
 from tests.support.people import PATIENT_ALICE, PEOPLE
+from tests.support.platform import wired
 from tests.support.records import add_document, add_record
 from tests.support.rows import audit_events, rows
 from tests.support.users import Cast, add_cast
@@ -114,11 +115,8 @@ ALERT = SendEmail(
 
 async def queue_email(services) -> None:
     """An e-mail waiting for its job: its address and data are sealed too."""
-    await submit_email(
-        services.uow,
-        services.sender,
-        services.renderer,
-        services.addresses,
+    await wired(services).run(
+        submit_email,
         ALERT,
         owner_id="admin-1",
         idempotency_key=None,
@@ -154,9 +152,7 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
     assert key_ids(database_url) == {OLD}
     before = {column: plaintexts(services, database_url, column) for column in SEALED_COLUMNS}
     job = (
-        await submit_rotation(
-            services.uow, services.sender, SYSTEM, owner_id="admin-1", idempotency_key=None
-        )
+        await wired(services).run(submit_rotation, SYSTEM, owner_id="admin-1", idempotency_key=None)
     ).job
 
     result = await rotate_phi_keys(job, services)
@@ -332,9 +328,7 @@ async def test_a_value_that_will_not_open_is_left_alone_and_fails_the_job(
         "+85500000000",
     )
     job = (
-        await submit_rotation(
-            services.uow, services.sender, SYSTEM, owner_id="admin-1", idempotency_key=None
-        )
+        await wired(services).run(submit_rotation, SYSTEM, owner_id="admin-1", idempotency_key=None)
     ).job
 
     with pytest.raises(PermanentFailure) as failure:

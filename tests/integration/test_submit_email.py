@@ -20,6 +20,7 @@ from domain.notifications.email import SendEmail, message_id_for, sender_domain,
 from domain.notifications.jobs import EMAIL_SEND
 from tests.support.emails import email_rows_as_text
 from tests.support.handlers import send_email
+from tests.support.platform import wired
 from tests.support.smtp import SmtpServer
 
 TO = "Patient.One@Example.ORG"
@@ -35,11 +36,8 @@ COMMAND = SendEmail(to=TO, template="password_reset", data=DATA)
 async def submit(
     services: Services, command: SendEmail = COMMAND, *, key: str | None = "key-1"
 ) -> Submission:
-    return await submit_email(
-        services.uow,
-        services.sender,
-        services.renderer,
-        services.addresses,
+    return await wired(services).run(
+        submit_email,
         command,
         owner_id="user-1",
         idempotency_key=key,

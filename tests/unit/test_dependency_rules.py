@@ -187,3 +187,20 @@ def test_no_feature_imports_the_assembly(path: Path) -> None:
 
 def test_features_are_found() -> None:
     assert {"jobs", "accounts", "records", "documents", "notifications"} <= set(features())
+
+
+# The API reaches adapters only through the composition root (and the settings check that
+# runs before it); everything else comes to it as ports of ``Services`` or wired use cases.
+API_ADAPTER_DOORS = {"domain.adapters.bootstrap", "domain.adapters.settings_check"}
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in modules("api") if p.name != "operator_cli.py"], ids=relative
+)
+def test_the_api_reaches_adapters_only_through_the_composition_root(path: Path) -> None:
+    bad = {
+        name
+        for name in imported_roots(path)
+        if name.startswith("domain.adapters") and name not in API_ADAPTER_DOORS
+    }
+    assert not bad, f"{relative(path)} imports {sorted(bad)}"

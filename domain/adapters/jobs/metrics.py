@@ -8,33 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import msgspec
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from domain.adapters.postgres import pooled
+from domain.monitoring import DurationHistogram, JobCount
 
 # Job durations span milliseconds (a no-op) to hours (an e-mail on its last retry).
 DURATION_BOUNDS: tuple[float, ...] = (
     0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0,
 )  # fmt: skip
-
-
-class JobCount(msgspec.Struct, frozen=True):
-    kind: str
-    status: str
-    count: int
-
-
-class DurationHistogram(msgspec.Struct, frozen=True):
-    """Cumulative: ``buckets[i]`` counts the jobs that took at most ``bounds[i]`` seconds."""
-
-    kind: str
-    status: str
-    bounds: tuple[float, ...]
-    buckets: tuple[int, ...]
-    count: int
-    total_seconds: float
 
 
 _FINISHED = """

@@ -12,18 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import msgspec
 import redis
 
+from domain.monitoring import QueueDepth
+
 DEFAULT_NAMESPACE = "dramatiq"
-
-
-class QueueDepth(msgspec.Struct, frozen=True):
-    queue: str
-    ready: int  # waiting for a worker to take them
-    in_flight: int  # taken by a worker, not yet acked
-    delayed: int  # scheduled for later (job-level retries)
-    dead: int  # dead-lettered by Dramatiq
 
 
 def queue_depths(
