@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import msgspec
 
 from domain.audit.ports import UnitOfWork
 from domain.audit.upkeep import PartitionRequest, maintain_partitions, partition_request
 from domain.clock import Clock
-from domain.jobs.model import SYSTEM_OWNER, DailyAt, JobKind, NewJob, Periodic
+from domain.jobs.model import DailyAt, JobKind, NewJob, Periodic
 from domain.jobs.ports import MessageSender, Submission
-from domain.jobs.submit import canonical_request, submit_job
+from domain.jobs.submit import daily_job, submit_job
 from domain.transactions import UnitOfWorkFactory
 
 
 def partition_job(now: datetime) -> NewJob:
-    request = msgspec.to_builtins(partition_request(now))
-    return NewJob(
-        kind=AUDIT_PARTITIONS,
-        owner_id=SYSTEM_OWNER,
-        payload=request,
-        idempotency_key=f"daily:{now.astimezone(UTC).date().isoformat()}",
-        request=canonical_request(request),
-    )
+    return daily_job(AUDIT_PARTITIONS, now, msgspec.to_builtins(partition_request(now)))
 
 
 async def enqueue_partition_upkeep(

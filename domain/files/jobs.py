@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from domain.clock import Clock
 from domain.files.ports import UnitOfWork
 from domain.files.retention import unpin_expired
-from domain.jobs.model import SYSTEM_OWNER, DailyAt, JobKind, NewJob, Periodic
+from domain.jobs.model import DailyAt, JobKind, Periodic
 from domain.jobs.ports import MessageSender, Submission
-from domain.jobs.submit import canonical_request, submit_job
+from domain.jobs.submit import daily_job, submit_job
 from domain.transactions import UnitOfWorkFactory
 
 # IPFS faults are usually short (a node restarting): retry soon, then back off.
@@ -20,19 +20,8 @@ async def enqueue_unpin(
     uow_factory: UnitOfWorkFactory[UnitOfWork], sender: MessageSender, now: datetime
 ) -> Submission:
     """Today's unpinning job; a second call the same day finds the first (its key)."""
-    today = now.astimezone(UTC).date().isoformat()
-    payload = {"day": today}
-    return await submit_job(
-        uow_factory,
-        sender,
-        NewJob(
-            kind=CONTENT_UNPIN,
-            owner_id=SYSTEM_OWNER,
-            payload=payload,
-            idempotency_key=f"daily:{today}",
-            request=canonical_request(payload),
-        ),
-    )
+    payload = {"day": now.astimezone(UTC).date().isoformat()}
+    return await submit_job(uow_factory, sender, daily_job(CONTENT_UNPIN, now, payload))
 
 
 async def plan_unpin(

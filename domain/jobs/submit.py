@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import msgspec
 import structlog
 
-from domain.jobs.model import Job, NewJob
+from domain.jobs.model import SYSTEM_OWNER, Job, JobKind, NewJob
 from domain.jobs.ports import MessageSender, Submission, UnitOfWork
 from domain.transactions import UnitOfWorkFactory
 
@@ -85,3 +86,15 @@ async def send_quietly(sender: MessageSender, job: Job, delay_seconds: float = 0
         await sender.send(job, delay_seconds)
     except Exception as exc:  # the relay is the safety net for every kind of send failure
         log.warning("job_send_failed", job_id=str(job.id), kind=job.kind, error=type(exc).__name__)
+
+
+def daily_job(kind: JobKind, now: datetime, payload: dict[str, object]) -> NewJob:
+    """The platform's own job of ``kind`` for the UTC day of ``now``: keyed by that day, so two
+    schedulers, a restart or a retried enqueue find the first instead of making another."""
+    return NewJob(
+        kind=kind,
+        owner_id=SYSTEM_OWNER,
+        payload=payload,
+        idempotency_key=f"daily:{now.astimezone(UTC).date().isoformat()}",
+        request=canonical_request(payload),
+    )
