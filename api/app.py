@@ -24,6 +24,7 @@ from api.controllers.documents import DocumentsController
 from api.controllers.health import HealthController
 from api.controllers.jobs import JobsController
 from api.controllers.metrics import MetricsController
+from api.controllers.notices import NoticesController
 from api.controllers.notifications import NotificationsController
 from api.controllers.patients import PatientsController
 from api.controllers.phi_keys import PhiKeysController
@@ -35,6 +36,7 @@ from api.middleware.http_metrics import HttpMetrics, HttpMetricsMiddleware
 from api.middleware.rate_limit import RateLimitMiddleware
 from api.middleware.request_context import RequestContextMiddleware, echo_request_id
 from api.middleware.security_headers import cors_config, security_headers
+from api.notice_stream import live_notices
 from api.openapi import ContractStructSchemaPlugin
 from api.policy_guard import policy_guard, provide_access
 from api.problems import EXCEPTION_HANDLERS
@@ -64,6 +66,7 @@ def _api_v1() -> Router:
             AuthController,
             AccountController,
             RecordsController,
+            NoticesController,
             DocumentsController,
         ],
         guards=[policy_guard],
@@ -76,13 +79,19 @@ def _api_v1() -> Router:
     )
 
 
+def _live_v1() -> Router:
+    """The live notices' WebSocket: its first message carries the token (api/notice_stream.py),
+    so it sits beside the guarded router rather than in it."""
+    return Router(path="/api/v1", route_handlers=[live_notices])
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     """The app; without ``settings`` (uvicorn's factory call) they are read from the environment,
     and a bad one ends the process with one line per bad setting (settings_or_exit)."""
     settings = settings or settings_or_exit()
     http_metrics = HttpMetrics()
     return Litestar(
-        route_handlers=[HealthController, MetricsController, _api_v1()],
+        route_handlers=[HealthController, MetricsController, _api_v1(), _live_v1()],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "cases": Provide(provide_use_cases, sync_to_thread=False),

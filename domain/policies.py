@@ -108,8 +108,12 @@ _TABLE: tuple[Policy, ...] = (
     policy("job.events", ANYONE, R.OWNER, R.ADMIN, target="job"),
     policy("job.cancel", ANYONE, R.OWNER, R.ADMIN, target="job"),
     policy("job.retry", ADMINS, R.ADMIN, target="job"),
-    # notifications
+    # notifications: e-mail by an admin; in-app notices are their user's alone
     policy("notification.send_email", ADMINS, R.AUTHENTICATED),
+    self_service("notice.list"),
+    self_service("notice.preferences"),
+    self_service("notice.live"),  # the WebSocket checks the token of its first message itself
+    policy("notice.read", ANYONE, R.OWNER, target="notice"),
     # doctor-patient connections
     policy("connection.list", ANYONE, R.PARTY, R.ADMIN, target="connection"),
     policy("connection.request", PATIENTS, R.AUTHENTICATED),

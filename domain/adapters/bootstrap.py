@@ -29,6 +29,7 @@ from domain.adapters.jobs.messaging import DramatiqSender, build_broker
 from domain.adapters.jobs.store import PgJobStore
 from domain.adapters.monitoring import PlatformFigures, PlatformReadiness
 from domain.adapters.notifications.addresses import EmailValidatorAddresses
+from domain.adapters.notifications.live import RedisLiveChannel
 from domain.adapters.notifications.mailers import build_mailer
 from domain.adapters.notifications.renderer import JinjaEmailRenderer
 from domain.adapters.phi.cipher import PhiCipher
@@ -43,7 +44,7 @@ from domain.documents.ports import ContentCipher, PdfInspector
 from domain.files.ports import ContentStore
 from domain.jobs.ports import ExclusiveRuns, JobStore, MessageSender
 from domain.monitoring import JobFigures, Readiness
-from domain.notifications.ports import AddressValidator, EmailRenderer, Mailer
+from domain.notifications.ports import AddressValidator, EmailRenderer, LiveChannel, Mailer
 from domain.rate_limits import RateLimiter
 from domain.records.verification import CidOf
 from domain.sealing import Cipher
@@ -77,6 +78,7 @@ class Services:
     content_cipher: ContentCipher
     figures: JobFigures
     readiness: Readiness
+    live: LiveChannel
     _opened: bool = field(default=False, repr=False)
 
     def dependencies(self) -> dict[str, object]:
@@ -103,6 +105,7 @@ class Services:
             if self.ledger is not None:
                 await self.ledger.close()
             await self.rate_limiter.close()
+            await self.live.close()
             await self.pool.close()
             self._opened = False
 
@@ -151,6 +154,7 @@ def build_services(
         content_cipher=SegmentedAesGcm(),
         figures=PlatformFigures(pool, broker),
         readiness=PlatformReadiness(pool, broker),
+        live=RedisLiveChannel(settings.redis_url),
     )
 
 

@@ -29,6 +29,7 @@ from domain.adapters.documents.store import PgDocumentRepository
 from domain.adapters.files.uploads import PgUploadRepository
 from domain.adapters.jobs.store import PgJobRepository
 from domain.adapters.notifications.emails import PgEmailRepository
+from domain.adapters.notifications.notices import PgNoticeRepository
 from domain.adapters.patients.doctors import PgDoctorDirectory
 from domain.adapters.patients.store import PgPatientRepository
 from domain.adapters.phi.sealed_values import PgSealedValues
@@ -50,6 +51,7 @@ class PgUnitOfWork:
         self.connection = conn
         self.jobs = PgJobRepository(conn, clock, request_key)
         self.emails = PgEmailRepository(conn, clock, cipher)
+        self.notices = PgNoticeRepository(conn, clock, cipher)
         self.audit = PgAuditLog(conn, clock)
         self.users = PgUserRepository(conn, identity)
         self.refresh_tokens = PgRefreshTokenRepository(conn)

@@ -14,6 +14,7 @@ from domain.connections.model import (
     ConnectionStatus,
 )
 from domain.jobs.ports import JobRepository
+from domain.notifications.ports import NoticeRepository
 
 
 class ConnectionRepository(Protocol):
@@ -66,6 +67,7 @@ class UnitOfWork(Protocol):
 
     connections: ConnectionRepository
     patients: PatientLookup
+    notices: NoticeRepository
     doctors: DoctorLookup
     audit: AuditLog
     jobs: JobRepository

@@ -29,6 +29,9 @@ from domain.connections.model import (
 )
 from domain.connections.ports import UnitOfWork
 from domain.errors import Conflict, Forbidden, NotFound
+from domain.notifications.inapp import Notice, NoticeKind
+from domain.notifications.notices import announce, notify
+from domain.notifications.ports import LiveChannel
 from domain.policies import Access, party_relations
 from domain.transactions import UnitOfWorkFactory
 
@@ -85,8 +88,10 @@ async def request_connection(
     *,
     uow_factory: UnitOfWorkFactory[UnitOfWork],
     clock: Clock,
+    live: LiveChannel,
 ) -> Connection:
-    """A patient asks a doctor to connect; Conflict if the pair is already pending or active."""
+    """A patient asks a doctor to connect; Conflict if the pair is already pending or active.
+    The doctor is told in the app."""
     async with uow_factory() as uow:
         patient_id = await _caller_as_patient(uow, access)
         if not await uow.doctors.is_listed(doctor_id):
@@ -98,6 +103,10 @@ async def request_connection(
         await uow.audit.record(
             audit, _entry("connection.request", connection.id, "status", "patient_id", "doctor_id")
         )
+        notice = await notify(
+            uow, doctor_id, NoticeKind.CONNECTION_REQUEST, {"connectionId": str(connection.id)}
+        )
+    await announce(live, [notice])
     return connection
 
 
@@ -128,8 +137,10 @@ async def accept_invitation(
     *,
     uow_factory: UnitOfWorkFactory[UnitOfWork],
     clock: Clock,
+    live: LiveChannel,
 ) -> Connection:
-    """The patient holding an invitation's token becomes its patient, and the pair is active."""
+    """The patient holding an invitation's token becomes its patient, and the pair is active;
+    the inviting doctor is told in the app."""
     async with uow_factory() as uow:
         patient_id = await _caller_as_patient(uow, access)
         connection = await uow.connections.by_invitation(invitation_digest(token))
@@ -142,6 +153,8 @@ async def accept_invitation(
         await uow.audit.record(
             audit, _entry("connection.accept_invitation", accepted.id, "status", "patient_id")
         )
+        notice = await _accepted_notice(uow, accepted.doctor_id, accepted)
+    await announce(live, [notice])
     return accepted
 
 
@@ -176,8 +189,11 @@ async def answer_connection(
     *,
     uow_factory: UnitOfWorkFactory[UnitOfWork],
     clock: Clock,
+    live: LiveChannel,
 ) -> Connection:
-    """Accept, reject or revoke, as a party to the connection (others get a 404)."""
+    """Accept, reject or revoke, as a party to the connection (others get a 404). An accepted
+    request or invitation is news for the side that asked: it is told in the app."""
+    told = []
     async with uow_factory() as uow:
         connection = _as_party(access, await uow.connections.get(connection_id, lock=True))
         now = clock.now()
@@ -185,7 +201,17 @@ async def answer_connection(
         target = check_transition(connection, transition, by=by, now=now)
         moved = await _moved(uow, connection, target, now)
         await uow.audit.record(audit, _entry(f"connection.{transition}", moved.id, "status"))
+        asker = moved.doctor_id if moved.initiated_by is Side.DOCTOR else moved.patient_id
+        if moved.status is ConnectionStatus.ACTIVE and asker is not None:
+            told.append(await _accepted_notice(uow, asker, moved))
+    await announce(live, told)
     return moved
+
+
+async def _accepted_notice(uow: UnitOfWork, user_id: uuid.UUID, connection: Connection) -> Notice:
+    return await notify(
+        uow, user_id, NoticeKind.CONNECTION_ACCEPTED, {"connectionId": str(connection.id)}
+    )
 
 
 async def list_connections(

@@ -42,6 +42,8 @@ EMAIL_DATA = SealedColumn("email_messages", "data", "id")  # the template's fiel
 # here so that re-sealing keeps their value (domain/adapters/accounts/lookup_keys.py says why).
 LOOKUP_KEY = SealedColumn("lookup_keys", "key", "id")
 
+NOTICE_DATA = SealedColumn("notices", "data", "id")  # an in-app notice's fields, as JSON
+
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     USER_NAME,
     USER_EMAIL,
@@ -55,5 +57,6 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     DOCUMENT_DATA_KEY,
     EMAIL_TO_ADDRESS,
     EMAIL_DATA,
+    NOTICE_DATA,
     LOOKUP_KEY,
 )

@@ -17,6 +17,7 @@ from tests.fakes.audit import FakeAuditLog, audited
 from tests.fakes.connections import FakeConnectionRepository
 from tests.fakes.database import FakeUnitOfWorkFactory
 from tests.fakes.jobs import FakeJobRepository, FakeJobStore, RecordingSender
+from tests.fakes.notifications import FakeLiveChannel, FakeNoticeRepository
 from tests.fakes.patients import FakeDoctorDirectory, FakePatientRepository
 
 START = datetime(2031, 3, 9, 9, 0, tzinfo=UTC)
@@ -34,17 +35,20 @@ class World:
                 "connections": FakeConnectionRepository,
                 "patients": FakePatientRepository,
                 "doctors": FakeDoctorDirectory,
+                "notices": FakeNoticeRepository,
             },
             clock=self.clock,
         )
         self.cipher = PhiCipher({"k1": bytes(range(32))}, "k1")
         self.sender = RecordingSender()
+        self.live = FakeLiveChannel()
         self.cases = Wired(
             {
                 "uow_factory": self.uow,
                 "clock": self.clock,
                 "cipher": self.cipher,
                 "sender": self.sender,
+                "live": self.live,
                 "store": FakeJobStore(self.uow.database),
                 **more_dependencies,
             }
@@ -87,3 +91,11 @@ class World:
 
     def audited(self) -> list[str]:
         return [entry.action for entry in audited(self.uow.database)]
+
+    def notices_of(self, who: Principal) -> list:
+        """The notices a person has, oldest first."""
+        mine = uuid.UUID(who.user_id)
+        return sorted(
+            (n for n in self.uow.database.table("notices").values() if n.user_id == mine),
+            key=lambda n: n.seq,
+        )

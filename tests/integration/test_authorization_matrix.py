@@ -50,6 +50,8 @@ from domain.adapters.jobs.messaging import build_broker
 from domain.connections.model import ConnectionStatus
 from domain.identity import Role
 from domain.jobs.model import JobError, JobStatus
+from domain.notifications.inapp import NoticeKind
+from domain.notifications.notices import notify
 from domain.policies import POLICIES
 from domain.settings import Settings
 from tests.conftest import make_settings
@@ -168,6 +170,16 @@ def patient_file(add: Callable[[Services, Any], Awaitable[str]]) -> Target:
     return build
 
 
+async def notice(world: World, role: Role, relation: str) -> str | None:
+    """An in-app notice of the member who stands in ``relation`` to the caller."""
+    owner = world.subject(role, relation)
+    if owner is None:
+        return None
+    async with world.services.uow() as uow:
+        made = await notify(uow, owner.id, NoticeKind.HEALTH_ALERT, {"alertId": "a-1"})
+    return str(made.id)
+
+
 record = patient_file(add_record)
 document = patient_file(lambda services, patient: add_document(services, patient, valid_pdf()))
 
@@ -279,7 +291,16 @@ ROWS: tuple[Row, ...] = (
     Row("POST", f"{API}/jobs/{{id}}/cancel", "job.cancel", OWNER_OR_ADMIN,
         target=job(JobStatus.QUEUED)),
     Row("POST", f"{API}/jobs/{{id}}/retry", "job.retry", ADMIN_ONLY, target=job(JobStatus.FAILED)),
-    # notifications
+    # notifications: in-app notices are their user's alone
+    Row("GET", f"{API}/notifications", "notice.list", everyone("2xx")),
+    Row("GET", f"{API}/notifications/unread-count", "notice.list", everyone("2xx")),
+    Row("POST", f"{API}/notifications/read-all", "notice.list", everyone("2xx")),
+    Row("GET", f"{API}/notifications/preferences", "notice.preferences", everyone("2xx")),
+    Row("PUT", f"{API}/notifications/preferences", "notice.preferences", everyone("2xx"),
+        body=lambda world, caller, target: {"preferences": [{"kind": "health.alert",
+                                                               "email": True}]}),
+    Row("POST", f"{API}/notifications/{{id}}/read", "notice.read",
+        grid(patient="2xx 404 404", doctor="2xx 404 404", admin="2xx -- 404"), target=notice),
     Row("POST", f"{API}/notifications/email", "notification.send_email",
         by_role("403", "403", "2xx"), body=email),
     # connections

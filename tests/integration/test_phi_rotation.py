@@ -15,6 +15,8 @@ from domain.auditing import SYSTEM
 from domain.errors import PermanentFailure
 from domain.files.uploads import StagedUpload, UploadPurpose
 from domain.notifications.email import SendEmail, submit_email
+from domain.notifications.inapp import NoticeKind
+from domain.notifications.notices import notify
 from domain.phi.columns import (
     EMAIL_TO_ADDRESS,
     LOOKUP_KEY,
@@ -103,6 +105,7 @@ async def old_key_cast(services) -> Cast:
     await add_document(old, cast.alice.id, valid_pdf())  # its file name and data key
     await stage_upload(old, cast.borey.id)
     await queue_email(old)
+    await leave_notice(old, cast.borey.id)
     return cast
 
 
@@ -123,6 +126,12 @@ async def queue_email(services) -> None:
         message_id_domain="healthplat.test",
         audit=SYSTEM,
     )
+
+
+async def leave_notice(services, user_id: uuid.UUID) -> None:
+    """An in-app notice: its fields are sealed too."""
+    async with services.uow() as uow:
+        await notify(uow, user_id, NoticeKind.HEALTH_ALERT, {"alertTitle": "Blood pressure"})
 
 
 async def stage_upload(services, patient_id: uuid.UUID) -> None:
@@ -171,6 +180,7 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
             "documents.data_key": 1,
             "email_messages.to_address": 1,
             "email_messages.data": 1,
+            "notices.data": 1,
             "lookup_keys.key": 1,
         }
     }
@@ -214,6 +224,7 @@ async def test_each_batch_is_audited_with_table_and_column(
         ("documents", ("data_key",)),
         ("email_messages", ("to_address",)),
         ("email_messages", ("data",)),
+        ("notices", ("data",)),
         ("lookup_keys", ("key",)),
     }
     assert {e["actor_id"] for e in events} == {"system"}

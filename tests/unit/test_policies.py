@@ -40,6 +40,7 @@ EXPECTED_ROLES: dict[str, set[Role]] = {
     "job.cancel": set(Role),
     "job.retry": {Role.ADMIN},
     "notification.send_email": {Role.ADMIN},
+    "notice.read": set(Role),
     "connection.list": set(Role),
     "connection.request": {Role.PATIENT},
     "connection.accept": {Role.DOCTOR},
