@@ -48,7 +48,7 @@ from tests.support.people import (
     PATIENT_BOREY,
     Person,
 )
-from tests.support.platform import running_services
+from tests.support.platform import running_services, use_cases
 from tests.support.rows import audit_events
 from tests.support.servers import free_port
 
@@ -135,14 +135,15 @@ async def test_a_newer_code_replaces_the_older(api, settings) -> None:
 async def test_a_code_expires_after_five_minutes(clocked_services, clock, settings) -> None:
     async with api_client(settings) as api:
         await activate(api, settings.database_url, PATIENT_ALICE)
-    await request_login_code(clocked_services, PATIENT_ALICE.email, OPERATOR)
+    cases = use_cases(clocked_services)
+    await cases.run(request_login_code, OPERATOR, PATIENT_ALICE.email)
     code = sent_code(settings)
     clock.advance(5 * 60 + 1)
     with pytest.raises(Unauthorized):
-        await login_with_code(clocked_services, PATIENT_ALICE.email, code, OPERATOR)
-    await request_login_code(clocked_services, PATIENT_ALICE.email, OPERATOR)
+        await cases.run(login_with_code, OPERATOR, PATIENT_ALICE.email, code)
+    await cases.run(request_login_code, OPERATOR, PATIENT_ALICE.email)
     clock.advance(4 * 60)
-    await login_with_code(clocked_services, PATIENT_ALICE.email, sent_code(settings), OPERATOR)
+    await cases.run(login_with_code, OPERATOR, PATIENT_ALICE.email, sent_code(settings))
 
 
 @pytest.mark.parametrize("email", [PATIENT_BOREY.email, "nobody"])
@@ -322,8 +323,8 @@ async def test_patients_are_not_offered_totp(api, settings) -> None:
 
 async def test_an_admin_without_totp_may_only_enrol(api, settings, services) -> None:
     db = settings.database_url
-    created = await create_admin(
-        services, ADMIN_EANG.email, ADMIN_EANG.name, ADMIN_EANG.password, OPERATOR
+    created = await use_cases(services).run(
+        create_admin, OPERATOR, ADMIN_EANG.email, ADMIN_EANG.name, ADMIN_EANG.password
     )
     answer = await log_in(api, ADMIN_EANG)
     assert answer["scope"] == "mfa_enrolment" and "refreshToken" not in answer
@@ -471,8 +472,9 @@ async def test_guesses_sent_at_once_get_no_more_than_the_budget(api, settings, s
     await activate(api, settings.database_url, PATIENT_ALICE)
     await request_code(api)
     code = wrong(sent_code(settings))
+    cases = use_cases(services)
     outcomes = await asyncio.gather(
-        *(login_with_code(services, PATIENT_ALICE.email, code, OPERATOR) for _ in range(30)),
+        *(cases.run(login_with_code, OPERATOR, PATIENT_ALICE.email, code) for _ in range(30)),
         return_exceptions=True,
     )
     kinds = Counter(type(outcome).__name__ for outcome in outcomes)
@@ -545,7 +547,7 @@ async def test_asking_for_an_email_takes_the_same_floor_whoever_asks(
     async with running_services(slow) as services:
         for email in (PATIENT_ALICE.email, PATIENT_BOREY.email, "not an address"):
             started = time.monotonic()
-            await ask(services, email, OPERATOR)
+            await use_cases(services).run(ask, OPERATOR, email)
             assert time.monotonic() - started >= floor
     assert len(emails(settings.database_url, template, PATIENT_ALICE.email)) == 1
 
@@ -553,9 +555,10 @@ async def test_asking_for_an_email_takes_the_same_floor_whoever_asks(
 async def test_with_the_rate_store_down_no_guess_is_checked(settings) -> None:
     dead = msgspec.structs.replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     async with running_services(dead) as services:
+        cases = use_cases(services)
         with pytest.raises(BudgetUnavailable):
-            await login_with_password(services, PATIENT_ALICE.email, "a guess", OPERATOR)
+            await cases.run(login_with_password, OPERATOR, PATIENT_ALICE.email, "a guess")
         with pytest.raises(BudgetUnavailable):
-            await login_with_code(services, PATIENT_ALICE.email, "123456", OPERATOR)
+            await cases.run(login_with_code, OPERATOR, PATIENT_ALICE.email, "123456")
         with pytest.raises(BudgetUnavailable):
-            await request_login_code(services, PATIENT_ALICE.email, OPERATOR)
+            await cases.run(request_login_code, OPERATOR, PATIENT_ALICE.email)

@@ -9,6 +9,7 @@ from domain.adapters.bootstrap import Services, build_services
 from domain.adapters.jobs.messaging import build_broker
 from domain.clock import Clock
 from domain.settings import Settings
+from domain.wiring import Wired
 
 
 @asynccontextmanager
@@ -24,3 +25,8 @@ async def running_services(
         yield built
     finally:
         await built.close()
+
+
+def use_cases(services: Services) -> Wired:
+    """The use cases wired to ``services`` by name, as the API and the workers wire them."""
+    return Wired(services.dependencies())
