@@ -5,17 +5,22 @@ to, and costs about the same time: an unknown e-mail still verifies a
 password against a dummy hash. Wrong guesses at a code are counted in a
 transaction of their own, which commits although the answer is a refusal.
 
-Every guess also spends the account's budget (domain/sign_in_budget.py),
+Every guess also spends the account's budget (domain/accounts/sign_in_budget.py),
 whichever address it comes from, and asking for a code spends another; an
-unknown e-mail spends them the same way. Asking for a code takes at least
-``account_email_min_seconds``, so its duration does not tell who has an
-account either.
+unknown e-mail spends them the same way. Asking for a code
+(``request_emailed_secret`` with ``LOGIN_CODE``, domain/accounts/emailed_secrets.py)
+takes at least ``account_email_min_seconds``, so its duration does not tell who
+has an account either.
 """
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import msgspec
 
+from domain.accounts.emailed_secrets import EmailedSecret
 from domain.accounts.model import (
     LOGIN_CODE_DIGITS,
     AccountStatus,
@@ -25,12 +30,10 @@ from domain.accounts.model import (
 )
 from domain.accounts.ports import PasswordHasher, TotpProvider, UnitOfWork
 from domain.accounts.sessions import BadCredentials, SignIn, after_first_factor, start_session
-from domain.accounts.sign_in_budget import mail_address, take_attempt
+from domain.accounts.sign_in_budget import take_attempt
 from domain.accounts.steps import (
     normalize_email,
-    queue_email,
     record_audit,
-    replace_secret,
     unseal,
 )
 from domain.auditing import AuditContext
@@ -42,9 +45,7 @@ from domain.credentials import (
     recovery_code_digest,
 )
 from domain.errors import Unauthorized, ValidationFailed
-from domain.jobs.ports import MessageSender, Submission
-from domain.jobs.submit import send_submitted
-from domain.notifications.ports import AddressValidator, EmailRenderer
+from domain.notifications.ports import AddressValidator
 from domain.phi.columns import USER_TOTP_SECRET
 from domain.rate_limits import AddressMail, RateLimiter
 from domain.sealing import Cipher
@@ -102,50 +103,20 @@ async def login_with_password(
         )
 
 
-async def request_login_code(
-    audit: AuditContext,
-    email: str,
-    *,
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    clock: Clock,
-    settings: Settings,
-    addresses: AddressValidator,
-    renderer: EmailRenderer,
-    sender: MessageSender,
-    rate_limiter: RateLimiter,
-) -> None:
-    """E-mail a 6-digit code to an active account. Answers the same, in the same time, whether
-    or not one exists; past the address's hourly cap, TooManyAttempts either way."""
+def _code_email(user: User, code: str, settings: Settings) -> dict[str, Any]:
+    return {"code": code, "expiresInMinutes": lifetime_minutes(SecretPurpose.LOGIN_CODE)}
 
-    async def email_code(address: str) -> None:
-        submission: Submission | None = None
-        async with uow_factory() as uow:
-            user = await uow.users.by_email(address)
-            if user is None or user.status is not AccountStatus.ACTIVE:
-                return
-            now = clock.now()
-            code = new_numeric_code(LOGIN_CODE_DIGITS)
-            await replace_secret(uow, user.id, SecretPurpose.LOGIN_CODE, digest(code), now)
-            submission = await queue_email(
-                uow,
-                user,
-                "one_time_code",
-                {"code": code, "expiresInMinutes": lifetime_minutes(SecretPurpose.LOGIN_CODE)},
-                renderer=renderer,
-                addresses=addresses,
-                settings=settings,
-            )
-            await record_audit(uow, audit, user, "auth.login_code_request")
-        await send_submitted(sender, submission)
 
-    await mail_address(
-        AddressMail.LOGIN_CODE,
-        email,
-        email_code,
-        addresses=addresses,
-        rate_limiter=rate_limiter,
-        settings=settings,
-    )
+# A 6-digit sign-in code, for an active account only (request_emailed_secret).
+LOGIN_CODE = EmailedSecret(
+    cap=AddressMail.LOGIN_CODE,
+    purpose=SecretPurpose.LOGIN_CODE,
+    sent_to=frozenset({AccountStatus.ACTIVE}),
+    new_secret=functools.partial(new_numeric_code, LOGIN_CODE_DIGITS),
+    template="one_time_code",
+    email_data=_code_email,
+    audit_action="auth.login_code_request",
+)
 
 
 async def login_with_code(

@@ -1,6 +1,7 @@
 """Forgotten passwords: an e-mailed single-use link, then a new password that ends every session.
 
-The request answers the same whatever the address (known, unknown,
+The request (``request_emailed_secret`` with ``RESET_LINK``,
+domain/accounts/emailed_secrets.py) answers the same whatever the address (known, unknown,
 malformed), and takes at least ``account_email_min_seconds`` (the real work
 for a known address would otherwise show in its duration), so it cannot be
 used to learn who has an account. The link's token is 256 random bits: it
@@ -11,25 +12,25 @@ confirming it also verifies a pending account's e-mail.
 
 from __future__ import annotations
 
+from typing import Any
+
+from domain.accounts.emailed_secrets import EmailedSecret
 from domain.accounts.model import (
     AccountStatus,
     RevokeReason,
     SecretPurpose,
+    User,
     check_password,
     check_status_transition,
     lifetime_minutes,
 )
 from domain.accounts.ports import PasswordHasher, UnitOfWork
-from domain.accounts.sign_in_budget import mail_address
 from domain.accounts.signup import RESET_PATH, InvalidLink
-from domain.accounts.steps import app_link, queue_email, record_audit, replace_secret
+from domain.accounts.steps import app_link, record_audit
 from domain.auditing import AuditContext
 from domain.clock import Clock
 from domain.credentials import digest, new_token
-from domain.jobs.ports import MessageSender, Submission
-from domain.jobs.submit import send_submitted
-from domain.notifications.ports import AddressValidator, EmailRenderer
-from domain.rate_limits import AddressMail, RateLimiter
+from domain.rate_limits import AddressMail
 from domain.settings import Settings
 from domain.transactions import UnitOfWorkFactory
 
@@ -37,54 +38,25 @@ PURPOSE = SecretPurpose.PASSWORD_RESET
 BAD_LINK = "the reset link is not valid or has expired"
 
 
-async def request_password_reset(
-    audit: AuditContext,
-    email: str,
-    *,
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    clock: Clock,
-    settings: Settings,
-    addresses: AddressValidator,
-    renderer: EmailRenderer,
-    sender: MessageSender,
-    rate_limiter: RateLimiter,
-) -> None:
-    """E-mail a reset link if the address has an account; the same answer, in the same time,
-    either way; past the address's hourly cap of links, TooManyAttempts either way."""
+def _link_email(user: User, token: str, settings: Settings) -> dict[str, Any]:
+    return {
+        "name": user.name,
+        "resetUrl": app_link(settings, RESET_PATH, token),
+        "expiresInMinutes": lifetime_minutes(PURPOSE),
+    }
 
-    async def email_link(address: str) -> None:
-        submission: Submission | None = None
-        async with uow_factory() as uow:
-            user = await uow.users.by_email(address)
-            if user is None or user.status is AccountStatus.DISABLED:
-                return
-            now = clock.now()
-            token = new_token()
-            await replace_secret(uow, user.id, PURPOSE, digest(token), now)
-            submission = await queue_email(
-                uow,
-                user,
-                "password_reset",
-                {
-                    "name": user.name,
-                    "resetUrl": app_link(settings, RESET_PATH, token),
-                    "expiresInMinutes": lifetime_minutes(PURPOSE),
-                },
-                renderer=renderer,
-                addresses=addresses,
-                settings=settings,
-            )
-            await record_audit(uow, audit, user, "auth.password_reset_request")
-        await send_submitted(sender, submission)
 
-    await mail_address(
-        AddressMail.RESET_LINK,
-        email,
-        email_link,
-        addresses=addresses,
-        rate_limiter=rate_limiter,
-        settings=settings,
-    )
+# A single-use link to choose a new password (request_emailed_secret).
+RESET_LINK = EmailedSecret(
+    cap=AddressMail.RESET_LINK,
+    purpose=PURPOSE,
+    # A pending account may reset too: the link proves the mailbox, so it also verifies it.
+    sent_to=frozenset({AccountStatus.ACTIVE, AccountStatus.PENDING}),
+    new_secret=new_token,
+    template="password_reset",
+    email_data=_link_email,
+    audit_action="auth.password_reset_request",
+)
 
 
 async def reset_password(

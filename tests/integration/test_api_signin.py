@@ -14,8 +14,9 @@ import pytest
 import redis
 
 from api.operator_cli import OPERATOR
-from domain.accounts.login import login_with_code, login_with_password, request_login_code
-from domain.accounts.password_reset import request_password_reset
+from domain.accounts.emailed_secrets import request_emailed_secret
+from domain.accounts.login import LOGIN_CODE, login_with_code, login_with_password
+from domain.accounts.password_reset import RESET_LINK
 from domain.accounts.sign_in_budget import BudgetUnavailable
 from domain.accounts.signup import create_admin
 from domain.errors import Unauthorized
@@ -136,12 +137,12 @@ async def test_a_code_expires_after_five_minutes(clocked_services, clock, settin
     async with api_client(settings) as api:
         await activate(api, settings.database_url, PATIENT_ALICE)
     cases = use_cases(clocked_services)
-    await cases.run(request_login_code, OPERATOR, PATIENT_ALICE.email)
+    await cases.run(request_emailed_secret, OPERATOR, LOGIN_CODE, PATIENT_ALICE.email)
     code = sent_code(settings)
     clock.advance(5 * 60 + 1)
     with pytest.raises(Unauthorized):
         await cases.run(login_with_code, OPERATOR, PATIENT_ALICE.email, code)
-    await cases.run(request_login_code, OPERATOR, PATIENT_ALICE.email)
+    await cases.run(request_emailed_secret, OPERATOR, LOGIN_CODE, PATIENT_ALICE.email)
     clock.advance(4 * 60)
     await cases.run(login_with_code, OPERATOR, PATIENT_ALICE.email, sent_code(settings))
 
@@ -532,12 +533,12 @@ async def test_the_rate_store_holds_no_address(api, settings) -> None:
 
 
 @pytest.mark.parametrize(
-    ("ask", "template"),
-    [(request_login_code, "one_time_code"), (request_password_reset, "password_reset")],
+    ("kind", "template"),
+    [(LOGIN_CODE, "one_time_code"), (RESET_LINK, "password_reset")],
     ids=["sign-in code", "reset link"],
 )
 async def test_asking_for_an_email_takes_the_same_floor_whoever_asks(
-    api, settings, ask, template
+    api, settings, kind, template
 ) -> None:
     """A floor, not a speed: the real work for Alice, none for the others, and each call lasts
     at least the floor (without it an unknown address answers several times faster)."""
@@ -547,7 +548,7 @@ async def test_asking_for_an_email_takes_the_same_floor_whoever_asks(
     async with running_services(slow) as services:
         for email in (PATIENT_ALICE.email, PATIENT_BOREY.email, "not an address"):
             started = time.monotonic()
-            await use_cases(services).run(ask, OPERATOR, email)
+            await use_cases(services).run(request_emailed_secret, OPERATOR, kind, email)
             assert time.monotonic() - started >= floor
     assert len(emails(settings.database_url, template, PATIENT_ALICE.email)) == 1
 
@@ -561,4 +562,4 @@ async def test_with_the_rate_store_down_no_guess_is_checked(settings) -> None:
         with pytest.raises(BudgetUnavailable):
             await cases.run(login_with_code, OPERATOR, PATIENT_ALICE.email, "123456")
         with pytest.raises(BudgetUnavailable):
-            await cases.run(request_login_code, OPERATOR, PATIENT_ALICE.email)
+            await cases.run(request_emailed_secret, OPERATOR, LOGIN_CODE, PATIENT_ALICE.email)

@@ -26,6 +26,7 @@ from api.controllers.auth.common import (
 from api.problems import api_responses
 from api.state import UseCases
 from domain.accounts import login
+from domain.accounts.emailed_secrets import request_emailed_secret
 from domain.rate_limits import (
     ACCOUNT_FAILURE_LIMIT,
     ACCOUNT_FAILURE_WINDOW_SECONDS,
@@ -55,7 +56,7 @@ class LoginCodesController(AuthResource):
     async def request_login_code(
         self, data: JSONBody[EmailBody], audit_context: AuditContextDep, cases: UseCases
     ) -> EmailSentRead:
-        await cases.run(login.request_login_code, audit_context, data.email)
+        await cases.run(request_emailed_secret, audit_context, login.LOGIN_CODE, data.email)
         return EmailSentRead()
 
     @post(

@@ -23,6 +23,7 @@ from api.controllers.auth.common import (
 from api.problems import api_responses
 from api.state import UseCases
 from domain.accounts import password_reset
+from domain.accounts.emailed_secrets import request_emailed_secret
 
 
 class ResetConfirmBody(Body):
@@ -43,7 +44,9 @@ class PasswordResetController(AuthResource):
     async def request_password_reset(
         self, data: JSONBody[EmailBody], audit_context: AuditContextDep, cases: UseCases
     ) -> EmailSentRead:
-        await cases.run(password_reset.request_password_reset, audit_context, data.email)
+        await cases.run(
+            request_emailed_secret, audit_context, password_reset.RESET_LINK, data.email
+        )
         return EmailSentRead()
 
     @post(
