@@ -17,7 +17,7 @@ from api.auth import BEARER_SCHEME, provide_principal
 from api.commands import provide_idempotency_key
 from api.controllers.account import AccountController
 from api.controllers.audit import AuditController
-from api.controllers.auth import AuthController
+from api.controllers.auth import AUTH_CONTROLLERS
 from api.controllers.connections import ConnectionsController
 from api.controllers.doctors import DoctorsController
 from api.controllers.documents import DocumentsController
@@ -63,7 +63,7 @@ def _api_v1() -> Router:
             DoctorsController,
             AuditController,
             PhiKeysController,
-            AuthController,
+            *AUTH_CONTROLLERS,
             AccountController,
             RecordsController,
             NoticesController,

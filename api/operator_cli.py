@@ -30,6 +30,7 @@ from domain.auditing import AuditContext
 from domain.errors import DomainError, ValidationFailed
 from domain.identity import Role
 from domain.settings import Settings, SettingsError, load_settings
+from domain.wiring import Wired
 
 OPERATOR = AuditContext(actor_id="healthplat-admin", actor_role="operator")
 USAGE_ERROR = 2
@@ -110,7 +111,8 @@ async def _create_admin(
     services = build_services(settings, broker, pool_max_size=1)
     try:
         await services.open(wait_for_database=True)
-        created = await create_admin(services, email, name, password, OPERATOR)
+        cases = Wired(services.dependencies())
+        created = await cases.run(create_admin, OPERATOR, email, name, password)
     finally:
         await services.close()
         broker.client.close()
@@ -119,7 +121,7 @@ async def _create_admin(
 
 async def _seal_accounts(environ: Mapping[str, str], batch_size: int) -> SealingReport:
     async with one_shot_units_of_work(load_settings(environ)) as units:
-        return await seal_accounts(units, OPERATOR, batch_size=batch_size)
+        return await Wired({"uow_factory": units}).run(seal_accounts, OPERATOR, batch_size)
 
 
 def _sealing_outcome(report: SealingReport) -> int:

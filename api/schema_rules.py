@@ -12,7 +12,7 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 
 from api.controllers.account import AccountUpdate
-from api.controllers.auth import LogoutBody, MfaBody
+from api.controllers.auth.sessions import LogoutBody, MfaBody
 from api.controllers.patients import PatientUpdate
 from api.openapi import RuleBook, constrain
 from domain.accounts.model import (

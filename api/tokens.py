@@ -2,7 +2,7 @@
 
 Tokens are HS256 JWTs signed with ``JWT_SECRET`` carrying ``sub`` (the user
 id), ``role`` and ``exp``, and for a limited token ``scope``. Sign-in mints
-them (api/controllers/auth.py); operators mint one for an existing account
+them (api/controllers/auth/); operators mint one for an existing account
 with ``healthplat-token`` (api/operator_cli.py).
 """
 

@@ -180,7 +180,7 @@ _TABLE: tuple[Policy, ...] = (
     policy("audit.list", ADMINS, R.AUTHENTICATED),
     policy("audit.verify", ADMINS, R.AUTHENTICATED),
     policy("phi.rotate", ADMINS, R.AUTHENTICATED),
-    # accounts and sign-in (api/controllers/auth.py, account.py): credentials are the check
+    # accounts and sign-in (api/controllers/auth/, account.py): credentials are the check
     public("signup"),
     public("verify_email"),
     public("login"),

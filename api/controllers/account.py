@@ -14,10 +14,9 @@ from litestar import Controller, get, patch
 from litestar.params import JSONBody
 
 from api.audit_context import AuditContextDep
-from api.auth import Caller
-from api.controllers.auth import account_id
+from api.policy_guard import AccessDep
 from api.problems import api_responses
-from api.state import AppServices
+from api.state import UseCases
 from domain.accounts.my_account import AccountChanges, AccountView, read_account, update_account
 
 
@@ -40,9 +39,9 @@ class AccountController(Controller):
         opt={"policy": "account.read"},
     )
     async def get_account(
-        self, principal: Caller, services: AppServices, audit_context: AuditContextDep
+        self, access: AccessDep, audit_context: AuditContextDep, cases: UseCases
     ) -> AccountView:
-        return await read_account(services, account_id(principal), audit_context)
+        return await cases.run(read_account, access, audit_context)
 
     @patch(
         "/",
@@ -54,9 +53,9 @@ class AccountController(Controller):
     async def update_account(
         self,
         data: JSONBody[AccountUpdate],
-        principal: Caller,
-        services: AppServices,
+        access: AccessDep,
         audit_context: AuditContextDep,
+        cases: UseCases,
     ) -> AccountView:
         changes = AccountChanges(name=data.name, phone=data.phone)
-        return await update_account(services, account_id(principal), changes, audit_context)
+        return await cases.run(update_account, access, audit_context, changes)

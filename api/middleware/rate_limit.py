@@ -11,7 +11,7 @@ Which budgets a request spends (``domain.rate_limits``):
 Every answer carries ``RateLimit-Limit/-Remaining/-Reset`` for the budget
 with the least room; a refusal is a 429 problem with ``Retry-After``.
 The sign-in services spend per-account budgets of their own
-(domain/sign_in_budget.py); the auth routes answer those refusals with the
+(domain/accounts/sign_in_budget.py); the auth routes answer those refusals with the
 same 429 (``too_many_requests``), whose RateLimit headers are then the
 account budget's and are left as they are.
 

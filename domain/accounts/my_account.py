@@ -11,13 +11,17 @@ from datetime import date, datetime
 
 import msgspec
 
-from domain.accounts.env import AccountEnv, audit, seal, unseal
 from domain.accounts.model import AccountStatus, DoctorProfile, User, clean_name, clean_phone
 from domain.accounts.ports import UnitOfWork
+from domain.accounts.steps import own_account, record_audit, seal, unseal
 from domain.auditing import AuditContext
+from domain.clock import Clock
 from domain.errors import NotFound, ValidationFailed
 from domain.identity import Role
 from domain.phi.columns import PATIENT_DATE_OF_BIRTH, USER_PHONE
+from domain.policies import Access
+from domain.sealing import Cipher
+from domain.transactions import UnitOfWorkFactory
 
 
 class DoctorDetailsView(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -60,13 +64,13 @@ async def _load(uow: UnitOfWork, user_id: uuid.UUID) -> User:
     return user
 
 
-async def _view(uow: UnitOfWork, env: AccountEnv, user: User) -> AccountView:
+async def _view(uow: UnitOfWork, cipher: Cipher, user: User) -> AccountView:
     born = None
     if user.role is Role.PATIENT:
         profile = await uow.users.patient_profile(user.id)
         if profile is not None and profile.date_of_birth is not None:
             born = date.fromisoformat(
-                unseal(env, PATIENT_DATE_OF_BIRTH, user.id, profile.date_of_birth)
+                unseal(cipher, PATIENT_DATE_OF_BIRTH, user.id, profile.date_of_birth)
             )
     doctor: DoctorProfile | None = None
     if user.role is Role.DOCTOR:
@@ -77,7 +81,7 @@ async def _view(uow: UnitOfWork, env: AccountEnv, user: User) -> AccountView:
         role=user.role,
         status=user.status,
         name=user.name,
-        phone=unseal(env, USER_PHONE, user.id, user.phone) if user.phone is not None else None,
+        phone=unseal(cipher, USER_PHONE, user.id, user.phone) if user.phone is not None else None,
         date_of_birth=born,
         doctor=DoctorDetailsView(
             specialty=doctor.specialty,
@@ -93,30 +97,44 @@ async def _view(uow: UnitOfWork, env: AccountEnv, user: User) -> AccountView:
     )
 
 
-async def read_account(env: AccountEnv, user_id: uuid.UUID, context: AuditContext) -> AccountView:
-    async with env.uow() as uow:
+async def read_account(
+    access: Access,
+    audit: AuditContext,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    cipher: Cipher,
+) -> AccountView:
+    user_id = own_account(access)
+    async with uow_factory() as uow:
         user = await _load(uow, user_id)
-        view = await _view(uow, env, user)
-        await audit(uow, context, user, "user.read")
+        view = await _view(uow, cipher, user)
+        await record_audit(uow, audit, user, "user.read")
     return view
 
 
 async def update_account(
-    env: AccountEnv, user_id: uuid.UUID, changes: AccountChanges, context: AuditContext
+    access: Access,
+    audit: AuditContext,
+    changes: AccountChanges,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    clock: Clock,
+    cipher: Cipher,
 ) -> AccountView:
+    user_id = own_account(access)
     fields = changes.changed_fields()
     if not fields:
         raise ValidationFailed("name at least one of name, phone", field="body")
     name = clean_name(changes.name) if isinstance(changes.name, str) else None
     phone = clean_phone(changes.phone) if isinstance(changes.phone, str) else None
-    now = env.clock.now()
-    async with env.uow() as uow:
+    now = clock.now()
+    async with uow_factory() as uow:
         user = await _load(uow, user_id)
         if name is not None:
             await uow.users.set_name(user.id, name, now)
         if changes.phone is not msgspec.UNSET:
-            sealed = seal(env, USER_PHONE, user.id, phone) if phone is not None else None
+            sealed = seal(cipher, USER_PHONE, user.id, phone) if phone is not None else None
             await uow.users.set_phone(user.id, sealed, now)
-        await audit(uow, context, user, "user.update", changed_fields=fields)
-        view = await _view(uow, env, await _load(uow, user_id))
+        await record_audit(uow, audit, user, "user.update", changed_fields=fields)
+        view = await _view(uow, cipher, await _load(uow, user_id))
     return view

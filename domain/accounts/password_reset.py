@@ -1,6 +1,7 @@
 """Forgotten passwords: an e-mailed single-use link, then a new password that ends every session.
 
-The request answers the same whatever the address (known, unknown,
+The request (``request_emailed_secret`` with ``RESET_LINK``,
+domain/accounts/emailed_secrets.py) answers the same whatever the address (known, unknown,
 malformed), and takes at least ``account_email_min_seconds`` (the real work
 for a known address would otherwise show in its duration), so it cannot be
 used to learn who has an account. The link's token is 256 random bits: it
@@ -11,62 +12,62 @@ confirming it also verifies a pending account's e-mail.
 
 from __future__ import annotations
 
-from domain.accounts.env import AccountEnv, app_link, audit, queue_email
+from typing import Any
+
+from domain.accounts.emailed_secrets import EmailedSecret
 from domain.accounts.model import (
     AccountStatus,
     RevokeReason,
     SecretPurpose,
+    User,
     check_password,
     check_status_transition,
     lifetime_minutes,
-    new_secret_row,
 )
-from domain.accounts.sign_in_budget import SignInEnv, mail_address
+from domain.accounts.ports import PasswordHasher, UnitOfWork
 from domain.accounts.signup import RESET_PATH, InvalidLink
+from domain.accounts.steps import app_link, record_audit
 from domain.auditing import AuditContext
+from domain.clock import Clock
 from domain.credentials import digest, new_token
-from domain.jobs.ports import Submission
-from domain.jobs.submit import send_submitted
 from domain.rate_limits import AddressMail
+from domain.settings import Settings
+from domain.transactions import UnitOfWorkFactory
 
 PURPOSE = SecretPurpose.PASSWORD_RESET
 BAD_LINK = "the reset link is not valid or has expired"
 
 
-async def request_password_reset(env: SignInEnv, email: str, context: AuditContext) -> None:
-    """E-mail a reset link if the address has an account; the same answer, in the same time,
-    either way; past the address's hourly cap of links, TooManyAttempts either way."""
-    await mail_address(
-        env, AddressMail.RESET_LINK, email, lambda address: _email_reset_link(env, address, context)
-    )
+def _link_email(user: User, token: str, settings: Settings) -> dict[str, Any]:
+    return {
+        "name": user.name,
+        "resetUrl": app_link(settings, RESET_PATH, token),
+        "expiresInMinutes": lifetime_minutes(PURPOSE),
+    }
 
 
-async def _email_reset_link(env: AccountEnv, address: str, context: AuditContext) -> None:
-    submission: Submission | None = None
-    async with env.uow() as uow:
-        user = await uow.users.by_email(address)
-        if user is None or user.status is AccountStatus.DISABLED:
-            return
-        now = env.clock.now()
-        token = new_token()
-        await uow.secrets.retire(user.id, PURPOSE, now)
-        await uow.secrets.add(new_secret_row(user.id, PURPOSE, digest(token), now))
-        submission = await queue_email(
-            uow,
-            env,
-            user,
-            "password_reset",
-            {
-                "name": user.name,
-                "resetUrl": app_link(env, RESET_PATH, token),
-                "expiresInMinutes": lifetime_minutes(PURPOSE),
-            },
-        )
-        await audit(uow, context, user, "auth.password_reset_request")
-    await send_submitted(env.sender, submission)
+# A single-use link to choose a new password (request_emailed_secret).
+RESET_LINK = EmailedSecret(
+    cap=AddressMail.RESET_LINK,
+    purpose=PURPOSE,
+    # A pending account may reset too: the link proves the mailbox, so it also verifies it.
+    sent_to=frozenset({AccountStatus.ACTIVE, AccountStatus.PENDING}),
+    new_secret=new_token,
+    template="password_reset",
+    email_data=_link_email,
+    audit_action="auth.password_reset_request",
+)
 
 
-async def reset_password(env: AccountEnv, token: str, password: str, context: AuditContext) -> None:
+async def reset_password(
+    audit: AuditContext,
+    token: str,
+    password: str,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    clock: Clock,
+    passwords: PasswordHasher,
+) -> None:
     """Set a new password with a live link; every refresh token of the account is revoked.
 
     A password the policy refuses does not use the link up. The slow hash is
@@ -74,10 +75,10 @@ async def reset_password(env: AccountEnv, token: str, password: str, context: Au
     guarded update, so of two racing confirmations only one wins.
     """
     secret_hash = digest(token)
-    async with env.uow() as uow:
+    async with uow_factory() as uow:
         secret = await uow.secrets.by_hash(PURPOSE, secret_hash)
         user = await uow.users.get(secret.user_id) if secret is not None else None
-    now = env.clock.now()
+    now = clock.now()
     if (
         secret is None
         or user is None
@@ -86,9 +87,9 @@ async def reset_password(env: AccountEnv, token: str, password: str, context: Au
     ):
         raise InvalidLink(BAD_LINK)
     check_password(password, user.email)
-    password_hash = await env.passwords.hash(password)
-    now = env.clock.now()
-    async with env.uow() as uow:
+    password_hash = await passwords.hash(password)
+    now = clock.now()
+    async with uow_factory() as uow:
         if not await uow.secrets.consume(secret.id, now):
             raise InvalidLink(BAD_LINK)
         await uow.secrets.retire(user.id, PURPOSE, now)
@@ -99,4 +100,4 @@ async def reset_password(env: AccountEnv, token: str, password: str, context: Au
             status = check_status_transition("verify", user.status)
             if await uow.users.set_status(user.id, user.status, status, now, email_verified=True):
                 changed += ("status", "email_verified_at")
-        await audit(uow, context, user, "auth.password_reset", changed_fields=changed)
+        await record_audit(uow, audit, user, "auth.password_reset", changed_fields=changed)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import msgspec
 
+from domain.accounts.ports import UnitOfWork
 from domain.auditing import AuditContext, AuditEntry
 from domain.transactions import UnitOfWorkFactory
 
@@ -38,7 +39,10 @@ class SealingReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def seal_accounts(
-    uow_factory: UnitOfWorkFactory, context: AuditContext, *, batch_size: int = SEAL_BATCH_SIZE
+    audit: AuditContext,
+    batch_size: int = SEAL_BATCH_SIZE,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> SealingReport:
     sealed = conflicts = 0
     after = None
@@ -47,7 +51,7 @@ async def seal_accounts(
             batch = await uow.users.seal_plaintext(after, batch_size)
             if batch.sealed:
                 await uow.audit.record(
-                    context,
+                    audit,
                     AuditEntry(
                         action="phi.seal", resource_type="users", changed_fields=SEALED_FIELDS
                     ),

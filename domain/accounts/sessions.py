@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from domain.accounts.env import AccountEnv, audit
 from domain.accounts.model import (
     AccountStatus,
     RefreshToken,
@@ -30,10 +29,15 @@ from domain.accounts.model import (
     next_sign_in_step,
 )
 from domain.accounts.ports import UnitOfWork
+from domain.accounts.steps import own_account, record_audit
 from domain.auditing import AuditContext
+from domain.clock import Clock
 from domain.credentials import digest, new_token
 from domain.errors import Forbidden, Unauthorized, ValidationFailed
 from domain.identity import MFA_ENROLMENT_SCOPE, Role
+from domain.policies import Access
+from domain.settings import Settings
+from domain.transactions import UnitOfWorkFactory
 
 
 class SessionStarted(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,18 +89,16 @@ def check_may_sign_in(user: User) -> None:
         raise Forbidden("this account is disabled", code="account_disabled")
 
 
-def refresh_ttl(env: AccountEnv) -> timedelta:
-    return timedelta(seconds=env.settings.refresh_token_ttl_seconds)
+def refresh_ttl(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.refresh_token_ttl_seconds)
 
 
 async def issue_session(
-    uow: UnitOfWork, env: AccountEnv, user: User, now: datetime
+    uow: UnitOfWork, user: User, now: datetime, ttl: timedelta
 ) -> tuple[SessionStarted, uuid.UUID]:
     """A new refresh-token family for ``user``; returns it and the family id (the audit's)."""
     token = new_token()
-    row = next_refresh_token(
-        user_id=user.id, token_hash=digest(token), now=now, ttl=refresh_ttl(env)
-    )
+    row = next_refresh_token(user_id=user.id, token_hash=digest(token), now=now, ttl=ttl)
     await uow.refresh_tokens.add(row)
     await uow.users.record_login(user.id, now)
     started = SessionStarted(
@@ -106,33 +108,45 @@ async def issue_session(
 
 
 async def after_first_factor(
-    uow: UnitOfWork, env: AccountEnv, user: User, context: AuditContext, *, method: str
+    uow: UnitOfWork,
+    audit: AuditContext,
+    user: User,
+    *,
+    method: str,
+    clock: Clock,
+    settings: Settings,
 ) -> SignIn:
     """The account proved one factor (``method``: password, login_code): a session, an MFA
     challenge, or for an admin without TOTP an enrolment-only token. Audited either way."""
     check_may_sign_in(user)
-    now = env.clock.now()
+    now = clock.now()
     step = next_sign_in_step(user)
     if step is SignInStep.MFA:
         token = new_token()
         secret = new_secret_row(user.id, SecretPurpose.MFA_CHALLENGE, digest(token), now)
         await uow.secrets.add(secret)
-        await audit(uow, context, user, "auth.mfa_challenge", changed_fields=(method,))
+        await record_audit(uow, audit, user, "auth.mfa_challenge", changed_fields=(method,))
         return MfaRequired(mfa_token=token, expires_at=secret.expires_at)
     if step is SignInStep.ENROLMENT:
         await uow.users.record_login(user.id, now)
-        await audit(uow, context, user, "auth.login_enrolment", changed_fields=(method,))
+        await record_audit(uow, audit, user, "auth.login_enrolment", changed_fields=(method,))
         return EnrolmentOnly(user_id=user.id, role=user.role)
-    return await start_session(uow, env, user, context, method=method)
+    return await start_session(uow, audit, user, method=method, clock=clock, settings=settings)
 
 
 async def start_session(
-    uow: UnitOfWork, env: AccountEnv, user: User, context: AuditContext, *, method: str
+    uow: UnitOfWork,
+    audit: AuditContext,
+    user: User,
+    *,
+    method: str,
+    clock: Clock,
+    settings: Settings,
 ) -> SessionStarted:
-    started, family_id = await issue_session(uow, env, user, env.clock.now())
-    await audit(
+    started, family_id = await issue_session(uow, user, clock.now(), refresh_ttl(settings))
+    await record_audit(
         uow,
-        context,
+        audit,
         user,
         "auth.login",
         resource_type="session",
@@ -143,23 +157,28 @@ async def start_session(
 
 
 async def refresh_session(
-    env: AccountEnv, refresh_token: str, context: AuditContext
+    audit: AuditContext,
+    refresh_token: str,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    clock: Clock,
+    settings: Settings,
 ) -> SessionStarted:
     """Rotate ``refresh_token``. A rotated one coming back revokes its family (committed, even
     though the answer is 401), and so does a token of an account no longer active."""
-    now = env.clock.now()
+    now = clock.now()
     started: SessionStarted | None = None
-    async with env.uow() as uow:
+    async with uow_factory() as uow:
         token = await uow.refresh_tokens.by_hash(digest(refresh_token))
         if token is not None:
-            started = await _rotate(uow, env, token, now, context)
+            started = await _rotate(uow, audit, token, now, refresh_ttl(settings))
     if started is None:
         raise SessionExpired("the refresh token is not valid; sign in again")
     return started
 
 
 async def _rotate(
-    uow: UnitOfWork, env: AccountEnv, token: RefreshToken, now: datetime, context: AuditContext
+    uow: UnitOfWork, audit: AuditContext, token: RefreshToken, now: datetime, ttl: timedelta
 ) -> SessionStarted | None:
     verdict = judge_refresh(token, now)
     if verdict is RefreshVerdict.REUSED:
@@ -177,12 +196,12 @@ async def _rotate(
         return None
     fresh = new_token()
     child = next_refresh_token(
-        user_id=user.id, token_hash=digest(fresh), now=now, ttl=refresh_ttl(env), parent=token
+        user_id=user.id, token_hash=digest(fresh), now=now, ttl=ttl, parent=token
     )
     await uow.refresh_tokens.add(child)
-    await audit(
+    await record_audit(
         uow,
-        context,
+        audit,
         user,
         "auth.refresh",
         resource_type="session",
@@ -194,36 +213,38 @@ async def _rotate(
 
 
 async def end_session(
-    env: AccountEnv,
-    user_id: uuid.UUID,
+    access: Access,
+    audit: AuditContext,
     refresh_token: str | None,
-    context: AuditContext,
-    *,
     everywhere: bool = False,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    clock: Clock,
 ) -> None:
     """Revoke the session ``refresh_token`` belongs to, or every session of the caller.
 
     A token that is unknown or someone else's is ignored (logging out cannot
     tell a caller anything about another session).
     """
+    user_id = own_account(access)
     if refresh_token is None and not everywhere:
         raise ValidationFailed("give the refreshToken to end, or everywhere: true", field="body")
-    now = env.clock.now()
-    async with env.uow() as uow:
+    now = clock.now()
+    async with uow_factory() as uow:
         user = await uow.users.get(user_id)
         if user is None:
             return
         if everywhere:
             await uow.refresh_tokens.revoke_all(user.id, now, RevokeReason.LOGOUT)
-            await audit(uow, context, user, "auth.logout_everywhere")
+            await record_audit(uow, audit, user, "auth.logout_everywhere")
             return
         token = await uow.refresh_tokens.by_hash(digest(refresh_token)) if refresh_token else None
         if token is None or token.user_id != user.id:
             return
         await uow.refresh_tokens.revoke_family(token.family_id, now, RevokeReason.LOGOUT)
-        await audit(
+        await record_audit(
             uow,
-            context,
+            audit,
             user,
             "auth.logout",
             resource_type="session",

@@ -34,13 +34,13 @@ the codes open to unlimited guessing.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
 
 import structlog
 
-from domain.accounts.env import AccountEnv, normalize_email
+from domain.accounts.steps import normalize_email
 from domain.errors import DomainError, TransientFailure, ValidationFailed
 from domain.logging import exception_fields
+from domain.notifications.ports import AddressValidator
 from domain.rate_limits import (
     AddressMail,
     RateDecision,
@@ -50,15 +50,10 @@ from domain.rate_limits import (
     account_key,
     address_mail_limit,
 )
+from domain.settings import Settings
 from domain.timing_floor import at_least
 
 log = structlog.get_logger(__name__)
-
-
-class SignInEnv(AccountEnv, Protocol):
-    """An account environment that can count against the shared rate limits."""
-
-    rate_limiter: RateLimiter
 
 
 class TooManyAttempts(DomainError):
@@ -93,39 +88,48 @@ class Attempt:
             log.warning("sign_in_budget_not_given_back", **exception_fields(exc))
 
 
-async def take_attempt(env: SignInEnv, address: str) -> Attempt:
+async def take_attempt(address: str, *, rate_limiter: RateLimiter, settings: Settings) -> Attempt:
     """Hold a unit of the failure budget of ``address`` (canonical form) for one guess; raises
     TooManyAttempts when none is left, before the guess is checked."""
-    rate = account_failure_limit(account_key(env.settings.jwt_secret, address))
-    await _spend(env, rate)
-    return Attempt(env.rate_limiter, rate)
+    rate = account_failure_limit(account_key(settings.jwt_secret, address))
+    await _spend(rate_limiter, rate)
+    return Attempt(rate_limiter, rate)
 
 
-async def spend_address_mail(env: SignInEnv, kind: AddressMail, address: str) -> None:
+async def spend_address_mail(
+    kind: AddressMail, address: str, *, rate_limiter: RateLimiter, settings: Settings
+) -> None:
     """Count an e-mail of ``kind`` asked for ``address`` (a sign-in code, a reset link, a
     sign-up's mail); raises TooManyAttempts past the hour's cap, account or not."""
-    await _spend(env, address_mail_limit(kind, account_key(env.settings.jwt_secret, address)))
+    rate = address_mail_limit(kind, account_key(settings.jwt_secret, address))
+    await _spend(rate_limiter, rate)
 
 
 async def mail_address(
-    env: SignInEnv, kind: AddressMail, email: str, send: Callable[[str], Awaitable[None]]
+    kind: AddressMail,
+    email: str,
+    send: Callable[[str], Awaitable[None]],
+    *,
+    addresses: AddressValidator,
+    rate_limiter: RateLimiter,
+    settings: Settings,
 ) -> None:
     """The shape of every "e-mail this address, if it has an account" request (a sign-in code,
     a reset link): nothing for a malformed address, the address's hourly cap, then ``send``
     with the canonical address; all of it at least ACCOUNT_EMAIL_MIN_SECONDS, so neither the
     answer nor its timing tells whether the account exists."""
-    async with at_least(env.settings.account_email_min_seconds):
+    async with at_least(settings.account_email_min_seconds):
         try:
-            address = normalize_email(env, email)
+            address = normalize_email(addresses, email)
         except ValidationFailed:
             return
-        await spend_address_mail(env, kind, address)
+        await spend_address_mail(kind, address, rate_limiter=rate_limiter, settings=settings)
         await send(address)
 
 
-async def _spend(env: SignInEnv, rate: RateLimit) -> None:
+async def _spend(rate_limiter: RateLimiter, rate: RateLimit) -> None:
     try:
-        [count] = await env.rate_limiter.hit([rate])
+        [count] = await rate_limiter.hit([rate])
     except Exception as exc:  # any failure of the shared store: refuse, see the docstring
         raise BudgetUnavailable("sign-in is briefly unavailable; retry shortly") from exc
     decision = RateDecision.of(rate, count)

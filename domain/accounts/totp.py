@@ -15,15 +15,21 @@ import uuid
 
 import msgspec
 
-from domain.accounts.env import PRODUCT, AccountEnv, audit, seal, unseal
 from domain.accounts.login import totp_code_holds
 from domain.accounts.model import MFA_ROLES, User
-from domain.accounts.ports import UnitOfWork
-from domain.accounts.sign_in_budget import SignInEnv, take_attempt
+from domain.accounts.ports import PasswordHasher, TotpProvider, UnitOfWork
+from domain.accounts.sign_in_budget import take_attempt
+from domain.accounts.steps import PRODUCT, own_account, record_audit, seal, unseal
 from domain.auditing import AuditContext
+from domain.clock import Clock
 from domain.credentials import RECOVERY_CODE_COUNT, new_recovery_code, recovery_code_digest
 from domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from domain.phi.columns import USER_TOTP_SECRET
+from domain.policies import Access
+from domain.rate_limits import RateLimiter
+from domain.sealing import Cipher
+from domain.settings import Settings
+from domain.transactions import UnitOfWorkFactory
 
 
 class TotpSetup(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,46 +51,75 @@ async def _account(uow: UnitOfWork, user_id: uuid.UUID) -> User:
     return user
 
 
-async def _password_holds(env: SignInEnv, user: User, password: str) -> None:
+async def _password_holds(
+    user: User,
+    password: str,
+    *,
+    passwords: PasswordHasher,
+    rate_limiter: RateLimiter,
+    settings: Settings,
+) -> None:
     """Re-authentication: the account's password, counted against its sign-in budget."""
-    attempt = await take_attempt(env, user.email)
-    if not await env.passwords.verify(user.password_hash, password):
+    attempt = await take_attempt(user.email, rate_limiter=rate_limiter, settings=settings)
+    if not await passwords.verify(user.password_hash, password):
         raise Forbidden("the password is wrong", code="invalid_password")
     await attempt.succeeded()
 
 
 async def setup_totp(
-    env: SignInEnv, user_id: uuid.UUID, password: str, context: AuditContext
+    access: Access,
+    audit: AuditContext,
+    password: str,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    clock: Clock,
+    settings: Settings,
+    cipher: Cipher,
+    passwords: PasswordHasher,
+    totp: TotpProvider,
+    rate_limiter: RateLimiter,
 ) -> TotpSetup:
     """Needs the account's password too: a stolen access token alone must not be able to put
     an attacker's authenticator on the account (and lock its owner out)."""
-    async with env.uow() as uow:
+    user_id = own_account(access)
+    async with uow_factory() as uow:
         user = await _account(uow, user_id)
-    await _password_holds(env, user, password)  # the slow hash runs outside any transaction
-    secret = env.totp.new_secret()
-    async with env.uow() as uow:
+    # The slow hash runs outside any transaction.
+    await _password_holds(
+        user, password, passwords=passwords, rate_limiter=rate_limiter, settings=settings
+    )
+    secret = totp.new_secret()
+    async with uow_factory() as uow:
         user = await _account(uow, user_id)
-        sealed = seal(env, USER_TOTP_SECRET, user.id, secret)
-        if not await uow.users.store_totp_secret(user.id, sealed, env.clock.now()):
+        sealed = seal(cipher, USER_TOTP_SECRET, user.id, secret)
+        if not await uow.users.store_totp_secret(user.id, sealed, clock.now()):
             raise Conflict("two-factor sign-in is already enabled; disable it first")
-        await audit(uow, context, user, "auth.totp_setup", changed_fields=("totp_secret",))
-    uri = env.totp.provisioning_uri(secret, account=user.email, issuer=PRODUCT)
-    return TotpSetup(secret=secret, provisioning_uri=uri, qr_code=env.totp.qr_code(uri))
+        await record_audit(uow, audit, user, "auth.totp_setup", changed_fields=("totp_secret",))
+    uri = totp.provisioning_uri(secret, account=user.email, issuer=PRODUCT)
+    return TotpSetup(secret=secret, provisioning_uri=uri, qr_code=totp.qr_code(uri))
 
 
 async def enable_totp(
-    env: AccountEnv, user_id: uuid.UUID, code: str, context: AuditContext
+    access: Access,
+    audit: AuditContext,
+    code: str,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    clock: Clock,
+    cipher: Cipher,
+    totp: TotpProvider,
 ) -> TotpEnabled:
+    user_id = own_account(access)
     codes = [new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
-    async with env.uow() as uow:
+    async with uow_factory() as uow:
         user = await _account(uow, user_id)
         if user.totp_enabled:
             raise Conflict("two-factor sign-in is already enabled")
         if user.totp_secret is None:
             raise Conflict("set two-factor sign-in up first")
-        now = env.clock.now()
-        secret = unseal(env, USER_TOTP_SECRET, user.id, user.totp_secret)
-        step = env.totp.match(secret, code, at=now, after_step=None)
+        now = clock.now()
+        secret = unseal(cipher, USER_TOTP_SECRET, user.id, user.totp_secret)
+        step = totp.match(secret, code, at=now, after_step=None)
         if step is None:
             raise ValidationFailed(
                 "the code is wrong; check the authenticator app's time", field="code"
@@ -92,9 +127,9 @@ async def enable_totp(
         if not await uow.users.enable_totp(user.id, step, now):
             raise Conflict("two-factor sign-in is already enabled")
         await uow.recovery_codes.replace(user.id, [recovery_code_digest(c) for c in codes], now)
-        await audit(
+        await record_audit(
             uow,
-            context,
+            audit,
             user,
             "auth.totp_enable",
             changed_fields=("totp_enabled_at", "recovery_codes"),
@@ -103,20 +138,28 @@ async def enable_totp(
 
 
 async def disable_totp(
-    env: AccountEnv, user_id: uuid.UUID, code: str, context: AuditContext
+    access: Access,
+    audit: AuditContext,
+    code: str,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    clock: Clock,
+    cipher: Cipher,
+    totp: TotpProvider,
 ) -> None:
     """Needs a current TOTP code. An admin who disables it is back to enrolment-only tokens."""
-    async with env.uow() as uow:
+    user_id = own_account(access)
+    async with uow_factory() as uow:
         user = await _account(uow, user_id)
         if not user.totp_enabled:
             raise Conflict("two-factor sign-in is not enabled")
-        if not await totp_code_holds(uow, env, user, code):
+        if not await totp_code_holds(uow, user, code, clock=clock, cipher=cipher, totp=totp):
             raise Forbidden("the code is wrong or was already used", code="invalid_totp_code")
-        await uow.users.clear_totp(user.id, env.clock.now())
+        await uow.users.clear_totp(user.id, clock.now())
         await uow.recovery_codes.clear(user.id)
-        await audit(
+        await record_audit(
             uow,
-            context,
+            audit,
             user,
             "auth.totp_disable",
             changed_fields=("totp_secret", "totp_enabled_at", "recovery_codes"),

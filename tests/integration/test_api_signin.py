@@ -14,8 +14,9 @@ import pytest
 import redis
 
 from api.operator_cli import OPERATOR
-from domain.accounts.login import login_with_code, login_with_password, request_login_code
-from domain.accounts.password_reset import request_password_reset
+from domain.accounts.emailed_secrets import request_emailed_secret
+from domain.accounts.login import LOGIN_CODE, login_with_code, login_with_password
+from domain.accounts.password_reset import RESET_LINK
 from domain.accounts.sign_in_budget import BudgetUnavailable
 from domain.accounts.signup import create_admin
 from domain.errors import Unauthorized
@@ -48,7 +49,7 @@ from tests.support.people import (
     PATIENT_BOREY,
     Person,
 )
-from tests.support.platform import running_services
+from tests.support.platform import running_services, wired
 from tests.support.rows import audit_events
 from tests.support.servers import free_port
 
@@ -135,14 +136,15 @@ async def test_a_newer_code_replaces_the_older(api, settings) -> None:
 async def test_a_code_expires_after_five_minutes(clocked_services, clock, settings) -> None:
     async with api_client(settings) as api:
         await activate(api, settings.database_url, PATIENT_ALICE)
-    await request_login_code(clocked_services, PATIENT_ALICE.email, OPERATOR)
+    cases = wired(clocked_services)
+    await cases.run(request_emailed_secret, OPERATOR, LOGIN_CODE, PATIENT_ALICE.email)
     code = sent_code(settings)
     clock.advance(5 * 60 + 1)
     with pytest.raises(Unauthorized):
-        await login_with_code(clocked_services, PATIENT_ALICE.email, code, OPERATOR)
-    await request_login_code(clocked_services, PATIENT_ALICE.email, OPERATOR)
+        await cases.run(login_with_code, OPERATOR, PATIENT_ALICE.email, code)
+    await cases.run(request_emailed_secret, OPERATOR, LOGIN_CODE, PATIENT_ALICE.email)
     clock.advance(4 * 60)
-    await login_with_code(clocked_services, PATIENT_ALICE.email, sent_code(settings), OPERATOR)
+    await cases.run(login_with_code, OPERATOR, PATIENT_ALICE.email, sent_code(settings))
 
 
 @pytest.mark.parametrize("email", [PATIENT_BOREY.email, "nobody"])
@@ -322,8 +324,8 @@ async def test_patients_are_not_offered_totp(api, settings) -> None:
 
 async def test_an_admin_without_totp_may_only_enrol(api, settings, services) -> None:
     db = settings.database_url
-    created = await create_admin(
-        services, ADMIN_EANG.email, ADMIN_EANG.name, ADMIN_EANG.password, OPERATOR
+    created = await wired(services).run(
+        create_admin, OPERATOR, ADMIN_EANG.email, ADMIN_EANG.name, ADMIN_EANG.password
     )
     answer = await log_in(api, ADMIN_EANG)
     assert answer["scope"] == "mfa_enrolment" and "refreshToken" not in answer
@@ -471,8 +473,9 @@ async def test_guesses_sent_at_once_get_no_more_than_the_budget(api, settings, s
     await activate(api, settings.database_url, PATIENT_ALICE)
     await request_code(api)
     code = wrong(sent_code(settings))
+    cases = wired(services)
     outcomes = await asyncio.gather(
-        *(login_with_code(services, PATIENT_ALICE.email, code, OPERATOR) for _ in range(30)),
+        *(cases.run(login_with_code, OPERATOR, PATIENT_ALICE.email, code) for _ in range(30)),
         return_exceptions=True,
     )
     kinds = Counter(type(outcome).__name__ for outcome in outcomes)
@@ -530,12 +533,12 @@ async def test_the_rate_store_holds_no_address(api, settings) -> None:
 
 
 @pytest.mark.parametrize(
-    ("ask", "template"),
-    [(request_login_code, "one_time_code"), (request_password_reset, "password_reset")],
+    ("kind", "template"),
+    [(LOGIN_CODE, "one_time_code"), (RESET_LINK, "password_reset")],
     ids=["sign-in code", "reset link"],
 )
 async def test_asking_for_an_email_takes_the_same_floor_whoever_asks(
-    api, settings, ask, template
+    api, settings, kind, template
 ) -> None:
     """A floor, not a speed: the real work for Alice, none for the others, and each call lasts
     at least the floor (without it an unknown address answers several times faster)."""
@@ -545,7 +548,7 @@ async def test_asking_for_an_email_takes_the_same_floor_whoever_asks(
     async with running_services(slow) as services:
         for email in (PATIENT_ALICE.email, PATIENT_BOREY.email, "not an address"):
             started = time.monotonic()
-            await ask(services, email, OPERATOR)
+            await wired(services).run(request_emailed_secret, OPERATOR, kind, email)
             assert time.monotonic() - started >= floor
     assert len(emails(settings.database_url, template, PATIENT_ALICE.email)) == 1
 
@@ -553,9 +556,10 @@ async def test_asking_for_an_email_takes_the_same_floor_whoever_asks(
 async def test_with_the_rate_store_down_no_guess_is_checked(settings) -> None:
     dead = msgspec.structs.replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     async with running_services(dead) as services:
+        cases = wired(services)
         with pytest.raises(BudgetUnavailable):
-            await login_with_password(services, PATIENT_ALICE.email, "a guess", OPERATOR)
+            await cases.run(login_with_password, OPERATOR, PATIENT_ALICE.email, "a guess")
         with pytest.raises(BudgetUnavailable):
-            await login_with_code(services, PATIENT_ALICE.email, "123456", OPERATOR)
+            await cases.run(login_with_code, OPERATOR, PATIENT_ALICE.email, "123456")
         with pytest.raises(BudgetUnavailable):
-            await request_login_code(services, PATIENT_ALICE.email, OPERATOR)
+            await cases.run(request_emailed_secret, OPERATOR, LOGIN_CODE, PATIENT_ALICE.email)

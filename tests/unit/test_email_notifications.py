@@ -15,8 +15,9 @@ from domain.settings import Settings
 from domain.wiring import Wired
 from tests.fakes.audit import FakeAuditLog, audited
 from tests.fakes.database import FakeUnitOfWorkFactory
+from tests.fakes.emails import FakeAddresses, FakeEmailRepository, FakeRenderer
 from tests.fakes.jobs import FakeJobRepository, RecordingSender
-from tests.fakes.notifications import FakeAddresses, FakeEmailRepository, FakeMailer, FakeRenderer
+from tests.fakes.notifications import FakeMailer
 
 WELCOME = SendEmail(to="New.Patient@Example.ORG", template="welcome", data={"name": "Sokha"})
 

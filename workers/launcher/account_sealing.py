@@ -15,6 +15,7 @@ def seal_stored_accounts(env: Mapping[str, str]) -> None:
     from domain.adapters.bootstrap import one_shot_units_of_work
     from domain.auditing import SYSTEM
     from domain.settings import SettingsError, load_settings
+    from domain.wiring import Wired
 
     try:
         settings = load_settings(env)
@@ -23,7 +24,7 @@ def seal_stored_accounts(env: Mapping[str, str]) -> None:
 
     async def run() -> SealingReport:
         async with one_shot_units_of_work(settings) as units:
-            return await seal_accounts(units, SYSTEM)
+            return await Wired({"uow_factory": units}).run(seal_accounts, SYSTEM)
 
     report = asyncio.run(run())
     if report.sealed:
