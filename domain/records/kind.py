@@ -10,7 +10,9 @@ What is only a record's: its verification and its proof's export
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from typing import Protocol
 
 from domain.anchoring.model import AnchorBatch
 from domain.anchoring.ports import AnchorBatchRepository
@@ -19,13 +21,18 @@ from domain.phi.columns import RECORD_DESCRIPTION
 from domain.records.model import MAX_RECORD_BYTES, RecordDetails, StoredRecord, record_form
 
 
-async def anchor_batches(uow: object, records: Sequence[StoredRecord]) -> list[AnchorBatch | None]:
+class WithAnchors(Protocol):
+    anchors: AnchorBatchRepository
+
+
+async def anchor_batches(
+    uow: WithAnchors, records: Sequence[StoredRecord]
+) -> list[AnchorBatch | None]:
     """Each record's anchor batch, if it is in one (read once per batch)."""
-    anchors: AnchorBatchRepository = uow.anchors  # type: ignore[attr-defined]
-    found: dict[object, AnchorBatch | None] = {None: None}
+    found: dict[uuid.UUID | None, AnchorBatch | None] = {None: None}
     for record in records:
         if record.anchor_batch_id not in found:
-            found[record.anchor_batch_id] = await anchors.get(record.anchor_batch_id)
+            found[record.anchor_batch_id] = await uow.anchors.get(record.anchor_batch_id)
     return [found[record.anchor_batch_id] for record in records]
 
 
