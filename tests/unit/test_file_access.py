@@ -55,6 +55,7 @@ class Cast:
             receive = receiving({"patientId": patient.user_id}, PDF, "scan.pdf")
         policy = access(patient, kind.policies.upload)
         submission = await self.platform.cases.run(upload_file, kind, policy, CALLER, receive, None)
+        self.platform.clock.advance(1)  # stored one after the other: newest first is defined
         await self.platform.run_store(kind, submission.job.id)
         return uuid.UUID(submission.job.payload["uploadId"])
 
