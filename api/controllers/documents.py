@@ -13,9 +13,8 @@ import uuid
 from datetime import datetime
 
 import msgspec
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 
-from api.controllers.patient_files import FileRoutes, Route, no_filters, patient_files_controller
+from api.controllers.patient_files import FileRoutes, patient_files_controller
 from api.streaming import attachment_name
 from domain.documents.kind import DOCUMENTS
 from domain.documents.model import StoredDocument
@@ -57,32 +56,12 @@ def document_download(opened: OpenedFile) -> dict[str, str]:
 
 DOCUMENT_ROUTES = FileRoutes(
     kind=DOCUMENTS,
-    # The form domain.documents.model.document_form reads; the file must be a PDF (415 otherwise).
-    form={"patientId": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.UUID)},
-    required=["patientId"],
-    upload=Route(
-        "uploadDocument",
-        "Upload a PDF (multipart: patientId, file; at most 10 MB); 202 with the job",
-        (400, 403, 404, 408, 409, 413, 415, 422, 503),
-    ),
-    listing=Route(
-        "listDocuments",
-        "A patient's documents, newest first (patients: their own by default)",
-        (400, 403, 404, 422),
-    ),
-    content=Route(
-        "downloadDocument",
-        "The PDF, decrypted and streamed",
-        (400, 403, 404, 503),
-    ),
-    delete=Route(
-        "deleteDocument",
-        "Delete a document (soft; its content is unpinned after the retention period)",
-        (400, 403, 404),
-    ),
-    read=DocumentRead.of,
+    read=DocumentRead,
     page=DocumentList,
-    filters=no_filters,
+    # The form domain.documents.model.document_form reads: patientId, and a PDF (415 otherwise).
+    upload_summary="Upload a PDF (multipart: patientId, file; at most 10 MB); 202 with the job",
+    content_summary="The PDF, decrypted and streamed",
+    content_operation="downloadDocument",
     download=document_download,
 )
 

@@ -1,12 +1,13 @@
 """The routes every kind of patient file has, built from its declaration: upload (a job), list,
 the content, delete.
 
-A kind's controller (records.py, documents.py) says what its routes are called
-and answer (operation ids, summaries, statuses), the shapes it reads files as,
-its list's own filters and its download's own headers; everything else, the
-policies, paths, limits, media type and the use cases called, comes from the
-kind (domain/files/kind.py), so two kinds cannot drift apart. Handlers pass the
-command and the caller's context only (``cases.run``).
+A kind's controller (records.py, documents.py) says only what is its own: the
+shapes it shows files as, its form's fields besides ``patientId``, its list's
+filters, its download's headers, and the words that describe its upload and
+content routes. The rest comes from the kind (domain/files/kind.py): paths,
+policies and the statuses they imply (403 where a role may be refused), limits,
+media type, operation ids and the use cases called; so two kinds cannot drift
+apart. Handlers pass the command and the caller's context only (``cases.run``).
 
 No ``from __future__ import annotations`` here: the handlers' annotations name
 each kind's own response types, which must be real objects when Litestar reads
@@ -15,13 +16,13 @@ them to build the OpenAPI document.
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.openapi.spec import Schema
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.response import Stream
 
 from api.audit_context import AuditContextDep
@@ -37,35 +38,40 @@ from domain.files import deletion, reading
 from domain.files.kind import FileKind
 from domain.files.model import OpenedFile
 from domain.files.upload import upload_file
+from domain.identity import Role
+from domain.policies import policy_named
 
 # How the list asks for its kind's own filters (``FileRoutes.filters`` provides them).
 Filters = NamedDependency[dict[str, Any]]
 Patient = NamedDependency[uuid.UUID | None]
 
 
-class Route(msgspec.Struct, frozen=True):
-    operation_id: str
-    summary: str
-    statuses: tuple[int, ...]  # the problems it may answer besides those every route may
-
-
-@dataclass(frozen=True)
-class FileRoutes:
-    kind: FileKind
-    form: dict[str, Schema]  # the upload form's text fields (the file part is the kind's media)
-    required: list[str]
-    upload: Route
-    listing: Route
-    content: Route
-    delete: Route
-    read: Callable[[OpenedFile], Any]  # a file as the kind's routes show it
-    page: type  # the list's answer: ``items`` of ``read``'s type, and ``next_cursor``
-    filters: Callable[..., dict[str, Any]]  # the list's own query parameters, as filters
-    download: Callable[[OpenedFile], dict[str, str]]  # the content's own headers
+# Every kind's upload names whose file it is (domain.files.kind.patient_of reads it).
+PATIENT_FIELD = {"patientId": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.UUID)}
 
 
 def no_filters() -> dict[str, Any]:
     return {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileRoutes:
+    kind: FileKind
+    read: type  # a file as the kind's routes show it, made by ``read.of(opened)``
+    page: type  # the list's answer: ``items`` of ``read``, and ``next_cursor``
+    upload_summary: str
+    content_summary: str
+    content_operation: str  # the others are named after the kind: uploadRecord, listRecords ...
+    download: Callable[[OpenedFile], dict[str, str]]  # the content's own headers
+    form: dict[str, Schema] = field(default_factory=dict)  # the form's fields besides patientId
+    required: list[str] = field(default_factory=list)  # of those
+    filters: Callable[..., dict[str, Any]] = no_filters  # the list's own query parameters
+
+
+def responses(policy: str, *statuses: int) -> dict[int, ResponseSpec]:
+    """A route's problems: ``statuses``, and 403 when its policy's role rule can refuse."""
+    refuses_roles = policy_named(policy).roles != frozenset(Role)
+    return api_responses(*statuses, *((403,) if refuses_roles else ()))
 
 
 def patient_filter(patient_id: PatientFilter = None) -> uuid.UUID | None:
@@ -75,10 +81,18 @@ def patient_filter(patient_id: PatientFilter = None) -> uuid.UUID | None:
 def patient_files_controller(routes: FileRoutes) -> type[Controller]:
     """A controller with the kind's four common routes; a kind adds its own by subclassing."""
     kind = routes.kind
+    policies = kind.policies
+    name, names = kind.name.capitalize(), kind.table.capitalize()
     id_param = f"{kind.name}_id"
     one = f"/{{{id_param}:uuid}}"
-    Page = routes.page
-    upload_form = multipart_operation(routes.form, routes.required, file_type=kind.media_type)
+    Read, Page = routes.read, routes.page
+    form = {**PATIENT_FIELD, **routes.form}
+    required = ["patientId", *routes.required]
+    upload_form = multipart_operation(form, required, file_type=kind.accepts.media_type)
+    list_summary = f"A patient's {kind.table}, newest first (patients: their own by default)"
+    delete_summary = (
+        f"Delete a {kind.name} (soft; its content is unpinned after the retention period)"
+    )
 
     def file_id(request: Request) -> uuid.UUID:
         return request.path_params[id_param]
@@ -93,12 +107,12 @@ def patient_files_controller(routes: FileRoutes) -> type[Controller]:
 
         @post(
             "/",
-            operation_id=routes.upload.operation_id,
-            summary=routes.upload.summary,
+            operation_id=f"upload{name}",
+            summary=routes.upload_summary,
             status_code=202,
-            responses=api_responses(*routes.upload.statuses),
-            opt={"policy": kind.policies.upload},
-            request_max_body_size=body_limit(kind.max_bytes),
+            responses=responses(policies.upload, 400, 404, 408, 409, 413, 415, 422, 503),
+            opt={"policy": policies.upload},
+            request_max_body_size=body_limit(kind.accepts.max_bytes),
             operation_class=upload_form,
         )
         async def upload(
@@ -109,7 +123,7 @@ def patient_files_controller(routes: FileRoutes) -> type[Controller]:
             cases: UseCases,
             idempotency_key: IdempotencyKey,
         ) -> Response[JobAccepted]:
-            receive = form_receiver(request, file_limit=kind.max_bytes, names=routes.form)
+            receive = form_receiver(request, file_limit=kind.accepts.max_bytes, names=form)
             async with upload_slot(request):
                 submission = await cases.run(
                     upload_file, kind, access, audit_context, receive, idempotency_key
@@ -118,10 +132,10 @@ def patient_files_controller(routes: FileRoutes) -> type[Controller]:
 
         @get(
             "/",
-            operation_id=routes.listing.operation_id,
-            summary=routes.listing.summary,
-            responses=api_responses(*routes.listing.statuses),
-            opt={"policy": kind.policies.list},
+            operation_id=f"list{names}",
+            summary=list_summary,
+            responses=responses(policies.list, 400, 404, 422),
+            opt={"policy": policies.list},
         )
         async def list_files(
             self,
@@ -136,15 +150,15 @@ def patient_files_controller(routes: FileRoutes) -> type[Controller]:
             files, next_cursor = await cases.run(
                 reading.list_files, kind, access, audit_context, patient, filters, limit, cursor
             )
-            return Page(items=[routes.read(file) for file in files], next_cursor=next_cursor)
+            return Page(items=[Read.of(file) for file in files], next_cursor=next_cursor)
 
         @get(
             f"{one}/content",
-            operation_id=routes.content.operation_id,
-            summary=routes.content.summary,
-            responses=api_responses(*routes.content.statuses),
-            opt={"policy": kind.policies.content},
-            media_type=kind.media_type,
+            operation_id=routes.content_operation,
+            summary=routes.content_summary,
+            responses=responses(policies.content, 400, 404, 503),
+            opt={"policy": policies.content},
+            media_type=kind.accepts.media_type,
         )
         async def content(
             self,
@@ -159,16 +173,16 @@ def patient_files_controller(routes: FileRoutes) -> type[Controller]:
             headers = {"Content-Length": str(opened.file.size_bytes), **routes.download(opened)}
             return Stream(
                 await prefetched(pieces),
-                media_type=kind.media_type,
+                media_type=kind.accepts.media_type,
                 headers={**headers, "Cache-Control": "no-store"},
             )
 
         @delete(
             one,
-            operation_id=routes.delete.operation_id,
-            summary=routes.delete.summary,
-            responses=api_responses(*routes.delete.statuses),
-            opt={"policy": kind.policies.delete},
+            operation_id=f"delete{name}",
+            summary=delete_summary,
+            responses=responses(policies.delete, 400, 404),
+            opt={"policy": policies.delete},
             status_code=204,
         )
         async def delete_file(

@@ -17,11 +17,11 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import get
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, QueryParameter
 
 from api.audit_context import AuditContextDep
-from api.controllers.patient_files import FileRoutes, Route, patient_files_controller
+from api.controllers.patient_files import FileRoutes, patient_files_controller
 from api.policy_guard import AccessDep
 from api.problems import api_responses
 from api.state import UseCases
@@ -136,36 +136,18 @@ def record_download(opened: OpenedFile) -> dict[str, str]:
 
 RECORD_ROUTES = FileRoutes(
     kind=RECORDS,
+    read=RecordRead,
+    page=RecordList,
+    filters=record_filters,
     # The form domain.records.model.record_form reads (the file is the client's ciphertext).
     form={
-        "patientId": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.UUID),
         "recordType": Schema(type=OpenAPIType.STRING, enum=[kind.value for kind in RecordType]),
         "description": Schema(type=OpenAPIType.STRING, max_length=MAX_DESCRIPTION_CHARS),
     },
-    required=["patientId", "recordType"],
-    upload=Route(
-        "uploadRecord",
-        "Upload a client-encrypted record (multipart, at most 10 MB); 202 with the job",
-        (400, 403, 404, 408, 409, 413, 415, 422, 503),
-    ),
-    listing=Route(
-        "listRecords",
-        "A patient's records, newest first (patients: their own by default)",
-        (400, 404, 422),
-    ),
-    content=Route(
-        "getRecordContent",
-        "The record's bytes from IPFS, exactly as uploaded",
-        (400, 403, 404, 503),
-    ),
-    delete=Route(
-        "deleteRecord",
-        "Delete a record (soft; its content is unpinned after the retention period)",
-        (400, 403, 404),
-    ),
-    read=RecordRead.of,
-    page=RecordList,
-    filters=record_filters,
+    required=["recordType"],
+    upload_summary="Upload a client-encrypted record (multipart, at most 10 MB); 202 with the job",
+    content_summary="The record's bytes from IPFS, exactly as uploaded",
+    content_operation="getRecordContent",
     download=record_download,
 )
 

@@ -17,7 +17,7 @@ from domain.documents.model import (
     StoredDocument,
     document_form,
 )
-from domain.files.kind import Encryption, FileKind, FilePolicies
+from domain.files.kind import Accepts, Encryption, FileKind, FilePolicies
 from domain.files.ports import PdfInspector
 from domain.phi.columns import DOCUMENT_DATA_KEY, DOCUMENT_FILENAME
 
@@ -31,18 +31,11 @@ DOCUMENTS = FileKind(
     name="document",
     table="documents",
     row=StoredDocument,
-    media_type="application/pdf",
-    max_bytes=MAX_DOCUMENT_BYTES,
+    accepts=Accepts("application/pdf", MAX_DOCUMENT_BYTES),
+    encryption=Encryption(key="data_key", check=pdf_facts),
     read_form=document_form,
     sealed={"filename": DOCUMENT_FILENAME, "data_key": DOCUMENT_DATA_KEY},
-    policies=FilePolicies(
-        upload="document.create",
-        list="document.list",
-        read=None,
-        content="document.read",
-        delete="document.delete",
-    ),
-    encryption=Encryption(key="data_key", check=pdf_facts),
     legacy_details=DocumentDetails,
+    policies=FilePolicies.of("document", read=None, content="document.read"),
     content_action="download",
 )

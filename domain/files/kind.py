@@ -12,6 +12,7 @@ row struct, its table and its routes' policies, not a copy of the path.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,17 +20,15 @@ from typing import Any
 
 import msgspec
 
-from domain.clock import Clock
 from domain.errors import ValidationFailed
 from domain.files.jobs import store_job
 from domain.files.model import AnchoredFile, StoredFile
-from domain.files.ports import ContentStore, PdfInspector, UnitOfWork
+from domain.files.ports import PdfInspector
 from domain.files.staging import UploadPayload
 from domain.files.storing import store_upload
 from domain.files.uploads import ReceivedForm, UploadForm
-from domain.jobs.model import Job, JobKind
-from domain.sealing import Cipher, SealedColumn
-from domain.transactions import UnitOfWorkFactory
+from domain.jobs.model import JobKind
+from domain.sealing import SealedColumn
 
 
 class FilePolicies(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,6 +39,22 @@ class FilePolicies(msgspec.Struct, frozen=True, kw_only=True):
     read: str | None  # None: the kind has no route that reads one file's metadata
     content: str
     delete: str
+
+    @classmethod
+    def of(cls, name: str, *, read: str | None, content: str) -> FilePolicies:
+        """``<name>.create``, ``<name>.list`` and ``<name>.delete``, and the two that differ."""
+        return cls(
+            upload=f"{name}.create", list=f"{name}.list", read=read, content=content,
+            delete=f"{name}.delete",
+        )  # fmt: skip
+
+
+class Accepts(msgspec.Struct, frozen=True):
+    """What an upload's file part may be: documented as ``media_type`` (and served as it),
+    at most ``max_bytes`` (413 beyond, refused as the bytes arrive)."""
+
+    media_type: str
+    max_bytes: int
 
 
 # Checks an upload's form (ValidationFailed naming the field: a 422).
@@ -68,8 +83,7 @@ class FileKind:
     name: str  # "record": the audit resource, the actions' prefix, the upload's purpose
     table: str  # "records": its table, and its repository in a unit of work (``files``)
     row: type[StoredFile]
-    media_type: str  # of the file part as the form documents it, and of the content served
-    max_bytes: int
+    accepts: Accepts
     read_form: ReadForm
     sealed: Mapping[str, SealedColumn]  # the PHI among its details: name -> its column
     policies: FilePolicies
@@ -81,7 +95,9 @@ class FileKind:
     store_job: JobKind = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "store_job", store_job(self.name, self.store, UploadPayload))
+        # every kind's job runs the one storing path (domain/files/storing.py), for this kind
+        handler = functools.partial(store_upload, self)
+        object.__setattr__(self, "store_job", store_job(self.name, handler, UploadPayload))
 
     def __repr__(self) -> str:
         return f"FileKind({self.name!r})"
@@ -96,21 +112,6 @@ class FileKind:
         """The PHI details a reader sees opened (a data key is never shown)."""
         key = self.encryption.key if self.encryption else None
         return tuple(name for name in self.sealed if name != key)
-
-    async def store(
-        self,
-        job: Job,
-        payload: UploadPayload,
-        *,
-        uow_factory: UnitOfWorkFactory[UnitOfWork],
-        content: ContentStore,
-        cipher: Cipher,
-        clock: Clock,
-    ) -> dict[str, Any]:
-        """Its ``<name>.store`` job's handler: the one storing path (domain/files/storing.py)."""
-        return await store_upload(
-            self, job, payload, uow_factory=uow_factory, content=content, cipher=cipher, clock=clock
-        )
 
 
 def patient_of(fields: Mapping[str, str]) -> uuid.UUID:

@@ -142,10 +142,10 @@ async def file_content(
     audit: AuditContext,
     file_id: uuid.UUID,
     *,
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    cipher: Cipher,
     content: ContentStore,
     content_cipher: ContentCipher,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    cipher: Cipher,
 ) -> tuple[OpenedFile, AsyncIterator[bytes]]:
     """The file and its bytes from IPFS, for the caller to stream: exactly as uploaded, or, for
     a kind we encrypt, decrypted as they stream (an altered ciphertext raises SealBroken)."""

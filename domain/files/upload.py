@@ -3,15 +3,17 @@
 A kind stored as the client sent it (a record: a blob the client encrypted) is
 streamed into staging as it arrives, in the transaction that creates its job,
 never whole in memory. A kind we encrypt (a document: a plaintext PDF) is
-collected up to its limit, checked whole, and only then encrypted into staging.
-Either way the form is checked by the kind (422 naming the field), the caller
-must stand to the patient as the kind's upload policy says (404 otherwise), and
-a refusal at any point rolls everything back: nothing staged, no job. The job
-is sent to the workers after the commit.
+collected up to its limit and checked whole before any transaction opens (no
+connection is held while a PDF is parsed), then encrypted into staging. Either
+way the form is checked by the kind (422 naming the field), the caller must
+stand to the patient as the kind's upload policy says (404 otherwise), and a
+refusal at any point rolls everything back: nothing staged, no job. The job is
+sent to the workers after the commit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from domain.auditing import AuditContext
@@ -31,6 +33,9 @@ from domain.transactions import UnitOfWorkFactory
 if TYPE_CHECKING:
     from domain.files.kind import FileKind
 
+# Writes the upload's bytes into the staging tables of a transaction; returns what it staged.
+Stage = Callable[[UnitOfWork], Awaitable[NewUpload]]
+
 
 async def upload_file(
     kind: FileKind,
@@ -48,71 +53,54 @@ async def upload_file(
 ) -> Submission:
     """Stage the upload and create its ``<kind>.store`` job, all in one transaction."""
     if kind.encryption is None:
-        submission = await _stream_as_sent(
-            kind, access, audit, receive, idempotency_key, uow_factory, cipher, clock
-        )
+        stage = _as_sent(kind, receive)
     else:
-        submission = await _check_and_encrypt(
-            kind, access, audit, receive, idempotency_key, uow_factory, cipher, clock,
-            content_cipher, pdf,
-        )  # fmt: skip
+        stage = await _checked_in_the_clear(kind, receive, content_cipher, pdf)
+    async with uow_factory() as uow:
+        upload = await stage(uow)
+        await authorize_patient(uow, access, upload.form.patient_id)
+        submission = await submit_upload(
+            uow, kind, access, audit, upload, idempotency_key, cipher=cipher, clock=clock
+        )
     await send_submitted(sender, submission)
     return submission
 
 
-async def _stream_as_sent(
-    kind: FileKind,
-    access: Access,
-    audit: AuditContext,
-    receive: ReceiveForm,
-    idempotency_key: str | None,
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    cipher: Cipher,
-    clock: Clock,
-) -> Submission:
-    async with uow_factory() as uow:
-        staging = StagingWriter(uow.uploads, kind.max_bytes, "file")
+def _as_sent(kind: FileKind, receive: ReceiveForm) -> Stage:
+    """The request read in the transaction, the file streamed into staging as it arrives."""
+
+    async def stage(uow: UnitOfWork) -> NewUpload:
+        staging = StagingWriter(uow.uploads, kind.accepts.max_bytes, "file")
         form = kind.read_form(await receive(staging.write))
         staged = await staging.finish()
-        await authorize_patient(uow, access, form.patient_id)
-        upload = NewUpload(
-            form=form, staged=staged, details=form.details, sent_sha256=staged.sha256
-        )
-        return await submit_upload(
-            uow, kind, access, audit, upload, idempotency_key, cipher=cipher, clock=clock
-        )
+        return NewUpload(form=form, staged=staged, details=form.details, sent_sha256=staged.sha256)
+
+    return stage
 
 
-async def _check_and_encrypt(
-    kind: FileKind,
-    access: Access,
-    audit: AuditContext,
-    receive: ReceiveForm,
-    idempotency_key: str | None,
-    uow_factory: UnitOfWorkFactory[UnitOfWork],
-    cipher: Cipher,
-    clock: Clock,
-    content_cipher: ContentCipher,
-    pdf: PdfInspector,
-) -> Submission:
+async def _checked_in_the_clear(
+    kind: FileKind, receive: ReceiveForm, content_cipher: ContentCipher, pdf: PdfInspector
+) -> Stage:
+    """The request read and the file checked whole, now; its encryption into staging, later,
+    in the transaction."""
     assert kind.encryption is not None
+    encryption = kind.encryption
     plaintext = bytearray()
-    meter = UploadMeter(kind.max_bytes, "file")
+    meter = UploadMeter(kind.accepts.max_bytes, "file")
 
     async def collect(data: bytes) -> None:
         meter.count(data)
         plaintext.extend(data)
 
     form = kind.read_form(await receive(collect))
-    facts = await kind.encryption.check(pdf, bytes(plaintext))
-    async with uow_factory() as uow:
-        await authorize_patient(uow, access, form.patient_id)
+    facts = await encryption.check(pdf, bytes(plaintext))
+
+    async def stage(uow: UnitOfWork) -> NewUpload:
         # room for the cipher's header and a tag per segment
-        staging = StagingWriter(uow.uploads, 2 * kind.max_bytes, "encrypted file")
+        staging = StagingWriter(uow.uploads, 2 * kind.accepts.max_bytes, "encrypted file")
         staged, data_key = await stage_encrypted(staging, content_cipher, bytes(plaintext))
-        details = {**form.details, **facts, "size_bytes": meter.size, kind.encryption.key: data_key}
+        details = {**form.details, **facts, "size_bytes": meter.size, encryption.key: data_key}
         # the plaintext's hash: the ciphertext is new every time
-        upload = NewUpload(form=form, staged=staged, details=details, sent_sha256=meter.sha256)
-        return await submit_upload(
-            uow, kind, access, audit, upload, idempotency_key, cipher=cipher, clock=clock
-        )
+        return NewUpload(form=form, staged=staged, details=details, sent_sha256=meter.sha256)
+
+    return stage

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from domain.anchoring.model import AnchorBatch
 from domain.anchoring.ports import AnchorBatchRepository
-from domain.files.kind import FileKind, FilePolicies
+from domain.files.kind import Accepts, FileKind, FilePolicies
 from domain.phi.columns import RECORD_DESCRIPTION
 from domain.records.model import MAX_RECORD_BYTES, RecordDetails, StoredRecord, record_form
 
@@ -39,18 +39,11 @@ async def anchor_batches(
 RECORDS = FileKind(
     name="record",
     table="records",
-    row=StoredRecord,
-    media_type="application/octet-stream",
-    max_bytes=MAX_RECORD_BYTES,
+    row=StoredRecord,  # an AnchoredFile: its CID goes into a Merkle batch on Stellar
+    accepts=Accepts("application/octet-stream", MAX_RECORD_BYTES),  # stored as sent
     read_form=record_form,
     sealed={"description": RECORD_DESCRIPTION},
-    policies=FilePolicies(
-        upload="record.create",
-        list="record.list",
-        read="record.read",
-        content="record.content",
-        delete="record.delete",
-    ),
     legacy_details=RecordDetails,
+    policies=FilePolicies.of("record", read="record.read", content="record.content"),
     attach=anchor_batches,  # type: ignore[arg-type]
 )

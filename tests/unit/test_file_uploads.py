@@ -134,11 +134,11 @@ async def test_an_admin_may_not_upload(platform, kind) -> None:
         (RECORDS, {"recordType": "XRAY"}, None, ValidationFailed),
         (RECORDS, {"description": "x" * 2001}, None, ValidationFailed),
         (RECORDS, {"patientId": "not-a-uuid"}, None, ValidationFailed),
-        (RECORDS, {}, b"x" * (RECORDS.max_bytes + 1), PayloadTooLarge),
+        (RECORDS, {}, b"x" * (RECORDS.accepts.max_bytes + 1), PayloadTooLarge),
         (DOCUMENTS, {"patientId": "not-a-uuid"}, None, ValidationFailed),
         (DOCUMENTS, {}, b"just text", ValidationFailed),  # not a PDF: 415
         (DOCUMENTS, {}, fake_pdf(filler=b"/JavaScript"), BadRequest),
-        (DOCUMENTS, {}, b"%PDF-" + b"x" * DOCUMENTS.max_bytes, PayloadTooLarge),
+        (DOCUMENTS, {}, b"%PDF-" + b"x" * DOCUMENTS.accepts.max_bytes, PayloadTooLarge),
     ],
     ids=[
         "record-type",
