@@ -160,7 +160,7 @@ class RecordsController(patient_files_controller(RECORD_ROUTES)):  # type: ignor
         operation_id="getRecord",
         summary="A record's metadata and anchor proof",
         responses=api_responses(400, 404),
-        opt={"policy": "record.read"},
+        opt={"policy": RECORDS.policies.read},
     )
     async def get_record(
         self,
@@ -176,7 +176,7 @@ class RecordsController(patient_files_controller(RECORD_ROUTES)):  # type: ignor
         operation_id="verifyRecord",
         summary="Check the content's CID, the Merkle proof and the ledger, each on its own",
         responses=api_responses(400, 404),
-        opt={"policy": "record.read"},
+        opt={"policy": RECORDS.policies.read},
     )
     async def verify(
         self,
@@ -198,7 +198,7 @@ class RecordsController(patient_files_controller(RECORD_ROUTES)):  # type: ignor
         operation_id="exportRecordProof",
         summary="The record's inclusion proof and transaction, for healthplat-verify-proof",
         responses=api_responses(400, 404, 409),
-        opt={"policy": "record.read"},
+        opt={"policy": RECORDS.policies.read},
     )
     async def export_proof(
         self,
