@@ -33,9 +33,8 @@ def dependencies_of(func: Callable[..., Any]) -> list[str]:
 
 
 def _name_of(func: Callable[..., Any]) -> str:
-    target = (
-        func.func if isinstance(func, functools.partial) else func
-    )  # a handler bound to its kind
+    # a partial: a handler bound to what it serves (a file kind's storing job)
+    target = func.func if isinstance(func, functools.partial) else func
     return f"{target.__module__}.{target.__qualname__}"
 
 
