@@ -15,12 +15,13 @@ from domain.files.deletion import delete_file
 from domain.files.kind import FileKind
 from domain.files.reading import file_content, list_files, read_file
 from domain.files.retention import unpin_files
+from domain.files.storing import store_upload
 from domain.files.upload import upload_file
 from domain.identity import Principal, Role
 from domain.records.kind import RECORDS
 from domain.records.proofs import export_proof
 from domain.records.verification import verify_record
-from domain.wiring import dependencies_of
+from domain.wiring import MissingDependency, dependencies_of, inject
 from tests.fakes.audit import audited
 from tests.fakes.crypto import fake_pdf
 from tests.fakes.pipeline import CALLER, FilePlatform, access, joined, receiving
@@ -295,3 +296,10 @@ async def test_a_cid_a_live_file_still_uses_stays_pinned(cast) -> None:
 def test_every_use_case_asks_only_for_what_the_composition_root_provides(use_case) -> None:
     provided = {f.name for f in dataclasses.fields(Services) if not f.name.startswith("_")}
     assert set(dependencies_of(use_case)) <= (provided - {"uow"}) | {"uow_factory"}
+
+
+def test_a_kinds_storing_job_is_the_one_handler_and_names_it_when_unwired() -> None:
+    for kind in (RECORDS, DOCUMENTS):
+        assert kind.store_job.handler.func is store_upload
+        with pytest.raises(MissingDependency, match=r"domain\.files\.storing\.store_upload needs"):
+            inject(kind.store_job.handler, {})
