@@ -3,7 +3,9 @@
 A sealed value is bound to its place (``table.column:row id``) as associated
 data, so a ciphertext copied to another row or column will not open. The
 columns themselves are listed in ``domain/phi/columns.py``; the cipher is
-domain/adapters/phi/cipher.py.
+domain/adapters/phi/cipher.py. A value that waits in one row until a job moves it
+to another (an upload's description, moved to its record) is sealed once, for the
+place it ends in (``SealedColumn.staged_in``), and moves as it is.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class SealedColumn(msgspec.Struct, frozen=True):
     table: str
     column: str  # the value column is ``{column}_sealed``, its key id ``{column}_key_id``
     row_key: str  # the primary-key column that identifies the row
+    # A column that holds values waiting to move elsewhere (``staged_in``) seals them for
+    # their destination, ``table.column`` there: they move as ciphertext, never re-sealed.
+    bound_to: str | None = None
 
     @property
     def sealed_column(self) -> str:
@@ -46,6 +51,16 @@ class SealedColumn(msgspec.Struct, frozen=True):
     def key_id_column(self) -> str:
         return f"{self.column}_key_id"
 
+    @property
+    def place(self) -> str:
+        """The place a value is bound to: this column, or the one it will move to."""
+        return self.bound_to or f"{self.table}.{self.column}"
+
     def context(self, row_id: uuid.UUID | str) -> str:
         """The associated data of one value: a ciphertext moved elsewhere will not open."""
-        return f"{self.table}.{self.column}:{row_id}"
+        return f"{self.place}:{row_id}"
+
+    def staged_in(self, table: str) -> SealedColumn:
+        """Where this column's values wait in ``table`` (column ``{table}_{column}`` there, in
+        the row with the same id) before they move here, already sealed for this place."""
+        return SealedColumn(table, f"{self.table}_{self.column}", self.row_key, bound_to=self.place)

@@ -32,11 +32,17 @@ def dependencies_of(func: Callable[..., Any]) -> list[str]:
     ]
 
 
+def _name_of(func: Callable[..., Any]) -> str:
+    # a partial: a handler bound to what it serves (a file kind's storing job)
+    target = func.func if isinstance(func, functools.partial) else func
+    return f"{target.__module__}.{target.__qualname__}"
+
+
 def inject(func: Callable[..., Any], dependencies: Mapping[str, object]) -> Callable[..., Any]:
     wanted = dependencies_of(func)
     missing = [name for name in wanted if name not in dependencies]
     if missing:
-        raise MissingDependency(f"{func.__module__}.{func.__qualname__} needs {', '.join(missing)}")
+        raise MissingDependency(f"{_name_of(func)} needs {', '.join(missing)}")
     return functools.partial(func, **{name: dependencies[name] for name in wanted})
 
 

@@ -1,36 +1,37 @@
 """Medical records: upload (a job), read, list, stream the content, verify, export, delete.
 
 The file is a blob the client encrypted; we store it on IPFS unchanged and
-anchor its CID on Stellar in a Merkle batch. Who may do what is the
-``record.*`` policies' business (the patient, a connected doctor; admins see
-metadata and proofs, never content). Every access is audited.
+anchor its CID on Stellar in a Merkle batch. The routes every kind of file has
+come from the records' declaration (domain/records/kind.py, through
+patient_files.py); reading one record, verifying it and exporting its proof are
+a record's own. Who may do what is the ``record.*`` policies' business (the
+patient, a connected doctor; admins see metadata and proofs, never content).
+Every access is audited.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
+from litestar import get
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Stream
 
 from api.audit_context import AuditContextDep
-from api.commands import IdempotencyKey, JobAccepted, accepted
-from api.multipart_upload import body_limit, form_receiver, upload_slot
-from api.openapi import multipart_operation
-from api.params import Cursor, Limit, PatientFilter
+from api.controllers.patient_files import FileRoutes, patient_files_controller
 from api.policy_guard import AccessDep
 from api.problems import api_responses
-from api.state import AppServices
-from api.streaming import prefetched
+from api.state import UseCases
+from domain.anchoring.model import AnchorBatch
 from domain.anchoring.proof import ExportedProof
-from domain.records import service as record_service
-from domain.records.model import MAX_DESCRIPTION_CHARS, MAX_RECORD_BYTES, AnchorStatus, RecordType
-from domain.records.service import OpenedRecord
+from domain.files.model import OpenedFile
+from domain.files.reading import read_file
+from domain.records.kind import RECORDS
+from domain.records.model import MAX_DESCRIPTION_CHARS, AnchorStatus, RecordType, StoredRecord
+from domain.records.proofs import export_proof
 from domain.records.verification import Check, verify_record
 
 RecordId = FromPath[uuid.UUID]
@@ -64,8 +65,9 @@ class RecordRead(msgspec.Struct, frozen=True, rename="camel"):
     created_at: datetime
 
     @classmethod
-    def of(cls, opened: OpenedRecord) -> RecordRead:
-        record, batch = opened.record, opened.batch
+    def of(cls, opened: OpenedFile) -> RecordRead:
+        record: StoredRecord = opened.file  # type: ignore[assignment]
+        batch: AnchorBatch | None = opened.attachment
         anchor = None
         if batch is not None and record.leaf_index is not None and record.proof is not None:
             anchor = AnchorRead(
@@ -86,7 +88,7 @@ class RecordRead(msgspec.Struct, frozen=True, rename="camel"):
             uploaded_by=record.uploaded_by,
             job_id=record.job_id,
             record_type=record.record_type,
-            description=opened.description,
+            description=opened.details.get("description"),
             cid=record.cid,
             size_bytes=record.size_bytes,
             sha256=record.sha256.hex(),
@@ -118,151 +120,72 @@ class VerificationRead(msgspec.Struct, frozen=True, rename="camel"):
     ledger: CheckRead
 
 
-# The form domain.records.record_fields reads (the file is the client's ciphertext).
-RECORD_FORM = {
-    "patientId": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.UUID),
-    "recordType": Schema(type=OpenAPIType.STRING, enum=[kind.value for kind in RecordType]),
-    "description": Schema(type=OpenAPIType.STRING, max_length=MAX_DESCRIPTION_CHARS),
-}
-RECORD_UPLOAD = multipart_operation(
-    RECORD_FORM,
-    ["patientId", "recordType"],
-    file_type="application/octet-stream",
+def record_filters(
+    record_type: Annotated[RecordType | None, QueryParameter(name="recordType")] = None,
+) -> dict[str, Any]:
+    return {} if record_type is None else {"record_type": record_type}
+
+
+def record_download(opened: OpenedFile) -> dict[str, str]:
+    """The bytes exactly as uploaded: named by the record, tagged by their CID."""
+    return {
+        "Content-Disposition": f'attachment; filename="record-{opened.file.id}.bin"',
+        "ETag": f'"{opened.file.cid}"',
+    }
+
+
+RECORD_ROUTES = FileRoutes(
+    kind=RECORDS,
+    read=RecordRead,
+    page=RecordList,
+    filters=record_filters,
+    # The form domain.records.model.record_form reads (the file is the client's ciphertext).
+    form={
+        "recordType": Schema(type=OpenAPIType.STRING, enum=[kind.value for kind in RecordType]),
+        "description": Schema(type=OpenAPIType.STRING, max_length=MAX_DESCRIPTION_CHARS),
+    },
+    required=["recordType"],
+    upload_summary="Upload a client-encrypted record (multipart, at most 10 MB); 202 with the job",
+    content_summary="The record's bytes from IPFS, exactly as uploaded",
+    content_operation="getRecordContent",
+    download=record_download,
 )
 
 
-class RecordsController(Controller):
-    path = "/records"
-    tags = ["records"]
-
-    @post(
-        "/",
-        operation_id="uploadRecord",
-        summary="Upload a client-encrypted record (multipart, at most 10 MB); 202 with the job",
-        status_code=202,
-        responses=api_responses(400, 403, 404, 408, 409, 413, 415, 422, 503),
-        opt={"policy": "record.create"},
-        request_max_body_size=body_limit(MAX_RECORD_BYTES),
-        operation_class=RECORD_UPLOAD,
-    )
-    async def upload_record(
-        self,
-        request: Request,
-        access: AccessDep,
-        audit_context: AuditContextDep,
-        services: AppServices,
-        idempotency_key: IdempotencyKey,
-    ) -> Response[JobAccepted]:
-        async with upload_slot(request):
-            submission = await record_service.upload_record(
-                services.uow,
-                services.sender,
-                services.cipher,
-                services.clock,
-                access,
-                audit_context,
-                form_receiver(request, file_limit=MAX_RECORD_BYTES, names=RECORD_FORM),
-                idempotency_key,
-            )
-        return accepted(submission)
-
-    @get(
-        "/",
-        operation_id="listRecords",
-        summary="A patient's records, newest first (patients: their own by default)",
-        responses=api_responses(400, 404, 422),
-        opt={"policy": "record.list"},
-    )
-    async def list_records(
-        self,
-        access: AccessDep,
-        audit_context: AuditContextDep,
-        services: AppServices,
-        patient_id: PatientFilter = None,
-        record_type: Annotated[RecordType | None, QueryParameter(name="recordType")] = None,
-        limit: Limit = 20,
-        cursor: Cursor = None,
-    ) -> RecordList:
-        records, next_cursor = await record_service.list_records(
-            services.uow,
-            services.cipher,
-            access,
-            audit_context,
-            patient_id=patient_id,
-            record_type=record_type,
-            limit=limit,
-            cursor=cursor,
-        )
-        return RecordList(items=[RecordRead.of(r) for r in records], next_cursor=next_cursor)
+class RecordsController(patient_files_controller(RECORD_ROUTES)):  # type: ignore[misc]
+    """The routes every file has, and a record's own: its metadata, verification and proof."""
 
     @get(
         "/{record_id:uuid}",
         operation_id="getRecord",
         summary="A record's metadata and anchor proof",
         responses=api_responses(400, 404),
-        opt={"policy": "record.read"},
+        opt={"policy": RECORDS.policies.read},
     )
     async def get_record(
         self,
         record_id: RecordId,
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
     ) -> RecordRead:
-        opened = await record_service.read_record(
-            services.uow, services.cipher, access, audit_context, record_id
-        )
-        return RecordRead.of(opened)
-
-    @get(
-        "/{record_id:uuid}/content",
-        operation_id="getRecordContent",
-        summary="The record's bytes from IPFS, exactly as uploaded",
-        responses=api_responses(400, 403, 404, 503),
-        opt={"policy": "record.content"},
-        media_type="application/octet-stream",
-    )
-    async def get_record_content(
-        self,
-        record_id: RecordId,
-        access: AccessDep,
-        audit_context: AuditContextDep,
-        services: AppServices,
-    ) -> Stream:
-        record, pieces = await record_service.record_content(
-            services.uow, services.content, access, audit_context, record_id
-        )
-        return Stream(
-            await prefetched(pieces),
-            media_type="application/octet-stream",
-            headers={
-                "Content-Length": str(record.size_bytes),
-                "Content-Disposition": f'attachment; filename="record-{record.id}.bin"',
-                "ETag": f'"{record.cid}"',
-                "Cache-Control": "no-store",
-            },
-        )
+        return RecordRead.of(await cases.run(read_file, RECORDS, access, audit_context, record_id))
 
     @get(
         "/{record_id:uuid}/verify",
         operation_id="verifyRecord",
         summary="Check the content's CID, the Merkle proof and the ledger, each on its own",
         responses=api_responses(400, 404),
-        opt={"policy": "record.read"},
+        opt={"policy": RECORDS.policies.read},
     )
     async def verify(
         self,
         record_id: RecordId,
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
     ) -> VerificationRead:
-        opened = await record_service.record_with_batch(
-            services.uow, services.cipher, access, audit_context, record_id, "record.verify"
-        )
-        result = await verify_record(
-            opened.record, opened.batch, services.content, services.cid_of, services.ledger
-        )
+        result = await cases.run(verify_record, access, audit_context, record_id)
         return VerificationRead(
             verified=result.verified,
             content=CheckRead.of(result.content),
@@ -275,35 +198,13 @@ class RecordsController(Controller):
         operation_id="exportRecordProof",
         summary="The record's inclusion proof and transaction, for healthplat-verify-proof",
         responses=api_responses(400, 404, 409),
-        opt={"policy": "record.read"},
+        opt={"policy": RECORDS.policies.read},
     )
     async def export_proof(
         self,
         record_id: RecordId,
         access: AccessDep,
         audit_context: AuditContextDep,
-        services: AppServices,
+        cases: UseCases,
     ) -> ExportedProof:
-        opened = await record_service.record_with_batch(
-            services.uow, services.cipher, access, audit_context, record_id, "record.proof"
-        )
-        return record_service.exported_proof(opened)
-
-    @delete(
-        "/{record_id:uuid}",
-        operation_id="deleteRecord",
-        summary="Delete a record (soft; its content is unpinned after the retention period)",
-        responses=api_responses(400, 403, 404),
-        opt={"policy": "record.delete"},
-        status_code=204,
-    )
-    async def delete_record(
-        self,
-        record_id: RecordId,
-        access: AccessDep,
-        audit_context: AuditContextDep,
-        services: AppServices,
-    ) -> None:
-        await record_service.delete_record(
-            services.uow, services.clock, access, audit_context, record_id
-        )
+        return await cases.run(export_proof, access, audit_context, record_id)

@@ -40,8 +40,7 @@ from domain.anchoring.ports import AnchorLedger
 from domain.audit.ports import AuditPartitions, AuditStore
 from domain.catalogue import JOB_KINDS
 from domain.clock import Clock, SystemClock
-from domain.documents.ports import ContentCipher, PdfInspector
-from domain.files.ports import ContentStore
+from domain.files.ports import ContentCipher, ContentStore, PdfInspector
 from domain.jobs.ports import ExclusiveRuns, JobStore, MessageSender
 from domain.monitoring import JobFigures, Readiness
 from domain.notifications.ports import AddressValidator, EmailRenderer, LiveChannel, Mailer

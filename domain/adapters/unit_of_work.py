@@ -25,7 +25,7 @@ from domain.adapters.accounts.users import PgUserRepository
 from domain.adapters.anchoring.store import PgAnchorBatchRepository
 from domain.adapters.audit.log import PgAuditLog
 from domain.adapters.connections.store import PgConnectionRepository
-from domain.adapters.documents.store import PgDocumentRepository
+from domain.adapters.files.patient_files import PgPatientFiles, files_by_table
 from domain.adapters.files.uploads import PgUploadRepository
 from domain.adapters.jobs.store import PgJobRepository
 from domain.adapters.notifications.emails import PgEmailRepository
@@ -36,6 +36,7 @@ from domain.adapters.phi.sealed_values import PgSealedValues
 from domain.adapters.postgres import pooled
 from domain.adapters.records.store import PgRecordRepository
 from domain.clock import Clock
+from domain.documents.kind import DOCUMENTS
 from domain.sealing import Cipher
 
 
@@ -64,7 +65,8 @@ class PgUnitOfWork:
         self.uploads = PgUploadRepository(conn)
         self.records = PgRecordRepository(conn)
         self.anchors = PgAnchorBatchRepository(conn)
-        self.documents = PgDocumentRepository(conn)
+        self.documents = PgPatientFiles(conn, DOCUMENTS)
+        self.files = files_by_table(self.records, self.documents)  # every kind of patient file
 
 
 class PgUnitOfWorkFactory:

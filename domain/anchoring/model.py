@@ -24,6 +24,11 @@ from domain.anchoring.proof import leaf_of
 MAX_BATCH_LEAVES = 10_000
 
 
+class AnchorStatus(enum.StrEnum):  # where an anchored file stands (a record's anchorStatus)
+    PENDING = "pending"  # stored on IPFS, waiting for (or in) a batch not yet on the ledger
+    ANCHORED = "anchored"  # its batch's root is in a ledger transaction
+
+
 class BatchStatus(enum.StrEnum):
     SIGNED = "signed"  # built and signed, kept; not (yet) seen on the ledger
     ANCHORED = "anchored"  # its transaction is in a ledger

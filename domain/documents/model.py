@@ -7,21 +7,16 @@ single byte reaches IPFS. The file name is PHI too and is sealed.
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
 import msgspec
 
 from domain.errors import ValidationFailed
+from domain.files.kind import patient_of
+from domain.files.model import StoredFile
+from domain.files.uploads import ReceivedForm, UploadForm
 from domain.sealing import Sealed
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAX_FILENAME_CHARS = 255
-
-
-class DocumentFields(msgspec.Struct, frozen=True, kw_only=True):
-    patient_id: uuid.UUID
-    filename: str
 
 
 def clean_filename(name: str | None) -> str:
@@ -37,17 +32,13 @@ def clean_filename(name: str | None) -> str:
     return base
 
 
-def document_fields(fields: dict[str, str], filename: str | None) -> DocumentFields:
-    raw_patient = (fields.get("patientId") or "").strip()
-    try:
-        patient_id = uuid.UUID(raw_patient)
-    except ValueError:
-        raise ValidationFailed("patientId must be a patient's id", field="patientId") from None
-    return DocumentFields(patient_id=patient_id, filename=clean_filename(filename))
+def document_form(form: ReceivedForm) -> UploadForm:
+    patient_id = patient_of(form.fields)
+    return UploadForm(patient_id=patient_id, details={"filename": clean_filename(form.filename)})
 
 
 class DocumentDetails(msgspec.Struct, frozen=True, rename="camel"):
-    """What a staged document upload becomes; sealed while it waits."""
+    """What a document upload staged before migration 0009 holds, sealed as one JSON value."""
 
     filename: str
     data_key: bytes
@@ -55,26 +46,10 @@ class DocumentDetails(msgspec.Struct, frozen=True, rename="camel"):
     page_count: int
 
 
-class StoredDocument(msgspec.Struct, frozen=True, kw_only=True):
-    id: uuid.UUID
-    patient_id: uuid.UUID
-    uploaded_by: uuid.UUID
-    job_id: uuid.UUID
+class StoredDocument(StoredFile, frozen=True, kw_only=True):
+    """A document's row: its file name and data key sealed; its CID is of the ciphertext,
+    its size the plaintext PDF's."""
+
     filename: Sealed
     data_key: Sealed
-    cid: str
-    size_bytes: int
     page_count: int
-    created_at: datetime
-    deleted_at: datetime | None = None
-
-
-class DocumentQuery(msgspec.Struct, frozen=True, kw_only=True):
-    patient_id: uuid.UUID | None
-    limit: int
-    cursor: str | None
-
-
-class DocumentPage(msgspec.Struct, frozen=True):
-    documents: list[StoredDocument]
-    next_cursor: str | None

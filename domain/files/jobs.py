@@ -1,19 +1,34 @@
-"""The file pipeline's job kinds: unpinning what was deleted, once a day."""
+"""The file pipeline's job kinds: each file kind's storing job, and unpinning what was deleted."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
+
 from domain.clock import Clock
 from domain.files.ports import UnitOfWork
 from domain.files.retention import unpin_expired
-from domain.jobs.model import DailyAt, JobKind, Periodic
+from domain.jobs.model import DailyAt, Handler, JobKind, Periodic
 from domain.jobs.ports import MessageSender, Submission
 from domain.jobs.submit import daily_job, submit_job
 from domain.transactions import UnitOfWorkFactory
 
 # IPFS faults are usually short (a node restarting): retry soon, then back off.
 CONTENT_RETRIES = (0.0, 10.0, 60.0, 300.0, 900.0)
+
+
+def store_job(kind_name: str, handler: Handler, payload: type[msgspec.Struct]) -> JobKind:
+    """A file kind's ``<kind>.store`` job: its staged bytes to IPFS, then its row. Every kind's
+    runs on the ``ipfs`` queue with the same schedule: IPFS is what fails."""
+    return JobKind(
+        name=f"{kind_name}.store",
+        queue="ipfs",
+        handler=handler,
+        payload=payload,
+        retry_delays=CONTENT_RETRIES,
+        timeout_seconds=900.0,
+    )
 
 
 async def enqueue_unpin(

@@ -3,27 +3,23 @@ is unpinned from IPFS (a node may then garbage-collect it).
 
 Deletion itself is soft and immediate for readers; the retention period is
 the window in which an operator can still restore a file deleted by mistake.
-A CID another live record still uses stays pinned.
+It is the same for every kind of file: the job walks every kind's table (the
+unit of work's ``files``). A CID another live file of the kind still uses stays
+pinned.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import msgspec
-
 from domain.clock import Clock
+from domain.files.model import ContentRef
 from domain.files.ports import ContentStore, UnitOfWork
 from domain.jobs.model import Job
 from domain.settings import Settings
 from domain.transactions import UnitOfWorkFactory
 
 UNPIN_BATCH = 200
-
-
-class UnpinReport(msgspec.Struct, frozen=True):
-    records: int
-    documents: int
 
 
 async def unpin_expired(
@@ -34,9 +30,8 @@ async def unpin_expired(
     clock: Clock,
     settings: Settings,
 ) -> dict[str, int]:
-    """The ``content.unpin`` handler."""
-    report = await unpin_files(uow_factory, content, clock, settings.content_retention_days)
-    return {"records": report.records, "documents": report.documents}
+    """The ``content.unpin`` handler; its result counts the files unpinned, by table."""
+    return await unpin_files(uow_factory, content, clock, settings.content_retention_days)
 
 
 async def unpin_files(
@@ -44,17 +39,15 @@ async def unpin_files(
     content: ContentStore,
     clock: Clock,
     retention_days: int,
-) -> UnpinReport:
+) -> dict[str, int]:
     cutoff = clock.now() - timedelta(days=retention_days)
+    due: dict[str, list[ContentRef]] = {}
     async with uow_factory() as uow:
-        records = await uow.records.due_for_unpin(cutoff, UNPIN_BATCH)
-        documents = await uow.documents.due_for_unpin(cutoff, UNPIN_BATCH)
-    for ref in records:
-        await content.unpin(ref.cid)
-        async with uow_factory() as uow:
-            await uow.records.mark_unpinned(ref.id, clock.now())
-    for ref in documents:
-        await content.unpin(ref.cid)
-        async with uow_factory() as uow:
-            await uow.documents.mark_unpinned(ref.id, clock.now())
-    return UnpinReport(records=len(records), documents=len(documents))
+        for table, files in uow.files.items():
+            due[table] = await files.due_for_unpin(cutoff, UNPIN_BATCH)
+    for table, refs in due.items():
+        for ref in refs:
+            await content.unpin(ref.cid)
+            async with uow_factory() as uow:  # each one remembered as soon as it is done
+                await uow.files[table].mark_unpinned(ref.id, clock.now())
+    return {table: len(refs) for table, refs in due.items()}

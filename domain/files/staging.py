@@ -14,7 +14,7 @@ import msgspec
 
 from domain.errors import PermanentFailure
 from domain.files.ports import ContentStore, UnitOfWork, UploadRepository
-from domain.files.uploads import Rechunker, StagedBytes, StagedUpload, UploadMeter, UploadPurpose
+from domain.files.uploads import Rechunker, StagedBytes, StagedUpload, UploadMeter
 from domain.jobs.model import Job
 from domain.transactions import UnitOfWorkFactory
 
@@ -29,11 +29,12 @@ async def staged_upload(
     uow_factory: UnitOfWorkFactory[UnitOfWork],
     job: Job,
     payload: UploadPayload,
-    purpose: UploadPurpose,
+    purpose: str,
 ) -> StagedUpload:
+    """The upload the job stores: staged for this job, as a file of kind ``purpose``."""
     async with uow_factory() as uow:
         upload = await uow.uploads.get(payload.upload_id)
-    if upload is None or upload.job_id != job.id or upload.purpose is not purpose:
+    if upload is None or upload.job_id != job.id or upload.purpose != purpose:
         raise PermanentFailure("the staged upload no longer exists", code="upload_missing")
     return upload
 

@@ -9,11 +9,11 @@ upload is refused before it is read to the end.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -23,21 +23,27 @@ from domain.sealing import Sealed
 STAGING_CHUNK_BYTES = 256 * 1024
 
 
-class UploadPurpose(enum.StrEnum):
-    RECORD = "record"
-    DOCUMENT = "document"
-
-
 class StagedUpload(msgspec.Struct, frozen=True, kw_only=True):
+    """An upload waiting for its storing job; its id becomes the stored file's id.
+
+    What it will become waits as the file's row will hold it: ``public``, the details
+    that are not PHI, by column name (a record's type); ``sealed``, each PHI detail
+    sealed once, for the column it moves to, by that column's place
+    (``records.description``). An upload staged before that (migration 0009) holds
+    ``legacy``: every detail sealed together as one JSON value, converted by the job.
+    """
+
     id: uuid.UUID
     job_id: uuid.UUID
-    purpose: UploadPurpose
+    purpose: str  # the file kind's name ("record")
     patient_id: uuid.UUID
     uploaded_by: uuid.UUID
     size_bytes: int
     sha256: bytes
-    details: Sealed  # what the upload becomes (record type, description; file name, data key)
+    public: dict[str, Any] | None
+    sealed: dict[str, Sealed]
     created_at: datetime
+    legacy: Sealed | None = None
 
 
 class UploadMeter:
@@ -93,6 +99,14 @@ class ReceivedForm(msgspec.Struct, frozen=True):
 
     fields: dict[str, str]
     filename: str | None
+
+
+class UploadForm(msgspec.Struct, frozen=True):
+    """An upload's form, checked by its kind: whose file it is, and its details by column name
+    (a record's type and description; a document's file name)."""
+
+    patient_id: uuid.UUID
+    details: dict[str, Any]
 
 
 FileSink = Callable[[bytes], Awaitable[None]]

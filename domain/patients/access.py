@@ -9,13 +9,9 @@ are refused alike (NotFound), so an id tells a stranger nothing.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Protocol
 
 import structlog
 
-from domain.auditing import AuditContext, AuditEntry
-from domain.clock import Clock
 from domain.errors import NotFound
 from domain.patients.ports import UnitOfWork
 from domain.policies import (
@@ -68,27 +64,3 @@ async def authorize_patient_file(
         access.authorize(frozenset())
         raise NotFound(f"{what} not found")
     await authorize_patient(uow, access, owner, exists=True)
-
-
-class PatientFiles(Protocol):
-    """What records and documents repositories share for deletion."""
-
-    async def soft_delete(self, file_id: uuid.UUID, by: uuid.UUID, at: datetime) -> bool: ...
-
-
-async def delete_patient_file(
-    uow: UnitOfWork,
-    files: PatientFiles,
-    clock: Clock,
-    access: Access,
-    audit: AuditContext,
-    file_id: uuid.UUID,
-    what: str,
-) -> None:
-    """Soft-delete an authorized file and audit it as ``{what}.delete``, in ``uow``."""
-    actor = user_uuid(access.principal)
-    if actor is None or not await files.soft_delete(file_id, actor, clock.now()):
-        raise NotFound(f"{what} not found")
-    await uow.audit.record(
-        audit, AuditEntry(action=f"{what}.delete", resource_type=what, resource_id=str(file_id))
-    )

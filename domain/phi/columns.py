@@ -21,6 +21,7 @@ PATIENT_DATE_OF_BIRTH = SealedColumn("patient_profiles", "date_of_birth", "user_
 PATIENT_CLINICAL_NOTES = SealedColumn("patient_profiles", "clinical_notes", "user_id")
 
 
+# An upload staged before sealing-once (migration 0009): its details sealed whole, as JSON.
 UPLOAD_DETAILS = SealedColumn("uploads", "details", "id")
 
 
@@ -38,6 +39,13 @@ EMAIL_TO_ADDRESS = SealedColumn("email_messages", "to_address", "id")
 
 EMAIL_DATA = SealedColumn("email_messages", "data", "id")  # the template's fields, as JSON
 
+# What a staged upload will become, sealed once by the API for the stored file's own column
+# and moved there as ciphertext by the storing job (same row id: an upload's id is its file's).
+STAGED_RECORD_DESCRIPTION = RECORD_DESCRIPTION.staged_in("uploads")
+STAGED_DOCUMENT_FILENAME = DOCUMENT_FILENAME.staged_in("uploads")
+STAGED_DOCUMENT_DATA_KEY = DOCUMENT_DATA_KEY.staged_in("uploads")
+STAGED_COLUMNS = (STAGED_RECORD_DESCRIPTION, STAGED_DOCUMENT_FILENAME, STAGED_DOCUMENT_DATA_KEY)
+
 # The keys of keyed lookups (users.email_lookup): random, made once per database, sealed
 # here so that re-sealing keeps their value (domain/adapters/accounts/lookup_keys.py says why).
 LOOKUP_KEY = SealedColumn("lookup_keys", "key", "id")
@@ -52,6 +60,7 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     PATIENT_DATE_OF_BIRTH,
     PATIENT_CLINICAL_NOTES,
     UPLOAD_DETAILS,
+    *STAGED_COLUMNS,
     RECORD_DESCRIPTION,
     DOCUMENT_FILENAME,
     DOCUMENT_DATA_KEY,

@@ -1,17 +1,7 @@
-"""The records feature's job kind."""
+"""The records feature's job kind: the file pipeline's storing job, for records."""
 
 from __future__ import annotations
 
-from domain.files.jobs import CONTENT_RETRIES
-from domain.files.staging import UploadPayload
-from domain.jobs.model import JobKind
-from domain.records.storage import store_record
+from domain.records.kind import RECORDS
 
-RECORD_STORE = JobKind(
-    name="record.store",
-    queue="ipfs",
-    handler=store_record,
-    payload=UploadPayload,
-    retry_delays=CONTENT_RETRIES,
-    timeout_seconds=900.0,
-)
+RECORD_STORE = RECORDS.store_job

@@ -7,14 +7,18 @@ at rest; the record type is not, so lists can filter on it."""
 from __future__ import annotations
 
 import enum
-import uuid
-from datetime import datetime
+from typing import Any
 
 import msgspec
 
-from domain.anchoring.model import ProofStepView
+from domain.anchoring.model import AnchorStatus
 from domain.errors import ValidationFailed
+from domain.files.kind import patient_of
+from domain.files.model import AnchoredFile
+from domain.files.uploads import ReceivedForm, UploadForm
 from domain.sealing import Sealed
+
+__all__ = ["AnchorStatus", "RecordType", "StoredRecord"]
 
 MAX_RECORD_BYTES = 10 * 1024 * 1024  # "at most 10 MB" of file; the limit is on the file part
 
@@ -31,26 +35,10 @@ class RecordType(enum.StrEnum):
     OTHER = "OTHER"
 
 
-class AnchorStatus(enum.StrEnum):
-    PENDING = "pending"  # stored on IPFS, waiting for (or in) a batch not yet on the ledger
-    ANCHORED = "anchored"  # its batch's root is in a ledger transaction
-
-
-class RecordFields(msgspec.Struct, frozen=True, kw_only=True):
-    """The form fields of an upload, checked."""
-
-    patient_id: uuid.UUID
-    record_type: RecordType
-    description: str | None
-
-
-def record_fields(fields: dict[str, str]) -> RecordFields:
+def record_form(form: ReceivedForm) -> UploadForm:
     """Check the text fields of a record upload; raises ValidationFailed naming the field."""
-    raw_patient = (fields.get("patientId") or "").strip()
-    try:
-        patient_id = uuid.UUID(raw_patient)
-    except ValueError:
-        raise ValidationFailed("patientId must be a patient's id", field="patientId") from None
+    fields = form.fields
+    patient_id = patient_of(fields)
     raw_type = (fields.get("recordType") or "").strip()
     try:
         record_type = RecordType(raw_type)
@@ -62,55 +50,20 @@ def record_fields(fields: dict[str, str]) -> RecordFields:
         raise ValidationFailed(
             f"description must be at most {MAX_DESCRIPTION_CHARS} characters", field="description"
         )
-    return RecordFields(patient_id=patient_id, record_type=record_type, description=description)
+    details: dict[str, Any] = {"record_type": record_type, "description": description}
+    return UploadForm(patient_id=patient_id, details=details)
 
 
 class RecordDetails(msgspec.Struct, frozen=True, rename="camel"):
-    """What a staged record upload will become; sealed while it waits (the description is PHI)."""
+    """What a record upload staged before migration 0009 holds, sealed as one JSON value."""
 
     record_type: RecordType
     description: str | None
 
 
-class StoredRecord(msgspec.Struct, frozen=True, kw_only=True):
+class StoredRecord(AnchoredFile, frozen=True, kw_only=True):
     """A record's row: the description still sealed."""
 
-    id: uuid.UUID
-    patient_id: uuid.UUID
-    uploaded_by: uuid.UUID
-    job_id: uuid.UUID
     record_type: RecordType
-    description: Sealed | None
-    cid: str
-    size_bytes: int
-    sha256: bytes
-    anchor_status: AnchorStatus
-    anchor_batch_id: uuid.UUID | None
-    leaf_index: int | None
-    proof: list[ProofStepView] | None
-    created_at: datetime
-    deleted_at: datetime | None = None
-
-
-class RecordQuery(msgspec.Struct, frozen=True, kw_only=True):
-    patient_id: uuid.UUID | None  # None: every patient the caller may see (admins only)
-    record_type: RecordType | None
-    limit: int
-    cursor: str | None
-
-
-class RecordPage(msgspec.Struct, frozen=True):
-    records: list[StoredRecord]
-    next_cursor: str | None
-
-
-def record_job_result(
-    record_id: uuid.UUID, cid: str, anchor_status: AnchorStatus, tx_hash: str | None
-) -> dict[str, object]:
-    """The record job's result, as a client polling the job reads it."""
-    return {
-        "recordId": str(record_id),
-        "cid": cid,
-        "anchorStatus": anchor_status.value,
-        "stellarTxHash": tx_hash,
-    }
+    description: Sealed | None = None
+    sha256: bytes  # of the bytes as uploaded: the content check ties them to the record

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 
 import msgspec
@@ -22,9 +23,15 @@ from domain.anchoring.merkle import ProofStep, verify
 from domain.anchoring.model import AnchorBatch, BatchStatus
 from domain.anchoring.ports import AnchorLedger
 from domain.anchoring.proof import leaf_of
+from domain.auditing import AuditContext
 from domain.errors import ContentMissing, TransientFailure
 from domain.files.ports import ContentStore
+from domain.files.reading import examine_file
+from domain.policies import Access
+from domain.records.kind import RECORDS
 from domain.records.model import StoredRecord
+from domain.records.ports import UnitOfWork
+from domain.transactions import UnitOfWorkFactory
 
 CidOf = Callable[[AsyncIterable[bytes]], Awaitable[str]]
 
@@ -122,7 +129,7 @@ async def check_ledger(batch: AnchorBatch | None, ledger: AnchorLedger | None) -
     return Check(CheckStatus.OK, f"on the ledger in ledger {found.ledger}")
 
 
-async def verify_record(
+async def run_checks(
     record: StoredRecord,
     batch: AnchorBatch | None,
     content: ContentStore,
@@ -134,3 +141,20 @@ async def verify_record(
         proof=check_proof(record, batch),
         ledger=await check_ledger(batch, ledger),
     )
+
+
+async def verify_record(
+    access: Access,
+    audit: AuditContext,
+    record_id: uuid.UUID,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    content: ContentStore,
+    cid_of: CidOf,
+    ledger: AnchorLedger | None,
+) -> Verification:
+    """A record's three checks, for a caller who may read it (audited as ``record.verify``)."""
+    examined = await examine_file(
+        RECORDS, access, audit, record_id, "verify", uow_factory=uow_factory
+    )
+    return await run_checks(examined.file, examined.attachment, content, cid_of, ledger)

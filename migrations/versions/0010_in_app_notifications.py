@@ -5,13 +5,13 @@ people), read or not, and which kinds a user also wants by e-mail.
 (``lastEventId``); ``id`` is what the API names and what the sealed data is bound to.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -28,11 +28,11 @@ from domain.wiring import Wired
 from tests.fakes.accounts import ACCOUNT_REPOSITORIES
 from tests.fakes.audit import audited
 from tests.fakes.credentials import FakePasswords, FakeTotp, code_at
+from tests.fakes.crypto import FakeCipher
 from tests.fakes.database import FakeUnitOfWorkFactory
 from tests.fakes.emails import FakeAddresses, FakeRenderer, emails_sent
 from tests.fakes.jobs import RecordingSender
 from tests.fakes.rate_limiter import FakeRateLimiter
-from tests.fakes.sealing import FakeCipher
 from tests.support.people import Person
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

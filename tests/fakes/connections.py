@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -14,6 +14,7 @@ from domain.connections.model import (
     ConnectionListing,
     ConnectionPage,
     ConnectionStatus,
+    Side,
 )
 from domain.errors import Conflict
 from tests.fakes.database import FakeDatabase
@@ -84,6 +85,21 @@ class FakeConnectionRepository:
                 row, status=ConnectionStatus.EXPIRED, updated_at=now
             )
         return [row.id for row in lapsed]
+
+    def connect(self, doctor_id: uuid.UUID, patient_id: uuid.UUID) -> None:
+        """Test setup: an active connection between the doctor and the patient."""
+        now = datetime(2031, 1, 1, tzinfo=UTC)
+        connection = Connection(
+            id=uuid.uuid4(),
+            doctor_id=doctor_id,
+            patient_id=patient_id,
+            status=ConnectionStatus.ACTIVE,
+            initiated_by=Side.PATIENT,
+            expires_at=None,
+            created_at=now,
+            updated_at=now,
+        )
+        self._rows[connection.id] = connection
 
     async def is_active(self, doctor_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
         return any(

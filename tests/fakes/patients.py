@@ -45,7 +45,10 @@ class FakePatientRepository:
     async def set_clinical_notes(self, patient_id: uuid.UUID, notes: Sealed) -> None:
         self._notes[patient_id] = notes
 
-    def put(self, patient: PatientRecord) -> None:
+    def put(self, patient: PatientRecord | uuid.UUID) -> None:
+        """Test setup: a patient (a bare id: an active patient with nothing else on file)."""
+        if isinstance(patient, uuid.UUID):
+            patient = PatientRecord(id=patient, name="", email="", phone=None, date_of_birth=None)
         self._patients[patient.id] = patient
 
 

@@ -12,8 +12,11 @@ import pytest
 from domain.adapters.phi.cipher import PhiCipher
 from domain.adapters.unit_of_work import PgUnitOfWorkFactory
 from domain.auditing import SYSTEM
+from domain.documents.kind import DOCUMENTS
 from domain.errors import PermanentFailure
-from domain.files.uploads import StagedUpload, UploadPurpose
+from domain.files.details import seal_details
+from domain.files.kind import FileKind
+from domain.files.uploads import StagedUpload
 from domain.notifications.email import SendEmail, submit_email
 from domain.notifications.inapp import NoticeKind
 from domain.notifications.notices import notify
@@ -32,6 +35,7 @@ from domain.phi.columns import (
 )
 from domain.phi.jobs import submit_rotation
 from domain.phi.rotation import rotate_keys
+from domain.records.kind import RECORDS
 from domain.sealing import Sealed, SealedColumn
 from tests.conftest import TEST_PHI_KEYS
 from tests.support.accounts import signup_body
@@ -104,6 +108,9 @@ async def old_key_cast(services) -> Cast:
     await seal_extra(old, RECORD_DESCRIPTION, record_id, "Lipid panel")
     await add_document(old, cast.alice.id, valid_pdf())  # its file name and data key
     await stage_upload(old, cast.borey.id)
+    await stage_upload(old, cast.borey.id, RECORDS, {"record_type": "OTHER", "description": "BP"})
+    document = {"filename": "bp.pdf", "data_key": bytes(32), "size_bytes": 5, "page_count": 1}
+    await stage_upload(old, cast.borey.id, DOCUMENTS, document)
     await queue_email(old)
     await leave_notice(old, cast.borey.id)
     return cast
@@ -134,22 +141,34 @@ async def leave_notice(services, user_id: uuid.UUID) -> None:
         await notify(uow, user_id, NoticeKind.HEALTH_ALERT, {"alertTitle": "Blood pressure"})
 
 
-async def stage_upload(services, patient_id: uuid.UUID) -> None:
-    """An upload waiting for its job: its details are sealed too."""
+async def stage_upload(
+    services, patient_id: uuid.UUID, kind: FileKind | None = None, details: dict | None = None
+) -> None:
+    """An upload waiting for its job: its details are sealed too. Without a ``kind``, one
+    staged before details were sealed once (sealed whole, as JSON); with one, one staged
+    today (each PHI detail sealed for its file's column)."""
     job = await noop_job(services, str(patient_id))
     upload_id = uuid.uuid4()
+    if kind is None:
+        public, sealed = None, {}
+        legacy = services.cipher.seal(b"{}", UPLOAD_DETAILS.context(upload_id))
+    else:
+        public, sealed = seal_details(kind, services.cipher, upload_id, details or {})
+        legacy = None
     async with services.uow() as uow:
         await uow.uploads.add_chunk(upload_id, 0, b"bytes")
         await uow.uploads.add(
             StagedUpload(
                 id=upload_id,
                 job_id=job.id,
-                purpose=UploadPurpose.RECORD,
+                purpose=(kind or RECORDS).name,
                 patient_id=patient_id,
                 uploaded_by=patient_id,
                 size_bytes=5,
                 sha256=b"0" * 32,
-                details=services.cipher.seal(b"{}", UPLOAD_DETAILS.context(upload_id)),
+                public=public,
+                sealed=sealed,
+                legacy=legacy,
                 created_at=services.clock.now(),
             )
         )
@@ -175,6 +194,9 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
             "patient_profiles.date_of_birth": 2,
             "patient_profiles.clinical_notes": 1,
             "uploads.details": 1,
+            "uploads.records_description": 1,
+            "uploads.documents_filename": 1,
+            "uploads.documents_data_key": 1,
             "records.description": 1,
             "documents.filename": 1,
             "documents.data_key": 1,
@@ -219,6 +241,9 @@ async def test_each_batch_is_audited_with_table_and_column(
         ("patient_profiles", ("date_of_birth",)),
         ("patient_profiles", ("clinical_notes",)),
         ("uploads", ("details",)),
+        ("uploads", ("records_description",)),
+        ("uploads", ("documents_filename",)),
+        ("uploads", ("documents_data_key",)),
         ("records", ("description",)),
         ("documents", ("filename",)),
         ("documents", ("data_key",)),

@@ -477,7 +477,7 @@ async def test_a_deleted_record_is_gone_audited_and_unpinned_after_retention(
     assert [e["action"] for e in audit_events(settings.database_url, "record.delete")] == [
         "record.delete"
     ]
-    from domain.files.retention import unpin_files as unpin_expired
+    from tests.support.records import unpin_files as unpin_expired
 
     not_yet = await unpin_expired(platform.uow, platform.content, platform.clock, 30)
     assert not_yet.records == 0

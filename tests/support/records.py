@@ -7,6 +7,7 @@ import hashlib
 import random
 import uuid
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -167,3 +168,10 @@ async def add_document(services: Services, patient_id: uuid.UUID, pdf: bytes) ->
     async with services.uow() as uow:
         await uow.documents.add(document)
     return str(document_id)
+
+
+async def unpin_files(uow_factory, content, clock, retention_days: int) -> SimpleNamespace:
+    """The retention job's unpinning; its counts, by table, as attributes (``report.records``)."""
+    from domain.files.retention import unpin_files as unpin_by_table
+
+    return SimpleNamespace(**await unpin_by_table(uow_factory, content, clock, retention_days))

@@ -1,1 +1,1 @@
-"""Documents in PostgreSQL, the PDF gate and the streaming cipher."""
+"""The documents' PDF gate and the streaming cipher (their files are kept by adapters/files)."""

@@ -1,4 +1,4 @@
-"""The documents portal's PDF gate and content cipher, as the ports the services use."""
+"""The PDF gate and the content cipher, as the file pipeline's ports (kinds we encrypt)."""
 
 from __future__ import annotations
 

@@ -1,1 +1,2 @@
-"""Staged uploads and the content stores (IPFS node, embedded block store)."""
+"""Every kind's stored files, staged uploads, and the content stores (IPFS node, embedded
+block store)."""

@@ -1,1 +1,1 @@
-"""Medical records in PostgreSQL."""
+"""Medical records in PostgreSQL: the file pipeline's store, and what anchoring asks of it."""

@@ -1,92 +1,24 @@
-"""Medical records in PostgreSQL, inside the caller's transaction."""
+"""Medical records in PostgreSQL, inside the caller's transaction: the pipeline's repository
+for the ``records`` table, and what anchoring asks of it."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from domain.adapters.files.patient_files import PatientFileTable
-from domain.adapters.keyset import cut_page
-from domain.adapters.patients.store import sealed_from_row
-from domain.anchoring.model import Placement, ProofStepView
-from domain.phi.columns import RECORD_DESCRIPTION
-from domain.records.model import AnchorStatus, RecordPage, RecordQuery, RecordType, StoredRecord
+from domain.adapters.files.patient_files import PgPatientFiles
+from domain.anchoring.model import Placement
+from domain.records.kind import RECORDS
+from domain.records.model import StoredRecord
 
 
-def record_from_row(row: dict[str, Any]) -> StoredRecord:
-    proof = row["proof"]
-    return StoredRecord(
-        id=row["id"],
-        patient_id=row["patient_id"],
-        uploaded_by=row["uploaded_by"],
-        job_id=row["job_id"],
-        record_type=RecordType(row["record_type"]),
-        description=sealed_from_row(row, RECORD_DESCRIPTION),
-        cid=row["cid"],
-        size_bytes=row["size_bytes"],
-        sha256=bytes(row["sha256"]),
-        anchor_status=AnchorStatus(row["anchor_status"]),
-        anchor_batch_id=row["anchor_batch_id"],
-        leaf_index=row["leaf_index"],
-        proof=msgspec.convert(proof, list[ProofStepView]) if proof is not None else None,
-        created_at=row["created_at"],
-        deleted_at=row["deleted_at"],
-    )
-
-
-class PgRecordRepository(PatientFileTable):
-    table = "records"
-
+class PgRecordRepository(PgPatientFiles):
     def __init__(self, conn: AsyncConnection) -> None:
-        super().__init__(conn)
-
-    async def add(self, record: StoredRecord) -> None:
-        description = record.description
-        await self._conn.execute(
-            """
-            INSERT INTO records (id, patient_id, uploaded_by, job_id, record_type,
-                                 description_sealed, description_key_id, cid, size_bytes, sha256,
-                                 anchor_status, created_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-            """,
-            (
-                record.id,
-                record.patient_id,
-                record.uploaded_by,
-                record.job_id,
-                record.record_type.value,
-                description.blob if description else None,
-                description.key_id if description else None,
-                record.cid,
-                record.size_bytes,
-                record.sha256,
-                record.anchor_status.value,
-                record.created_at,
-            ),
-        )
-
-    async def get(self, record_id: uuid.UUID) -> StoredRecord | None:
-        row = await self._one("f.id = %s AND f.deleted_at IS NULL", record_id)
-        return record_from_row(row) if row else None
-
-    async def by_job(self, job_id: uuid.UUID) -> StoredRecord | None:
-        row = await self._one("f.job_id = %s", job_id)
-        return record_from_row(row) if row else None
-
-    async def page(self, query: RecordQuery) -> RecordPage:
-        rows = await self._page_rows(
-            query.patient_id,
-            query.cursor,
-            query.limit,
-            record_type=query.record_type.value if query.record_type else None,
-        )
-        records, next_cursor = cut_page([record_from_row(row) for row in rows], query.limit)
-        return RecordPage(records, next_cursor)
+        super().__init__(conn, RECORDS)
 
     async def unbatched(self, limit: int) -> list[StoredRecord]:
         cursor = await self._conn.execute(
@@ -96,7 +28,7 @@ class PgRecordRepository(PatientFileTable):
             """,
             (limit,),
         )
-        return [record_from_row(row) for row in await cursor.fetchall()]
+        return [self.from_row(row) for row in await cursor.fetchall()]  # type: ignore[misc]
 
     async def place_in_batch(self, batch_id: uuid.UUID, placements: Sequence[Placement]) -> None:
         if not placements:
