@@ -23,9 +23,12 @@ from api.tokens import mint_token
 from domain.accounts.model import AccountStatus, SecretPurpose, User, lifetime_minutes
 from domain.accounts.sealing import SEAL_BATCH_SIZE, SealingReport, seal_accounts
 from domain.accounts.signup import create_admin
-from domain.adapters.bootstrap import build_services, one_shot_units_of_work
-from domain.adapters.jobs.messaging import build_broker
-from domain.adapters.notifications.addresses import EmailValidatorAddresses
+from domain.adapters.bootstrap import (
+    address_validator,
+    broker_for,
+    build_services,
+    one_shot_units_of_work,
+)
 from domain.auditing import AuditContext
 from domain.errors import DomainError, ValidationFailed
 from domain.identity import Role
@@ -86,7 +89,7 @@ def token_main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | N
     email = None
     if args.email is not None:
         try:
-            email = EmailValidatorAddresses().normalize(args.email)
+            email = address_validator().normalize(args.email)
         except ValidationFailed:
             return _fail("--email must be an e-mail address", USAGE_ERROR)
     user = asyncio.run(find_user(settings, sub=sub, email=email))
@@ -107,7 +110,7 @@ async def _create_admin(
     environ: Mapping[str, str], email: str, name: str, password: str | None
 ) -> tuple[uuid.UUID, str | None]:
     settings = load_settings(environ)
-    broker = build_broker(settings.redis_url)
+    broker = broker_for(settings)
     services = build_services(settings, broker, pool_max_size=1)
     try:
         await services.open(wait_for_database=True)

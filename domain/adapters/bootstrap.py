@@ -109,6 +109,11 @@ class Services:
             self._opened = False
 
 
+def address_validator() -> AddressValidator:
+    """The e-mail address check, for a command line that normalises an address itself."""
+    return EmailValidatorAddresses()
+
+
 def broker_for(settings: Settings) -> RedisBroker:
     """The message channel a process sends on (workers build theirs with middleware)."""
     return build_broker(settings.redis_url)

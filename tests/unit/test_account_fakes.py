@@ -12,7 +12,7 @@ from domain.accounts import ports
 from domain.notifications.ports import AddressValidator, EmailRenderer, EmailRepository
 from domain.rate_limits import RateLimiter
 from domain.sealing import Cipher
-from tests.fakes import accounts, credentials, emails, rate_limiter, sealing
+from tests.fakes import accounts, credentials, crypto, emails, rate_limiter
 
 PAIRS = [
     (ports.UserRepository, accounts.FakeUserRepository),
@@ -25,7 +25,7 @@ PAIRS = [
     (EmailRepository, emails.FakeEmailRepository),
     (EmailRenderer, emails.FakeRenderer),
     (AddressValidator, emails.FakeAddresses),
-    (Cipher, sealing.FakeCipher),
+    (Cipher, crypto.FakeCipher),
 ]
 
 

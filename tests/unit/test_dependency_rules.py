@@ -70,14 +70,7 @@ def test_api_never_imports_workers(path: Path) -> None:
     assert not bad, f"{relative(path)} imports {sorted(bad)}"
 
 
-# The operators' command line opens its own connection to find an account; it is wired like a
-# composition root, not like the API, and moves with it.
-DRIVER_USERS = {"api/operator_cli.py"}
-
-
-@pytest.mark.parametrize(
-    "path", [p for p in modules("api") if relative(p) not in DRIVER_USERS], ids=relative
-)
+@pytest.mark.parametrize("path", modules("api"), ids=relative)
 def test_api_never_imports_the_database_driver(path: Path) -> None:
     """Driver errors are translated in the adapters (``pooled``), so the API maps domain
     errors only and never needs psycopg."""
@@ -194,9 +187,7 @@ def test_features_are_found() -> None:
 API_ADAPTER_DOORS = {"domain.adapters.bootstrap", "domain.adapters.settings_check"}
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in modules("api") if p.name != "operator_cli.py"], ids=relative
-)
+@pytest.mark.parametrize("path", modules("api"), ids=relative)
 def test_the_api_reaches_adapters_only_through_the_composition_root(path: Path) -> None:
     bad = {
         name
