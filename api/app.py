@@ -18,6 +18,7 @@ from api.commands import provide_idempotency_key
 from api.controllers.account import AccountController
 from api.controllers.audit import AuditController
 from api.controllers.auth import AUTH_CONTROLLERS
+from api.controllers.adherence import AdherenceController
 from api.controllers.connections import ConnectionsController
 from api.controllers.doctors import DoctorsController
 from api.controllers.documents import DocumentsController
@@ -59,6 +60,7 @@ def _api_v1() -> Router:
             JobsController,
             NotificationsController,
             ConnectionsController,
+            AdherenceController,
             PatientsController,
             DoctorsController,
             AuditController,

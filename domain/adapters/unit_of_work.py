@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from domain.adapters.adherence.store import PgAdherenceStore
 from domain.adapters.accounts.credentials import (
     PgOneTimeSecretRepository,
     PgRecoveryCodeRepository,
@@ -67,6 +68,7 @@ class PgUnitOfWork:
         self.anchors = PgAnchorBatchRepository(conn)
         self.documents = PgPatientFiles(conn, DOCUMENTS)
         self.files = files_by_table(self.records, self.documents)  # every kind of patient file
+        self.adherence = PgAdherenceStore(conn)
 
 
 class PgUnitOfWorkFactory:
