@@ -37,6 +37,7 @@ import inspect
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -191,6 +192,10 @@ Body = Callable[[World, Member, str | None], Any]
 
 def email(world: World, caller: Member, _: str | None) -> dict[str, Any]:
     return {"to": caller.person.email, "template": "welcome", "data": {"name": caller.person.name}}
+
+
+def recently() -> str:
+    return (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
 
 
 def own_password(world: World, caller: Member, _: str | None) -> dict[str, Any]:
@@ -351,6 +356,14 @@ ROWS: tuple[Row, ...] = (
     Row("GET", f"{API}/documents/{{id}}/content", "document.read", FILE_READ, target=document),
     Row("DELETE", f"{API}/documents/{{id}}", "document.delete",
         grid(patient="2xx -- 404", doctor="-- 403 403", admin="-- -- 403"), target=document),
+    # vital signs: the patient and connected doctors
+    Row("POST", f"{API}/patients/{{id}}/vitals", "vital.record", UPLOAD_FOR_PATIENT,
+        target=patient_record, body=lambda world, caller, target: {
+            "reading": {"type": "heart_rate", "bpm": 72}, "measuredAt": recently()}),
+    Row("GET", f"{API}/patients/{{id}}/vitals", "vital.list", UPLOAD_FOR_PATIENT,
+        target=patient_record),
+    Row("GET", f"{API}/patients/{{id}}/vitals/latest", "vital.list", UPLOAD_FOR_PATIENT,
+        target=patient_record),
     # accounts: sign-up, sign-in and one's own account (public rows answer the same to anyone)
     Row("POST", f"{API}/auth/signup", "public.signup", everyone("2xx"), body=signup),
     Row("POST", f"{API}/auth/verify-email", "public.verify_email", everyone("401"),
