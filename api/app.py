@@ -16,6 +16,7 @@ from api.audit_context import provide_audit_context
 from api.auth import BEARER_SCHEME, provide_principal
 from api.commands import provide_idempotency_key
 from api.controllers.account import AccountController
+from api.controllers.alerts import AlertsController, PatientAlertsController
 from api.controllers.audit import AuditController
 from api.controllers.auth import AUTH_CONTROLLERS
 from api.controllers.connections import ConnectionsController
@@ -70,6 +71,8 @@ def _api_v1() -> Router:
             NoticesController,
             DocumentsController,
             VitalsController,
+            AlertsController,
+            PatientAlertsController,
         ],
         guards=[policy_guard],
         dependencies={

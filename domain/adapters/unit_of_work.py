@@ -22,6 +22,8 @@ from domain.adapters.accounts.credentials import (
 from domain.adapters.accounts.identity import UserIdentity
 from domain.adapters.accounts.lookup_keys import LookupKeys
 from domain.adapters.accounts.users import PgUserRepository
+from domain.adapters.alerts.rules import PgCareTeam, PgRuleOverrides
+from domain.adapters.alerts.store import PgAlertRepository
 from domain.adapters.anchoring.store import PgAnchorBatchRepository
 from domain.adapters.audit.log import PgAuditLog
 from domain.adapters.connections.store import PgConnectionRepository
@@ -69,6 +71,9 @@ class PgUnitOfWork:
         self.documents = PgPatientFiles(conn, DOCUMENTS)
         self.files = files_by_table(self.records, self.documents)  # every kind of patient file
         self.readings = PgReadingRepository(conn, cipher)
+        self.alerts = PgAlertRepository(conn, clock)
+        self.alert_rules = PgRuleOverrides(conn, clock)
+        self.care_team = PgCareTeam(conn)
 
 
 class PgUnitOfWorkFactory:

@@ -93,6 +93,14 @@ def type_of(measurement: Measurement) -> VitalType:
     return VitalType(type(measurement).__struct_config__.tag)
 
 
+def quantities(measurement: Measurement) -> dict[str, float]:
+    """The numbers alert rules look at, by name; blood sugar in mg/dL, also under its context
+    (``fasting_mg_dl`` ...) since its targets depend on when it was measured."""
+    if isinstance(measurement, BloodSugar):
+        return {"mg_dl": measurement.mg_dl, f"{measurement.context.value}_mg_dl": measurement.mg_dl}
+    return {field: float(getattr(measurement, field)) for field in measurement.__struct_fields__}
+
+
 # (lowest, highest) a living adult or child can show; outside: a mistake, refused.
 PLAUSIBLE: dict[tuple[VitalType, str], tuple[float, float]] = {
     (VitalType.BLOOD_PRESSURE, "systolic"): (40, 300),

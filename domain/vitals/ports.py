@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
-from domain.auditing import AuditLog
-from domain.connections.ports import ConnectionRepository
-from domain.patients.ports import PatientRepository
+from domain.alerts.ports import UnitOfWork as AlertsUnitOfWork
 from domain.vitals.model import Reading, ReadingFilter, ReadingPage
 
 
@@ -27,10 +25,8 @@ class ReadingRepository(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
-    """What the vitals feature reads and writes in one database transaction."""
+class UnitOfWork(AlertsUnitOfWork, Protocol):
+    """What the vitals feature reads and writes in one database transaction: its readings, and
+    what raising the alerts a reading sets off needs."""
 
     readings: ReadingRepository
-    patients: PatientRepository
-    connections: ConnectionRepository
-    audit: AuditLog

@@ -1,21 +1,31 @@
 """Recording a reading: the patient themself, or a doctor actively connected to them.
 
-The reading, its audit event (field names, never values) and whatever it sets off
-commit together or not at all.
+The reading, its audit event (field names, never values) and the alerts it raises
+(domain/alerts/readings.py) commit together or not at all; the alerts' notices and
+e-mails go out after the commit. A reading measured more than ``ALERT_WINDOW`` before
+it is recorded (a logbook typed in later) is stored but raises nothing: an alert is
+about now.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from domain.alerts.raising import Raised, deliver
+from domain.alerts.readings import alerts_for_reading
 from domain.auditing import AuditContext, AuditEntry
 from domain.clock import Clock
+from domain.jobs.ports import MessageSender
+from domain.notifications.ports import AddressValidator, EmailRenderer, LiveChannel
 from domain.patients.access import authorize_patient
 from domain.policies import Access, Relation
+from domain.settings import Settings
 from domain.transactions import UnitOfWorkFactory
-from domain.vitals.model import Measurement, Reading, Recorder, new_reading
+from domain.vitals.model import Measurement, Reading, Recorder, new_reading, quantities
 from domain.vitals.ports import UnitOfWork
+
+ALERT_WINDOW = timedelta(hours=24)
 
 
 def reading_entry(action: str, reading_id: uuid.UUID | None, *fields: str) -> AuditEntry:
@@ -36,9 +46,15 @@ async def record_reading(
     *,
     uow_factory: UnitOfWorkFactory[UnitOfWork],
     clock: Clock,
+    renderer: EmailRenderer,
+    addresses: AddressValidator,
+    settings: Settings,
+    live: LiveChannel,
+    sender: MessageSender,
 ) -> Reading:
     """Store a checked reading for ``patient_id``; an impossible value is a ValidationFailed."""
     now = clock.now()
+    raised: list[Raised] = []
     async with uow_factory() as uow:
         granted = await authorize_patient(uow, access, patient_id)
         recorder = Recorder.PATIENT if granted is Relation.SELF else Recorder.DOCTOR
@@ -54,4 +70,18 @@ async def record_reading(
                 "vital.record", reading.id, "type", "measurement", "measured_at", "patient_id"
             ),
         )
+        if now - measured_at <= ALERT_WINDOW:
+            raised = await alerts_for_reading(
+                uow,
+                audit=audit,
+                patient_id=patient_id,
+                vital=reading.type.value,
+                quantities=quantities(measurement),
+                at=measured_at,
+                renderer=renderer,
+                addresses=addresses,
+                settings=settings,
+            )
+    for each in raised:
+        await deliver(each, live=live, sender=sender)
     return reading
