@@ -15,6 +15,7 @@ from domain.alerts.ports import UnitOfWork
 from domain.alerts.rules import BandSetting, Rule, override_bands, rule_named, with_overrides
 from domain.alerts.thresholds import DEFAULT_RULES, RULES_BY_NAME
 from domain.auditing import AuditContext, AuditEntry
+from domain.errors import NotFound
 from domain.patients.access import authorize_patient
 from domain.policies import Access
 from domain.transactions import UnitOfWorkFactory
@@ -71,7 +72,8 @@ async def set_rule(
     async with uow_factory() as uow:
         await authorize_patient(uow, access, patient_id)
         caller = access.user_uuid
-        assert caller is not None  # a connected doctor is an account
+        if caller is None:  # unreachable: a connected doctor is an account
+            raise NotFound("patient not found")
         if checked is None:
             await uow.alert_rules.remove(patient_id, rule.name)
         else:

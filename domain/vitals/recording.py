@@ -16,6 +16,7 @@ from domain.alerts.raising import Raised, deliver
 from domain.alerts.readings import alerts_for_reading
 from domain.auditing import AuditContext, AuditEntry
 from domain.clock import Clock
+from domain.errors import NotFound
 from domain.jobs.ports import MessageSender
 from domain.notifications.ports import AddressValidator, EmailRenderer, LiveChannel
 from domain.patients.access import authorize_patient
@@ -59,7 +60,8 @@ async def record_reading(
         granted = await authorize_patient(uow, access, patient_id)
         recorder = Recorder.PATIENT if granted is Relation.SELF else Recorder.DOCTOR
         caller = access.user_uuid
-        assert caller is not None  # SELF and CONNECTED_DOCTOR both name an account
+        if caller is None:  # unreachable: SELF and CONNECTED_DOCTOR both name an account
+            raise NotFound("patient not found")
         reading = new_reading(
             patient_id, measurement, measured_at, recorded_by=caller, recorder=recorder, now=now
         )

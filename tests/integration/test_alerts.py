@@ -190,6 +190,8 @@ async def test_read_acknowledge_resolve_and_a_new_breach_opens_a_new_alert(
 
     read = await api.post(f"{url}/read", headers=cast.chantha.headers)
     assert read.status_code == 200 and read.json()["readAt"] is not None
+    again = await api.post(f"{url}/read", headers=cast.chantha.headers)
+    assert again.json()["readAt"] == read.json()["readAt"]  # the first read stands
     assert (await inbox(api, cast.alice))[0]["readAt"] is None  # each reader for themself
     assert_problem(await api.post(f"{url}/acknowledge", headers=cast.alice.headers), 403)
 

@@ -138,16 +138,16 @@ class PgAlertRepository:
         return alert_from_row(row) if row else None
 
     async def mark_read(self, alert_id: uuid.UUID, user_id: uuid.UUID) -> datetime:
-        await self._conn.execute(
+        cursor = await self._conn.execute(
             """
-            INSERT INTO health_alert_reads (alert_id, user_id, read_at) VALUES (%s, %s, %s)
-            ON CONFLICT (alert_id, user_id) DO NOTHING
+            INSERT INTO health_alert_reads AS r (alert_id, user_id, read_at) VALUES (%s, %s, %s)
+            ON CONFLICT (alert_id, user_id) DO UPDATE SET read_at = r.read_at
+            RETURNING read_at
             """,
             (alert_id, user_id, self._clock.now()),
         )
-        read_at = await self.read_at(alert_id, user_id)
-        assert read_at is not None  # just written, or written before
-        return read_at
+        row = await cursor.fetchone()
+        return row["read_at"]
 
     async def read_at(self, alert_id: uuid.UUID, user_id: uuid.UUID) -> datetime | None:
         cursor = await self._conn.execute(
