@@ -16,6 +16,7 @@ from api.audit_context import provide_audit_context
 from api.auth import BEARER_SCHEME, provide_principal
 from api.commands import provide_idempotency_key
 from api.controllers.account import AccountController
+from api.controllers.alerts import AlertsController, PatientAlertsController
 from api.controllers.audit import AuditController
 from api.controllers.auth import AUTH_CONTROLLERS
 from api.controllers.connections import ConnectionsController
@@ -29,6 +30,7 @@ from api.controllers.notifications import NotificationsController
 from api.controllers.patients import PatientsController
 from api.controllers.phi_keys import PhiKeysController
 from api.controllers.records import RecordsController
+from api.controllers.vitals import VitalsController
 from api.lifespan import services_lifespan
 from api.middleware.allow_header import allow_every_method
 from api.middleware.failure_audit import FailureAuditMiddleware
@@ -68,6 +70,9 @@ def _api_v1() -> Router:
             RecordsController,
             NoticesController,
             DocumentsController,
+            VitalsController,
+            AlertsController,
+            PatientAlertsController,
         ],
         guards=[policy_guard],
         dependencies={

@@ -174,6 +174,20 @@ _TABLE: tuple[Policy, ...] = (
     policy("document.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
     policy("document.read", CARE, R.SELF, R.CONNECTED_DOCTOR, target="document", patient_data=True),
     policy("document.delete", PATIENTS, R.SELF, target="document", patient_data=True),
+    # vital signs: the patient and their connected doctors record and read them
+    policy("vital.record", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    policy("vital.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    # health alerts: the patient and their connected doctors; doctors acknowledge, resolve and
+    # set a patient's rules; the inbox lists the caller's own (a doctor's: connected patients')
+    policy("alert.inbox", CARE, R.AUTHENTICATED),
+    policy("alert.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    policy("alert.read", CARE, R.SELF, R.CONNECTED_DOCTOR, target="alert", patient_data=True),
+    policy("alert.acknowledge", DOCTORS, R.CONNECTED_DOCTOR, target="alert", patient_data=True),
+    policy("alert.resolve", DOCTORS, R.CONNECTED_DOCTOR, target="alert", patient_data=True),
+    policy(
+        "alert_rules.read", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True
+    ),
+    policy("alert_rules.write", DOCTORS, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
     # the doctor directory is public professional data, for any signed-in user
     policy("doctor.list", ANYONE, R.AUTHENTICATED),
     # administration: the audit trail and the PHI keys

@@ -22,6 +22,8 @@ from domain.adapters.accounts.credentials import (
 from domain.adapters.accounts.identity import UserIdentity
 from domain.adapters.accounts.lookup_keys import LookupKeys
 from domain.adapters.accounts.users import PgUserRepository
+from domain.adapters.alerts.rules import PgCareTeam, PgRuleOverrides
+from domain.adapters.alerts.store import PgAlertRepository
 from domain.adapters.anchoring.store import PgAnchorBatchRepository
 from domain.adapters.audit.log import PgAuditLog
 from domain.adapters.connections.store import PgConnectionRepository
@@ -35,6 +37,7 @@ from domain.adapters.patients.store import PgPatientRepository
 from domain.adapters.phi.sealed_values import PgSealedValues
 from domain.adapters.postgres import pooled
 from domain.adapters.records.store import PgRecordRepository
+from domain.adapters.vitals.store import PgReadingRepository
 from domain.clock import Clock
 from domain.documents.kind import DOCUMENTS
 from domain.sealing import Cipher
@@ -67,6 +70,10 @@ class PgUnitOfWork:
         self.anchors = PgAnchorBatchRepository(conn)
         self.documents = PgPatientFiles(conn, DOCUMENTS)
         self.files = files_by_table(self.records, self.documents)  # every kind of patient file
+        self.readings = PgReadingRepository(conn, cipher)
+        self.alerts = PgAlertRepository(conn, clock)
+        self.alert_rules = PgRuleOverrides(conn, clock)
+        self.care_team = PgCareTeam(conn)
 
 
 class PgUnitOfWorkFactory:

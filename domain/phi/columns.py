@@ -52,6 +52,8 @@ LOOKUP_KEY = SealedColumn("lookup_keys", "key", "id")
 
 NOTICE_DATA = SealedColumn("notices", "data", "id")  # an in-app notice's fields, as JSON
 
+VITAL_MEASUREMENT = SealedColumn("vital_readings", "measurement", "id")  # the values, as JSON
+
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     USER_NAME,
     USER_EMAIL,
@@ -67,5 +69,6 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     EMAIL_TO_ADDRESS,
     EMAIL_DATA,
     NOTICE_DATA,
+    VITAL_MEASUREMENT,
     LOOKUP_KEY,
 )
