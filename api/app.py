@@ -23,6 +23,7 @@ from api.controllers.doctors import DoctorsController
 from api.controllers.documents import DocumentsController
 from api.controllers.health import HealthController
 from api.controllers.jobs import JobsController
+from api.controllers.medicines import MedicinesController
 from api.controllers.metrics import MetricsController
 from api.controllers.notices import NoticesController
 from api.controllers.notifications import NotificationsController
@@ -61,6 +62,7 @@ def _api_v1() -> Router:
             ConnectionsController,
             PatientsController,
             DoctorsController,
+            MedicinesController,
             AuditController,
             PhiKeysController,
             *AUTH_CONTROLLERS,

@@ -174,6 +174,9 @@ _TABLE: tuple[Policy, ...] = (
     policy("document.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
     policy("document.read", CARE, R.SELF, R.CONNECTED_DOCTOR, target="document", patient_data=True),
     policy("document.delete", PATIENTS, R.SELF, target="document", patient_data=True),
+    # the medicines catalogue names no patient: anyone signed in reads it, admins keep it
+    policy("medicine.read", ANYONE, R.AUTHENTICATED),
+    policy("medicine.write", ADMINS, R.AUTHENTICATED),
     # the doctor directory is public professional data, for any signed-in user
     policy("doctor.list", ANYONE, R.AUTHENTICATED),
     # administration: the audit trail and the PHI keys

@@ -28,6 +28,7 @@ from domain.adapters.connections.store import PgConnectionRepository
 from domain.adapters.files.patient_files import PgPatientFiles, files_by_table
 from domain.adapters.files.uploads import PgUploadRepository
 from domain.adapters.jobs.store import PgJobRepository
+from domain.adapters.medicines.store import PgMedicineRepository
 from domain.adapters.notifications.emails import PgEmailRepository
 from domain.adapters.notifications.notices import PgNoticeRepository
 from domain.adapters.patients.doctors import PgDoctorDirectory
@@ -66,6 +67,7 @@ class PgUnitOfWork:
         self.records = PgRecordRepository(conn)
         self.anchors = PgAnchorBatchRepository(conn)
         self.documents = PgPatientFiles(conn, DOCUMENTS)
+        self.medicines = PgMedicineRepository(conn)
         self.files = files_by_table(self.records, self.documents)  # every kind of patient file
 
 
