@@ -1,0 +1,1 @@
+"""Prescriptions: items, their schedules (frequency.py), lifecycle and doses."""
