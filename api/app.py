@@ -22,13 +22,16 @@ from api.controllers.auth import AUTH_CONTROLLERS
 from api.controllers.connections import ConnectionsController
 from api.controllers.doctors import DoctorsController
 from api.controllers.documents import DocumentsController
+from api.controllers.doses import DosesController, PatientDosesController
 from api.controllers.health import HealthController
 from api.controllers.jobs import JobsController
+from api.controllers.medicines import MedicinesController
 from api.controllers.metrics import MetricsController
 from api.controllers.notices import NoticesController
 from api.controllers.notifications import NotificationsController
 from api.controllers.patients import PatientsController
 from api.controllers.phi_keys import PhiKeysController
+from api.controllers.prescriptions import PrescriptionsController
 from api.controllers.records import RecordsController
 from api.controllers.vitals import VitalsController
 from api.lifespan import services_lifespan
@@ -63,6 +66,10 @@ def _api_v1() -> Router:
             ConnectionsController,
             PatientsController,
             DoctorsController,
+            MedicinesController,
+            PrescriptionsController,
+            DosesController,
+            PatientDosesController,
             AuditController,
             PhiKeysController,
             *AUTH_CONTROLLERS,

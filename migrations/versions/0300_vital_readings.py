@@ -2,13 +2,13 @@
 values sealed (``measurement_sealed``, JSON, bound to the row).
 
 Revision ID: 0300
-Revises: 0010
+Revises: 0201
 """
 
 from alembic import op
 
 revision = "0300"
-down_revision = "0010"
+down_revision = "0201"
 branch_labels = None
 depends_on = None
 

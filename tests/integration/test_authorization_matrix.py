@@ -60,6 +60,7 @@ from tests.conftest import make_settings
 from tests.support.api import api_client, noop_job
 from tests.support.databases import create_database, database_url_for, drop_database
 from tests.support.jobs import cancel_job
+from tests.support.medicines import seeded_medicine
 from tests.support.pdfs import valid_pdf
 from tests.support.people import PATIENT_BOREY
 from tests.support.records import add_document, add_record, record_form
@@ -198,6 +199,21 @@ async def alert(world: World, role: Role, relation: str) -> str | None:
         return str((await uow.alerts.upsert(breach)).alert.id)
 
 
+async def medicine(world: World, role: Role, relation: str) -> str | None:
+    """A seeded catalogue entry: the catalogue names no patient, so it is everyone's alike."""
+    return await seeded_medicine(world.services, "paracetamol")
+
+
+async def other_medicine(world: World, caller: Member, target: str | None) -> dict[str, Any]:
+    other = await seeded_medicine(world.services, "ibuprofen")
+    return {"otherId": other, "severity": "minor", "note": "Checked."}
+
+
+def new_medicine(world: World, caller: Member, target: str | None) -> dict[str, Any]:
+    return {"genericName": "nifedipine", "category": "cardiovascular",
+            "dosageForm": "modified_release_tablet", "strengths": ["20 mg"]}  # fmt: skip
+
+
 record = patient_file(add_record)
 document = patient_file(lambda services, patient: add_document(services, patient, valid_pdf()))
 
@@ -283,6 +299,12 @@ def grid(*, patient: str, doctor: str, admin: str) -> Cells:
     return cells
 
 
+def alike(patient: str, doctor: str, admin: str) -> Cells:
+    """A target that stands alike to everyone (a catalogue entry): per role, one answer."""
+    return grid(patient=f"{patient} {patient} {patient}", doctor=f"{doctor} {doctor} {doctor}",
+                admin=f"{admin} -- {admin}")  # fmt: skip
+
+
 class Row(NamedTuple):
     method: str
     path: str
@@ -356,6 +378,21 @@ ROWS: tuple[Row, ...] = (
         grid(patient="403 403 403", doctor="404 2xx 404", admin="403 -- 403"),
         target=patient_record, body=lambda world, caller, target: {"notes": "Reviewed."}),
     Row("GET", f"{API}/doctors", "doctor.list", everyone("2xx")),
+    # the medicines catalogue
+    Row("GET", f"{API}/medicines", "medicine.read", everyone("2xx")),
+    Row("GET", f"{API}/medicines/{{id}}", "medicine.read", alike("2xx", "2xx", "2xx"),
+        target=medicine),
+    Row("GET", f"{API}/medicines/{{id}}/interactions", "medicine.read",
+        alike("2xx", "2xx", "2xx"), target=medicine),
+    Row("POST", f"{API}/medicines", "medicine.write", by_role("403", "403", "2xx"),
+        body=new_medicine),
+    Row("PATCH", f"{API}/medicines/{{id}}", "medicine.write", alike("403", "403", "2xx"),
+        target=medicine, body=lambda world, caller, target: {"strengths": ["500 mg"]}),
+    Row("PUT", f"{API}/medicines/{{id}}/interactions", "medicine.write",
+        alike("403", "403", "2xx"), target=medicine, body=other_medicine),
+    # (one target fills both ids: a medicine does not interact with itself, 422)
+    Row("DELETE", f"{API}/medicines/{{id}}/interactions/{{id}}", "medicine.write",
+        alike("403", "403", "422"), target=medicine),
     # medical records and documents (admins: records' metadata, never content)
     Row("POST", f"{API}/records", "record.create", UPLOAD_FOR_PATIENT, target=patient_record,
         body=record_upload),
