@@ -70,6 +70,13 @@ EXPECTED_ROLES: dict[str, set[Role]] = {
     "alert.resolve": {Role.DOCTOR},
     "alert_rules.read": {Role.PATIENT, Role.DOCTOR},
     "alert_rules.write": {Role.DOCTOR},
+    "prescription.create": {Role.DOCTOR},
+    "prescription.list": {Role.PATIENT, Role.DOCTOR},
+    "prescription.read": {Role.PATIENT, Role.DOCTOR},
+    "prescription.write": {Role.DOCTOR},
+    "dose.list": {Role.PATIENT, Role.DOCTOR},
+    "dose.mark": {Role.PATIENT},
+    "patient.time_zone": {Role.PATIENT},
     "doctor.list": set(Role),
     "audit.list": {Role.ADMIN},
     "audit.verify": {Role.ADMIN},
@@ -129,6 +136,13 @@ def test_patient_data_policies_are_flagged() -> None:
         "alert.resolve",
         "alert_rules.read",
         "alert_rules.write",
+        "prescription.create",
+        "prescription.list",
+        "prescription.read",
+        "prescription.write",
+        "dose.list",
+        "dose.mark",
+        "patient.time_zone",
     }
 
 
