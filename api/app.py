@@ -16,20 +16,25 @@ from api.audit_context import provide_audit_context
 from api.auth import BEARER_SCHEME, provide_principal
 from api.commands import provide_idempotency_key
 from api.controllers.account import AccountController
+from api.controllers.alerts import AlertsController, PatientAlertsController
 from api.controllers.audit import AuditController
 from api.controllers.auth import AUTH_CONTROLLERS
 from api.controllers.adherence import AdherenceController
 from api.controllers.connections import ConnectionsController
 from api.controllers.doctors import DoctorsController
 from api.controllers.documents import DocumentsController
+from api.controllers.doses import DosesController, PatientDosesController
 from api.controllers.health import HealthController
 from api.controllers.jobs import JobsController
+from api.controllers.medicines import MedicinesController
 from api.controllers.metrics import MetricsController
 from api.controllers.notices import NoticesController
 from api.controllers.notifications import NotificationsController
 from api.controllers.patients import PatientsController
 from api.controllers.phi_keys import PhiKeysController
+from api.controllers.prescriptions import PrescriptionsController
 from api.controllers.records import RecordsController
+from api.controllers.vitals import VitalsController
 from api.lifespan import services_lifespan
 from api.middleware.allow_header import allow_every_method
 from api.middleware.failure_audit import FailureAuditMiddleware
@@ -63,6 +68,10 @@ def _api_v1() -> Router:
             AdherenceController,
             PatientsController,
             DoctorsController,
+            MedicinesController,
+            PrescriptionsController,
+            DosesController,
+            PatientDosesController,
             AuditController,
             PhiKeysController,
             *AUTH_CONTROLLERS,
@@ -70,6 +79,9 @@ def _api_v1() -> Router:
             RecordsController,
             NoticesController,
             DocumentsController,
+            VitalsController,
+            AlertsController,
+            PatientAlertsController,
         ],
         guards=[policy_guard],
         dependencies={

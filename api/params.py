@@ -66,6 +66,8 @@ def moment(value: str | None, name: str) -> datetime | None:
             ],
         )
     return parsed
+
+
 RiskCursor = Annotated[
     str | None,
     QueryParameter(

@@ -13,12 +13,14 @@ from domain.adherence.jobs import ADHERENCE_ROLLUP
 from domain.anchoring.jobs import ANCHOR_BATCH
 from domain.audit.jobs import AUDIT_PARTITIONS
 from domain.documents.jobs import DOCUMENT_STORE
+from domain.doses.jobs import DOSE_MISSED, DOSE_REMIND
 from domain.errors import NotFound
 from domain.files.jobs import CONTENT_UNPIN
 from domain.jobs.model import JobKind
 from domain.jobs.system import NOOP
 from domain.notifications.jobs import EMAIL_SEND
 from domain.phi.jobs import PHI_ROTATE
+from domain.prescriptions.jobs import DOSE_EXTEND, PRESCRIPTION_EXPIRE
 from domain.records.jobs import RECORD_STORE
 
 JOB_KINDS: dict[str, JobKind] = {
@@ -33,6 +35,10 @@ JOB_KINDS: dict[str, JobKind] = {
         CONTENT_UNPIN,
         ANCHOR_BATCH,
         ADHERENCE_ROLLUP,
+        PRESCRIPTION_EXPIRE,
+        DOSE_EXTEND,
+        DOSE_MISSED,
+        DOSE_REMIND,
     )
 }
 

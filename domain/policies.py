@@ -186,6 +186,44 @@ _TABLE: tuple[Policy, ...] = (
         patient_data=True,
     ),
     self_service("dashboard.read", DOCTORS),
+    # vital signs: the patient and their connected doctors record and read them
+    policy("vital.record", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    policy("vital.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    # health alerts: the patient and their connected doctors; doctors acknowledge, resolve and
+    # set a patient's rules; the inbox lists the caller's own (a doctor's: connected patients')
+    policy("alert.inbox", CARE, R.AUTHENTICATED),
+    policy("alert.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    policy("alert.read", CARE, R.SELF, R.CONNECTED_DOCTOR, target="alert", patient_data=True),
+    policy("alert.acknowledge", DOCTORS, R.CONNECTED_DOCTOR, target="alert", patient_data=True),
+    policy("alert.resolve", DOCTORS, R.CONNECTED_DOCTOR, target="alert", patient_data=True),
+    policy(
+        "alert_rules.read", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True
+    ),
+    policy("alert_rules.write", DOCTORS, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    # the medicines catalogue names no patient: anyone signed in reads it, admins keep it
+    policy("medicine.read", ANYONE, R.AUTHENTICATED),
+    policy("medicine.write", ADMINS, R.AUTHENTICATED),
+    # prescriptions: a connected doctor writes one; only its prescribing doctor (still
+    # connected) edits, activates, completes or cancels it; the patient and their connected
+    # doctors read them
+    policy("prescription.create", DOCTORS, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    policy(
+        "prescription.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True
+    ),
+    policy(
+        "prescription.read",
+        CARE,
+        R.SELF,
+        R.CONNECTED_DOCTOR,
+        target="prescription",
+        patient_data=True,
+    ),
+    policy("prescription.write", DOCTORS, R.OWNER, target="prescription", patient_data=True),
+    # doses: the patient marks their own; the patient and their connected doctors read them;
+    # the patient sets the time zone their doses' local times are read in
+    policy("dose.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    policy("dose.mark", PATIENTS, R.SELF, target="dose", patient_data=True),
+    policy("patient.time_zone", PATIENTS, R.SELF, target="patient", patient_data=True),
     # the doctor directory is public professional data, for any signed-in user
     policy("doctor.list", ANYONE, R.AUTHENTICATED),
     # administration: the audit trail and the PHI keys

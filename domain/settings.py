@@ -70,6 +70,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     adherence_interval_seconds: float = 30.0  # how soon changed doses show in adherence
     content_retention_days: int = 30
     metrics_token: str | None = None  # None: /metrics answers admins' tokens only
+    dose_horizon_days: int = 14  # doses exist this many days ahead, extended daily
+    dose_late_after_minutes: int = 60  # a dose taken later than this after due is late
+    dose_grace_minutes: int = 240  # a dose not taken this long after due is missed
+    dose_check_interval_seconds: float = 60.0  # how often missed doses and reminders are looked for
 
     @property
     def request_fingerprint_key(self) -> bytes:
@@ -108,6 +112,7 @@ _FLOATS = {  # all of them durations in seconds
     "ANCHOR_INTERVAL_SECONDS": "anchor_interval_seconds",
     "ADHERENCE_INTERVAL_SECONDS": "adherence_interval_seconds",
     "ACCOUNT_EMAIL_MIN_SECONDS": "account_email_min_seconds",
+    "DOSE_CHECK_INTERVAL_SECONDS": "dose_check_interval_seconds",
 }
 _INTS = {  # (field, what it counts)
     "ACCESS_TOKEN_TTL_SECONDS": ("access_token_ttl_seconds", "seconds"),
@@ -121,6 +126,9 @@ _INTS = {  # (field, what it counts)
     "STELLAR_MAX_FEE": ("stellar_max_fee", "stroops"),
     "ANCHOR_BATCH_MAX": ("anchor_batch_max", "CIDs"),
     "CONTENT_RETENTION_DAYS": ("content_retention_days", "days"),
+    "DOSE_HORIZON_DAYS": ("dose_horizon_days", "days"),
+    "DOSE_LATE_AFTER_MINUTES": ("dose_late_after_minutes", "minutes"),
+    "DOSE_GRACE_MINUTES": ("dose_grace_minutes", "minutes"),
 }
 # Read as they are; what they must be is checked by the adapter that parses them
 # (domain/adapters/settings_check.py) or needs no check.

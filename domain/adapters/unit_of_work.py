@@ -23,19 +23,25 @@ from domain.adapters.accounts.credentials import (
 from domain.adapters.accounts.identity import UserIdentity
 from domain.adapters.accounts.lookup_keys import LookupKeys
 from domain.adapters.accounts.users import PgUserRepository
+from domain.adapters.alerts.rules import PgCareTeam, PgRuleOverrides
+from domain.adapters.alerts.store import PgAlertRepository
 from domain.adapters.anchoring.store import PgAnchorBatchRepository
 from domain.adapters.audit.log import PgAuditLog
 from domain.adapters.connections.store import PgConnectionRepository
+from domain.adapters.doses.store import PgDoseRepository, PgTimeZones
 from domain.adapters.files.patient_files import PgPatientFiles, files_by_table
 from domain.adapters.files.uploads import PgUploadRepository
 from domain.adapters.jobs.store import PgJobRepository
+from domain.adapters.medicines.store import PgMedicineRepository
 from domain.adapters.notifications.emails import PgEmailRepository
 from domain.adapters.notifications.notices import PgNoticeRepository
 from domain.adapters.patients.doctors import PgDoctorDirectory
 from domain.adapters.patients.store import PgPatientRepository
 from domain.adapters.phi.sealed_values import PgSealedValues
 from domain.adapters.postgres import pooled
+from domain.adapters.prescriptions.store import PgPrescriptionRepository
 from domain.adapters.records.store import PgRecordRepository
+from domain.adapters.vitals.store import PgReadingRepository
 from domain.clock import Clock
 from domain.documents.kind import DOCUMENTS
 from domain.sealing import Cipher
@@ -67,8 +73,16 @@ class PgUnitOfWork:
         self.records = PgRecordRepository(conn)
         self.anchors = PgAnchorBatchRepository(conn)
         self.documents = PgPatientFiles(conn, DOCUMENTS)
+        self.medicines = PgMedicineRepository(conn)
+        self.prescriptions = PgPrescriptionRepository(conn, cipher)
+        self.doses = PgDoseRepository(conn, cipher)
+        self.time_zones = PgTimeZones(conn)
         self.files = files_by_table(self.records, self.documents)  # every kind of patient file
         self.adherence = PgAdherenceStore(conn)
+        self.readings = PgReadingRepository(conn, cipher)
+        self.alerts = PgAlertRepository(conn, clock)
+        self.alert_rules = PgRuleOverrides(conn, clock)
+        self.care_team = PgCareTeam(conn)
 
 
 class PgUnitOfWorkFactory:

@@ -63,9 +63,7 @@ class Tally:
         return Fraction(self.days_covered, self.days_due) if self.days_due else None
 
     def __add__(self, other: Tally) -> Tally:
-        return Tally(
-            *(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True))
-        )
+        return Tally(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
 
     def as_tuple(self) -> tuple[int, ...]:
         return (

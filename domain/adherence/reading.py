@@ -66,7 +66,9 @@ async def read_adherence(
         )
         await uow.audit.record(
             audit_context,
-            AuditEntry(action="adherence.read", resource_type="patient", resource_id=str(patient_id)),
+            AuditEntry(
+                action="adherence.read", resource_type="patient", resource_id=str(patient_id)
+            ),
         )
     total = sum(current.values(), Tally())
     previous = sum(before.values(), Tally())

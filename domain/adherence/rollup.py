@@ -104,7 +104,10 @@ async def alert_on_risk(
     for signal in signals:
         found = [
             (rule, called)
-            for rule, called in ((LOW_RULE, low_adherence(signal.recent)), (STREAK_RULE, missed_streak(signal)))
+            for rule, called in (
+                (LOW_RULE, low_adherence(signal.recent)),
+                (STREAK_RULE, missed_streak(signal)),
+            )
             if called is not None
         ]
         if not found:

@@ -52,6 +52,12 @@ LOOKUP_KEY = SealedColumn("lookup_keys", "key", "id")
 
 NOTICE_DATA = SealedColumn("notices", "data", "id")  # an in-app notice's fields, as JSON
 
+VITAL_MEASUREMENT = SealedColumn("vital_readings", "measurement", "id")  # the values, as JSON
+# What identifies a treatment: a prescription item's medicine, strength, dose, frequency,
+# timing and instructions, as JSON; and why a patient skipped a dose.
+PRESCRIPTION_ITEM_DETAILS = SealedColumn("prescription_items", "details", "id")
+DOSE_REASON = SealedColumn("doses", "reason", "id")
+
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     USER_NAME,
     USER_EMAIL,
@@ -67,5 +73,8 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     EMAIL_TO_ADDRESS,
     EMAIL_DATA,
     NOTICE_DATA,
+    VITAL_MEASUREMENT,
+    PRESCRIPTION_ITEM_DETAILS,
+    DOSE_REASON,
     LOOKUP_KEY,
 )

@@ -37,6 +37,7 @@ import inspect
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -47,6 +48,7 @@ from api.app import create_app
 from api.policy_guard import POLICY_OPT, is_automatic_options, policy_guard
 from domain.adapters.bootstrap import Services, build_services
 from domain.adapters.jobs.messaging import build_broker
+from domain.alerts.model import Breach, Severity
 from domain.connections.model import ConnectionStatus
 from domain.identity import Role
 from domain.jobs.model import JobError, JobStatus
@@ -58,6 +60,7 @@ from tests.conftest import make_settings
 from tests.support.api import api_client, noop_job
 from tests.support.databases import create_database, database_url_for, drop_database
 from tests.support.jobs import cancel_job
+from tests.support.medicines import seeded_medicine
 from tests.support.pdfs import valid_pdf
 from tests.support.people import PATIENT_BOREY
 from tests.support.records import add_document, add_record, record_form
@@ -180,6 +183,37 @@ async def notice(world: World, role: Role, relation: str) -> str | None:
     return str(made.id)
 
 
+async def alert(world: World, role: Role, relation: str) -> str | None:
+    """An open health alert of the patient who stands in ``relation`` to the caller."""
+    owner = world.subject(role, relation)
+    if owner is None or owner.role is not Role.PATIENT:
+        return None
+    breach = Breach(
+        patient_id=owner.id,
+        rule="spo2.low",
+        severity=Severity.HIGH,
+        summary_code="hypoxaemia",
+        at=datetime.now(UTC),
+    )
+    async with world.services.uow() as uow:
+        return str((await uow.alerts.upsert(breach)).alert.id)
+
+
+async def medicine(world: World, role: Role, relation: str) -> str | None:
+    """A seeded catalogue entry: the catalogue names no patient, so it is everyone's alike."""
+    return await seeded_medicine(world.services, "paracetamol")
+
+
+async def other_medicine(world: World, caller: Member, target: str | None) -> dict[str, Any]:
+    other = await seeded_medicine(world.services, "ibuprofen")
+    return {"otherId": other, "severity": "minor", "note": "Checked."}
+
+
+def new_medicine(world: World, caller: Member, target: str | None) -> dict[str, Any]:
+    return {"genericName": "nifedipine", "category": "cardiovascular",
+            "dosageForm": "modified_release_tablet", "strengths": ["20 mg"]}  # fmt: skip
+
+
 record = patient_file(add_record)
 document = patient_file(lambda services, patient: add_document(services, patient, valid_pdf()))
 
@@ -191,6 +225,10 @@ Body = Callable[[World, Member, str | None], Any]
 
 def email(world: World, caller: Member, _: str | None) -> dict[str, Any]:
     return {"to": caller.person.email, "template": "welcome", "data": {"name": caller.person.name}}
+
+
+def recently() -> str:
+    return (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
 
 
 def own_password(world: World, caller: Member, _: str | None) -> dict[str, Any]:
@@ -261,6 +299,12 @@ def grid(*, patient: str, doctor: str, admin: str) -> Cells:
     return cells
 
 
+def alike(patient: str, doctor: str, admin: str) -> Cells:
+    """A target that stands alike to everyone (a catalogue entry): per role, one answer."""
+    return grid(patient=f"{patient} {patient} {patient}", doctor=f"{doctor} {doctor} {doctor}",
+                admin=f"{admin} -- {admin}")  # fmt: skip
+
+
 class Row(NamedTuple):
     method: str
     path: str
@@ -280,6 +324,7 @@ DOCTOR_ANSWERS = grid(patient="403 403 403", doctor="2xx 404 404", admin="-- -- 
 # a patient's files: the patient or a connected doctor; only patients have files ("--")
 UPLOAD_FOR_PATIENT = grid(patient="2xx 404 404", doctor="404 2xx 404", admin="403 -- 403")
 FILE_READ = grid(patient="2xx -- 404", doctor="-- 2xx 404", admin="-- -- 403")
+DOCTOR_ACTS_ON_ALERT = grid(patient="403 -- 403", doctor="-- 2xx 404", admin="-- -- 403")
 FILE_READ_WITH_ADMIN = grid(patient="2xx -- 404", doctor="-- 2xx 404", admin="-- -- 2xx")
 
 ROWS: tuple[Row, ...] = (
@@ -333,6 +378,21 @@ ROWS: tuple[Row, ...] = (
         grid(patient="403 403 403", doctor="404 2xx 404", admin="403 -- 403"),
         target=patient_record, body=lambda world, caller, target: {"notes": "Reviewed."}),
     Row("GET", f"{API}/doctors", "doctor.list", everyone("2xx")),
+    # the medicines catalogue
+    Row("GET", f"{API}/medicines", "medicine.read", everyone("2xx")),
+    Row("GET", f"{API}/medicines/{{id}}", "medicine.read", alike("2xx", "2xx", "2xx"),
+        target=medicine),
+    Row("GET", f"{API}/medicines/{{id}}/interactions", "medicine.read",
+        alike("2xx", "2xx", "2xx"), target=medicine),
+    Row("POST", f"{API}/medicines", "medicine.write", by_role("403", "403", "2xx"),
+        body=new_medicine),
+    Row("PATCH", f"{API}/medicines/{{id}}", "medicine.write", alike("403", "403", "2xx"),
+        target=medicine, body=lambda world, caller, target: {"strengths": ["500 mg"]}),
+    Row("PUT", f"{API}/medicines/{{id}}/interactions", "medicine.write",
+        alike("403", "403", "2xx"), target=medicine, body=other_medicine),
+    # (one target fills both ids: a medicine does not interact with itself, 422)
+    Row("DELETE", f"{API}/medicines/{{id}}/interactions/{{id}}", "medicine.write",
+        alike("403", "403", "422"), target=medicine),
     # medical records and documents (admins: records' metadata, never content)
     Row("POST", f"{API}/records", "record.create", UPLOAD_FOR_PATIENT, target=patient_record,
         body=record_upload),
@@ -351,6 +411,30 @@ ROWS: tuple[Row, ...] = (
     Row("GET", f"{API}/documents/{{id}}/content", "document.read", FILE_READ, target=document),
     Row("DELETE", f"{API}/documents/{{id}}", "document.delete",
         grid(patient="2xx -- 404", doctor="-- 403 403", admin="-- -- 403"), target=document),
+    # vital signs: the patient and connected doctors
+    Row("POST", f"{API}/patients/{{id}}/vitals", "vital.record", UPLOAD_FOR_PATIENT,
+        target=patient_record, body=lambda world, caller, target: {
+            "reading": {"type": "heart_rate", "bpm": 72}, "measuredAt": recently()}),
+    Row("GET", f"{API}/patients/{{id}}/vitals", "vital.list", UPLOAD_FOR_PATIENT,
+        target=patient_record),
+    Row("GET", f"{API}/patients/{{id}}/vitals/latest", "vital.list", UPLOAD_FOR_PATIENT,
+        target=patient_record),
+    # health alerts: the patient and connected doctors; doctors acknowledge, resolve, set rules
+    Row("GET", f"{API}/alerts", "alert.inbox", by_role("2xx", "2xx", "403")),
+    Row("GET", f"{API}/alerts/{{id}}", "alert.read", FILE_READ, target=alert),
+    Row("POST", f"{API}/alerts/{{id}}/read", "alert.read", FILE_READ, target=alert),
+    Row("POST", f"{API}/alerts/{{id}}/acknowledge", "alert.acknowledge", DOCTOR_ACTS_ON_ALERT,
+        target=alert),
+    Row("POST", f"{API}/alerts/{{id}}/resolve", "alert.resolve", DOCTOR_ACTS_ON_ALERT,
+        target=alert),
+    Row("GET", f"{API}/patients/{{id}}/alerts", "alert.list", UPLOAD_FOR_PATIENT,
+        target=patient_record),
+    Row("GET", f"{API}/patients/{{id}}/alert-rules", "alert_rules.read", UPLOAD_FOR_PATIENT,
+        target=patient_record),
+    Row("PUT", f"{API}/patients/{{id}}/alert-rules", "alert_rules.write",
+        grid(patient="403 403 403", doctor="404 2xx 404", admin="403 -- 403"),
+        target=patient_record, body=lambda world, caller, target: {
+            "rule": "spo2.low", "bands": [{"severity": "HIGH", "limits": {"percent": 90}}]}),
     # accounts: sign-up, sign-in and one's own account (public rows answer the same to anyone)
     Row("POST", f"{API}/auth/signup", "public.signup", everyone("2xx"), body=signup),
     Row("POST", f"{API}/auth/verify-email", "public.verify_email", everyone("401"),

@@ -37,6 +37,7 @@ from domain.phi.jobs import submit_rotation
 from domain.phi.rotation import rotate_keys
 from domain.records.kind import RECORDS
 from domain.sealing import Sealed, SealedColumn
+from domain.vitals.model import HeartRate, Recorder, new_reading
 from tests.conftest import TEST_PHI_KEYS
 from tests.support.accounts import signup_body
 from tests.support.api import ADMIN, api_client, assert_problem, bearer, job_rows, noop_job
@@ -113,7 +114,23 @@ async def old_key_cast(services) -> Cast:
     await stage_upload(old, cast.borey.id, DOCUMENTS, document)
     await queue_email(old)
     await leave_notice(old, cast.borey.id)
+    await record_vital(old, cast.alice.id)
     return cast
+
+
+async def record_vital(services, patient_id: uuid.UUID) -> None:
+    """A vital-sign reading: its values are sealed too."""
+    now = services.clock.now()
+    reading = new_reading(
+        patient_id,
+        HeartRate(bpm=72),
+        now,
+        recorded_by=patient_id,
+        recorder=Recorder.PATIENT,
+        now=now,
+    )
+    async with services.uow() as uow:
+        await uow.readings.add(reading)
 
 
 ALERT = SendEmail(
@@ -203,6 +220,7 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
             "email_messages.to_address": 1,
             "email_messages.data": 1,
             "notices.data": 1,
+            "vital_readings.measurement": 1,
             "lookup_keys.key": 1,
         }
     }
@@ -249,6 +267,7 @@ async def test_each_batch_is_audited_with_table_and_column(
         ("documents", ("data_key",)),
         ("email_messages", ("to_address",)),
         ("email_messages", ("data",)),
+        ("vital_readings", ("measurement",)),
         ("notices", ("data",)),
         ("lookup_keys", ("key",)),
     }

@@ -56,6 +56,11 @@ SAMPLE_DATA: dict[str, dict[str, str | int]] = {
         "alertTitle": "Blood pressure above your target",
         "alertMessage": "Your last three readings were above 140/90 mmHg.",
     },
+    "dose_reminder": {
+        "name": "Sokha Chan",
+        "dueAt": "08:00 (Asia/Phnom_Penh)",
+        "dosesUrl": "https://app.example.org/doses",
+    },
 }
 
 SECRET = "SECRET-VALUE-0193"

@@ -1,0 +1,1 @@
+"""Doses and patients' time zones in PostgreSQL."""

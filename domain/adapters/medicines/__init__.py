@@ -1,0 +1,1 @@
+"""The medicines catalogue in PostgreSQL."""

@@ -1,0 +1,1 @@
+"""Prescriptions in PostgreSQL."""

@@ -1,0 +1,1 @@
+"""The medicines catalogue: what a doctor can prescribe, and which medicines interact."""
