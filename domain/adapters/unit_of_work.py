@@ -14,7 +14,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from domain.adapters.adherence.store import PgAdherenceStore
 from domain.adapters.accounts.credentials import (
     PgOneTimeSecretRepository,
     PgRecoveryCodeRepository,
@@ -23,6 +22,7 @@ from domain.adapters.accounts.credentials import (
 from domain.adapters.accounts.identity import UserIdentity
 from domain.adapters.accounts.lookup_keys import LookupKeys
 from domain.adapters.accounts.users import PgUserRepository
+from domain.adapters.adherence.store import PgAdherenceStore
 from domain.adapters.alerts.rules import PgCareTeam, PgRuleOverrides
 from domain.adapters.alerts.store import PgAlertRepository
 from domain.adapters.anchoring.store import PgAnchorBatchRepository
