@@ -15,6 +15,8 @@ from tests.support.platform import wired
 from tests.support.rows import audit_events, rows
 from tests.support.users import add_cast, connect
 
+DASHBOARD = "/api/v1/dashboard/patients"
+
 
 @pytest.fixture
 async def api(settings):
@@ -62,7 +64,6 @@ async def active_prescription(api, services, doctor, patient) -> str:
         "RETURNING id",
     )
     return made.json()["id"]
-
 
 
 async def past_doses(api, patient) -> list[dict]:
@@ -176,7 +177,7 @@ async def test_the_dashboard_lists_connected_patients_riskiest_first(
     await roll_up(services)
     chantha = cast.chantha
 
-    first = await api.get("/api/v1/dashboard/patients", params={"limit": 1}, headers=chantha.headers)
+    first = await api.get(DASHBOARD, params={"limit": 1}, headers=chantha.headers)
     assert first.status_code == 200, first.text
     page = first.json()
     [riskiest] = page["items"]
@@ -184,7 +185,7 @@ async def test_the_dashboard_lists_connected_patients_riskiest_first(
     assert riskiest["last30Days"]["adherence"] == 0 and riskiest["openAlerts"] == 2
     assert riskiest["topSeverity"] == "HIGH"
     second = await api.get(
-        "/api/v1/dashboard/patients",
+        DASHBOARD,
         params={"limit": 1, "cursor": page["nextCursor"]},
         headers=chantha.headers,
     )
@@ -192,13 +193,11 @@ async def test_the_dashboard_lists_connected_patients_riskiest_first(
     assert calm["patientId"] == str(cast.borey.id)  # nothing due: after every real figure
     assert calm["last30Days"]["adherence"] is None and second.json()["nextCursor"] is None
 
-    other = await api.get("/api/v1/dashboard/patients", headers=cast.dararith.headers)
+    other = await api.get(DASHBOARD, headers=cast.dararith.headers)
     assert other.json() == {"items": [], "nextCursor": None}
-    assert_problem(await api.get("/api/v1/dashboard/patients", headers=cast.alice.headers), 403)
+    assert_problem(await api.get(DASHBOARD, headers=cast.alice.headers), 403)
     assert_problem(
-        await api.get(
-            "/api/v1/dashboard/patients", params={"cursor": "x"}, headers=chantha.headers
-        ),
+        await api.get(DASHBOARD, params={"cursor": "x"}, headers=chantha.headers),
         422,
     )
 

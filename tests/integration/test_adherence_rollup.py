@@ -136,11 +136,14 @@ _MADE: dict[str, tuple[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID]]]] = {}
 
 async def test_a_change_made_while_a_roll_up_runs_is_rolled_up_next_time(settings) -> None:
     patient, [(prescription, item), _] = await asyncio.to_thread(_cast_and_prescriptions, settings)
-    async with await psycopg.AsyncConnection.connect(
-        settings.database_url, autocommit=True, row_factory=dict_row
-    ) as rolling, await psycopg.AsyncConnection.connect(
-        settings.database_url, autocommit=True, row_factory=dict_row
-    ) as editing:
+    async with (
+        await psycopg.AsyncConnection.connect(
+            settings.database_url, autocommit=True, row_factory=dict_row
+        ) as rolling,
+        await psycopg.AsyncConnection.connect(
+            settings.database_url, autocommit=True, row_factory=dict_row
+        ) as editing,
+    ):
         dose = uuid.uuid4()
         await editing.execute(
             """
@@ -148,7 +151,8 @@ async def test_a_change_made_while_a_roll_up_runs_is_rolled_up_next_time(setting
                                amount, status, late, updated_at)
             VALUES (%s, %s, %s, %s, %s, %s, '1', 'missed', false, now())
             """,
-            (dose, patient, prescription, item, datetime(2026, 3, 2, 8, tzinfo=UTC), date(2026, 3, 2)),
+            (dose, patient, prescription, item, datetime(2026, 3, 2, 8, tzinfo=UTC),
+             date(2026, 3, 2)),
         )  # fmt: skip
         store = PgAdherenceStore(rolling)
         async with rolling.transaction():
