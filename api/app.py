@@ -16,6 +16,7 @@ from api.audit_context import provide_audit_context
 from api.auth import BEARER_SCHEME, provide_principal
 from api.commands import provide_idempotency_key
 from api.controllers.account import AccountController
+from api.controllers.adherence import AdherenceController
 from api.controllers.alerts import AlertsController, PatientAlertsController
 from api.controllers.audit import AuditController
 from api.controllers.auth import AUTH_CONTROLLERS
@@ -64,6 +65,7 @@ def _api_v1() -> Router:
             JobsController,
             NotificationsController,
             ConnectionsController,
+            AdherenceController,
             PatientsController,
             DoctorsController,
             MedicinesController,

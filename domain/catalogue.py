@@ -9,6 +9,7 @@ come from ``JOB_KINDS``. Adding a kind: declare it in its feature's
 
 from __future__ import annotations
 
+from domain.adherence.jobs import ADHERENCE_ROLLUP
 from domain.anchoring.jobs import ANCHOR_BATCH
 from domain.audit.jobs import AUDIT_PARTITIONS
 from domain.documents.jobs import DOCUMENT_STORE
@@ -33,6 +34,7 @@ JOB_KINDS: dict[str, JobKind] = {
         DOCUMENT_STORE,
         CONTENT_UNPIN,
         ANCHOR_BATCH,
+        ADHERENCE_ROLLUP,
         PRESCRIPTION_EXPIRE,
         DOSE_EXTEND,
         DOSE_MISSED,

@@ -174,6 +174,18 @@ _TABLE: tuple[Policy, ...] = (
     policy("document.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
     policy("document.read", CARE, R.SELF, R.CONNECTED_DOCTOR, target="document", patient_data=True),
     policy("document.delete", PATIENTS, R.SELF, target="document", patient_data=True),
+    # adherence: the patient, their connected doctors, (read only, audited) admins; the
+    # risk dashboard is a doctor's own
+    policy(
+        "adherence.read",
+        ANYONE,
+        R.SELF,
+        R.CONNECTED_DOCTOR,
+        R.ADMIN,
+        target="patient",
+        patient_data=True,
+    ),
+    self_service("dashboard.read", DOCTORS),
     # vital signs: the patient and their connected doctors record and read them
     policy("vital.record", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
     policy("vital.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),

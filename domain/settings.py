@@ -67,6 +67,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stellar_timeout_seconds: float = 30.0
     anchor_interval_seconds: float = 5.0
     anchor_batch_max: int = 10_000
+    adherence_interval_seconds: float = 30.0  # how soon changed doses show in adherence
     content_retention_days: int = 30
     metrics_token: str | None = None  # None: /metrics answers admins' tokens only
     dose_horizon_days: int = 14  # doses exist this many days ahead, extended daily
@@ -109,6 +110,7 @@ _FLOATS = {  # all of them durations in seconds
     "IPFS_TIMEOUT_SECONDS": "ipfs_timeout_seconds",
     "STELLAR_TIMEOUT_SECONDS": "stellar_timeout_seconds",
     "ANCHOR_INTERVAL_SECONDS": "anchor_interval_seconds",
+    "ADHERENCE_INTERVAL_SECONDS": "adherence_interval_seconds",
     "ACCOUNT_EMAIL_MIN_SECONDS": "account_email_min_seconds",
     "DOSE_CHECK_INTERVAL_SECONDS": "dose_check_interval_seconds",
 }

@@ -22,6 +22,7 @@ from domain.adapters.accounts.credentials import (
 from domain.adapters.accounts.identity import UserIdentity
 from domain.adapters.accounts.lookup_keys import LookupKeys
 from domain.adapters.accounts.users import PgUserRepository
+from domain.adapters.adherence.store import PgAdherenceStore
 from domain.adapters.alerts.rules import PgCareTeam, PgRuleOverrides
 from domain.adapters.alerts.store import PgAlertRepository
 from domain.adapters.anchoring.store import PgAnchorBatchRepository
@@ -77,6 +78,7 @@ class PgUnitOfWork:
         self.doses = PgDoseRepository(conn, cipher)
         self.time_zones = PgTimeZones(conn)
         self.files = files_by_table(self.records, self.documents)  # every kind of patient file
+        self.adherence = PgAdherenceStore(conn)
         self.readings = PgReadingRepository(conn, cipher)
         self.alerts = PgAlertRepository(conn, clock)
         self.alert_rules = PgRuleOverrides(conn, clock)

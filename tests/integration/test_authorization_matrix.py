@@ -364,6 +364,11 @@ ROWS: tuple[Row, ...] = (
     Row("POST", f"{API}/connections/{{id}}/revoke", "connection.revoke",
         grid(patient="2xx 404 404", doctor="2xx 404 404", admin="-- -- 403"),
         target=connection(ConnectionStatus.ACTIVE)),
+    # adherence: like a patient's data; the dashboard is a doctor's own
+    Row("GET", f"{API}/patients/{{id}}/adherence", "adherence.read",
+        grid(patient="2xx 404 404", doctor="404 2xx 404", admin="404 -- 2xx"),
+        target=patient_record),
+    Row("GET", f"{API}/dashboard/patients", "dashboard.read", by_role("403", "2xx", "403")),
     # patient data
     Row("GET", f"{API}/patients/{{id}}", "patient.read",
         grid(patient="2xx 404 404", doctor="404 2xx 404", admin="404 -- 2xx"),

@@ -77,6 +77,7 @@ EXPECTED_ROLES: dict[str, set[Role]] = {
     "dose.list": {Role.PATIENT, Role.DOCTOR},
     "dose.mark": {Role.PATIENT},
     "patient.time_zone": {Role.PATIENT},
+    "adherence.read": set(Role),
     "doctor.list": set(Role),
     "audit.list": {Role.ADMIN},
     "audit.verify": {Role.ADMIN},
@@ -143,6 +144,7 @@ def test_patient_data_policies_are_flagged() -> None:
         "dose.list",
         "dose.mark",
         "patient.time_zone",
+        "adherence.read",
     }
 
 
