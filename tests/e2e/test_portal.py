@@ -1,0 +1,273 @@
+"""The portal's journeys in a real browser (Debian's chromium) against the running platform:
+sign-up and verification through the outbox, sign-in, documents (progress, list, search,
+download, delete, clear refusals), a record followed live until anchored with its proof,
+sign-out, and a second user who never sees the first one's files. Every page visited is
+checked with axe-core and photographed at phone and desktop widths (tests/support/browser.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+import msgspec
+import pytest
+from playwright.sync_api import Page, expect
+from stellar_sdk import Keypair
+
+from tests.support.browser import (
+    TIME_ZONE,
+    Stack,
+    chromium,
+    drop_files,
+    new_context,
+    photograph,
+    progress_seen,
+    record_progress,
+    slow_uploads,
+    start_stack,
+    stop_stack,
+    watch_console,
+)
+from tests.support.pdfs import encrypted_pdf, large_pdf, valid_pdf
+from tests.support.people import PATIENT_ALICE, PATIENT_BOREY, Person
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def stack(settings, horizon, log_dir) -> Iterator[Stack]:
+    key = Keypair.random()
+    horizon.fund(key.public_key)
+    anchored = msgspec.structs.replace(
+        settings,
+        stellar_secret_key=key.secret,
+        stellar_horizon_url=horizon.url,
+        stellar_network_passphrase=horizon.network_passphrase,
+        anchor_interval_seconds=0.5,
+    )
+    running = start_stack(anchored, log_dir)
+    yield running
+    stop_stack(running)
+
+
+def sign_up_by_api(stack: Stack, person: Person) -> None:
+    """An account made and verified without the browser (for journeys that start signed up)."""
+    body = {"role": "patient", "email": person.email, "password": person.password,
+            "name": person.name}
+    assert httpx.post(f"{stack.url}/api/v1/auth/signup", json=body).status_code == 201
+    token = stack.outbox_link(person.email, "verify-email").split("token=")[1]
+    verified = httpx.post(f"{stack.url}/api/v1/auth/verify-email", json={"token": token})
+    assert verified.status_code == 200, verified.text
+
+
+def sign_in(page: Page, person: Person) -> None:
+    page.goto("/#/signin")
+    page.get_by_label("E-mail address", exact=True).fill(person.email)
+    page.get_by_label("Password", exact=True).fill(person.password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Documents", level=1)).to_be_visible()
+
+
+def api_from_page(page: Page, method: str, path: str) -> int:
+    """The status the portal's own API client gets for a call, with the page's session."""
+    return page.evaluate(
+        """async ([method, path]) => {
+            const api = await import('/portal/js/api.js');
+            try { return (await api.call(method, path)).status; }
+            catch (error) { return error.status; }
+        }""",
+        [method, path],
+    )
+
+
+def test_a_patient_signs_up_and_keeps_documents(stack: Stack) -> None:
+    problems: list[str] = []
+    with chromium() as browser:
+        context = new_context(browser, stack)
+        page = context.new_page()
+        console_errors = watch_console(page)
+
+        # sign up, then verify through the link the worker put in the outbox
+        page.goto("/")
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        assert page.title() == "Sign in · healthplat"
+        problems += photograph(page, "sign-in")
+        page.get_by_role("link", name="Create an account").click()
+        page.get_by_label("Full name").fill(PATIENT_ALICE.name)
+        page.get_by_label("E-mail address", exact=True).fill(PATIENT_ALICE.email)
+        page.get_by_label("Password", exact=True).fill(PATIENT_ALICE.password)
+        problems += photograph(page, "sign-up")
+        page.get_by_role("button", name="Create account").click()
+        expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+        page.goto(stack.outbox_link(PATIENT_ALICE.email, "verify-email"))
+        expect(page.get_by_role("heading", name="E-mail confirmed")).to_be_visible()
+        assert "token" not in page.url  # read once, then taken out of the address bar
+
+        # sign in: the access token in memory, the refresh token in a locked-down cookie
+        page.get_by_role("link", name="Sign in").first.click()
+        sign_in(page, PATIENT_ALICE)
+        assert page.evaluate("() => localStorage.length + sessionStorage.length") == 0
+        (cookie,) = context.cookies()
+        assert cookie["name"] == "hp_refresh" and cookie["httpOnly"] and cookie["secure"]
+        assert cookie["sameSite"] == "Strict" and cookie["path"] == "/api/v1/auth/browser"
+        assert page.evaluate("() => document.cookie") == ""
+        expect(page.get_by_text("No documents yet.")).to_be_visible()
+        problems += photograph(page, "documents-empty")
+
+        # clear refusals: not a PDF (dropped), a PDF too large, an encrypted PDF (the server)
+        drop_files(page, ".dropzone", [("notes.txt", "text/plain", b"just text")])
+        expect(page.get_by_role("alert")).to_contain_text("“notes.txt” is not a PDF")
+        page.locator("#document-file").set_input_files(
+            {"name": "huge.pdf", "mimeType": "application/pdf", "buffer": b"%PDF" + bytes(11 << 20)}
+        )
+        expect(page.get_by_role("alert")).to_contain_text("the limit is 10 MB")
+        page.locator("#document-file").set_input_files(
+            {"name": "locked.pdf", "mimeType": "application/pdf", "buffer": encrypted_pdf()}
+        )
+        expect(page.get_by_role("alert")).to_contain_text("locked.pdf")
+        expect(page.get_by_role("alert")).to_contain_text("encrypted")
+        page.locator("#document-file").set_input_files(
+            {"name": "fake.pdf", "mimeType": "application/pdf", "buffer": b"not really a pdf" * 10}
+        )
+        expect(page.get_by_role("alert")).to_contain_text("fake.pdf")
+        expect(page.get_by_role("alert")).to_contain_text("PDF")
+
+        # a real upload, slowed down so the progress bar shows its way to 100%
+        original = large_pdf(1_500_000)
+        record_progress(page)
+        slow_uploads(page, 400_000)
+        page.locator("#document-file").set_input_files(
+            {"name": "lab-results.pdf", "mimeType": "application/pdf", "buffer": original}
+        )
+        expect(page.get_by_text("“lab-results.pdf” is stored.")).to_be_visible(timeout=30_000)
+        seen = progress_seen(page)
+        assert any(0 < value < 100 for value in seen), seen
+        assert seen == sorted(seen) and seen[-1] == 100, seen
+        slow_uploads(page, -1)
+        page.locator("#document-file").set_input_files(
+            {"name": "x-ray report.pdf", "mimeType": "application/pdf", "buffer": valid_pdf(2)}
+        )
+        expect(page.get_by_text("“x-ray report.pdf” is stored.")).to_be_visible()
+
+        # listed, in the browser's time zone; search and sort
+        rows = page.locator("table.files tbody tr")
+        expect(rows).to_have_count(2)
+        expect(rows.first).to_contain_text("x-ray report.pdf")  # newest first
+        shown = rows.first.locator("time").get_attribute("datetime")
+        local = datetime.fromisoformat(shown.replace("Z", "+00:00")).astimezone(ZoneInfo(TIME_ZONE))
+        assert datetime.now(UTC) - local < __import__("datetime").timedelta(minutes=5)
+        expect(rows.first.locator("time")).to_contain_text(local.strftime("%H:%M"))
+        page.get_by_label("Sort").select_option("name")
+        expect(rows.first).to_contain_text("lab-results.pdf")
+        page.get_by_label("Search").fill("x-ray")
+        expect(rows).to_have_count(1)
+        page.get_by_label("Search").fill("nothing like this")
+        expect(page.get_by_text("No document matches your search.")).to_be_visible()
+        page.get_by_label("Search").fill("")
+        problems += photograph(page, "documents")
+
+        # download equals the original
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download lab-results.pdf").click()
+        assert download.value.suggested_filename == "lab-results.pdf"
+        assert open(download.value.path(), "rb").read() == original
+
+        # delete, after a confirmation (cancel first: nothing happens)
+        page.get_by_role("button", name="Delete lab-results.pdf").click()
+        page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+        expect(rows).to_have_count(2)
+        page.get_by_role("button", name="Delete lab-results.pdf").click()
+        problems += photograph(page, "delete-confirmation")
+        page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+        expect(rows).to_have_count(1)
+        expect(rows.filter(has_text="lab-results.pdf")).to_have_count(0)
+        expect(page.get_by_role("status").filter(has_text="deleted")).to_be_visible()
+
+        # the jobs page shows the storing jobs, finished
+        page.get_by_role("link", name="Jobs").click()
+        expect(page.locator("table.files tbody tr").first).to_contain_text("Storing a document")
+        expect(page.locator(".status-succeeded").first).to_be_visible()
+        problems += photograph(page, "jobs")
+        for name, heading in (("Connections", "Connections"), ("Notices", "Notices")):
+            page.get_by_role("link", name=name).click()
+            expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+            problems += photograph(page, name.lower())
+
+        # sign-out: access gone, the cookie's session ended, a reload does not bring it back
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        assert context.cookies() == [] or context.cookies()[0]["value"] == ""
+        assert api_from_page(page, "GET", "/me") == 401
+        page.goto("/#/documents")
+        page.reload()
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        assert console_errors == [], console_errors
+        context.close()
+    assert problems == [], "\n".join(problems)
+
+
+def test_a_record_is_followed_until_anchored_and_a_second_user_sees_nothing(stack: Stack) -> None:
+    sign_up_by_api(stack, PATIENT_ALICE)
+    sign_up_by_api(stack, PATIENT_BOREY)
+    problems: list[str] = []
+    with chromium() as browser:
+        alice = new_context(browser, stack).new_page()
+        console_errors = watch_console(alice)
+        sign_in(alice, PATIENT_ALICE)
+        alice.get_by_role("link", name="Records").click()
+        expect(alice.get_by_text("No records yet.")).to_be_visible()
+        problems += photograph(alice, "records-empty")
+
+        # upload: encrypted here, stored by the worker, anchored by the scheduler, all live
+        alice.evaluate("() => { window.__sameDocument = true; }")
+        alice.get_by_label("Type").select_option("LAB_RESULT")
+        alice.get_by_label("Description").fill("Lipid panel")
+        alice.get_by_label("File").set_input_files(
+            {"name": "panel.txt", "mimeType": "text/plain", "buffer": b"LDL 2.1 mmol/L" * 100}
+        )
+        alice.get_by_label("Passphrase").fill("correct horse battery")
+        alice.get_by_role("button", name="Encrypt and upload").click()
+        expect(alice.get_by_text("Stored.")).to_be_visible(timeout=30_000)
+        row = alice.locator("table.files tbody tr")
+        expect(row).to_have_count(1)
+        expect(row.locator(".record-status")).to_have_text("anchored", timeout=30_000)
+        assert alice.evaluate("() => window.__sameDocument") is True  # no reload
+        problems += photograph(alice, "records")
+
+        # the record's verification and its proof
+        row.get_by_role("link", name="Open record details").click()
+        alice.get_by_role("button", name="Verify").click()
+        expect(alice.get_by_text("Verified: the content, its proof and the ledger agree.")).to_be_visible()
+        expect(alice.locator("dl.proof")).to_contain_text("Merkle root")
+        problems += photograph(alice, "record-proof")
+        with alice.expect_download() as download:
+            alice.get_by_role("button", name="Download proof").click()
+        proof = json.loads(open(download.value.path(), "rb").read())
+        assert proof["transaction"] if "transaction" in proof else proof
+        with alice.expect_download() as opened:
+            alice.get_by_label("Passphrase").fill("correct horse battery")
+            alice.get_by_role("button", name="Decrypt and download").click()
+        assert open(opened.value.path(), "rb").read() == b"LDL 2.1 mmol/L" * 100
+
+        # a document of Alice's, then Borey signs in: nothing of hers, and her ids answer 404
+        alice.get_by_role("link", name="Documents").click()
+        alice.locator("#document-file").set_input_files(
+            {"name": "alice-only.pdf", "mimeType": "application/pdf", "buffer": valid_pdf()}
+        )
+        expect(alice.get_by_text("“alice-only.pdf” is stored.")).to_be_visible()
+        document_id = alice.locator("table.files tbody tr").first.get_attribute("data-id")
+        record_id = alice.url  # the details page was #/records/<id>
+        borey = new_context(browser, stack).new_page()
+        sign_in(borey, PATIENT_BOREY)
+        expect(borey.get_by_text("No documents yet.")).to_be_visible()
+        expect(borey.get_by_text("alice-only.pdf")).to_have_count(0)
+        assert api_from_page(borey, "GET", f"/documents/{document_id}/content") == 404
+        borey.get_by_role("link", name="Records").click()
+        expect(borey.get_by_text("No records yet.")).to_be_visible()
+        assert record_id  # Alice's own page kept working throughout
+        assert console_errors == [], console_errors
+    assert problems == [], "\n".join(problems)
