@@ -115,10 +115,20 @@ def new_context(browser: Browser, stack: Stack) -> BrowserContext:
     return context
 
 
+EXPECTED_REFUSAL = "Failed to load resource: the server responded with a status of 4"
+
+
 def watch_console(page: Page) -> list[str]:
-    """Errors the page logs (a CSP refusal shows here); the test asserts there are none."""
+    """Script errors and CSP refusals the page logs; the test asserts there are none. An
+    API's 4xx (a refusal the page shows, the refresh of a visitor with no session) is not one.
+    """
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    def seen(message) -> None:
+        if message.type == "error" and not message.text.startswith(EXPECTED_REFUSAL):
+            errors.append(message.text)
+
+    page.on("console", seen)
     page.on("pageerror", lambda e: errors.append(str(e)))
     return errors
 
