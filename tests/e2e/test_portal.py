@@ -8,8 +8,11 @@ checked with axe-core and photographed at phone and desktop widths (tests/suppor
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -159,7 +162,7 @@ def test_a_patient_signs_up_and_keeps_documents(stack: Stack) -> None:
         expect(rows.first).to_contain_text("x-ray report.pdf")  # newest first
         shown = rows.first.locator("time").get_attribute("datetime")
         local = datetime.fromisoformat(shown.replace("Z", "+00:00")).astimezone(ZoneInfo(TIME_ZONE))
-        assert datetime.now(UTC) - local < __import__("datetime").timedelta(minutes=5)
+        assert datetime.now(UTC) - local < timedelta(minutes=5)
         expect(rows.first.locator("time")).to_contain_text(local.strftime("%H:%M"))
         page.get_by_label("Sort").select_option("name")
         expect(rows.first).to_contain_text("lab-results.pdf")
@@ -174,7 +177,7 @@ def test_a_patient_signs_up_and_keeps_documents(stack: Stack) -> None:
         with page.expect_download() as download:
             page.get_by_role("button", name="Download lab-results.pdf").click()
         assert download.value.suggested_filename == "lab-results.pdf"
-        assert open(download.value.path(), "rb").read() == original
+        assert Path(download.value.path()).read_bytes() == original
 
         # delete, after a confirmation (cancel first: nothing happens)
         page.get_by_role("button", name="Delete lab-results.pdf").click()
@@ -210,10 +213,13 @@ def test_a_patient_signs_up_and_keeps_documents(stack: Stack) -> None:
     assert problems == [], "\n".join(problems)
 
 
-def test_a_record_is_followed_until_anchored_and_a_second_user_sees_nothing(stack: Stack) -> None:
+def test_a_record_is_followed_until_anchored_and_a_second_user_sees_nothing(
+    stack: Stack, tmp_path: Path
+) -> None:
     sign_up_by_api(stack, PATIENT_ALICE)
     sign_up_by_api(stack, PATIENT_BOREY)
     problems: list[str] = []
+    content = b"LDL 2.1 mmol/L; HDL 1.4 mmol/L" * 50
     with chromium() as browser:
         alice = new_context(browser, stack).new_page()
         console_errors = watch_console(alice)
@@ -223,51 +229,70 @@ def test_a_record_is_followed_until_anchored_and_a_second_user_sees_nothing(stac
         problems += photograph(alice, "records-empty")
 
         # upload: encrypted here, stored by the worker, anchored by the scheduler, all live
-        alice.evaluate("() => { window.__sameDocument = true; }")
+        alice.evaluate("() => { window.sameDocument = true; }")
         alice.get_by_label("Type").select_option("LAB_RESULT")
         alice.get_by_label("Description").fill("Lipid panel")
         alice.get_by_label("File").set_input_files(
-            {"name": "panel.txt", "mimeType": "text/plain", "buffer": b"LDL 2.1 mmol/L" * 100}
+            {"name": "panel.txt", "mimeType": "text/plain", "buffer": content}
         )
         alice.get_by_label("Passphrase").fill("correct horse battery")
         alice.get_by_role("button", name="Encrypt and upload").click()
-        expect(alice.get_by_text("Stored.")).to_be_visible(timeout=30_000)
+        expect(alice.get_by_text("Stored.", exact=False)).to_be_visible(timeout=30_000)
         row = alice.locator("table.files tbody tr")
         expect(row).to_have_count(1)
         expect(row.locator(".record-status")).to_have_text("anchored", timeout=30_000)
-        assert alice.evaluate("() => window.__sameDocument") is True  # no reload
+        assert alice.evaluate("() => window.sameDocument") is True  # never reloaded
         problems += photograph(alice, "records")
 
-        # the record's verification and its proof
+        # the record's verification, its proof, and the proof checked offline
+        record_id = row.get_attribute("data-id")
         row.get_by_role("link", name="Open record details").click()
+        assert alice.url.endswith(f"#/records/{record_id}")  # an id in the URL, nothing else
         alice.get_by_role("button", name="Verify").click()
         expect(alice.get_by_text("Verified: the content, its proof and the ledger agree.")).to_be_visible()
         expect(alice.locator("dl.proof")).to_contain_text("Merkle root")
         problems += photograph(alice, "record-proof")
-        with alice.expect_download() as download:
+        with alice.expect_download() as proof_download:
             alice.get_by_role("button", name="Download proof").click()
-        proof = json.loads(open(download.value.path(), "rb").read())
-        assert proof["transaction"] if "transaction" in proof else proof
+        with alice.expect_download() as sealed_download:
+            alice.get_by_role("button", name="Download encrypted").click()
+        proof_file, sealed_file = tmp_path / "proof.json", tmp_path / "record.enc"
+        proof_download.value.save_as(proof_file)
+        sealed_download.value.save_as(sealed_file)
+        assert json.loads(proof_file.read_text())["recordId"] == record_id
+        offline = subprocess.run(
+            [sys.executable, "-m", "workers.proof_cli", str(proof_file), "--content", str(sealed_file)],
+            capture_output=True, text=True, check=False,
+        )
+        assert offline.returncode == 0, offline.stdout + offline.stderr
+        assert sealed_file.read_bytes() != content  # the server only ever had ciphertext
         with alice.expect_download() as opened:
             alice.get_by_label("Passphrase").fill("correct horse battery")
             alice.get_by_role("button", name="Decrypt and download").click()
-        assert open(opened.value.path(), "rb").read() == b"LDL 2.1 mmol/L" * 100
+        assert Path(opened.value.path()).read_bytes() == content
 
-        # a document of Alice's, then Borey signs in: nothing of hers, and her ids answer 404
+        # a document of Alice's; then Borey, signing in by e-mailed code, sees none of hers
         alice.get_by_role("link", name="Documents").click()
         alice.locator("#document-file").set_input_files(
             {"name": "alice-only.pdf", "mimeType": "application/pdf", "buffer": valid_pdf()}
         )
         expect(alice.get_by_text("“alice-only.pdf” is stored.")).to_be_visible()
         document_id = alice.locator("table.files tbody tr").first.get_attribute("data-id")
-        record_id = alice.url  # the details page was #/records/<id>
+
         borey = new_context(browser, stack).new_page()
-        sign_in(borey, PATIENT_BOREY)
+        borey.goto("/#/signin")
+        borey.get_by_role("tab", name="E-mailed code").click()
+        borey.get_by_label("E-mail address", exact=True).fill(PATIENT_BOREY.email)
+        borey.get_by_role("button", name="E-mail me a code").click()
+        code_field = borey.get_by_label("6-digit code from the e-mail")
+        expect(code_field).to_be_visible()
+        code_field.fill(stack.outbox_code(PATIENT_BOREY.email))
+        borey.get_by_role("button", name="Sign in", exact=True).click()
+        expect(borey.get_by_role("heading", name="Documents", level=1)).to_be_visible()
         expect(borey.get_by_text("No documents yet.")).to_be_visible()
-        expect(borey.get_by_text("alice-only.pdf")).to_have_count(0)
         assert api_from_page(borey, "GET", f"/documents/{document_id}/content") == 404
+        assert api_from_page(borey, "GET", f"/records/{record_id}") == 404
         borey.get_by_role("link", name="Records").click()
         expect(borey.get_by_text("No records yet.")).to_be_visible()
-        assert record_id  # Alice's own page kept working throughout
         assert console_errors == [], console_errors
     assert problems == [], "\n".join(problems)

@@ -52,23 +52,30 @@ class Stack:
     url: str
     processes: list[PlatformProcess] = field(default_factory=list)
 
-    def outbox_link(self, to: str, path: str, timeout: float = 20.0) -> str:
+    def outbox_link(self, to: str, path: str) -> str:
         """The newest link to ``path`` in an e-mail the worker put in the outbox for ``to``."""
+        return self._in_outbox(to, rf"https?://\S+/{path}\?token=[\w\-.~%]+")
+
+    def outbox_code(self, to: str) -> str:
+        """The newest 6-digit sign-in code e-mailed to ``to``."""
+        return self._in_outbox(to, r"code is:\s+(\d{6})")
+
+    def _in_outbox(self, to: str, pattern: str, timeout: float = 20.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for eml in sorted(self.settings.outbox_dir.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True):
+            files = self.settings.outbox_dir.glob("*.eml")
+            for eml in sorted(files, key=lambda p: p.stat().st_mtime, reverse=True):
                 message = email.message_from_bytes(eml.read_bytes())
                 if to not in str(message["To"]):
                     continue
                 for part in message.walk():
                     if part.get_content_type() != "text/plain":
                         continue
-                    text = part.get_payload(decode=True).decode()
-                    found = re.search(rf"https?://\S+/{path}\?token=[\w\-.~%]+", text)
+                    found = re.search(pattern, part.get_payload(decode=True).decode())
                     if found:
-                        return found.group(0)
+                        return found.group(found.lastindex or 0)
             time.sleep(0.2)
-        raise AssertionError(f"no e-mail with a /{path} link for {to} in {self.settings.outbox_dir}")
+        raise AssertionError(f"no e-mail for {to} matching {pattern} in the outbox")
 
 
 def start_stack(settings: Settings, log_dir: Path) -> Stack:
