@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from stellar_sdk import Keypair
 
+from tests.support.accounts import execute, signup_body, totp_code
 from tests.support.browser import (
     TIME_ZONE,
     Stack,
@@ -36,9 +37,11 @@ from tests.support.browser import (
     watch_console,
 )
 from tests.support.pdfs import encrypted_pdf, large_pdf, valid_pdf
-from tests.support.people import PATIENT_ALICE, PATIENT_BOREY, Person
+from tests.support.people import DOCTOR_CHANTHA, PATIENT_ALICE, PATIENT_BOREY, Person
 
 pytestmark = pytest.mark.slow
+
+NEW_PASSWORD = "a brand new long passphrase"
 
 
 @pytest.fixture
@@ -57,10 +60,9 @@ def stack(settings, horizon, log_dir) -> Iterator[Stack]:
     stop_stack(running)
 
 
-def sign_up_by_api(stack: Stack, person: Person) -> None:
+def sign_up_by_api(stack: Stack, person: Person, role: str = "patient") -> None:
     """An account made and verified without the browser (for journeys that start signed up)."""
-    body = {"role": "patient", "email": person.email, "password": person.password,
-            "name": person.name}
+    body = signup_body(person, role)
     assert httpx.post(f"{stack.url}/api/v1/auth/signup", json=body).status_code == 201
     token = stack.outbox_link(person.email, "verify-email").split("token=")[1]
     verified = httpx.post(f"{stack.url}/api/v1/auth/verify-email", json={"token": token})
@@ -208,6 +210,18 @@ def test_a_patient_signs_up_and_keeps_documents(stack: Stack) -> None:
         page.goto("/#/documents")
         page.reload()
         expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+        # a forgotten password: the e-mailed link, a new password, signed in with it
+        page.get_by_role("link", name="Forgot your password?").click()
+        page.get_by_label("E-mail address", exact=True).fill(PATIENT_ALICE.email)
+        page.get_by_role("button", name="E-mail me a link").click()
+        expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+        page.goto(stack.outbox_link(PATIENT_ALICE.email, "reset-password"))
+        assert "token" not in page.url
+        page.get_by_label("New password").fill(NEW_PASSWORD)
+        page.get_by_role("button", name="Save password").click()
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        sign_in(page, msgspec.structs.replace(PATIENT_ALICE, password=NEW_PASSWORD))
         assert console_errors == [], console_errors
         context.close()
     assert problems == [], "\n".join(problems)
@@ -249,7 +263,9 @@ def test_a_record_is_followed_until_anchored_and_a_second_user_sees_nothing(
         row.get_by_role("link", name="Open record details").click()
         assert alice.url.endswith(f"#/records/{record_id}")  # an id in the URL, nothing else
         alice.get_by_role("button", name="Verify").click()
-        expect(alice.get_by_text("Verified: the content, its proof and the ledger agree.")).to_be_visible()
+        expect(
+            alice.get_by_text("Verified: the content, its proof and the ledger agree.")
+        ).to_be_visible()
         expect(alice.locator("dl.proof")).to_contain_text("Merkle root")
         problems += photograph(alice, "record-proof")
         with alice.expect_download() as proof_download:
@@ -261,8 +277,17 @@ def test_a_record_is_followed_until_anchored_and_a_second_user_sees_nothing(
         sealed_download.value.save_as(sealed_file)
         assert json.loads(proof_file.read_text())["recordId"] == record_id
         offline = subprocess.run(
-            [sys.executable, "-m", "workers.proof_cli", str(proof_file), "--content", str(sealed_file)],
-            capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                "-m",
+                "workers.proof_cli",
+                str(proof_file),
+                "--content",
+                str(sealed_file),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert offline.returncode == 0, offline.stdout + offline.stderr
         assert sealed_file.read_bytes() != content  # the server only ever had ciphertext
@@ -296,3 +321,98 @@ def test_a_record_is_followed_until_anchored_and_a_second_user_sees_nothing(
         expect(borey.get_by_text("No records yet.")).to_be_visible()
         assert console_errors == [], console_errors
     assert problems == [], "\n".join(problems)
+
+
+def test_a_doctor_signs_in_with_totp_accepts_a_patient_and_sees_her_documents(
+    stack: Stack,
+) -> None:
+    sign_up_by_api(stack, DOCTOR_CHANTHA, role="doctor")
+    secret = enable_totp(stack, DOCTOR_CHANTHA)
+    sign_up_by_api(stack, PATIENT_ALICE)
+    alice = bearer_by_api(stack, PATIENT_ALICE)
+    doctor_id = httpx.get(f"{stack.url}/api/v1/doctors", headers=alice).json()["items"][0]["id"]
+    asked = httpx.post(
+        f"{stack.url}/api/v1/connections", json={"doctorId": doctor_id}, headers=alice
+    )
+    assert asked.status_code in (200, 201), asked.text
+    alice_id = httpx.get(f"{stack.url}/api/v1/me", headers=alice).json()["id"]
+    uploaded = httpx.post(
+        f"{stack.url}/api/v1/documents",
+        headers=alice,
+        data={"patientId": alice_id},
+        files={"file": ("discharge letter.pdf", valid_pdf(), "application/pdf")},
+    )
+    assert uploaded.status_code == 202, uploaded.text
+    problems: list[str] = []
+    with chromium() as browser:
+        page = new_context(browser, stack).new_page()
+        console_errors = watch_console(page)
+
+        # password, then the authenticator's code
+        page.goto("/#/signin")
+        page.get_by_label("E-mail address", exact=True).fill(DOCTOR_CHANTHA.email)
+        page.get_by_label("Password", exact=True).fill(DOCTOR_CHANTHA.password)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page.get_by_role("heading", name="Two-step sign-in")).to_be_visible()
+        problems += photograph(page, "two-step")
+        page.get_by_label("Authenticator code").fill(totp_code(secret))
+        page.get_by_role("button", name="Continue").click()
+        expect(page.get_by_text("No connected patients yet.")).to_be_visible()
+
+        # the request's notice is counted; the doctor accepts it
+        expect(page.locator("#nav [data-unread]")).to_have_text("1")
+        page.get_by_role("link", name="Connections").click()
+        page.get_by_role("button", name="Accept").click()
+        expect(page.locator("table.files .badge")).to_have_text("active")
+        problems += photograph(page, "doctor-connections")
+
+        # a new notice arrives live while the doctor reads the notices
+        page.get_by_role("link", name="Notices").click()
+        expect(page.locator("li.notice")).to_have_count(1)
+        sign_up_by_api(stack, PATIENT_BOREY)
+        borey = bearer_by_api(stack, PATIENT_BOREY)
+        httpx.post(f"{stack.url}/api/v1/connections", json={"doctorId": doctor_id}, headers=borey)
+        expect(page.locator("li.notice")).to_have_count(2)
+        expect(page.locator("#nav [data-unread]")).to_have_text("2")
+        problems += photograph(page, "notices-live")
+
+        # the connected patient's documents, by name; a doctor downloads but cannot delete
+        page.get_by_role("link", name="Documents").click()
+        expect(page.get_by_label("Patient")).to_contain_text(PATIENT_ALICE.name)
+        row = page.locator("table.files tbody tr")
+        expect(row).to_contain_text("discharge letter.pdf")
+        expect(row.get_by_role("button", name="Delete discharge letter.pdf")).to_have_count(0)
+        with page.expect_download() as download:
+            row.get_by_role("button", name="Download discharge letter.pdf").click()
+        assert Path(download.value.path()).read_bytes() == valid_pdf()
+        problems += photograph(page, "doctor-documents")
+        assert PATIENT_ALICE.name not in page.title() and PATIENT_ALICE.name not in page.url
+        assert console_errors == [], console_errors
+    assert problems == [], "\n".join(problems)
+
+
+def bearer_by_api(stack: Stack, person: Person) -> dict[str, str]:
+    answer = httpx.post(
+        f"{stack.url}/api/v1/auth/login", json={"email": person.email, "password": person.password}
+    ).json()
+    return {"Authorization": f"Bearer {answer['accessToken']}"}
+
+
+def enable_totp(stack: Stack, person: Person) -> str:
+    headers = bearer_by_api(stack, person)
+    setup = httpx.post(
+        f"{stack.url}/api/v1/auth/totp/setup", json={"password": person.password}, headers=headers
+    ).json()
+    enabled = httpx.post(
+        f"{stack.url}/api/v1/auth/totp/enable",
+        json={"code": totp_code(setup["secret"])},
+        headers=headers,
+    )
+    assert enabled.status_code == 200, enabled.text
+    forget_last_totp_step(stack)
+    return setup["secret"]
+
+
+def forget_last_totp_step(stack: Stack) -> None:
+    """The code used to enable TOTP may not be used again; as if a few minutes had passed."""
+    execute(stack.settings.database_url, "UPDATE users SET totp_last_step = totp_last_step - 10")
