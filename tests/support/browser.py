@@ -153,6 +153,7 @@ def accessibility_problems(page: Page) -> list[str]:
 def photograph(page: Page, name: str) -> list[str]:
     """Screenshots at phone and desktop widths, and axe's findings at each width."""
     SCREENSHOTS.mkdir(exist_ok=True)
+    page.evaluate("() => document.getElementById('toast').replaceChildren()")  # a passing toast
     problems: list[str] = []
     before = page.viewport_size or DESKTOP
     for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
