@@ -99,16 +99,17 @@ router.register({
   path: "/signin",
   signedOut: true,
   render(main) {
-    const panel = h("div.panel");
+    const panel = h("div.panel", { role: "tabpanel", id: "signin-panel" });
     const choose = (which) => {
       for (const tab of tabs.querySelectorAll("button")) {
         tab.setAttribute("aria-selected", String(tab.dataset.which === which));
+        if (tab.dataset.which === which) panel.setAttribute("aria-labelledby", tab.id);
       }
       panel.replaceChildren(which === "password" ? passwordForm(main) : codeForm(main));
     };
     const tabs = h("div.tabs", { role: "tablist", "aria-label": "How to sign in" },
-      h("button", { type: "button", role: "tab", dataset: { which: "password" }, onclick: () => choose("password") }, "Password"),
-      h("button", { type: "button", role: "tab", dataset: { which: "code" }, onclick: () => choose("code") }, "E-mailed code"));
+      h("button", { type: "button", role: "tab", id: "tab-password", "aria-controls": "signin-panel", dataset: { which: "password" }, onclick: () => choose("password") }, "Password"),
+      h("button", { type: "button", role: "tab", id: "tab-code", "aria-controls": "signin-panel", dataset: { which: "code" }, onclick: () => choose("code") }, "E-mailed code"));
     main.append(
       card("Sign in", tabs, panel,
         h("p.links", {}, h("a", { href: "#/forgot" }, "Forgot your password?"), " · ",

@@ -202,7 +202,7 @@ router.register({
     search.addEventListener("input", show);
     sort.addEventListener("change", show);
     listArea.append(
-      h("h2", { id: "list-title" }, "Your documents"),
+      h("h2", { id: "list-title" }, session.current().role === "patient" ? "Your documents" : "Their documents"),
       h("div.toolbar", {},
         h("div.field", {}, h("label", { for: "doc-search" }, "Search"), search),
         h("div.field", {}, h("label", { for: "doc-sort" }, "Sort"), sort)),

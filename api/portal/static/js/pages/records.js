@@ -32,8 +32,8 @@ function stopWatching() {
 }
 window.addEventListener("hashchange", stopWatching);
 
-/** Re-reads the record until it is anchored, updating ``cell``. */
-function watchAnchor(recordId, cell) {
+/** Re-reads the record until it is anchored, updating ``cell``; then ``onAnchored()``. */
+function watchAnchor(recordId, cell, onAnchored = () => {}) {
   let timer = null;
   let stopped = false;
   const stop = () => {
@@ -47,6 +47,7 @@ function watchAnchor(recordId, cell) {
       cell.replaceChildren(badge(stage(record)));
       if (record.anchorStatus === "anchored") {
         announce("A record is now anchored on the ledger.");
+        onAnchored();
         return;
       }
     } catch {
@@ -262,6 +263,9 @@ router.register({
             onclick: async () => saveBlob(await api.download(`/records/${id}/content`), `record-${id}.enc`),
           }, "Download encrypted"))),
     );
-    if (stage(record) !== "anchored") watchAnchor(id, body.querySelector(".record-status"));
+    if (stage(record) !== "anchored") {
+      // its proof and ledger transaction appear once anchored: show the page again then
+      watchAnchor(id, body.querySelector(".record-status"), () => router.go(`/records/${id}`));
+    }
   },
 });
