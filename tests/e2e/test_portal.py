@@ -138,6 +138,8 @@ def test_a_patient_signs_up_and_keeps_documents(stack: Stack) -> None:
         assert cookie["name"] == "hp_refresh" and cookie["httpOnly"] and cookie["secure"]
         assert cookie["sameSite"] == "Strict" and cookie["path"] == "/api/v1/auth/browser"
         assert page.evaluate("() => document.cookie") == ""
+        page.reload()  # the token was in memory only: the cookie signs the page back in
+        expect(page.get_by_role("heading", name="Documents", level=1)).to_be_visible()
         expect(page.get_by_text("No documents yet.")).to_be_visible()
         problems += photograph(page, "documents-empty")
 

@@ -118,7 +118,16 @@ export async function signOutCall() {
  * A multipart upload with real progress (XMLHttpRequest's upload events).
  * ``onProgress(fraction)``; resolves with the JSON answer, rejects with an ApiError.
  */
-export function upload(path, form, onProgress) {
+export async function upload(path, form, onProgress) {
+  try {
+    return await uploadOnce(path, form, onProgress);
+  } catch (error) {
+    if (error.status !== 401 || !(await refreshAccess())) throw error;
+    return uploadOnce(path, form, onProgress); // the access token had expired
+  }
+}
+
+function uploadOnce(path, form, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `${API}${path}`);
