@@ -25,7 +25,7 @@ function row(job) {
     el: h("tr", { dataset: { id: job.id } },
       h("td", { "data-label": "What" }, KINDS[job.kind] || job.kind),
       h("td", { "data-label": "Job" }, h("code", {}, job.id.slice(0, 8))),
-      h("td", { "data-label": "Started" }, when(job.createdAt)),
+      h("td", { "data-label": "Created" }, when(job.createdAt)),
       status,
       h("td", { "data-label": "Attempts" }, `${job.attempts} / ${job.maxAttempts}`),
       finished),
@@ -56,7 +56,7 @@ router.register({
     const rows = page.items.map(row);
     body.replaceChildren(h("table.files", {},
       h("caption.visually-hidden", {}, "Your jobs"),
-      h("thead", {}, h("tr", {}, ["What", "Job", "Started", "Status", "Attempts", "Finished"].map((c) => h("th", { scope: "col" }, c)))),
+      h("thead", {}, h("tr", {}, ["What", "Job", "Created", "Status", "Attempts", "Finished"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, rows.map((r) => r.el))));
     for (const r of rows.filter((r) => !FINAL.has(r.job.status)).slice(0, LIVE_AT_ONCE)) {
       follow(r.job.id, (change) => r.status.replaceChildren(badge(change.status)), signal)
