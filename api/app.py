@@ -45,6 +45,7 @@ from api.middleware.security_headers import cors_config, security_headers
 from api.notice_stream import live_notices
 from api.openapi import ContractStructSchemaPlugin
 from api.policy_guard import policy_guard, provide_access
+from api.portal.routes import portal_routes
 from api.problems import EXCEPTION_HANDLERS
 from api.request import ApiRequest
 from api.schema_rules import REQUEST_RULES
@@ -105,7 +106,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or settings_or_exit()
     http_metrics = HttpMetrics()
     return Litestar(
-        route_handlers=[HealthController, MetricsController, _api_v1(), _live_v1()],
+        route_handlers=[
+            HealthController,
+            MetricsController,
+            _api_v1(),
+            _live_v1(),
+            *portal_routes(),
+        ],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "cases": Provide(provide_use_cases, sync_to_thread=False),

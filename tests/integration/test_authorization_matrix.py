@@ -451,6 +451,9 @@ ROWS: tuple[Row, ...] = (
         body=lambda world, caller, target: {"refreshToken": "not-a-real-token"}),
     Row("POST", f"{API}/auth/logout", "auth.logout", everyone("2xx"),
         body=lambda world, caller, target: {"everywhere": True}),
+    Row("POST", f"{API}/auth/browser/refresh", "public.refresh", everyone("401")),
+    # without the X-Refresh-Cookie header a cookie call is refused as cross-site
+    Row("POST", f"{API}/auth/browser/logout", "auth.logout", everyone("403")),
     Row("POST", f"{API}/auth/password-reset/request", "public.password_reset_request",
         everyone("2xx"), body=own_address),
     Row("POST", f"{API}/auth/password-reset/confirm", "public.password_reset_confirm",
