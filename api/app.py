@@ -29,6 +29,7 @@ from api.controllers.notifications import NotificationsController
 from api.controllers.patients import PatientsController
 from api.controllers.phi_keys import PhiKeysController
 from api.controllers.records import RecordsController
+from api.controllers.webhooks import WebhooksController
 from api.lifespan import services_lifespan
 from api.middleware.allow_header import allow_every_method
 from api.middleware.failure_audit import FailureAuditMiddleware
@@ -68,6 +69,7 @@ def _api_v1() -> Router:
             RecordsController,
             NoticesController,
             DocumentsController,
+            WebhooksController,
         ],
         guards=[policy_guard],
         dependencies={

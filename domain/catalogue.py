@@ -19,6 +19,8 @@ from domain.jobs.system import NOOP
 from domain.notifications.jobs import EMAIL_SEND
 from domain.phi.jobs import PHI_ROTATE
 from domain.records.jobs import RECORD_STORE
+from domain.webhooks.jobs import WEBHOOK_PROCESS
+from domain.webhooks.model import EventHandler, RouteKey
 
 JOB_KINDS: dict[str, JobKind] = {
     kind.name: kind
@@ -31,8 +33,13 @@ JOB_KINDS: dict[str, JobKind] = {
         DOCUMENT_STORE,
         CONTENT_UNPIN,
         ANCHOR_BATCH,
+        WEBHOOK_PROCESS,
     )
 }
+
+# Who handles which webhook event: (provider, event type) -> a feature's handler. An event
+# type not listed here is recorded as unhandled and acknowledged.
+WEBHOOK_ROUTES: dict[RouteKey, EventHandler] = {}
 
 
 def kind_named(name: str) -> JobKind:

@@ -176,6 +176,10 @@ _TABLE: tuple[Policy, ...] = (
     policy("document.delete", PATIENTS, R.SELF, target="document", patient_data=True),
     # the doctor directory is public professional data, for any signed-in user
     policy("doctor.list", ANYONE, R.AUTHENTICATED),
+    # inbound webhooks: the signature is the provider's credential; deliveries are admins'
+    public("webhook"),
+    policy("webhook.list", ADMINS, R.AUTHENTICATED),
+    policy("webhook.replay", ADMINS, R.AUTHENTICATED),
     # administration: the audit trail and the PHI keys
     policy("audit.list", ADMINS, R.AUTHENTICATED),
     policy("audit.verify", ADMINS, R.AUTHENTICATED),

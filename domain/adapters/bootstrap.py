@@ -36,9 +36,10 @@ from domain.adapters.phi.cipher import PhiCipher
 from domain.adapters.postgres import create_pool
 from domain.adapters.rate_limiter import RedisRateLimiter
 from domain.adapters.unit_of_work import PgUnitOfWorkFactory
+from domain.adapters.webhooks.signatures import StandardWebhooksVerifier
 from domain.anchoring.ports import AnchorLedger
 from domain.audit.ports import AuditPartitions, AuditStore
-from domain.catalogue import JOB_KINDS
+from domain.catalogue import JOB_KINDS, WEBHOOK_ROUTES
 from domain.clock import Clock, SystemClock
 from domain.files.ports import ContentCipher, ContentStore, PdfInspector
 from domain.jobs.ports import ExclusiveRuns, JobStore, MessageSender
@@ -49,6 +50,11 @@ from domain.records.verification import CidOf
 from domain.sealing import Cipher
 from domain.settings import Settings
 from domain.transactions import UnitOfWorkFactory
+from domain.webhooks.ports import SignatureVerifier
+from domain.wiring import Dispatch
+
+# What ``Services.dependencies()`` adds to its fields: tables built from the catalogue.
+DERIVED_DEPENDENCIES = frozenset({"kinds", "webhook_routes"})
 
 
 @dataclass
@@ -78,6 +84,7 @@ class Services:
     figures: JobFigures
     readiness: Readiness
     live: LiveChannel
+    verifier: SignatureVerifier
     _opened: bool = field(default=False, repr=False)
 
     def dependencies(self) -> dict[str, object]:
@@ -86,6 +93,8 @@ class Services:
         named = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
         named["uow_factory"] = named.pop("uow")
         named["kinds"] = JOB_KINDS
+        # the handlers features register for webhook events, wired from these same services
+        named["webhook_routes"] = Dispatch(WEBHOOK_ROUTES, named)
         return named
 
     async def open(self, *, wait_for_database: bool = False) -> None:
@@ -159,6 +168,7 @@ def build_services(
         figures=PlatformFigures(pool, broker),
         readiness=PlatformReadiness(pool, broker),
         live=RedisLiveChannel(settings.redis_url),
+        verifier=StandardWebhooksVerifier(settings.webhook_secrets),
     )
 
 

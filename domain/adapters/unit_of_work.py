@@ -35,6 +35,7 @@ from domain.adapters.patients.store import PgPatientRepository
 from domain.adapters.phi.sealed_values import PgSealedValues
 from domain.adapters.postgres import pooled
 from domain.adapters.records.store import PgRecordRepository
+from domain.adapters.webhooks.store import PgDeliveryRepository
 from domain.clock import Clock
 from domain.documents.kind import DOCUMENTS
 from domain.sealing import Cipher
@@ -67,6 +68,7 @@ class PgUnitOfWork:
         self.anchors = PgAnchorBatchRepository(conn)
         self.documents = PgPatientFiles(conn, DOCUMENTS)
         self.files = files_by_table(self.records, self.documents)  # every kind of patient file
+        self.deliveries = PgDeliveryRepository(conn, cipher)
 
 
 class PgUnitOfWorkFactory:

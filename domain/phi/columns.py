@@ -52,6 +52,9 @@ LOOKUP_KEY = SealedColumn("lookup_keys", "key", "id")
 
 NOTICE_DATA = SealedColumn("notices", "data", "id")  # an in-app notice's fields, as JSON
 
+# A webhook delivery's raw body, as the provider signed it (payment callbacks name amounts).
+WEBHOOK_BODY = SealedColumn("webhook_deliveries", "body", "id")
+
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     USER_NAME,
     USER_EMAIL,
@@ -67,5 +70,6 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     EMAIL_TO_ADDRESS,
     EMAIL_DATA,
     NOTICE_DATA,
+    WEBHOOK_BODY,
     LOOKUP_KEY,
 )

@@ -37,6 +37,7 @@ import inspect
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -178,6 +179,20 @@ async def notice(world: World, role: Role, relation: str) -> str | None:
     async with world.services.uow() as uow:
         made = await notify(uow, owner.id, NoticeKind.HEALTH_ALERT, {"alertId": "a-1"})
     return str(made.id)
+
+
+async def webhook_provider(world: World, role: Role, relation: str) -> str | None:
+    """The provider in a webhook's path: the same for everyone (the signature is the check)."""
+    return "bakong"
+
+
+async def webhook_delivery(world: World, role: Role, relation: str) -> str | None:
+    """A stored delivery: operators' business, whoever the caller stands to."""
+    async with world.services.uow() as uow:
+        delivery, _ = await uow.deliveries.add(
+            "bakong", f"msg_{role.value}_{relation}", "payment.completed", b"{}", datetime.now(UTC)
+        )
+    return str(delivery.id)
 
 
 record = patient_file(add_record)
@@ -384,6 +399,13 @@ ROWS: tuple[Row, ...] = (
     Row("GET", f"{API}/audit", "audit.list", by_role("403", "403", "2xx")),
     Row("GET", f"{API}/audit/verify", "audit.verify", by_role("403", "403", "2xx")),
     Row("POST", f"{API}/admin/phi/rotate", "phi.rotate", by_role("403", "403", "2xx")),
+    # inbound webhooks: unsigned deliveries are refused whoever sends them; operators' views
+    Row("POST", f"{API}/webhooks/{{id}}", "public.webhook",
+        grid(patient="401 401 401", doctor="401 401 401", admin="401 -- 401"),
+        target=webhook_provider, body=lambda world, caller, target: {"type": "x"}),
+    Row("GET", f"{API}/webhooks/deliveries", "webhook.list", by_role("403", "403", "2xx")),
+    Row("POST", f"{API}/webhooks/deliveries/{{id}}/replay", "webhook.replay", ADMIN_ONLY,
+        target=webhook_delivery),
 )  # fmt: skip
 
 
@@ -419,7 +441,7 @@ class Matrix:
     async def reset(self) -> World:
         """Back to the starting world: nothing from an earlier cell survives."""
         async with self.services.pool.connection() as conn:
-            await conn.execute("TRUNCATE users, jobs, anchor_batches CASCADE")
+            await conn.execute("TRUNCATE users, jobs, anchor_batches, webhook_deliveries CASCADE")
         cast = await add_cast(self.services)
         await connect(self.services, cast.alice.id, cast.chantha.id)
         return World(self.services, cast)
