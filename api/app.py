@@ -27,6 +27,7 @@ from api.controllers.metrics import MetricsController
 from api.controllers.notices import NoticesController
 from api.controllers.notifications import NotificationsController
 from api.controllers.patients import PatientsController
+from api.controllers.payments import PaymentsController
 from api.controllers.phi_keys import PhiKeysController
 from api.controllers.records import RecordsController
 from api.controllers.webhooks import WebhooksController
@@ -70,6 +71,7 @@ def _api_v1() -> Router:
             NoticesController,
             DocumentsController,
             WebhooksController,
+            PaymentsController,
         ],
         guards=[policy_guard],
         dependencies={

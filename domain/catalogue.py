@@ -9,6 +9,8 @@ come from ``JOB_KINDS``. Adding a kind: declare it in its feature's
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from domain.anchoring.jobs import ANCHOR_BATCH
 from domain.audit.jobs import AUDIT_PARTITIONS
 from domain.documents.jobs import DOCUMENT_STORE
@@ -17,6 +19,9 @@ from domain.files.jobs import CONTENT_UNPIN
 from domain.jobs.model import JobKind
 from domain.jobs.system import NOOP
 from domain.notifications.jobs import EMAIL_SEND
+from domain.payments.callback import BAKONG, PAYMENT_COMPLETED, on_bakong_paid
+from domain.payments.jobs import PAYMENT_ACTIVATE, PAYMENT_POLL, PAYMENT_RECONCILE
+from domain.payments.model import Purpose
 from domain.phi.jobs import PHI_ROTATE
 from domain.records.jobs import RECORD_STORE
 from domain.webhooks.jobs import WEBHOOK_PROCESS
@@ -34,12 +39,22 @@ JOB_KINDS: dict[str, JobKind] = {
         CONTENT_UNPIN,
         ANCHOR_BATCH,
         WEBHOOK_PROCESS,
+        PAYMENT_ACTIVATE,
+        PAYMENT_POLL,
+        PAYMENT_RECONCILE,
     )
 }
 
 # Who handles which webhook event: (provider, event type) -> a feature's handler. An event
 # type not listed here is recorded as unhandled and acknowledged.
-WEBHOOK_ROUTES: dict[RouteKey, EventHandler] = {}
+WEBHOOK_ROUTES: dict[RouteKey, EventHandler] = {
+    (BAKONG, PAYMENT_COMPLETED): on_bakong_paid,
+}
+
+# What a completed payment activates, by its purpose: ``activate(payment, **dependencies)``.
+# The subscription and booking features register theirs; until then the money is recorded
+# and the activation job says nothing was activated.
+PAYMENT_ACTIVATIONS: dict[Purpose, Callable[..., Awaitable[object]]] = {}
 
 
 def kind_named(name: str) -> JobKind:

@@ -180,6 +180,14 @@ _TABLE: tuple[Policy, ...] = (
     public("webhook"),
     policy("webhook.list", ADMINS, R.AUTHENTICATED),
     policy("webhook.replay", ADMINS, R.AUTHENTICATED),
+    # payments: a patient pays; the payer and admins read; admins set prices, approve refunds
+    policy("payment.create", PATIENTS, R.AUTHENTICATED),
+    policy("payment.list", ANYONE, R.OWNER, R.ADMIN, target="payment"),
+    policy("payment.read", ANYONE, R.OWNER, R.ADMIN, target="payment"),
+    policy("payment.refund", PATIENTS | ADMINS, R.OWNER, R.ADMIN, target="payment"),
+    policy("payment.refund_approve", ADMINS, R.AUTHENTICATED),
+    policy("price.list", ANYONE, R.AUTHENTICATED),
+    policy("price.set", ADMINS, R.AUTHENTICATED),
     # administration: the audit trail and the PHI keys
     policy("audit.list", ADMINS, R.AUTHENTICATED),
     policy("audit.verify", ADMINS, R.AUTHENTICATED),

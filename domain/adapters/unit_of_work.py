@@ -32,6 +32,7 @@ from domain.adapters.notifications.emails import PgEmailRepository
 from domain.adapters.notifications.notices import PgNoticeRepository
 from domain.adapters.patients.doctors import PgDoctorDirectory
 from domain.adapters.patients.store import PgPatientRepository
+from domain.adapters.payments.store import PgPayers, PgPaymentRepository, PgPriceList
 from domain.adapters.phi.sealed_values import PgSealedValues
 from domain.adapters.postgres import pooled
 from domain.adapters.records.store import PgRecordRepository
@@ -69,6 +70,9 @@ class PgUnitOfWork:
         self.documents = PgPatientFiles(conn, DOCUMENTS)
         self.files = files_by_table(self.records, self.documents)  # every kind of patient file
         self.deliveries = PgDeliveryRepository(conn, cipher)
+        self.payments = PgPaymentRepository(conn, cipher)
+        self.prices = PgPriceList(conn)
+        self.payers = PgPayers(conn)
 
 
 class PgUnitOfWorkFactory:

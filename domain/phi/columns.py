@@ -55,6 +55,9 @@ NOTICE_DATA = SealedColumn("notices", "data", "id")  # an in-app notice's fields
 # A webhook delivery's raw body, as the provider signed it (payment callbacks name amounts).
 WEBHOOK_BODY = SealedColumn("webhook_deliveries", "body", "id")
 
+# What a payment says about money: amount, KHQR code, paid and refunded amounts (JSON).
+PAYMENT_DETAILS = SealedColumn("payments", "details", "id")
+
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     USER_NAME,
     USER_EMAIL,
@@ -71,5 +74,6 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     EMAIL_DATA,
     NOTICE_DATA,
     WEBHOOK_BODY,
+    PAYMENT_DETAILS,
     LOOKUP_KEY,
 )

@@ -12,6 +12,7 @@ import enum
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -66,10 +67,14 @@ class _Envelope(msgspec.Struct, frozen=True):
     data: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+# numbers as Decimal: a payment callback's amount must not pass through a float
+_envelopes = msgspec.json.Decoder(_Envelope, float_hook=Decimal)
+
+
 def event_type_of(body: bytes) -> str | None:
     """The event type a body names, or None when it names none we could read."""
     try:
-        envelope = msgspec.json.decode(body, type=_Envelope)
+        envelope = _envelopes.decode(body)
     except msgspec.DecodeError:
         return None
     if envelope.type is None or not 0 < len(envelope.type) <= EVENT_TYPE_MAX:
@@ -79,7 +84,7 @@ def event_type_of(body: bytes) -> str | None:
 
 def event_of(delivery: Delivery, body: bytes) -> WebhookEvent:
     try:
-        data = msgspec.json.decode(body, type=_Envelope).data
+        data = _envelopes.decode(body).data
     except msgspec.DecodeError:
         data = {}
     return WebhookEvent(

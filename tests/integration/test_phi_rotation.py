@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import UTC, datetime
 
 import msgspec
 import psycopg
@@ -41,6 +42,7 @@ from tests.conftest import TEST_PHI_KEYS
 from tests.support.accounts import signup_body
 from tests.support.api import ADMIN, api_client, assert_problem, bearer, job_rows, noop_job
 from tests.support.handlers import rotate_phi_keys
+from tests.support.payments import add_payment
 from tests.support.pdfs import valid_pdf
 from tests.support.people import PATIENT_ALICE, PEOPLE
 from tests.support.platform import wired
@@ -113,7 +115,16 @@ async def old_key_cast(services) -> Cast:
     await stage_upload(old, cast.borey.id, DOCUMENTS, document)
     await queue_email(old)
     await leave_notice(old, cast.borey.id)
+    await add_payment(old, cast.alice.id)  # what it says about money
+    await receive_webhook(old)  # a provider's delivery, body and all
     return cast
+
+
+async def receive_webhook(services) -> None:
+    async with services.uow() as uow:
+        await uow.deliveries.add(
+            "bakong", "msg_1", "payment.completed", b'{"amount": "12.50"}', datetime.now(UTC)
+        )
 
 
 ALERT = SendEmail(
@@ -203,6 +214,8 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
             "email_messages.to_address": 1,
             "email_messages.data": 1,
             "notices.data": 1,
+            "webhook_deliveries.body": 1,
+            "payments.details": 1,
             "lookup_keys.key": 1,
         }
     }
@@ -250,6 +263,8 @@ async def test_each_batch_is_audited_with_table_and_column(
         ("email_messages", ("to_address",)),
         ("email_messages", ("data",)),
         ("notices", ("data",)),
+        ("webhook_deliveries", ("body",)),
+        ("payments", ("details",)),
         ("lookup_keys", ("key",)),
     }
     assert {e["actor_id"] for e in events} == {"system"}
