@@ -17,7 +17,7 @@ from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.audit_context import AuditContextDep
-from api.params import Cursor
+from api.params import Cursor, moment, moment_parameter
 from api.policy_guard import AccessDep
 from api.problems import api_responses
 from api.state import UseCases
@@ -175,15 +175,17 @@ class PaymentsController(Controller):
         audit_context: AuditContextDep,
         cases: UseCases,
         status: Annotated[PaymentStatus | None, QueryParameter()] = None,
-        created_from: Annotated[datetime | None, QueryParameter(name="from")] = None,
-        created_to: Annotated[datetime | None, QueryParameter(name="to")] = None,
+        created_from: Annotated[
+            str | None, moment_parameter("from", "made at or after, RFC 3339")
+        ] = None,
+        created_to: Annotated[str | None, moment_parameter("to", "made before, RFC 3339")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
         cursor: Cursor = None,
     ) -> PaymentList:
         query = PaymentFilter(
             status=status,
-            created_from=created_from,
-            created_to=created_to,
+            created_from=moment(created_from, "from"),
+            created_to=moment(created_to, "to"),
             limit=limit,
             cursor=cursor,
         )

@@ -72,7 +72,7 @@ class PgUnitOfWork:
         self.deliveries = PgDeliveryRepository(conn, cipher)
         self.payments = PgPaymentRepository(conn, cipher)
         self.prices = PgPriceList(conn)
-        self.payers = PgPayers(conn)
+        self.payers = PgPayers(conn, self.users)
 
 
 class PgUnitOfWorkFactory:

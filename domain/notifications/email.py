@@ -65,6 +65,7 @@ TEMPLATES: dict[str, dict[str, FieldKind]] = {
         "appointmentUrl": URL,
     },
     "health_alert": {"name": TEXT, "alertTitle": TEXT, "alertMessage": TEXT},
+    "payment_receipt": {"name": TEXT, "receiptNumber": TEXT, "amount": TEXT, "paidAt": TEXT},
 }
 
 # A field name we are willing to quote back; anything else is only counted,

@@ -20,11 +20,12 @@ import msgspec
 from domain.clock import Clock
 from domain.errors import PermanentFailure, ValidationFailed
 from domain.jobs.ports import MessageSender
-from domain.notifications.ports import LiveChannel
+from domain.notifications.ports import AddressValidator, EmailRenderer, LiveChannel
 from domain.payments.confirm import record_paid
 from domain.payments.model import PaidTransaction
 from domain.payments.money import Currency, minor_units
 from domain.payments.ports import UnitOfWork
+from domain.settings import Settings
 from domain.transactions import UnitOfWorkFactory
 from domain.webhooks.model import WebhookEvent
 
@@ -64,10 +65,21 @@ async def on_bakong_paid(
     clock: Clock,
     sender: MessageSender,
     live: LiveChannel,
+    renderer: EmailRenderer,
+    addresses: AddressValidator,
+    settings: Settings,
 ) -> str:
     """The webhooks feature's handler of ("bakong", "payment.completed")."""
     paid = paid_from_callback(event.data)
     outcome = await record_paid(
-        paid, "callback", uow_factory=uow_factory, clock=clock, sender=sender, live=live
+        paid,
+        "callback",
+        uow_factory=uow_factory,
+        clock=clock,
+        sender=sender,
+        live=live,
+        renderer=renderer,
+        addresses=addresses,
+        settings=settings,
     )
     return outcome.value

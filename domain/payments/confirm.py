@@ -4,9 +4,10 @@ outcome whichever path reports it first, and nothing more however often it is re
 The payment row is locked for the whole decision, and its transaction hash is
 unique, so concurrent reports (ten copies of a callback and the poller at
 once) serialise: the first completes it, the rest find the hash recorded.
-Completing enqueues the activation in the same transaction and tells the
-payer; a transaction that does not match (amount, currency, paid too late)
-fails the payment, flagged for review, and tells every admin.
+Completing enqueues the activation and the receipt e-mail in the same
+transaction and tells the payer in the app; a transaction that does not
+match (amount, currency, paid too late) fails the payment, flagged for
+review, and tells every admin.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import msgspec
 
 from domain.auditing import SYSTEM, AuditEntry
 from domain.clock import Clock
-from domain.jobs.ports import MessageSender
+from domain.jobs.ports import MessageSender, Submission
 from domain.jobs.submit import enqueue_job, send_submitted
 from domain.notifications.inapp import Notice, NoticeKind
 from domain.notifications.notices import announce, notify
-from domain.notifications.ports import LiveChannel
+from domain.notifications.ports import AddressValidator, EmailRenderer, LiveChannel
 from domain.payments.activation import activation_job
 from domain.payments.model import (
     Outcome,
@@ -30,6 +31,8 @@ from domain.payments.model import (
     judge,
 )
 from domain.payments.ports import UnitOfWork
+from domain.payments.receipts import queue_receipt
+from domain.settings import Settings
 from domain.transactions import UnitOfWorkFactory
 
 
@@ -50,10 +53,13 @@ async def record_paid(
     clock: Clock,
     sender: MessageSender,
     live: LiveChannel,
+    renderer: EmailRenderer,
+    addresses: AddressValidator,
+    settings: Settings,
 ) -> Outcome:
     """``source`` names the path ("callback", "poll") on the audit trail."""
     told: list[Notice] = []
-    submission = None
+    submissions: list[Submission | None] = []
     async with uow_factory() as uow:
         payment = await uow.payments.by_md5(paid.md5, lock=True)
         if payment is None:
@@ -80,7 +86,12 @@ async def record_paid(
         await uow.payments.save(settled, payment.status)  # locked above: the guard holds
         if review is None:
             await uow.audit.record(SYSTEM, _entry("payment.complete", settled, source))
-            submission = await enqueue_job(uow, activation_job(settled))
+            submissions.append(await enqueue_job(uow, activation_job(settled)))
+            submissions.append(
+                await queue_receipt(
+                    uow, settled, renderer=renderer, addresses=addresses, settings=settings
+                )
+            )
             told.append(
                 await notify(
                     uow, settled.user_id, NoticeKind.PAYMENT_RECEIPT, {"paymentId": str(settled.id)}
@@ -97,6 +108,6 @@ async def record_paid(
                         {"paymentId": str(settled.id), "reason": review.value},
                     )
                 )
-    await send_submitted(sender, submission)
+    await send_submitted(sender, *submissions)
     await announce(live, told)
     return Outcome.COMPLETED if review is None else Outcome.FLAGGED

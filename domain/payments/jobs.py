@@ -10,11 +10,12 @@ from domain.errors import PermanentFailure
 from domain.jobs.model import SYSTEM_OWNER, DailyAt, Every, Job, JobKind, NewJob, Periodic
 from domain.jobs.ports import ExclusiveRuns, MessageSender, Submission
 from domain.jobs.submit import daily_job, enqueue_job, send_submitted
-from domain.notifications.ports import LiveChannel
+from domain.notifications.ports import AddressValidator, EmailRenderer, LiveChannel
 from domain.payments.activation import PAYMENT_ACTIVATE as PAYMENT_ACTIVATE
 from domain.payments.polling import poll_pending
 from domain.payments.ports import PaymentNetwork, UnitOfWork
 from domain.payments.reconcile import reconcile_day
+from domain.settings import Settings
 from domain.transactions import UnitOfWorkFactory
 
 POLL_LOCK = "payment.poll"
@@ -37,6 +38,9 @@ async def poll_payments(
     live: LiveChannel,
     network: PaymentNetwork | None,
     exclusive: ExclusiveRuns,
+    renderer: EmailRenderer,
+    addresses: AddressValidator,
+    settings: Settings,
 ) -> dict[str, Any]:
     async with exclusive(POLL_LOCK) as held:
         if not held:  # another run is asking already; the next tick comes soon
@@ -47,6 +51,9 @@ async def poll_payments(
             sender=sender,
             live=live,
             network=_network(network),
+            renderer=renderer,
+            addresses=addresses,
+            settings=settings,
         )
 
 

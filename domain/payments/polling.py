@@ -15,11 +15,12 @@ import msgspec
 from domain.auditing import SYSTEM
 from domain.clock import Clock
 from domain.jobs.ports import MessageSender
-from domain.notifications.ports import LiveChannel
+from domain.notifications.ports import AddressValidator, EmailRenderer, LiveChannel
 from domain.payments.confirm import record_paid
 from domain.payments.create import payment_entry
 from domain.payments.model import Payment, PaymentStatus, check_transition, next_check
 from domain.payments.ports import CHECK_BATCH, PaymentNetwork, UnitOfWork
+from domain.settings import Settings
 from domain.transactions import UnitOfWorkFactory
 
 RUN_LIMIT = 10_000  # payments asked about per run; the next run takes the rest
@@ -66,6 +67,9 @@ async def poll_pending(
     sender: MessageSender,
     live: LiveChannel,
     network: PaymentNetwork,
+    renderer: EmailRenderer,
+    addresses: AddressValidator,
+    settings: Settings,
 ) -> dict[str, int]:
     now = clock.now()
     counts = {"expired": await expire_lapsed(uow_factory, now), "asked": 0, "calls": 0}
@@ -77,7 +81,15 @@ async def poll_pending(
         counts["asked"] += len(batch)
         for transaction in paid.values():
             outcome = await record_paid(
-                transaction, "poll", uow_factory=uow_factory, clock=clock, sender=sender, live=live
+                transaction,
+                "poll",
+                uow_factory=uow_factory,
+                clock=clock,
+                sender=sender,
+                live=live,
+                renderer=renderer,
+                addresses=addresses,
+                settings=settings,
             )
             counts[outcome.value] = counts.get(outcome.value, 0) + 1
         await _later(uow_factory, [p for p in batch if p.md5 not in paid], now)

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from domain.auditing import AuditLog
 from domain.jobs.ports import JobRepository
-from domain.notifications.ports import NoticeRepository
+from domain.notifications.ports import EmailRepository, NoticeRepository
 from domain.payments.model import (
     PaidTransaction,
     Payment,
@@ -67,6 +67,10 @@ class Payers(Protocol):
 
     async def admin_ids(self) -> list[uuid.UUID]: ...
 
+    async def contact(self, user_id: uuid.UUID) -> tuple[str, str] | None:
+        """(name, e-mail address) of an account, for its receipts."""
+        ...
+
 
 class PaymentNetwork(Protocol):
     """Bakong's Open API: which of these codes (by MD5) were paid, and how.
@@ -95,5 +99,6 @@ class UnitOfWork(Protocol):
     prices: PriceList
     payers: Payers
     notices: NoticeRepository
+    emails: EmailRepository
     audit: AuditLog
     jobs: JobRepository

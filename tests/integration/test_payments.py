@@ -250,6 +250,11 @@ async def test_callbacks_and_the_poller_racing_complete_the_payment_once_and_act
     assert result == {"paymentId": payment["id"], "purpose": "subscription", "activated": False}
     notices = (await api.get("/api/v1/notifications", headers=cast.alice.headers)).json()["items"]
     assert [n["type"] for n in notices] == ["payment.receipt"]
+    [email] = jobs_of(pay_settings, "email.send")  # one receipt e-mail, whoever reported it
+    assert email.owner_id == str(cast.alice.id)
+    [message] = rows(pay_settings.database_url, "SELECT * FROM email_messages")
+    assert message["template"] == "payment_receipt"
+    assert b"5.00" not in bytes(message["data_sealed"])  # the amount is sealed with the rest
 
 
 async def test_the_poller_asks_in_batches_of_50_and_backs_off_while_unpaid(

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from psycopg import AsyncConnection, errors, sql
 
+from domain.adapters.accounts.users import PgUserRepository
 from domain.adapters.keyset import cut_page, newest_first_filter
 from domain.errors import Conflict
 from domain.payments.model import (
@@ -260,8 +261,13 @@ class PgPriceList:
 
 
 class PgPayers:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, users: PgUserRepository) -> None:
         self._conn = conn
+        self._users = users
+
+    async def contact(self, user_id: uuid.UUID) -> tuple[str, str] | None:
+        user = await self._users.get(user_id)
+        return (user.name, user.email) if user else None
 
     async def consultation_fee(self, doctor_id: uuid.UUID) -> tuple[int, Currency] | None:
         cursor = await self._conn.execute(
