@@ -56,6 +56,12 @@ SAMPLE_DATA: dict[str, dict[str, str | int]] = {
         "alertTitle": "Blood pressure above your target",
         "alertMessage": "Your last three readings were above 140/90 mmHg.",
     },
+    "payment_receipt": {
+        "name": "Sokha Chan",
+        "receiptNumber": "00I45FZY7UDM4550JTMF2626S",
+        "amount": "USD 12.50",
+        "paidAt": "2031-03-09 09:00 UTC",
+    },
 }
 
 SECRET = "SECRET-VALUE-0193"
