@@ -18,6 +18,15 @@ async def add_payment(
     status: PaymentStatus = PaymentStatus.PENDING,
     amount_minor: int = 500,
 ) -> Payment:
+    payment = new_payment(user_id, status, amount_minor)
+    async with services.uow() as uow:
+        await uow.payments.add(payment)
+    return payment
+
+
+def new_payment(
+    user_id: uuid.UUID, status: PaymentStatus = PaymentStatus.PENDING, amount_minor: int = 500
+) -> Payment:
     now = datetime.now(UTC)
     payment_id = uuid.uuid4()
     code = khqr.encode(
@@ -33,7 +42,7 @@ async def add_payment(
         )
     )
     done = status is not PaymentStatus.PENDING
-    payment = Payment(
+    return Payment(
         id=payment_id,
         user_id=user_id,
         purpose=Purpose.SUBSCRIPTION,
@@ -51,7 +60,5 @@ async def add_payment(
         paid_minor=amount_minor if done else None,
         paid_currency=Currency.USD if done else None,
         refund_requested_minor=100 if status is PaymentStatus.REFUND_PENDING else 0,
+        next_check_at=now if status is PaymentStatus.PENDING else None,
     )
-    async with services.uow() as uow:
-        await uow.payments.add(payment)
-    return payment
