@@ -30,6 +30,7 @@ from api.controllers.patients import PatientsController
 from api.controllers.payments import PaymentsController
 from api.controllers.phi_keys import PhiKeysController
 from api.controllers.records import RecordsController
+from api.controllers.subscriptions import SubscriptionsController
 from api.controllers.webhooks import WebhooksController
 from api.lifespan import services_lifespan
 from api.middleware.allow_header import allow_every_method
@@ -72,6 +73,7 @@ def _api_v1() -> Router:
             DocumentsController,
             WebhooksController,
             PaymentsController,
+            SubscriptionsController,
         ],
         guards=[policy_guard],
         dependencies={

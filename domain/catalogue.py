@@ -24,6 +24,8 @@ from domain.payments.jobs import PAYMENT_ACTIVATE, PAYMENT_POLL, PAYMENT_RECONCI
 from domain.payments.model import Purpose
 from domain.phi.jobs import PHI_ROTATE
 from domain.records.jobs import RECORD_STORE
+from domain.subscriptions.jobs import SUBSCRIPTION_UPKEEP
+from domain.subscriptions.service import activate_subscription
 from domain.webhooks.jobs import WEBHOOK_PROCESS
 from domain.webhooks.model import EventHandler, RouteKey
 
@@ -42,6 +44,7 @@ JOB_KINDS: dict[str, JobKind] = {
         PAYMENT_ACTIVATE,
         PAYMENT_POLL,
         PAYMENT_RECONCILE,
+        SUBSCRIPTION_UPKEEP,
     )
 }
 
@@ -52,9 +55,11 @@ WEBHOOK_ROUTES: dict[RouteKey, EventHandler] = {
 }
 
 # What a completed payment activates, by its purpose: ``activate(payment, **dependencies)``.
-# The subscription and booking features register theirs; until then the money is recorded
-# and the activation job says nothing was activated.
-PAYMENT_ACTIVATIONS: dict[Purpose, Callable[..., Awaitable[object]]] = {}
+# The booking feature registers its own; until then a consultation's money is recorded and
+# the activation job says nothing was activated.
+PAYMENT_ACTIVATIONS: dict[Purpose, Callable[..., Awaitable[object]]] = {
+    Purpose.SUBSCRIPTION: activate_subscription,
+}
 
 
 def kind_named(name: str) -> JobKind:

@@ -188,6 +188,10 @@ _TABLE: tuple[Policy, ...] = (
     policy("payment.refund_approve", ADMINS, R.AUTHENTICATED),
     policy("price.list", ANYONE, R.AUTHENTICATED),
     policy("price.set", ADMINS, R.AUTHENTICATED),
+    # subscriptions: plans for everyone signed in, defined by admins; one's own subscription
+    policy("plan.list", ANYONE, R.AUTHENTICATED),
+    policy("plan.set", ADMINS, R.AUTHENTICATED),
+    self_service("subscription.self", PATIENTS),
     # administration: the audit trail and the PHI keys
     policy("audit.list", ADMINS, R.AUTHENTICATED),
     policy("audit.verify", ADMINS, R.AUTHENTICATED),

@@ -36,6 +36,7 @@ from domain.adapters.payments.store import PgPayers, PgPaymentRepository, PgPric
 from domain.adapters.phi.sealed_values import PgSealedValues
 from domain.adapters.postgres import pooled
 from domain.adapters.records.store import PgRecordRepository
+from domain.adapters.subscriptions.store import PgPlanRepository, PgSubscriptionRepository
 from domain.adapters.webhooks.store import PgDeliveryRepository
 from domain.clock import Clock
 from domain.documents.kind import DOCUMENTS
@@ -73,6 +74,8 @@ class PgUnitOfWork:
         self.payments = PgPaymentRepository(conn, cipher)
         self.prices = PgPriceList(conn)
         self.payers = PgPayers(conn, self.users)
+        self.plans = PgPlanRepository(conn)
+        self.subscriptions = PgSubscriptionRepository(conn)
 
 
 class PgUnitOfWorkFactory:

@@ -66,6 +66,7 @@ TEMPLATES: dict[str, dict[str, FieldKind]] = {
     },
     "health_alert": {"name": TEXT, "alertTitle": TEXT, "alertMessage": TEXT},
     "payment_receipt": {"name": TEXT, "receiptNumber": TEXT, "amount": TEXT, "paidAt": TEXT},
+    "subscription_renewal": {"name": TEXT, "planName": TEXT, "endsOn": TEXT},
 }
 
 # A field name we are willing to quote back; anything else is only counted,

@@ -75,42 +75,69 @@ async def create_payment(
     payer = access.user_uuid
     if payer is None:
         raise Forbidden("only an account can pay")
+    async with uow_factory() as uow:
+        reference, amount = await _price(uow, request)
+        return await open_payment(
+            uow,
+            audit,
+            payer,
+            request.purpose,
+            reference,
+            request.currency,
+            amount,
+            clock=clock,
+            settings=settings,
+        )
+
+
+async def open_payment(
+    uow: UnitOfWork,
+    audit: AuditContext,
+    payer: uuid.UUID,
+    purpose: Purpose,
+    reference: str,
+    currency: Currency,
+    amount_minor: int,
+    *,
+    clock: Clock,
+    settings: Settings,
+) -> Payment:
+    """A pending payment and its KHQR, in the caller's transaction: for a use case that has
+    worked the amount out itself (a plan change, pro rata), never for a client's figure."""
     if settings.bakong_account_id is None:
         raise Conflict("payments are not configured here (BAKONG_ACCOUNT_ID)", code="no_payments")
     now = clock.now()
     payment_id = uuid.uuid4()
     expires_at = now + timedelta(seconds=settings.payment_expiry_seconds)
-    async with uow_factory() as uow:
-        reference, amount = await _price(uow, request)
-        code = khqr.encode(
-            khqr.KhqrRequest(
-                account_id=settings.bakong_account_id,
-                merchant_name=settings.bakong_merchant_name,
-                merchant_city=settings.bakong_merchant_city,
-                currency=request.currency,
-                amount_minor=amount,
-                bill_number=khqr.bill_number(payment_id),
-                created_ms=int(now.timestamp() * 1000),
-                expires_ms=int(expires_at.timestamp() * 1000),
-            )
+    code = khqr.encode(
+        khqr.KhqrRequest(
+            account_id=settings.bakong_account_id,
+            merchant_name=settings.bakong_merchant_name,
+            merchant_city=settings.bakong_merchant_city,
+            currency=currency,
+            amount_minor=amount_minor,
+            bill_number=khqr.bill_number(payment_id),
+            created_ms=int(now.timestamp() * 1000),
+            expires_ms=int(expires_at.timestamp() * 1000),
         )
-        payment = Payment(
-            id=payment_id,
-            user_id=payer,
-            purpose=request.purpose,
-            reference=reference,
-            currency=request.currency,
-            amount_minor=amount,
-            status=PaymentStatus.PENDING,
-            khqr=code,
-            md5=khqr.md5_of(code),
-            expires_at=expires_at,
-            created_at=now,
-            updated_at=now,
-            next_check_at=next_check(now, 0),
-        )
-        await uow.payments.add(payment)
-        await uow.audit.record(
-            audit, payment_entry("payment.create", payment, "status", "amount", "purpose")
-        )
+    )
+    payment = Payment(
+        id=payment_id,
+        user_id=payer,
+        purpose=purpose,
+        reference=reference,
+        currency=currency,
+        amount_minor=amount_minor,
+        status=PaymentStatus.PENDING,
+        khqr=code,
+        md5=khqr.md5_of(code),
+        expires_at=expires_at,
+        created_at=now,
+        updated_at=now,
+        next_check_at=next_check(now, 0),
+    )
+    await uow.payments.add(payment)
+    await uow.audit.record(
+        audit, payment_entry("payment.create", payment, "status", "amount", "purpose")
+    )
     return payment

@@ -209,6 +209,11 @@ def payment(status: PaymentStatus) -> Target:
     return build
 
 
+async def plan_code(world: World, role: Role, relation: str) -> str | None:
+    """A plan's code: plans belong to nobody."""
+    return "basic-monthly"
+
+
 record = patient_file(add_record)
 document = patient_file(lambda services, patient: add_document(services, patient, valid_pdf()))
 
@@ -440,6 +445,18 @@ ROWS: tuple[Row, ...] = (
         body=lambda world, caller, target: {"amountMinor": 100}),
     Row("POST", f"{API}/payments/{{id}}/refund/approve", "payment.refund_approve", ADMIN_ONLY,
         target=payment(PaymentStatus.REFUND_PENDING)),
+    # subscriptions: plans for everyone, set by admins; a patient's own subscription
+    Row("GET", f"{API}/subscriptions/plans", "plan.list", everyone("2xx")),
+    Row("PUT", f"{API}/subscriptions/plans/{{id}}", "plan.set",
+        grid(patient="403 403 403", doctor="403 403 403", admin="2xx -- 2xx"),
+        target=plan_code, body=lambda world, caller, target: {
+            "name": "Basic", "periodDays": 30, "entitlements": {"consultationsPerMonth": 3}}),
+    Row("GET", f"{API}/subscriptions/me", "subscription.self", by_role("404", "403", "403")),
+    Row("POST", f"{API}/subscriptions/me/cancel", "subscription.self",
+        by_role("404", "403", "403")),
+    Row("POST", f"{API}/subscriptions/me/change", "subscription.self",
+        by_role("404", "403", "403"),
+        body=lambda world, caller, target: {"planId": "premium-monthly"}),
 )  # fmt: skip
 
 

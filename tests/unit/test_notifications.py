@@ -62,6 +62,7 @@ SAMPLE_DATA: dict[str, dict[str, str | int]] = {
         "amount": "USD 12.50",
         "paidAt": "2031-03-09 09:00 UTC",
     },
+    "subscription_renewal": {"name": "Sokha Chan", "planName": "Basic", "endsOn": "2031-04-08"},
 }
 
 SECRET = "SECRET-VALUE-0193"

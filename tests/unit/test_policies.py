@@ -74,6 +74,8 @@ EXPECTED_ROLES: dict[str, set[Role]] = {
     "payment.refund_approve": {Role.ADMIN},
     "price.list": set(Role),
     "price.set": {Role.ADMIN},
+    "plan.list": set(Role),
+    "plan.set": {Role.ADMIN},
 }
 
 
