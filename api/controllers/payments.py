@@ -38,11 +38,45 @@ PLAN_CODE = msgspec.Meta(pattern="^[a-z0-9][a-z0-9-]{0,62}$")
 IMAGE_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 
 
-class PaymentCreate(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
-    purpose: Purpose
-    plan_id: Annotated[str, PLAN_CODE] | None = None
-    doctor_id: uuid.UUID | None = None
+class SubscriptionPayment(
+    msgspec.Struct,
+    frozen=True,
+    rename="camel",
+    forbid_unknown_fields=True,
+    tag_field="purpose",
+    tag=Purpose.SUBSCRIPTION.value,
+):
+    """A plan's period: its price from the price list, in the currency chosen."""
+
+    plan_id: Annotated[str, PLAN_CODE]
     currency: Currency = Currency.USD
+
+    def request(self) -> create.PaymentRequest:
+        return create.PaymentRequest(
+            purpose=Purpose.SUBSCRIPTION, plan_id=self.plan_id, currency=self.currency
+        )
+
+
+class ConsultationPayment(
+    msgspec.Struct,
+    frozen=True,
+    rename="camel",
+    forbid_unknown_fields=True,
+    tag_field="purpose",
+    tag=Purpose.CONSULTATION.value,
+):
+    """A doctor's consultation: the fee on the doctor's profile (in its currency)."""
+
+    doctor_id: uuid.UUID
+    currency: Currency = Currency.USD
+
+    def request(self) -> create.PaymentRequest:
+        return create.PaymentRequest(
+            purpose=Purpose.CONSULTATION, doctor_id=self.doctor_id, currency=self.currency
+        )
+
+
+PaymentCreate = SubscriptionPayment | ConsultationPayment
 
 
 class PaymentRead(msgspec.Struct, frozen=True, rename="camel"):
@@ -153,13 +187,7 @@ class PaymentsController(Controller):
         audit_context: AuditContextDep,
         cases: UseCases,
     ) -> PaymentRead:
-        request = create.PaymentRequest(
-            purpose=data.purpose,
-            plan_id=data.plan_id,
-            doctor_id=data.doctor_id,
-            currency=data.currency,
-        )
-        payment = await cases.run(create.create_payment, access, audit_context, request)
+        payment = await cases.run(create.create_payment, access, audit_context, data.request())
         return PaymentRead.of(payment)
 
     @get(
