@@ -31,10 +31,13 @@ from api.controllers.metrics import MetricsController
 from api.controllers.notices import NoticesController
 from api.controllers.notifications import NotificationsController
 from api.controllers.patients import PatientsController
+from api.controllers.payments import PaymentsController
 from api.controllers.phi_keys import PhiKeysController
 from api.controllers.prescriptions import PrescriptionsController
 from api.controllers.records import RecordsController
+from api.controllers.subscriptions import SubscriptionsController
 from api.controllers.vitals import VitalsController
+from api.controllers.webhooks import WebhooksController
 from api.lifespan import services_lifespan
 from api.middleware.allow_header import allow_every_method
 from api.middleware.failure_audit import FailureAuditMiddleware
@@ -83,6 +86,9 @@ def _api_v1() -> Router:
             VitalsController,
             AlertsController,
             PatientAlertsController,
+            WebhooksController,
+            PaymentsController,
+            SubscriptionsController,
         ],
         guards=[policy_guard],
         dependencies={

@@ -226,6 +226,22 @@ _TABLE: tuple[Policy, ...] = (
     policy("patient.time_zone", PATIENTS, R.SELF, target="patient", patient_data=True),
     # the doctor directory is public professional data, for any signed-in user
     policy("doctor.list", ANYONE, R.AUTHENTICATED),
+    # inbound webhooks: the signature is the provider's credential; deliveries are admins'
+    public("webhook"),
+    policy("webhook.list", ADMINS, R.AUTHENTICATED),
+    policy("webhook.replay", ADMINS, R.AUTHENTICATED),
+    # payments: a patient pays; the payer and admins read; admins set prices, approve refunds
+    policy("payment.create", PATIENTS, R.AUTHENTICATED),
+    policy("payment.list", ANYONE, R.OWNER, R.ADMIN, target="payment"),
+    policy("payment.read", ANYONE, R.OWNER, R.ADMIN, target="payment"),
+    policy("payment.refund", PATIENTS | ADMINS, R.OWNER, R.ADMIN, target="payment"),
+    policy("payment.refund_approve", ADMINS, R.AUTHENTICATED),
+    policy("price.list", ANYONE, R.AUTHENTICATED),
+    policy("price.set", ADMINS, R.AUTHENTICATED),
+    # subscriptions: plans for everyone signed in, defined by admins; one's own subscription
+    policy("plan.list", ANYONE, R.AUTHENTICATED),
+    policy("plan.set", ADMINS, R.AUTHENTICATED),
+    self_service("subscription.self", PATIENTS),
     # administration: the audit trail and the PHI keys
     policy("audit.list", ADMINS, R.AUTHENTICATED),
     policy("audit.verify", ADMINS, R.AUTHENTICATED),

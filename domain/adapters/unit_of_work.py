@@ -37,11 +37,14 @@ from domain.adapters.notifications.emails import PgEmailRepository
 from domain.adapters.notifications.notices import PgNoticeRepository
 from domain.adapters.patients.doctors import PgDoctorDirectory
 from domain.adapters.patients.store import PgPatientRepository
+from domain.adapters.payments.store import PgPayers, PgPaymentRepository, PgPriceList
 from domain.adapters.phi.sealed_values import PgSealedValues
 from domain.adapters.postgres import pooled
 from domain.adapters.prescriptions.store import PgPrescriptionRepository
 from domain.adapters.records.store import PgRecordRepository
+from domain.adapters.subscriptions.store import PgPlanRepository, PgSubscriptionRepository
 from domain.adapters.vitals.store import PgReadingRepository
+from domain.adapters.webhooks.store import PgDeliveryRepository
 from domain.clock import Clock
 from domain.documents.kind import DOCUMENTS
 from domain.sealing import Cipher
@@ -83,6 +86,12 @@ class PgUnitOfWork:
         self.alerts = PgAlertRepository(conn, clock)
         self.alert_rules = PgRuleOverrides(conn, clock)
         self.care_team = PgCareTeam(conn)
+        self.deliveries = PgDeliveryRepository(conn, cipher)
+        self.payments = PgPaymentRepository(conn, cipher)
+        self.prices = PgPriceList(conn)
+        self.payers = PgPayers(conn, self.users)
+        self.plans = PgPlanRepository(conn)
+        self.subscriptions = PgSubscriptionRepository(conn)
 
 
 class PgUnitOfWorkFactory:

@@ -57,6 +57,11 @@ VITAL_MEASUREMENT = SealedColumn("vital_readings", "measurement", "id")  # the v
 # timing and instructions, as JSON; and why a patient skipped a dose.
 PRESCRIPTION_ITEM_DETAILS = SealedColumn("prescription_items", "details", "id")
 DOSE_REASON = SealedColumn("doses", "reason", "id")
+# A webhook delivery's raw body, as the provider signed it (payment callbacks name amounts).
+WEBHOOK_BODY = SealedColumn("webhook_deliveries", "body", "id")
+
+# What a payment says about money: amount, KHQR code, paid and refunded amounts (JSON).
+PAYMENT_DETAILS = SealedColumn("payments", "details", "id")
 
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     USER_NAME,
@@ -76,5 +81,7 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     VITAL_MEASUREMENT,
     PRESCRIPTION_ITEM_DETAILS,
     DOSE_REASON,
+    WEBHOOK_BODY,
+    PAYMENT_DETAILS,
     LOOKUP_KEY,
 )

@@ -54,6 +54,7 @@ from domain.identity import Role
 from domain.jobs.model import JobError, JobStatus
 from domain.notifications.inapp import NoticeKind
 from domain.notifications.notices import notify
+from domain.payments.model import PaymentStatus
 from domain.policies import POLICIES
 from domain.settings import Settings
 from tests.conftest import make_settings
@@ -61,6 +62,7 @@ from tests.support.api import api_client, noop_job
 from tests.support.databases import create_database, database_url_for, drop_database
 from tests.support.jobs import cancel_job
 from tests.support.medicines import seeded_medicine
+from tests.support.payments import add_payment
 from tests.support.pdfs import valid_pdf
 from tests.support.people import PATIENT_BOREY
 from tests.support.records import add_document, add_record, record_form
@@ -212,6 +214,37 @@ async def other_medicine(world: World, caller: Member, target: str | None) -> di
 def new_medicine(world: World, caller: Member, target: str | None) -> dict[str, Any]:
     return {"genericName": "nifedipine", "category": "cardiovascular",
             "dosageForm": "modified_release_tablet", "strengths": ["20 mg"]}  # fmt: skip
+
+
+async def webhook_provider(world: World, role: Role, relation: str) -> str | None:
+    """The provider in a webhook's path: the same for everyone (the signature is the check)."""
+    return "bakong"
+
+
+async def webhook_delivery(world: World, role: Role, relation: str) -> str | None:
+    """A stored delivery: operators' business, whoever the caller stands to."""
+    async with world.services.uow() as uow:
+        delivery, _ = await uow.deliveries.add(
+            "bakong", f"msg_{role.value}_{relation}", "payment.completed", b"{}", datetime.now(UTC)
+        )
+    return str(delivery.id)
+
+
+def payment(status: PaymentStatus) -> Target:
+    """A payment of the member who stands in ``relation`` to the caller."""
+
+    async def build(world: World, role: Role, relation: str) -> str | None:
+        owner = world.subject(role, relation)
+        if owner is None:
+            return None
+        return str((await add_payment(world.services, owner.id, status)).id)
+
+    return build
+
+
+async def plan_code(world: World, role: Role, relation: str) -> str | None:
+    """A plan's code: plans belong to nobody."""
+    return "basic-monthly"
 
 
 record = patient_file(add_record)
@@ -476,6 +509,45 @@ ROWS: tuple[Row, ...] = (
     Row("GET", f"{API}/audit", "audit.list", by_role("403", "403", "2xx")),
     Row("GET", f"{API}/audit/verify", "audit.verify", by_role("403", "403", "2xx")),
     Row("POST", f"{API}/admin/phi/rotate", "phi.rotate", by_role("403", "403", "2xx")),
+    # inbound webhooks: unsigned deliveries are refused whoever sends them; operators' views
+    Row("POST", f"{API}/webhooks/{{id}}", "public.webhook",
+        grid(patient="401 401 401", doctor="401 401 401", admin="401 -- 401"),
+        target=webhook_provider, body=lambda world, caller, target: {"type": "x"}),
+    Row("GET", f"{API}/webhooks/deliveries", "webhook.list", by_role("403", "403", "2xx")),
+    Row("POST", f"{API}/webhooks/deliveries/{{id}}/replay", "webhook.replay", ADMIN_ONLY,
+        target=webhook_delivery),
+    # payments: patients pay; the payer and admins read; admins set prices and approve refunds
+    Row("POST", f"{API}/payments", "payment.create", by_role("2xx", "403", "403"),
+        body=lambda world, caller, target: {"purpose": "subscription", "planId": "basic-monthly"}),
+    Row("GET", f"{API}/payments", "payment.list", everyone("2xx")),
+    Row("GET", f"{API}/payments/prices", "price.list", everyone("2xx")),
+    Row("PUT", f"{API}/payments/prices", "price.set", by_role("403", "403", "2xx"),
+        body=lambda world, caller, target: {"code": "basic-monthly", "currency": "USD",
+                                            "amountMinor": 600, "label": "Basic, a month"}),
+    Row("GET", f"{API}/payments/{{id}}", "payment.read", OWNER_OR_ADMIN,
+        target=payment(PaymentStatus.PENDING)),
+    Row("GET", f"{API}/payments/{{id}}/qr", "payment.read", OWNER_OR_ADMIN,
+        target=payment(PaymentStatus.PENDING)),
+    Row("GET", f"{API}/payments/{{id}}/receipt", "payment.read", OWNER_OR_ADMIN,
+        target=payment(PaymentStatus.COMPLETED)),
+    Row("POST", f"{API}/payments/{{id}}/refund", "payment.refund",
+        grid(patient="2xx 404 404", doctor="403 403 403", admin="2xx -- 2xx"),
+        target=payment(PaymentStatus.COMPLETED),
+        body=lambda world, caller, target: {"amountMinor": 100}),
+    Row("POST", f"{API}/payments/{{id}}/refund/approve", "payment.refund_approve", ADMIN_ONLY,
+        target=payment(PaymentStatus.REFUND_PENDING)),
+    # subscriptions: plans for everyone, set by admins; a patient's own subscription
+    Row("GET", f"{API}/subscriptions/plans", "plan.list", everyone("2xx")),
+    Row("PUT", f"{API}/subscriptions/plans/{{id}}", "plan.set",
+        grid(patient="403 403 403", doctor="403 403 403", admin="2xx -- 2xx"),
+        target=plan_code, body=lambda world, caller, target: {
+            "name": "Basic", "periodDays": 30, "entitlements": {"consultationsPerMonth": 3}}),
+    Row("GET", f"{API}/subscriptions/me", "subscription.self", by_role("404", "403", "403")),
+    Row("POST", f"{API}/subscriptions/me/cancel", "subscription.self",
+        by_role("404", "403", "403")),
+    Row("POST", f"{API}/subscriptions/me/change", "subscription.self",
+        by_role("404", "403", "403"),
+        body=lambda world, caller, target: {"planId": "premium-monthly"}),
 )  # fmt: skip
 
 
@@ -511,7 +583,9 @@ class Matrix:
     async def reset(self) -> World:
         """Back to the starting world: nothing from an earlier cell survives."""
         async with self.services.pool.connection() as conn:
-            await conn.execute("TRUNCATE users, jobs, anchor_batches CASCADE")
+            await conn.execute(
+                "TRUNCATE users, jobs, anchor_batches, webhook_deliveries, payments CASCADE"
+            )
         cast = await add_cast(self.services)
         await connect(self.services, cast.alice.id, cast.chantha.id)
         return World(self.services, cast)
@@ -550,6 +624,7 @@ def matrix_settings(servers, template_database, tmp_path_factory) -> Iterator[Se
         # hundreds of requests from one address within a minute: not what this tests
         rate_limit_auth_per_minute=100_000,
         rate_limit_user_per_minute=100_000,
+        bakong_account_id="healthplat@aclb",
     )
     drop_database(servers.admin_database_url, name)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import UTC, datetime
 
 import msgspec
 import psycopg
@@ -42,6 +43,7 @@ from tests.conftest import TEST_PHI_KEYS
 from tests.support.accounts import signup_body
 from tests.support.api import ADMIN, api_client, assert_problem, bearer, job_rows, noop_job
 from tests.support.handlers import rotate_phi_keys
+from tests.support.payments import add_payment
 from tests.support.pdfs import valid_pdf
 from tests.support.people import PATIENT_ALICE, PEOPLE
 from tests.support.platform import wired
@@ -115,6 +117,8 @@ async def old_key_cast(services) -> Cast:
     await queue_email(old)
     await leave_notice(old, cast.borey.id)
     await record_vital(old, cast.alice.id)
+    await add_payment(old, cast.alice.id)  # what it says about money
+    await receive_webhook(old)  # a provider's delivery, body and all
     return cast
 
 
@@ -131,6 +135,13 @@ async def record_vital(services, patient_id: uuid.UUID) -> None:
     )
     async with services.uow() as uow:
         await uow.readings.add(reading)
+
+
+async def receive_webhook(services) -> None:
+    async with services.uow() as uow:
+        await uow.deliveries.add(
+            "bakong", "msg_1", "payment.completed", b'{"amount": "12.50"}', datetime.now(UTC)
+        )
 
 
 ALERT = SendEmail(
@@ -221,6 +232,8 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
             "email_messages.data": 1,
             "notices.data": 1,
             "vital_readings.measurement": 1,
+            "webhook_deliveries.body": 1,
+            "payments.details": 1,
             "lookup_keys.key": 1,
         }
     }
@@ -269,6 +282,8 @@ async def test_each_batch_is_audited_with_table_and_column(
         ("email_messages", ("data",)),
         ("vital_readings", ("measurement",)),
         ("notices", ("data",)),
+        ("webhook_deliveries", ("body",)),
+        ("payments", ("details",)),
         ("lookup_keys", ("key",)),
     }
     assert {e["actor_id"] for e in events} == {"system"}

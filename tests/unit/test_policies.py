@@ -82,6 +82,17 @@ EXPECTED_ROLES: dict[str, set[Role]] = {
     "audit.list": {Role.ADMIN},
     "audit.verify": {Role.ADMIN},
     "phi.rotate": {Role.ADMIN},
+    "webhook.list": {Role.ADMIN},
+    "webhook.replay": {Role.ADMIN},
+    "payment.create": {Role.PATIENT},
+    "payment.list": set(Role),
+    "payment.read": set(Role),
+    "payment.refund": {Role.PATIENT, Role.ADMIN},
+    "payment.refund_approve": {Role.ADMIN},
+    "price.list": set(Role),
+    "price.set": {Role.ADMIN},
+    "plan.list": set(Role),
+    "plan.set": {Role.ADMIN},
 }
 
 
