@@ -3,22 +3,27 @@
 A doctor's client is connected to one API process; a patient's connection
 request is made through the other; the notice reaches the client. A client
 that was away reconnects with its last event id and receives what it missed,
-nothing twice; a bad first message or token closes the socket.
+nothing twice; an alert raised by a job in a worker process reaches a client on an API
+process; a bad first message or token closes the socket.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from datetime import date
 
 import httpx
 import pytest
 import websockets
 
+from domain.adherence.jobs import plan_rollup
 from tests.support.api import bearer
-from tests.support.processes import start_api
+from tests.support.doses import add_dose, add_prescription
+from tests.support.platform import wired
+from tests.support.processes import start_api, start_worker
 from tests.support.servers import free_port
-from tests.support.users import add_cast
+from tests.support.users import add_cast, connect
 
 pytestmark = pytest.mark.slow
 
@@ -95,3 +100,33 @@ async def test_a_socket_without_a_good_first_message_is_closed(
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await socket.recv()
     assert closed.value.rcvd.code == 4401
+
+
+async def test_an_alert_raised_in_a_worker_reaches_a_client_on_an_api_process(
+    services, settings, processes, log_dir
+) -> None:
+    """The adherence roll-up runs in a worker process; the alert it raises reaches the doctor's
+    client on an API process through Redis, and a reconnect with the last id repeats nothing."""
+    cast = await add_cast(services)
+    await connect(services, cast.alice.id, cast.chantha.id)
+    today = date.today()
+    async with services.pool.connection() as conn:
+        prescribed = await add_prescription(conn, cast.alice.id, cast.chantha.id, today, 2)
+        for slot in range(3):  # three missed doses in a row
+            await add_dose(conn, cast.alice.id, prescribed, today, slot, "missed")
+    port = free_port()
+    processes.extend([start_api(settings, log_dir, port), start_worker(settings, log_dir)])
+
+    async with websockets.connect(f"ws://127.0.0.1:{port}{LIVE}") as doctor_socket:
+        await hello(doctor_socket, cast.chantha)
+        await asyncio.sleep(0.5)  # subscribed before the news is made
+        assert await wired(services)(plan_rollup)() is not None  # the scheduler's step
+        event = await next_event(doctor_socket, timeout=30)
+        assert event["type"] == "health.alert"
+        assert event["notice"]["data"]["rule"] == "adherence.missed_doses"
+        assert event["notice"]["data"]["patientId"] == str(cast.alice.id)
+
+    async with websockets.connect(f"ws://127.0.0.1:{port}{LIVE}") as again:
+        await hello(again, cast.chantha, last_event_id=event["eventId"])
+        with pytest.raises(TimeoutError):
+            await next_event(again, timeout=1.5)

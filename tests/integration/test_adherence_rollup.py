@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import psycopg
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +14,7 @@ from psycopg.rows import dict_row
 
 from domain.adapters.adherence.store import PgAdherenceStore
 from domain.adherence.model import DoseOutcome, Granularity, tallies
+from tests.support.doses import add_dose, add_prescription
 from tests.support.platform import running_services
 from tests.support.users import add_cast
 
@@ -34,29 +35,11 @@ def _cast_and_prescriptions(settings_) -> tuple[uuid.UUID, list[tuple[uuid.UUID,
     async def make() -> tuple[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID]]]:
         async with running_services(settings_) as services:
             cast = await add_cast(services)
-            made = []
             async with services.pool.connection() as conn:
-                for _ in range(2):
-                    prescription, item = uuid.uuid4(), uuid.uuid4()
-                    await conn.execute(
-                        """
-                        INSERT INTO prescriptions (id, patient_id, doctor_id, status, starts_on,
-                                                   ends_on, created_at, updated_at)
-                        VALUES (%s, %s, %s, 'active', %s, %s, now(), now())
-                        """,
-                        (prescription, cast.alice.id, cast.chantha.id, FIRST_DAY,
-                         FIRST_DAY + timedelta(days=DAYS)),
-                    )  # fmt: skip
-                    await conn.execute(
-                        """
-                        INSERT INTO prescription_items (id, prescription_id, position, starts_on,
-                            ends_on, as_needed, details_sealed, details_key_id)
-                        VALUES (%s, %s, 0, %s, %s, false, '\\x00', 'unused')
-                        """,
-                        (item, prescription, FIRST_DAY, FIRST_DAY + timedelta(days=DAYS)),
-                    )
-                    made.append((prescription, item))
-            return cast.alice.id, made
+                return cast.alice.id, [
+                    await add_prescription(conn, cast.alice.id, cast.chantha.id, FIRST_DAY, DAYS)
+                    for _ in range(2)
+                ]
 
     return asyncio.run(make())
 
@@ -68,18 +51,10 @@ async def _check(database_url, patient, prescriptions, history, changes, granula
         await conn.execute("TRUNCATE doses, adherence_days, adherence_changes CASCADE")
         doses = []
         for (which, day, slot), (status, late) in sorted(history.items()):
-            prescription, item = prescriptions[which]
             local = FIRST_DAY + timedelta(days=day)
-            doses.append(uuid.uuid4())
-            await conn.execute(
-                """
-                INSERT INTO doses (id, patient_id, prescription_id, item_id, due_at, local_date,
-                                   amount, status, late, updated_at)
-                VALUES (%s, %s, %s, %s, %s, %s, '1', %s, %s, now())
-                """,
-                (doses[-1], patient, prescription, item,
-                 datetime.combine(local, time(8 + 6 * slot), UTC), local, status, late),
-            )  # fmt: skip
+            doses.append(
+                await add_dose(conn, patient, prescriptions[which], local, slot, status, late=late)
+            )
         store = PgAdherenceStore(conn)
         await roll_up_all(conn, store)
         for index, status, late in changes:  # edits after a roll-up: only their days change
@@ -135,7 +110,7 @@ _MADE: dict[str, tuple[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID]]]] = {}
 
 
 async def test_a_change_made_while_a_roll_up_runs_is_rolled_up_next_time(settings) -> None:
-    patient, [(prescription, item), _] = await asyncio.to_thread(_cast_and_prescriptions, settings)
+    patient, [prescribed, _] = await asyncio.to_thread(_cast_and_prescriptions, settings)
     async with (
         await psycopg.AsyncConnection.connect(
             settings.database_url, autocommit=True, row_factory=dict_row
@@ -144,16 +119,7 @@ async def test_a_change_made_while_a_roll_up_runs_is_rolled_up_next_time(setting
             settings.database_url, autocommit=True, row_factory=dict_row
         ) as editing,
     ):
-        dose = uuid.uuid4()
-        await editing.execute(
-            """
-            INSERT INTO doses (id, patient_id, prescription_id, item_id, due_at, local_date,
-                               amount, status, late, updated_at)
-            VALUES (%s, %s, %s, %s, %s, %s, '1', 'missed', false, now())
-            """,
-            (dose, patient, prescription, item, datetime(2026, 3, 2, 8, tzinfo=UTC),
-             date(2026, 3, 2)),
-        )  # fmt: skip
+        dose = await add_dose(editing, patient, prescribed, date(2026, 3, 2), 0, "missed")
         store = PgAdherenceStore(rolling)
         async with rolling.transaction():
             await store.roll_up(100)  # takes the note; not committed yet
