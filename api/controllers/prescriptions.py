@@ -197,6 +197,10 @@ class History(msgspec.Struct, frozen=True, rename="camel"):
 
 
 PrescriptionId = FromPath[uuid.UUID]
+PatientFilter = Annotated[
+    uuid.UUID | None,
+    QueryParameter(name="patientId", description="whose prescriptions; a patient's own by default"),
+]
 
 
 class PrescriptionsController(Controller):
@@ -230,7 +234,8 @@ class PrescriptionsController(Controller):
     @get(
         "/",
         operation_id="listPrescriptions",
-        summary="A patient's prescriptions, newest first (the patient, a connected doctor)",
+        summary="A patient's prescriptions, newest first (the patient: their own by default; "
+        "a connected doctor names patientId)",
         responses=api_responses(400, 403, 404, 422),
         opt={"policy": "prescription.list"},
     )
@@ -239,7 +244,7 @@ class PrescriptionsController(Controller):
         access: AccessDep,
         audit_context: AuditContextDep,
         cases: UseCases,
-        patient_id: Annotated[uuid.UUID, QueryParameter(name="patientId")],
+        patient_id: PatientFilter = None,
         status: Annotated[PrescriptionStatus | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         cursor: Cursor = None,
