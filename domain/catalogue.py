@@ -19,7 +19,7 @@ from domain.jobs.model import JobKind
 from domain.jobs.system import NOOP
 from domain.notifications.jobs import EMAIL_SEND
 from domain.phi.jobs import PHI_ROTATE
-from domain.prescriptions.jobs import DOSE_EXTEND, PRESCRIPTION_EXPIRE
+from domain.prescriptions.jobs import DOSE_EXTEND, PRESCRIPTION_BATCH, PRESCRIPTION_EXPIRE
 from domain.records.jobs import RECORD_STORE
 
 JOB_KINDS: dict[str, JobKind] = {
@@ -34,6 +34,7 @@ JOB_KINDS: dict[str, JobKind] = {
         CONTENT_UNPIN,
         ANCHOR_BATCH,
         PRESCRIPTION_EXPIRE,
+        PRESCRIPTION_BATCH,
         DOSE_EXTEND,
         DOSE_MISSED,
         DOSE_REMIND,

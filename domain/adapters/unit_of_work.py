@@ -36,6 +36,7 @@ from domain.adapters.patients.doctors import PgDoctorDirectory
 from domain.adapters.patients.store import PgPatientRepository
 from domain.adapters.phi.sealed_values import PgSealedValues
 from domain.adapters.postgres import pooled
+from domain.adapters.prescriptions.batches import PgPrescriptionBatchRepository
 from domain.adapters.prescriptions.store import PgPrescriptionRepository
 from domain.adapters.records.store import PgRecordRepository
 from domain.clock import Clock
@@ -71,6 +72,7 @@ class PgUnitOfWork:
         self.documents = PgPatientFiles(conn, DOCUMENTS)
         self.medicines = PgMedicineRepository(conn)
         self.prescriptions = PgPrescriptionRepository(conn, cipher)
+        self.prescription_batches = PgPrescriptionBatchRepository(conn, cipher)
         self.doses = PgDoseRepository(conn, cipher)
         self.time_zones = PgTimeZones(conn)
         self.files = files_by_table(self.records, self.documents)  # every kind of patient file

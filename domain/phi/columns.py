@@ -56,6 +56,7 @@ NOTICE_DATA = SealedColumn("notices", "data", "id")  # an in-app notice's fields
 # timing and instructions, as JSON; and why a patient skipped a dose.
 PRESCRIPTION_ITEM_DETAILS = SealedColumn("prescription_items", "details", "id")
 DOSE_REASON = SealedColumn("doses", "reason", "id")
+PRESCRIPTION_BATCH_ITEMS = SealedColumn("prescription_batches", "items", "id")
 
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     USER_NAME,
@@ -74,5 +75,6 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     NOTICE_DATA,
     PRESCRIPTION_ITEM_DETAILS,
     DOSE_REASON,
+    PRESCRIPTION_BATCH_ITEMS,
     LOOKUP_KEY,
 )

@@ -16,6 +16,8 @@ from domain.medicines.ports import MedicineRepository
 from domain.notifications.ports import EmailRepository, NoticeRepository
 from domain.patients.ports import PatientRepository
 from domain.prescriptions.model import (
+    Batch,
+    BatchPatient,
     Item,
     Prescription,
     PrescriptionEvent,
@@ -82,6 +84,20 @@ class PrescriptionRepository(Protocol):
     ) -> list[Prescription]: ...
 
 
+class PrescriptionBatchRepository(Protocol):
+    """Batch commands and each patient's outcome (``Batch``, ``BatchPatient`` in batch.py)."""
+
+    async def add(self, batch: Batch) -> None: ...
+
+    async def get(self, batch_id: uuid.UUID) -> Batch | None: ...
+
+    async def settle(self, batch_id: uuid.UUID, patient: BatchPatient) -> None:
+        """Record the patient's outcome (``patient`` carries it)."""
+        ...
+
+    async def outcomes(self, batch_id: uuid.UUID) -> list[BatchPatient]: ...
+
+
 class Users(Protocol):
     """What prescribing asks of the accounts' store: a doctor's name for the patient's e-mail."""
 
@@ -90,6 +106,7 @@ class Users(Protocol):
 
 class UnitOfWork(Protocol):
     prescriptions: PrescriptionRepository
+    prescription_batches: PrescriptionBatchRepository
     medicines: MedicineRepository
     doses: DoseRepository
     time_zones: TimeZones

@@ -242,6 +242,11 @@ async def new_prescription_body(world: World, caller: Member, target: str | None
     return {"patientId": target, "items": await prescription_items(world, caller, target)}
 
 
+async def batch_body(world: World, caller: Member, target: str | None) -> dict:
+    items = await prescription_items(world, caller, target)
+    return {"patientIds": [str(world.cast.alice.id)], "items": items}
+
+
 async def edited_items(world: World, caller: Member, target: str | None) -> dict:
     return {"items": await prescription_items(world, caller, target)}
 
@@ -415,6 +420,8 @@ ROWS: tuple[Row, ...] = (
         grid(patient="403 403 403", doctor="404 2xx 404", admin="403 -- 403"),
         target=patient_record, body=new_prescription_body),
     Row("GET", f"{API}/prescriptions", "prescription.list", by_role("2xx", "422", "403")),
+    Row("POST", f"{API}/prescriptions/batch", "prescription.batch", by_role("403", "2xx", "403"),
+        body=batch_body),
     Row("GET", f"{API}/prescriptions/{{id}}", "prescription.read", PRESCRIPTION_READ,
         target=prescription(PrescriptionStatus.DRAFT)),
     Row("GET", f"{API}/prescriptions/{{id}}/history", "prescription.read", PRESCRIPTION_READ,
