@@ -72,9 +72,10 @@ class PrescriptionRepository(Protocol):
         ...
 
     async def needing_doses(
-        self, now: datetime, horizon_days: int, limit: int
+        self, now: datetime, horizon_days: int, limit: int, after: uuid.UUID | None = None
     ) -> list[Prescription]:
-        """Active prescriptions with a scheduled item whose doses stop short of the horizon."""
+        """Active prescriptions (by id, after ``after``) with a scheduled item whose doses may
+        stop short of the horizon."""
         ...
 
     async def set_doses_until(self, item_id: uuid.UUID, until: date) -> None: ...
