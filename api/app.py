@@ -16,6 +16,8 @@ from api.audit_context import provide_audit_context
 from api.auth import BEARER_SCHEME, provide_principal
 from api.commands import provide_idempotency_key
 from api.controllers.account import AccountController
+from api.controllers.adherence import AdherenceController
+from api.controllers.alerts import AlertsController, PatientAlertsController
 from api.controllers.audit import AuditController
 from api.controllers.auth import AUTH_CONTROLLERS
 from api.controllers.connections import ConnectionsController
@@ -29,9 +31,13 @@ from api.controllers.metrics import MetricsController
 from api.controllers.notices import NoticesController
 from api.controllers.notifications import NotificationsController
 from api.controllers.patients import PatientsController
+from api.controllers.payments import PaymentsController
 from api.controllers.phi_keys import PhiKeysController
 from api.controllers.prescriptions import PrescriptionsController
 from api.controllers.records import RecordsController
+from api.controllers.subscriptions import SubscriptionsController
+from api.controllers.vitals import VitalsController
+from api.controllers.webhooks import WebhooksController
 from api.lifespan import services_lifespan
 from api.middleware.allow_header import allow_every_method
 from api.middleware.failure_audit import FailureAuditMiddleware
@@ -42,6 +48,7 @@ from api.middleware.security_headers import cors_config, security_headers
 from api.notice_stream import live_notices
 from api.openapi import ContractStructSchemaPlugin
 from api.policy_guard import policy_guard, provide_access
+from api.portal.routes import portal_routes
 from api.problems import EXCEPTION_HANDLERS
 from api.request import ApiRequest
 from api.schema_rules import REQUEST_RULES
@@ -62,6 +69,7 @@ def _api_v1() -> Router:
             JobsController,
             NotificationsController,
             ConnectionsController,
+            AdherenceController,
             PatientsController,
             DoctorsController,
             MedicinesController,
@@ -75,6 +83,12 @@ def _api_v1() -> Router:
             RecordsController,
             NoticesController,
             DocumentsController,
+            VitalsController,
+            AlertsController,
+            PatientAlertsController,
+            WebhooksController,
+            PaymentsController,
+            SubscriptionsController,
         ],
         guards=[policy_guard],
         dependencies={
@@ -98,7 +112,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or settings_or_exit()
     http_metrics = HttpMetrics()
     return Litestar(
-        route_handlers=[HealthController, MetricsController, _api_v1(), _live_v1()],
+        route_handlers=[
+            HealthController,
+            MetricsController,
+            _api_v1(),
+            _live_v1(),
+            *portal_routes(),
+        ],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "cases": Provide(provide_use_cases, sync_to_thread=False),

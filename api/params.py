@@ -10,7 +10,7 @@ import msgspec
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
-from domain.paging import POSITION_CURSOR_PATTERN, SEQUENCE_CURSOR_PATTERN
+from domain.paging import POSITION_CURSOR_PATTERN, RISK_CURSOR_PATTERN, SEQUENCE_CURSOR_PATTERN
 
 # Litestar leaves a bound of 0 out of the schema (it reads ``ge=0`` as "no bound"): parameters
 # with ``ge=0`` state it again with this.
@@ -66,3 +66,13 @@ def moment(value: str | None, name: str) -> datetime | None:
             ],
         )
     return parsed
+
+
+RiskCursor = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=512,
+        description="nextCursor of the previous page",
+        schema_extra={"pattern": RISK_CURSOR_PATTERN},
+    ),
+]

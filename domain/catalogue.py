@@ -9,6 +9,9 @@ come from ``JOB_KINDS``. Adding a kind: declare it in its feature's
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from domain.adherence.jobs import ADHERENCE_ROLLUP
 from domain.anchoring.jobs import ANCHOR_BATCH
 from domain.audit.jobs import AUDIT_PARTITIONS
 from domain.documents.jobs import DOCUMENT_STORE
@@ -18,9 +21,16 @@ from domain.files.jobs import CONTENT_UNPIN
 from domain.jobs.model import JobKind
 from domain.jobs.system import NOOP
 from domain.notifications.jobs import EMAIL_SEND
+from domain.payments.callback import BAKONG, PAYMENT_COMPLETED, on_bakong_paid
+from domain.payments.jobs import PAYMENT_ACTIVATE, PAYMENT_POLL, PAYMENT_RECONCILE
+from domain.payments.model import Purpose
 from domain.phi.jobs import PHI_ROTATE
 from domain.prescriptions.jobs import DOSE_EXTEND, PRESCRIPTION_BATCH, PRESCRIPTION_EXPIRE
 from domain.records.jobs import RECORD_STORE
+from domain.subscriptions.jobs import SUBSCRIPTION_UPKEEP
+from domain.subscriptions.service import activate_subscription
+from domain.webhooks.jobs import WEBHOOK_PROCESS
+from domain.webhooks.model import EventHandler, RouteKey
 
 JOB_KINDS: dict[str, JobKind] = {
     kind.name: kind
@@ -33,12 +43,31 @@ JOB_KINDS: dict[str, JobKind] = {
         DOCUMENT_STORE,
         CONTENT_UNPIN,
         ANCHOR_BATCH,
+        ADHERENCE_ROLLUP,
         PRESCRIPTION_EXPIRE,
         PRESCRIPTION_BATCH,
         DOSE_EXTEND,
         DOSE_MISSED,
         DOSE_REMIND,
+        WEBHOOK_PROCESS,
+        PAYMENT_ACTIVATE,
+        PAYMENT_POLL,
+        PAYMENT_RECONCILE,
+        SUBSCRIPTION_UPKEEP,
     )
+}
+
+# Who handles which webhook event: (provider, event type) -> a feature's handler. An event
+# type not listed here is recorded as unhandled and acknowledged.
+WEBHOOK_ROUTES: dict[RouteKey, EventHandler] = {
+    (BAKONG, PAYMENT_COMPLETED): on_bakong_paid,
+}
+
+# What a completed payment activates, by its purpose: ``activate(payment, **dependencies)``.
+# The booking feature registers its own; until then a consultation's money is recorded and
+# the activation job says nothing was activated.
+PAYMENT_ACTIVATIONS: dict[Purpose, Callable[..., Awaitable[object]]] = {
+    Purpose.SUBSCRIPTION: activate_subscription,
 }
 
 

@@ -15,3 +15,6 @@ from __future__ import annotations
 POSITION_CURSOR_PATTERN = r"^[0-9]{1,16}\.[0-9a-f]{32}$"
 # The audit trail, in chain order: the last event's sequence number.
 SEQUENCE_CURSOR_PATTERN = r"^[0-9]{1,18}$"
+# A doctor's dashboard, riskiest first: adherence in millionths (2000000: nothing due), the
+# number of open alerts, and the patient's id as 32 hex digits.
+RISK_CURSOR_PATTERN = r"^[0-9]{1,7}\.[0-9]{1,9}\.[0-9a-f]{32}$"

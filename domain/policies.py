@@ -174,6 +174,32 @@ _TABLE: tuple[Policy, ...] = (
     policy("document.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
     policy("document.read", CARE, R.SELF, R.CONNECTED_DOCTOR, target="document", patient_data=True),
     policy("document.delete", PATIENTS, R.SELF, target="document", patient_data=True),
+    # adherence: the patient, their connected doctors, (read only, audited) admins; the
+    # risk dashboard is a doctor's own
+    policy(
+        "adherence.read",
+        ANYONE,
+        R.SELF,
+        R.CONNECTED_DOCTOR,
+        R.ADMIN,
+        target="patient",
+        patient_data=True,
+    ),
+    self_service("dashboard.read", DOCTORS),
+    # vital signs: the patient and their connected doctors record and read them
+    policy("vital.record", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    policy("vital.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    # health alerts: the patient and their connected doctors; doctors acknowledge, resolve and
+    # set a patient's rules; the inbox lists the caller's own (a doctor's: connected patients')
+    policy("alert.inbox", CARE, R.AUTHENTICATED),
+    policy("alert.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    policy("alert.read", CARE, R.SELF, R.CONNECTED_DOCTOR, target="alert", patient_data=True),
+    policy("alert.acknowledge", DOCTORS, R.CONNECTED_DOCTOR, target="alert", patient_data=True),
+    policy("alert.resolve", DOCTORS, R.CONNECTED_DOCTOR, target="alert", patient_data=True),
+    policy(
+        "alert_rules.read", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True
+    ),
+    policy("alert_rules.write", DOCTORS, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
     # the medicines catalogue names no patient: anyone signed in reads it, admins keep it
     policy("medicine.read", ANYONE, R.AUTHENTICATED),
     policy("medicine.write", ADMINS, R.AUTHENTICATED),
@@ -202,6 +228,22 @@ _TABLE: tuple[Policy, ...] = (
     policy("patient.time_zone", PATIENTS, R.SELF, target="patient", patient_data=True),
     # the doctor directory is public professional data, for any signed-in user
     policy("doctor.list", ANYONE, R.AUTHENTICATED),
+    # inbound webhooks: the signature is the provider's credential; deliveries are admins'
+    public("webhook"),
+    policy("webhook.list", ADMINS, R.AUTHENTICATED),
+    policy("webhook.replay", ADMINS, R.AUTHENTICATED),
+    # payments: a patient pays; the payer and admins read; admins set prices, approve refunds
+    policy("payment.create", PATIENTS, R.AUTHENTICATED),
+    policy("payment.list", ANYONE, R.OWNER, R.ADMIN, target="payment"),
+    policy("payment.read", ANYONE, R.OWNER, R.ADMIN, target="payment"),
+    policy("payment.refund", PATIENTS | ADMINS, R.OWNER, R.ADMIN, target="payment"),
+    policy("payment.refund_approve", ADMINS, R.AUTHENTICATED),
+    policy("price.list", ANYONE, R.AUTHENTICATED),
+    policy("price.set", ADMINS, R.AUTHENTICATED),
+    # subscriptions: plans for everyone signed in, defined by admins; one's own subscription
+    policy("plan.list", ANYONE, R.AUTHENTICATED),
+    policy("plan.set", ADMINS, R.AUTHENTICATED),
+    self_service("subscription.self", PATIENTS),
     # administration: the audit trail and the PHI keys
     policy("audit.list", ADMINS, R.AUTHENTICATED),
     policy("audit.verify", ADMINS, R.AUTHENTICATED),

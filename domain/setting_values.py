@@ -20,7 +20,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 T = TypeVar("T")
 
 # Settings whose values are never quoted, not even in part.
-SECRET_SETTINGS = frozenset({"JWT_SECRET", "PHI_KEYS", "METRICS_TOKEN", "STELLAR_SECRET_KEY"})
+SECRET_SETTINGS = frozenset(
+    {
+        "JWT_SECRET",
+        "PHI_KEYS",
+        "METRICS_TOKEN",
+        "STELLAR_SECRET_KEY",
+        "WEBHOOK_SECRETS",
+        "BAKONG_TOKEN",
+    }
+)
 MASK = "***"
 SHOWN_LENGTH = 80
 _SECRET_QUERY_KEY = re.compile("pass|secret|token|key", re.IGNORECASE)

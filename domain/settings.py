@@ -14,7 +14,8 @@ from __future__ import annotations
 import base64
 import hmac
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -67,12 +68,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stellar_timeout_seconds: float = 30.0
     anchor_interval_seconds: float = 5.0
     anchor_batch_max: int = 10_000
+    adherence_interval_seconds: float = 30.0  # how soon changed doses show in adherence
     content_retention_days: int = 30
     metrics_token: str | None = None  # None: /metrics answers admins' tokens only
     dose_horizon_days: int = 14  # doses exist this many days ahead, extended daily
     dose_late_after_minutes: int = 60  # a dose taken later than this after due is late
     dose_grace_minutes: int = 240  # a dose not taken this long after due is missed
     dose_check_interval_seconds: float = 60.0  # how often missed doses and reminders are looked for
+    # Inbound webhooks: each provider's active signing secrets (several while one is rotated)
+    webhook_secrets: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
+    bakong_api_url: str | None = None  # None: nothing is polled (callbacks still complete)
+    bakong_token: str | None = None
+    bakong_account_id: str | None = None  # None: payments cannot be created
+    bakong_merchant_name: str = "Healthplat"
+    bakong_merchant_city: str = "Phnom Penh"
+    bakong_timeout_seconds: float = 15.0
+    payment_expiry_seconds: int = 900
+    payment_poll_interval_seconds: float = 5.0
 
     @property
     def request_fingerprint_key(self) -> bytes:
@@ -109,8 +121,11 @@ _FLOATS = {  # all of them durations in seconds
     "IPFS_TIMEOUT_SECONDS": "ipfs_timeout_seconds",
     "STELLAR_TIMEOUT_SECONDS": "stellar_timeout_seconds",
     "ANCHOR_INTERVAL_SECONDS": "anchor_interval_seconds",
+    "ADHERENCE_INTERVAL_SECONDS": "adherence_interval_seconds",
     "ACCOUNT_EMAIL_MIN_SECONDS": "account_email_min_seconds",
     "DOSE_CHECK_INTERVAL_SECONDS": "dose_check_interval_seconds",
+    "BAKONG_TIMEOUT_SECONDS": "bakong_timeout_seconds",
+    "PAYMENT_POLL_INTERVAL_SECONDS": "payment_poll_interval_seconds",
 }
 _INTS = {  # (field, what it counts)
     "ACCESS_TOKEN_TTL_SECONDS": ("access_token_ttl_seconds", "seconds"),
@@ -127,6 +142,7 @@ _INTS = {  # (field, what it counts)
     "DOSE_HORIZON_DAYS": ("dose_horizon_days", "days"),
     "DOSE_LATE_AFTER_MINUTES": ("dose_late_after_minutes", "minutes"),
     "DOSE_GRACE_MINUTES": ("dose_grace_minutes", "minutes"),
+    "PAYMENT_EXPIRY_SECONDS": ("payment_expiry_seconds", "seconds"),
 }
 # Read as they are; what they must be is checked by the adapter that parses them
 # (domain/adapters/settings_check.py) or needs no check.
@@ -134,11 +150,13 @@ _STRINGS = {
     "SMTP_URL": "smtp_url",
     "STELLAR_SECRET_KEY": "stellar_secret_key",
     "STELLAR_NETWORK_PASSPHRASE": "stellar_network_passphrase",
+    "BAKONG_TOKEN": "bakong_token",
 }
 _URLS = {
     "PUBLIC_APP_URL": "public_app_url",
     "IPFS_API_URL": "ipfs_api_url",
     "STELLAR_HORIZON_URL": "stellar_horizon_url",
+    "BAKONG_API_URL": "bakong_api_url",
 }
 LOG_LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_LEVELS = {name.lower(): name for name in LOG_LEVEL_NAMES} | {"warn": "WARNING"}
@@ -186,6 +204,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "metrics_token": _secret(read, "METRICS_TOKEN", required=False),
         **_phi_keys(read),
         "cors_origins": _cors_origins(read),
+        "webhook_secrets": _webhook_secrets(read),
+        "bakong_account_id": read.checked("BAKONG_ACCOUNT_ID", _bakong_account_problem),
+        "bakong_merchant_name": read.checked("BAKONG_MERCHANT_NAME", _khqr_text_problem(25)),
+        "bakong_merchant_city": read.checked("BAKONG_MERCHANT_CITY", _khqr_text_problem(15)),
         "smtp_from": read.checked("SMTP_FROM", _sender_problem),
         "log_level": read.choice(
             "LOG_LEVEL", LOG_LEVELS, f"be one of {', '.join(LOG_LEVEL_NAMES)}"
@@ -245,6 +267,61 @@ def _cors_origins(read: Refusals) -> tuple[str, ...]:
         must = "list origins, comma-separated, each * or scheme://host[:port] (http or https, "
         read.refuse("CORS_ORIGINS", must + "no path, not even a trailing /)", ", ".join(bad))
     return origins
+
+
+WEBHOOK_PROVIDER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+WEBHOOK_SECRET_PREFIX = "whsec_"
+MIN_WEBHOOK_SECRET_BYTES = 24
+WEBHOOK_SECRETS_FORM = (
+    "be provider:whsec_<base64 of at least 24 random bytes> entries, comma-separated "
+    "(several per provider while a secret is rotated)"
+)
+
+
+def parse_webhook_secrets(text: str) -> dict[str, tuple[str, ...]]:
+    """``"bakong:whsec_...,bakong:whsec_..."`` into each provider's secrets; raises ValueError."""
+    found: dict[str, list[str]] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        provider, sep, secret = item.partition(":")
+        if not sep or not WEBHOOK_PROVIDER.match(provider):
+            raise ValueError("an entry does not start with a provider name (a-z, 0-9, - or _)")
+        if not secret.startswith(WEBHOOK_SECRET_PREFIX):
+            raise ValueError(f"a secret of {provider} does not start with whsec_")
+        try:
+            key = base64.b64decode(secret[len(WEBHOOK_SECRET_PREFIX) :], validate=True)
+        except ValueError:
+            raise ValueError(f"a secret of {provider} is not valid base64") from None
+        if len(key) < MIN_WEBHOOK_SECRET_BYTES:
+            raise ValueError(f"a secret of {provider} is shorter than 24 bytes")
+        found.setdefault(provider, []).append(secret)
+    return {provider: tuple(secrets) for provider, secrets in found.items()}
+
+
+def _webhook_secrets(read: Refusals) -> dict[str, tuple[str, ...]] | None:
+    text = read.text("WEBHOOK_SECRETS")
+    if text is None:
+        return None
+    try:
+        return parse_webhook_secrets(text)
+    except ValueError as exc:
+        read.refuse("WEBHOOK_SECRETS", f"{WEBHOOK_SECRETS_FORM} ({exc})")
+        return None
+
+
+def _bakong_account_problem(value: str) -> str | None:
+    name, at, bank = value.partition("@")
+    if at and name and bank and len(value) <= 32 and value.isascii():
+        return None
+    return "a Bakong account id of at most 32 characters, e.g. healthplat@aclb"
+
+
+def _khqr_text_problem(limit: int) -> Callable[[str], str | None]:
+    def problem(value: str) -> str | None:
+        if value.isascii() and value.isprintable() and 0 < len(value) <= limit:
+            return None
+        return f"printable ASCII text of at most {limit} characters (it goes into every KHQR)"
+
+    return problem
 
 
 def _sender_problem(value: str) -> str | None:

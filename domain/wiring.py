@@ -63,3 +63,34 @@ class Wired:
     async def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``await func(*args, **kwargs, <its dependencies>)``: what a controller calls."""
         return await self(func)(*args, **kwargs)
+
+
+class Dispatch:
+    """A table of handlers by key (a webhook's provider and event type, a payment's purpose),
+    each wired on first use to the dependencies it names. Features fill the table (it is
+    assembled in domain/catalogue.py); the dispatcher looks a key up, it never asks ifs.
+
+    ``dependencies`` is read when a handler is first wired, not copied here, so the table may
+    sit among the very dependencies its handlers are wired from.
+    """
+
+    def __init__(
+        self, table: Mapping[Any, Callable[..., Any]], dependencies: Mapping[str, object]
+    ) -> None:
+        self._table = dict(table)
+        self._dependencies = dependencies
+        self._wired: dict[Any, Callable[..., Any]] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._table
+
+    def keys(self) -> list[Any]:
+        return list(self._table)
+
+    def handler(self, key: Any) -> Callable[..., Any] | None:
+        """The handler of ``key`` with its dependencies filled, or None if nobody handles it."""
+        if key not in self._table:
+            return None
+        if key not in self._wired:
+            self._wired[key] = inject(self._table[key], self._dependencies)
+        return self._wired[key]

@@ -133,6 +133,9 @@ async def _lead(
         DATABASE.answered()
         if not await _become_leader(lock_conn, stop):
             return
+        # The pool's idle connections may date from before a database restart: drop the
+        # broken ones now, so the first runs do not each report the outage over again.
+        await services.pool.check()
         log.info("scheduler_leading")
         schedule_periodic_jobs(scheduler, services)
         try:

@@ -1,8 +1,10 @@
 """Browser-facing hardening on every response, and CORS only for origins the operator lists.
 
-The API serves JSON, never pages, so its Content-Security-Policy allows
-nothing at all; only the OpenAPI documentation pages (HTML that loads its
-viewer from a CDN) get a policy loose enough to render. API responses may
+The API serves JSON, so its Content-Security-Policy allows nothing at all; the
+portal's page and files (api/portal/) get one that allows scripts, styles and
+connections from this origin only (no inline script or style), and only the
+OpenAPI documentation pages (HTML that loads its viewer from a CDN) a policy
+loose enough to render. API responses may
 carry PHI, so no cache (browser or proxy) may keep them. Set in a
 ``before_send`` hook, so even a 404 for a path no route matches, or a 429
 from the rate limiter, carries them.
@@ -17,9 +19,26 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from api.middleware import under_api
+from api.portal.routes import is_portal_path
 from domain.settings import Settings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The portal: its own files only; data: and blob: images for the TOTP QR code and charts.
+# 'self' in connect-src covers the same host's ws:/wss: (the live notices).
+PORTAL_CSP = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "manifest-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    )
+)
 # Litestar's viewers (Redoc by default; Swagger, Scalar, RapiDoc, Elements) load
 # scripts, styles and fonts from these CDNs and inline their start-up script.
 _DOCS_SOURCES = "https://cdn.jsdelivr.net https://unpkg.com https://cdn.redoc.ly"
@@ -61,6 +80,12 @@ def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")
 
 
+def _policy_for(path: str, docs_path: str) -> str:
+    if is_portal_path(path):
+        return PORTAL_CSP
+    return DOCS_CSP if _under(path, docs_path) else API_CSP
+
+
 def security_headers(docs_path: str) -> Callable[[Message, Scope], Awaitable[None]]:
     """The ``before_send`` hook; ``docs_path`` is where the OpenAPI pages are served."""
 
@@ -71,7 +96,7 @@ def security_headers(docs_path: str) -> Callable[[Message, Scope], Awaitable[Non
         for name, value in STATIC_HEADERS.items():
             headers[name] = value
         path = scope.get("path", "")
-        headers["Content-Security-Policy"] = DOCS_CSP if _under(path, docs_path) else API_CSP
+        headers["Content-Security-Policy"] = _policy_for(path, docs_path)
         if under_api(path):
             headers["Cache-Control"] = "no-store"
 

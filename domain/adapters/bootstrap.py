@@ -32,23 +32,32 @@ from domain.adapters.notifications.addresses import EmailValidatorAddresses
 from domain.adapters.notifications.live import RedisLiveChannel
 from domain.adapters.notifications.mailers import build_mailer
 from domain.adapters.notifications.renderer import JinjaEmailRenderer
+from domain.adapters.payments.bakong import BakongOpenApi
+from domain.adapters.payments.qr import SegnoQr
 from domain.adapters.phi.cipher import PhiCipher
 from domain.adapters.postgres import create_pool
 from domain.adapters.rate_limiter import RedisRateLimiter
 from domain.adapters.unit_of_work import PgUnitOfWorkFactory
+from domain.adapters.webhooks.signatures import StandardWebhooksVerifier
 from domain.anchoring.ports import AnchorLedger
 from domain.audit.ports import AuditPartitions, AuditStore
-from domain.catalogue import JOB_KINDS
+from domain.catalogue import JOB_KINDS, PAYMENT_ACTIVATIONS, WEBHOOK_ROUTES
 from domain.clock import Clock, SystemClock
 from domain.files.ports import ContentCipher, ContentStore, PdfInspector
 from domain.jobs.ports import ExclusiveRuns, JobStore, MessageSender
 from domain.monitoring import JobFigures, Readiness
 from domain.notifications.ports import AddressValidator, EmailRenderer, LiveChannel, Mailer
+from domain.payments.ports import PaymentNetwork, QrRenderer
 from domain.rate_limits import RateLimiter
 from domain.records.verification import CidOf
 from domain.sealing import Cipher
 from domain.settings import Settings
 from domain.transactions import UnitOfWorkFactory
+from domain.webhooks.ports import SignatureVerifier
+from domain.wiring import Dispatch
+
+# What ``Services.dependencies()`` adds to its fields: tables built from the catalogue.
+DERIVED_DEPENDENCIES = frozenset({"kinds", "webhook_routes", "payment_activations"})
 
 
 @dataclass
@@ -78,6 +87,9 @@ class Services:
     figures: JobFigures
     readiness: Readiness
     live: LiveChannel
+    verifier: SignatureVerifier
+    network: PaymentNetwork | None  # None: no BAKONG_API_URL, nothing is polled
+    qr: QrRenderer
     _opened: bool = field(default=False, repr=False)
 
     def dependencies(self) -> dict[str, object]:
@@ -86,6 +98,9 @@ class Services:
         named = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
         named["uow_factory"] = named.pop("uow")
         named["kinds"] = JOB_KINDS
+        # the handlers features register for webhook events, wired from these same services
+        named["webhook_routes"] = Dispatch(WEBHOOK_ROUTES, named)
+        named["payment_activations"] = Dispatch(PAYMENT_ACTIVATIONS, named)
         return named
 
     async def open(self, *, wait_for_database: bool = False) -> None:
@@ -103,6 +118,8 @@ class Services:
             await self.content.close()
             if self.ledger is not None:
                 await self.ledger.close()
+            if self.network is not None:
+                await self.network.close()
             await self.rate_limiter.close()
             await self.live.close()
             await self.pool.close()
@@ -159,6 +176,9 @@ def build_services(
         figures=PlatformFigures(pool, broker),
         readiness=PlatformReadiness(pool, broker),
         live=RedisLiveChannel(settings.redis_url),
+        verifier=StandardWebhooksVerifier(settings.webhook_secrets),
+        network=build_network(settings),
+        qr=SegnoQr(),
     )
 
 
@@ -186,6 +206,16 @@ def build_content_store(settings: Settings) -> ContentStore:
             settings.ipfs_api_url, timeout_seconds=settings.ipfs_timeout_seconds
         )
     return BlockStoreContentStore(settings.ipfs_dir)
+
+
+def build_network(settings: Settings) -> BakongOpenApi | None:
+    if not settings.bakong_api_url:
+        return None
+    return BakongOpenApi(
+        settings.bakong_api_url,
+        settings.bakong_token,
+        timeout_seconds=settings.bakong_timeout_seconds,
+    )
 
 
 def build_ledger(settings: Settings) -> AnchorLedger | None:

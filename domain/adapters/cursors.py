@@ -12,7 +12,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from domain.errors import ValidationFailed
-from domain.paging import POSITION_CURSOR_PATTERN, SEQUENCE_CURSOR_PATTERN
+from domain.paging import (
+    POSITION_CURSOR_PATTERN,
+    RISK_CURSOR_PATTERN,
+    SEQUENCE_CURSOR_PATTERN,
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -45,3 +49,18 @@ def decode_sequence(text: str) -> int:
     if not _SEQUENCE.fullmatch(text):
         raise _not_ours()
     return int(text)
+
+
+_RISK = re.compile(RISK_CURSOR_PATTERN)
+
+
+def encode_risk(adherence_key: int, open_alerts: int, patient_id: uuid.UUID) -> str:
+    return f"{adherence_key}.{open_alerts}.{patient_id.hex}"
+
+
+def decode_risk(text: str) -> tuple[int, int, uuid.UUID]:
+    """The dashboard's (adherence key, open alerts, patient id); ValidationFailed otherwise."""
+    if not _RISK.fullmatch(text):
+        raise _not_ours()
+    adherence, alerts, hex_id = text.split(".")
+    return int(adherence), int(alerts), uuid.UUID(hex=hex_id)

@@ -22,6 +22,9 @@ from domain.adapters.accounts.credentials import (
 from domain.adapters.accounts.identity import UserIdentity
 from domain.adapters.accounts.lookup_keys import LookupKeys
 from domain.adapters.accounts.users import PgUserRepository
+from domain.adapters.adherence.store import PgAdherenceStore
+from domain.adapters.alerts.rules import PgCareTeam, PgRuleOverrides
+from domain.adapters.alerts.store import PgAlertRepository
 from domain.adapters.anchoring.store import PgAnchorBatchRepository
 from domain.adapters.audit.log import PgAuditLog
 from domain.adapters.connections.store import PgConnectionRepository
@@ -34,11 +37,15 @@ from domain.adapters.notifications.emails import PgEmailRepository
 from domain.adapters.notifications.notices import PgNoticeRepository
 from domain.adapters.patients.doctors import PgDoctorDirectory
 from domain.adapters.patients.store import PgPatientRepository
+from domain.adapters.payments.store import PgPayers, PgPaymentRepository, PgPriceList
 from domain.adapters.phi.sealed_values import PgSealedValues
 from domain.adapters.postgres import pooled
 from domain.adapters.prescriptions.batches import PgPrescriptionBatchRepository
 from domain.adapters.prescriptions.store import PgPrescriptionRepository
 from domain.adapters.records.store import PgRecordRepository
+from domain.adapters.subscriptions.store import PgPlanRepository, PgSubscriptionRepository
+from domain.adapters.vitals.store import PgReadingRepository
+from domain.adapters.webhooks.store import PgDeliveryRepository
 from domain.clock import Clock
 from domain.documents.kind import DOCUMENTS
 from domain.sealing import Cipher
@@ -76,6 +83,17 @@ class PgUnitOfWork:
         self.doses = PgDoseRepository(conn, cipher)
         self.time_zones = PgTimeZones(conn)
         self.files = files_by_table(self.records, self.documents)  # every kind of patient file
+        self.adherence = PgAdherenceStore(conn)
+        self.readings = PgReadingRepository(conn, cipher)
+        self.alerts = PgAlertRepository(conn, clock)
+        self.alert_rules = PgRuleOverrides(conn, clock)
+        self.care_team = PgCareTeam(conn)
+        self.deliveries = PgDeliveryRepository(conn, cipher)
+        self.payments = PgPaymentRepository(conn, cipher)
+        self.prices = PgPriceList(conn)
+        self.payers = PgPayers(conn, self.users)
+        self.plans = PgPlanRepository(conn)
+        self.subscriptions = PgSubscriptionRepository(conn)
 
 
 class PgUnitOfWorkFactory:

@@ -66,6 +66,8 @@ TEMPLATES: dict[str, dict[str, FieldKind]] = {
     },
     "health_alert": {"name": TEXT, "alertTitle": TEXT, "alertMessage": TEXT},
     "dose_reminder": {"name": TEXT, "dueAt": TEXT, "dosesUrl": URL},
+    "payment_receipt": {"name": TEXT, "receiptNumber": TEXT, "amount": TEXT, "paidAt": TEXT},
+    "subscription_renewal": {"name": TEXT, "planName": TEXT, "endsOn": TEXT},
 }
 
 # A field name we are willing to quote back; anything else is only counted,

@@ -38,6 +38,7 @@ class NoticeKind(enum.StrEnum):
     DOSE_REMINDER = "dose.reminder"
     HEALTH_ALERT = "health.alert"
     PAYMENT_RECEIPT = "payment.receipt"
+    PAYMENT_REVIEW = "payment.review"  # to admins: a paid transaction that completed nothing
     SUBSCRIPTION_RENEWAL = "subscription.renewal"
 
 

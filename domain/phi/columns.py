@@ -52,11 +52,17 @@ LOOKUP_KEY = SealedColumn("lookup_keys", "key", "id")
 
 NOTICE_DATA = SealedColumn("notices", "data", "id")  # an in-app notice's fields, as JSON
 
+VITAL_MEASUREMENT = SealedColumn("vital_readings", "measurement", "id")  # the values, as JSON
 # What identifies a treatment: a prescription item's medicine, strength, dose, frequency,
 # timing and instructions, as JSON; and why a patient skipped a dose.
 PRESCRIPTION_ITEM_DETAILS = SealedColumn("prescription_items", "details", "id")
 DOSE_REASON = SealedColumn("doses", "reason", "id")
 PRESCRIPTION_BATCH_ITEMS = SealedColumn("prescription_batches", "items", "id")
+# A webhook delivery's raw body, as the provider signed it (payment callbacks name amounts).
+WEBHOOK_BODY = SealedColumn("webhook_deliveries", "body", "id")
+
+# What a payment says about money: amount, KHQR code, paid and refunded amounts (JSON).
+PAYMENT_DETAILS = SealedColumn("payments", "details", "id")
 
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     USER_NAME,
@@ -73,8 +79,11 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     EMAIL_TO_ADDRESS,
     EMAIL_DATA,
     NOTICE_DATA,
+    VITAL_MEASUREMENT,
     PRESCRIPTION_ITEM_DETAILS,
     DOSE_REASON,
     PRESCRIPTION_BATCH_ITEMS,
+    WEBHOOK_BODY,
+    PAYMENT_DETAILS,
     LOOKUP_KEY,
 )

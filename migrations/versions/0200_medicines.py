@@ -9,7 +9,7 @@ downgrade drops both tables (and keeps the extension, which holds no data and wh
 features may use).
 
 Revision ID: 0200
-Revises: 0010
+Revises: 0102
 """
 
 import csv
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision = "0200"
-down_revision = "0010"
+down_revision = "0102"
 branch_labels = None
 depends_on = None
 

@@ -5,13 +5,13 @@ id. Each patient's outcome is written in the same transaction as their prescript
 retried job carries on where the last attempt stopped and never prescribes twice.
 
 Revision ID: 0202
-Revises: 0201
+Revises: 0500
 """
 
 from alembic import op
 
 revision = "0202"
-down_revision = "0201"
+down_revision = "0500"
 branch_labels = None
 depends_on = None
 

@@ -37,7 +37,7 @@ import inspect
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -48,11 +48,13 @@ from api.app import create_app
 from api.policy_guard import POLICY_OPT, is_automatic_options, policy_guard
 from domain.adapters.bootstrap import Services, build_services
 from domain.adapters.jobs.messaging import build_broker
+from domain.alerts.model import Breach, Severity
 from domain.connections.model import ConnectionStatus
 from domain.identity import Role
 from domain.jobs.model import JobError, JobStatus
 from domain.notifications.inapp import NoticeKind
 from domain.notifications.notices import notify
+from domain.payments.model import PaymentStatus
 from domain.policies import POLICIES
 from domain.prescriptions.model import PrescriptionStatus
 from domain.settings import Settings
@@ -61,6 +63,7 @@ from tests.support.api import api_client, noop_job
 from tests.support.databases import create_database, database_url_for, drop_database
 from tests.support.jobs import cancel_job
 from tests.support.medicines import seeded_medicine
+from tests.support.payments import add_payment
 from tests.support.pdfs import valid_pdf
 from tests.support.people import PATIENT_BOREY
 from tests.support.prescriptions import add_dose, add_prescription
@@ -184,6 +187,22 @@ async def notice(world: World, role: Role, relation: str) -> str | None:
     return str(made.id)
 
 
+async def alert(world: World, role: Role, relation: str) -> str | None:
+    """An open health alert of the patient who stands in ``relation`` to the caller."""
+    owner = world.subject(role, relation)
+    if owner is None or owner.role is not Role.PATIENT:
+        return None
+    breach = Breach(
+        patient_id=owner.id,
+        rule="spo2.low",
+        severity=Severity.HIGH,
+        summary_code="hypoxaemia",
+        at=datetime.now(UTC),
+    )
+    async with world.services.uow() as uow:
+        return str((await uow.alerts.upsert(breach)).alert.id)
+
+
 async def medicine(world: World, role: Role, relation: str) -> str | None:
     """A seeded catalogue entry: the catalogue names no patient, so it is everyone's alike."""
     return await seeded_medicine(world.services, "paracetamol")
@@ -221,6 +240,32 @@ def prescription(status: PrescriptionStatus) -> Target:
     return build
 
 
+async def webhook_provider(world: World, role: Role, relation: str) -> str | None:
+    """The provider in a webhook's path: the same for everyone (the signature is the check)."""
+    return "bakong"
+
+
+async def webhook_delivery(world: World, role: Role, relation: str) -> str | None:
+    """A stored delivery: operators' business, whoever the caller stands to."""
+    async with world.services.uow() as uow:
+        delivery, _ = await uow.deliveries.add(
+            "bakong", f"msg_{role.value}_{relation}", "payment.completed", b"{}", datetime.now(UTC)
+        )
+    return str(delivery.id)
+
+
+def payment(status: PaymentStatus) -> Target:
+    """A payment of the member who stands in ``relation`` to the caller."""
+
+    async def build(world: World, role: Role, relation: str) -> str | None:
+        owner = world.subject(role, relation)
+        if owner is None:
+            return None
+        return str((await add_payment(world.services, owner.id, status)).id)
+
+    return build
+
+
 async def dose(world: World, role: Role, relation: str) -> str | None:
     """A dose due ten minutes ago of the patient who stands in ``relation`` to the caller."""
     owner = world.subject(role, relation)
@@ -251,6 +296,11 @@ async def edited_items(world: World, caller: Member, target: str | None) -> dict
     return {"items": await prescription_items(world, caller, target)}
 
 
+async def plan_code(world: World, role: Role, relation: str) -> str | None:
+    """A plan's code: plans belong to nobody."""
+    return "basic-monthly"
+
+
 record = patient_file(add_record)
 document = patient_file(lambda services, patient: add_document(services, patient, valid_pdf()))
 
@@ -262,6 +312,10 @@ Body = Callable[[World, Member, str | None], Any]
 
 def email(world: World, caller: Member, _: str | None) -> dict[str, Any]:
     return {"to": caller.person.email, "template": "welcome", "data": {"name": caller.person.name}}
+
+
+def recently() -> str:
+    return (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
 
 
 def own_password(world: World, caller: Member, _: str | None) -> dict[str, Any]:
@@ -357,6 +411,7 @@ DOCTOR_ANSWERS = grid(patient="403 403 403", doctor="2xx 404 404", admin="-- -- 
 # a patient's files: the patient or a connected doctor; only patients have files ("--")
 UPLOAD_FOR_PATIENT = grid(patient="2xx 404 404", doctor="404 2xx 404", admin="403 -- 403")
 FILE_READ = grid(patient="2xx -- 404", doctor="-- 2xx 404", admin="-- -- 403")
+DOCTOR_ACTS_ON_ALERT = grid(patient="403 -- 403", doctor="-- 2xx 404", admin="-- -- 403")
 FILE_READ_WITH_ADMIN = grid(patient="2xx -- 404", doctor="-- 2xx 404", admin="-- -- 2xx")
 
 # a prescription: read by its patient and their connected doctors; written by its prescriber
@@ -401,6 +456,11 @@ ROWS: tuple[Row, ...] = (
     Row("POST", f"{API}/connections/{{id}}/revoke", "connection.revoke",
         grid(patient="2xx 404 404", doctor="2xx 404 404", admin="-- -- 403"),
         target=connection(ConnectionStatus.ACTIVE)),
+    # adherence: like a patient's data; the dashboard is a doctor's own
+    Row("GET", f"{API}/patients/{{id}}/adherence", "adherence.read",
+        grid(patient="2xx 404 404", doctor="404 2xx 404", admin="404 -- 2xx"),
+        target=patient_record),
+    Row("GET", f"{API}/dashboard/patients", "dashboard.read", by_role("403", "2xx", "403")),
     # patient data
     Row("GET", f"{API}/patients/{{id}}", "patient.read",
         grid(patient="2xx 404 404", doctor="404 2xx 404", admin="404 -- 2xx"),
@@ -479,6 +539,30 @@ ROWS: tuple[Row, ...] = (
     Row("GET", f"{API}/documents/{{id}}/content", "document.read", FILE_READ, target=document),
     Row("DELETE", f"{API}/documents/{{id}}", "document.delete",
         grid(patient="2xx -- 404", doctor="-- 403 403", admin="-- -- 403"), target=document),
+    # vital signs: the patient and connected doctors
+    Row("POST", f"{API}/patients/{{id}}/vitals", "vital.record", UPLOAD_FOR_PATIENT,
+        target=patient_record, body=lambda world, caller, target: {
+            "reading": {"type": "heart_rate", "bpm": 72}, "measuredAt": recently()}),
+    Row("GET", f"{API}/patients/{{id}}/vitals", "vital.list", UPLOAD_FOR_PATIENT,
+        target=patient_record),
+    Row("GET", f"{API}/patients/{{id}}/vitals/latest", "vital.list", UPLOAD_FOR_PATIENT,
+        target=patient_record),
+    # health alerts: the patient and connected doctors; doctors acknowledge, resolve, set rules
+    Row("GET", f"{API}/alerts", "alert.inbox", by_role("2xx", "2xx", "403")),
+    Row("GET", f"{API}/alerts/{{id}}", "alert.read", FILE_READ, target=alert),
+    Row("POST", f"{API}/alerts/{{id}}/read", "alert.read", FILE_READ, target=alert),
+    Row("POST", f"{API}/alerts/{{id}}/acknowledge", "alert.acknowledge", DOCTOR_ACTS_ON_ALERT,
+        target=alert),
+    Row("POST", f"{API}/alerts/{{id}}/resolve", "alert.resolve", DOCTOR_ACTS_ON_ALERT,
+        target=alert),
+    Row("GET", f"{API}/patients/{{id}}/alerts", "alert.list", UPLOAD_FOR_PATIENT,
+        target=patient_record),
+    Row("GET", f"{API}/patients/{{id}}/alert-rules", "alert_rules.read", UPLOAD_FOR_PATIENT,
+        target=patient_record),
+    Row("PUT", f"{API}/patients/{{id}}/alert-rules", "alert_rules.write",
+        grid(patient="403 403 403", doctor="404 2xx 404", admin="403 -- 403"),
+        target=patient_record, body=lambda world, caller, target: {
+            "rule": "spo2.low", "bands": [{"severity": "HIGH", "limits": {"percent": 90}}]}),
     # accounts: sign-up, sign-in and one's own account (public rows answer the same to anyone)
     Row("POST", f"{API}/auth/signup", "public.signup", everyone("2xx"), body=signup),
     Row("POST", f"{API}/auth/verify-email", "public.verify_email", everyone("401"),
@@ -490,6 +574,9 @@ ROWS: tuple[Row, ...] = (
         body=lambda world, caller, target: {"refreshToken": "not-a-real-token"}),
     Row("POST", f"{API}/auth/logout", "auth.logout", everyone("2xx"),
         body=lambda world, caller, target: {"everywhere": True}),
+    Row("POST", f"{API}/auth/browser/refresh", "public.refresh", everyone("401")),
+    # without the X-Refresh-Cookie header a cookie call is refused as cross-site
+    Row("POST", f"{API}/auth/browser/logout", "auth.logout", everyone("403")),
     Row("POST", f"{API}/auth/password-reset/request", "public.password_reset_request",
         everyone("2xx"), body=own_address),
     Row("POST", f"{API}/auth/password-reset/confirm", "public.password_reset_confirm",
@@ -512,6 +599,45 @@ ROWS: tuple[Row, ...] = (
     Row("GET", f"{API}/audit", "audit.list", by_role("403", "403", "2xx")),
     Row("GET", f"{API}/audit/verify", "audit.verify", by_role("403", "403", "2xx")),
     Row("POST", f"{API}/admin/phi/rotate", "phi.rotate", by_role("403", "403", "2xx")),
+    # inbound webhooks: unsigned deliveries are refused whoever sends them; operators' views
+    Row("POST", f"{API}/webhooks/{{id}}", "public.webhook",
+        grid(patient="401 401 401", doctor="401 401 401", admin="401 -- 401"),
+        target=webhook_provider, body=lambda world, caller, target: {"type": "x"}),
+    Row("GET", f"{API}/webhooks/deliveries", "webhook.list", by_role("403", "403", "2xx")),
+    Row("POST", f"{API}/webhooks/deliveries/{{id}}/replay", "webhook.replay", ADMIN_ONLY,
+        target=webhook_delivery),
+    # payments: patients pay; the payer and admins read; admins set prices and approve refunds
+    Row("POST", f"{API}/payments", "payment.create", by_role("2xx", "403", "403"),
+        body=lambda world, caller, target: {"purpose": "subscription", "planId": "basic-monthly"}),
+    Row("GET", f"{API}/payments", "payment.list", everyone("2xx")),
+    Row("GET", f"{API}/payments/prices", "price.list", everyone("2xx")),
+    Row("PUT", f"{API}/payments/prices", "price.set", by_role("403", "403", "2xx"),
+        body=lambda world, caller, target: {"code": "basic-monthly", "currency": "USD",
+                                            "amountMinor": 600, "label": "Basic, a month"}),
+    Row("GET", f"{API}/payments/{{id}}", "payment.read", OWNER_OR_ADMIN,
+        target=payment(PaymentStatus.PENDING)),
+    Row("GET", f"{API}/payments/{{id}}/qr", "payment.read", OWNER_OR_ADMIN,
+        target=payment(PaymentStatus.PENDING)),
+    Row("GET", f"{API}/payments/{{id}}/receipt", "payment.read", OWNER_OR_ADMIN,
+        target=payment(PaymentStatus.COMPLETED)),
+    Row("POST", f"{API}/payments/{{id}}/refund", "payment.refund",
+        grid(patient="2xx 404 404", doctor="403 403 403", admin="2xx -- 2xx"),
+        target=payment(PaymentStatus.COMPLETED),
+        body=lambda world, caller, target: {"amountMinor": 100}),
+    Row("POST", f"{API}/payments/{{id}}/refund/approve", "payment.refund_approve", ADMIN_ONLY,
+        target=payment(PaymentStatus.REFUND_PENDING)),
+    # subscriptions: plans for everyone, set by admins; a patient's own subscription
+    Row("GET", f"{API}/subscriptions/plans", "plan.list", everyone("2xx")),
+    Row("PUT", f"{API}/subscriptions/plans/{{id}}", "plan.set",
+        grid(patient="403 403 403", doctor="403 403 403", admin="2xx -- 2xx"),
+        target=plan_code, body=lambda world, caller, target: {
+            "name": "Basic", "periodDays": 30, "entitlements": {"consultationsPerMonth": 3}}),
+    Row("GET", f"{API}/subscriptions/me", "subscription.self", by_role("404", "403", "403")),
+    Row("POST", f"{API}/subscriptions/me/cancel", "subscription.self",
+        by_role("404", "403", "403")),
+    Row("POST", f"{API}/subscriptions/me/change", "subscription.self",
+        by_role("404", "403", "403"),
+        body=lambda world, caller, target: {"planId": "premium-monthly"}),
 )  # fmt: skip
 
 
@@ -547,7 +673,9 @@ class Matrix:
     async def reset(self) -> World:
         """Back to the starting world: nothing from an earlier cell survives."""
         async with self.services.pool.connection() as conn:
-            await conn.execute("TRUNCATE users, jobs, anchor_batches CASCADE")
+            await conn.execute(
+                "TRUNCATE users, jobs, anchor_batches, webhook_deliveries, payments CASCADE"
+            )
         cast = await add_cast(self.services)
         await connect(self.services, cast.alice.id, cast.chantha.id)
         return World(self.services, cast)
@@ -586,6 +714,7 @@ def matrix_settings(servers, template_database, tmp_path_factory) -> Iterator[Se
         # hundreds of requests from one address within a minute: not what this tests
         rate_limit_auth_per_minute=100_000,
         rate_limit_user_per_minute=100_000,
+        bakong_account_id="healthplat@aclb",
     )
     drop_database(servers.admin_database_url, name)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import psycopg
@@ -40,10 +40,12 @@ from domain.phi.rotation import rotate_keys
 from domain.prescriptions.model import ItemInput, new_batch
 from domain.records.kind import RECORDS
 from domain.sealing import Sealed, SealedColumn
+from domain.vitals.model import HeartRate, Recorder, new_reading
 from tests.conftest import TEST_PHI_KEYS
 from tests.support.accounts import signup_body
 from tests.support.api import ADMIN, api_client, assert_problem, bearer, job_rows, noop_job
 from tests.support.handlers import rotate_phi_keys
+from tests.support.payments import add_payment
 from tests.support.pdfs import valid_pdf
 from tests.support.people import PATIENT_ALICE, PEOPLE
 from tests.support.platform import wired
@@ -118,6 +120,9 @@ async def old_key_cast(services) -> Cast:
     await queue_email(old)
     await leave_notice(old, cast.borey.id)
     await prescribe_and_skip(old, cast)
+    await record_vital(old, cast.alice.id)
+    await add_payment(old, cast.alice.id)  # what it says about money
+    await receive_webhook(old)  # a provider's delivery, body and all
     return cast
 
 
@@ -133,6 +138,28 @@ async def prescribe_and_skip(services, cast: Cast) -> None:
             dose_form="tablet", frequency="OD", start_date=item.starts_on, duration_days=3,
         )], False, services.clock.now())  # fmt: skip
         await uow.prescription_batches.add(batch)
+
+
+async def record_vital(services, patient_id: uuid.UUID) -> None:
+    """A vital-sign reading: its values are sealed too."""
+    now = services.clock.now()
+    reading = new_reading(
+        patient_id,
+        HeartRate(bpm=72),
+        now,
+        recorded_by=patient_id,
+        recorder=Recorder.PATIENT,
+        now=now,
+    )
+    async with services.uow() as uow:
+        await uow.readings.add(reading)
+
+
+async def receive_webhook(services) -> None:
+    async with services.uow() as uow:
+        await uow.deliveries.add(
+            "bakong", "msg_1", "payment.completed", b'{"amount": "12.50"}', datetime.now(UTC)
+        )
 
 
 ALERT = SendEmail(
@@ -225,6 +252,9 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
             "prescription_items.details": 1,
             "doses.reason": 1,
             "prescription_batches.items": 1,
+            "vital_readings.measurement": 1,
+            "webhook_deliveries.body": 1,
+            "payments.details": 1,
             "lookup_keys.key": 1,
         }
     }
@@ -271,10 +301,13 @@ async def test_each_batch_is_audited_with_table_and_column(
         ("documents", ("data_key",)),
         ("email_messages", ("to_address",)),
         ("email_messages", ("data",)),
+        ("vital_readings", ("measurement",)),
         ("notices", ("data",)),
         ("prescription_items", ("details",)),
         ("doses", ("reason",)),
         ("prescription_batches", ("items",)),
+        ("webhook_deliveries", ("body",)),
+        ("payments", ("details",)),
         ("lookup_keys", ("key",)),
     }
     assert {e["actor_id"] for e in events} == {"system"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from api.middleware.security_headers import API_CSP, DOCS_CSP
+from api.middleware.security_headers import API_CSP, DOCS_CSP, PORTAL_CSP
 from tests.support.api import ADMIN, api_client
 
 APP_ORIGIN = "https://app.example.org"
@@ -63,6 +63,44 @@ async def test_only_the_docs_pages_get_a_policy_that_lets_them_render(api) -> No
     assert "frame-ancestors 'none'" in DOCS_CSP
     assert page.headers["x-frame-options"] == "DENY"
     assert spec.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [
+        ("/", "text/html"),
+        ("/verify-email?token=abc", "text/html"),
+        ("/reset-password?token=abc", "text/html"),
+        ("/portal/js/main.js", "text/javascript"),
+        ("/portal/css/portal.css", "text/css"),
+    ],
+)
+async def test_the_portal_allows_its_own_scripts_and_styles_only(api, path, media_type) -> None:
+    response = await api.get(path)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(media_type)
+    assert response.headers["content-security-policy"] == PORTAL_CSP
+    directives = dict(d.strip().split(" ", 1) for d in PORTAL_CSP.split(";"))
+    assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
+    assert directives["default-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
+    assert "unsafe" not in PORTAL_CSP
+    for name, value in EVERYWHERE.items():
+        assert response.headers[name] == value
+
+
+async def test_the_portal_page_has_no_inline_script_or_style(api) -> None:
+    page = (await api.get("/")).text
+
+    assert '<script type="module" src="/portal/js/main.js"></script>' in page
+    assert "<style" not in page and " style=" not in page
+    assert page.count("<script") == 1
+
+
+async def test_the_json_api_keeps_its_stricter_policy_beside_the_portal(api) -> None:
+    response = await api.get("/api/v1/jobs", headers=ADMIN)
+
+    assert response.headers["content-security-policy"] == API_CSP
 
 
 async def test_no_cors_unless_origins_are_configured(api) -> None:

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from domain.adapters.bootstrap import Services
+from domain.adapters.bootstrap import DERIVED_DEPENDENCIES, Services
 from domain.catalogue import JOB_KINDS, queues
 from domain.jobs.model import Every, JobKind
 from domain.settings import Settings
@@ -62,7 +62,7 @@ def test_every_queue_has_a_pool_in_the_procfile() -> None:
 
 def dependency_names() -> set[str]:
     names = {f.name for f in dataclasses.fields(Services) if not f.name.startswith("_")}
-    return (names - {"uow"}) | {"uow_factory", "held"}
+    return (names - {"uow"}) | {"uow_factory", "held"} | DERIVED_DEPENDENCIES
 
 
 @pytest.mark.parametrize("kind", JOB_KINDS.values(), ids=lambda kind: kind.name)

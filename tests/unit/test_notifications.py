@@ -61,6 +61,13 @@ SAMPLE_DATA: dict[str, dict[str, str | int]] = {
         "dueAt": "08:00 (Asia/Phnom_Penh)",
         "dosesUrl": "https://app.example.org/doses",
     },
+    "payment_receipt": {
+        "name": "Sokha Chan",
+        "receiptNumber": "00I45FZY7UDM4550JTMF2626S",
+        "amount": "USD 12.50",
+        "paidAt": "2031-03-09 09:00 UTC",
+    },
+    "subscription_renewal": {"name": "Sokha Chan", "planName": "Basic", "endsOn": "2031-04-08"},
 }
 
 SECRET = "SECRET-VALUE-0193"

@@ -201,3 +201,26 @@ def test_origins_and_urls_that_are_right_are_kept() -> None:
     assert settings.cors_origins == ("https://app.example.org", "http://127.0.0.1:3000")
     assert settings.public_app_url == "https://app.example.org/portal"
     assert settings.ipfs_api_url == "http://127.0.0.1:5001"
+
+
+def test_webhook_secrets_are_read_per_provider_several_while_rotating() -> None:
+    old, new = "whsec_" + base64.b64encode(bytes(range(24))).decode(), "whsec_" + KEY
+    settings = load_settings({**BASE, "WEBHOOK_SECRETS": f"bakong:{old}, bakong:{new},ocr:{new}"})
+    assert settings.webhook_secrets == {"bakong": (old, new), "ocr": (new,)}
+    assert load_settings(BASE).webhook_secrets == {}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "whsec_" + KEY,  # no provider
+        "Bakong:whsec_" + KEY,  # a provider name in capitals
+        "bakong:" + KEY,  # no whsec_ prefix
+        "bakong:whsec_not base64!",
+        "bakong:whsec_" + base64.b64encode(bytes(8)).decode(),  # too short to be a secret
+    ],
+)
+def test_a_bad_webhook_secret_is_refused_and_never_quoted(value: str) -> None:
+    [problem] = problems_of(WEBHOOK_SECRETS=value)
+    assert problem.startswith("WEBHOOK_SECRETS must be provider:whsec_")
+    assert KEY not in problem and "got" not in problem

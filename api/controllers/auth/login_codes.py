@@ -6,11 +6,14 @@ address, and every guess spends the account's budget (domain/accounts/login.py).
 
 from __future__ import annotations
 
-from litestar import post
+from typing import Any
+
+from litestar import Request, Response, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
 
 from api.audit_context import AuditContextDep
+from api.controllers.auth.browser import signed_in
 from api.controllers.auth.common import (
     NO_TOKEN,
     AuthResource,
@@ -21,7 +24,6 @@ from api.controllers.auth.common import (
     EmailSentRead,
     SignInRead,
     route_opt,
-    sign_in_read,
 )
 from api.problems import api_responses
 from api.state import UseCases
@@ -80,6 +82,7 @@ class LoginCodesController(AuthResource):
         audit_context: AuditContextDep,
         cases: UseCases,
         state: State,
-    ) -> SignInRead:
+        request: Request[Any, Any, Any],
+    ) -> Response[SignInRead]:
         result = await cases.run(login.login_with_code, audit_context, data.email, data.code)
-        return sign_in_read(state.settings, result)
+        return signed_in(request, state.settings, result)

@@ -7,11 +7,14 @@ caller's own sessions (``auth.logout``).
 
 from __future__ import annotations
 
-from litestar import post
+from typing import Any
+
+from litestar import Request, Response, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
 
 from api.audit_context import AuditContextDep
+from api.controllers.auth.browser import signed_in
 from api.controllers.auth.common import (
     NO_TOKEN,
     AuthResource,
@@ -22,7 +25,6 @@ from api.controllers.auth.common import (
     Secret,
     SignInRead,
     route_opt,
-    sign_in_read,
 )
 from api.policy_guard import AccessDep
 from api.problems import api_responses
@@ -66,11 +68,12 @@ class SessionsController(AuthResource):
         audit_context: AuditContextDep,
         cases: UseCases,
         state: State,
-    ) -> SignInRead:
+        request: Request[Any, Any, Any],
+    ) -> Response[SignInRead]:
         result = await cases.run(
             login.login_with_password, audit_context, data.email, data.password
         )
-        return sign_in_read(state.settings, result)
+        return signed_in(request, state.settings, result)
 
     @post(
         "/mfa",
@@ -87,10 +90,11 @@ class SessionsController(AuthResource):
         audit_context: AuditContextDep,
         cases: UseCases,
         state: State,
-    ) -> SignInRead:
+        request: Request[Any, Any, Any],
+    ) -> Response[SignInRead]:
         factor = login.SecondFactor(code=data.code, recovery_code=data.recovery_code)
         result = await cases.run(login.complete_mfa, audit_context, data.mfa_token, factor)
-        return sign_in_read(state.settings, result)
+        return signed_in(request, state.settings, result)
 
     @post(
         "/refresh",
@@ -108,9 +112,10 @@ class SessionsController(AuthResource):
         audit_context: AuditContextDep,
         cases: UseCases,
         state: State,
-    ) -> SignInRead:
+        request: Request[Any, Any, Any],
+    ) -> Response[SignInRead]:
         result = await cases.run(sessions.refresh_session, audit_context, data.refresh_token)
-        return sign_in_read(state.settings, result)
+        return signed_in(request, state.settings, result)
 
     @post(
         "/logout",

@@ -1,0 +1,1 @@
+"""PostgreSQL store of the adherence roll-ups."""

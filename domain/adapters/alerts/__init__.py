@@ -1,0 +1,1 @@
+"""The alerts' store in PostgreSQL: alerts, who read them, per-patient rule overrides."""

@@ -1,0 +1,1 @@
+"""Payments in PostgreSQL, the Bakong Open API client, and KHQR images."""

@@ -1,0 +1,1 @@
+"""Plans and subscriptions in PostgreSQL."""

@@ -1,0 +1,1 @@
+"""The vitals' store in PostgreSQL."""

@@ -1,0 +1,1 @@
+"""Webhook deliveries in PostgreSQL, and their signatures checked with ``standardwebhooks``."""

@@ -1,0 +1,1 @@
+"""Payments through Bakong: KHQR codes, confirmation by callback or polling, refunds, receipts."""

@@ -1,0 +1,1 @@
+"""Subscriptions: plans with entitlements, paid through payments, renewed by reminders."""

@@ -1,0 +1,1 @@
+"""Inbound webhooks, one mechanism for every provider: verify, store sealed, process as a job."""
