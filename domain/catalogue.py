@@ -25,7 +25,7 @@ from domain.payments.callback import BAKONG, PAYMENT_COMPLETED, on_bakong_paid
 from domain.payments.jobs import PAYMENT_ACTIVATE, PAYMENT_POLL, PAYMENT_RECONCILE
 from domain.payments.model import Purpose
 from domain.phi.jobs import PHI_ROTATE
-from domain.prescriptions.jobs import DOSE_EXTEND, PRESCRIPTION_EXPIRE
+from domain.prescriptions.jobs import DOSE_EXTEND, PRESCRIPTION_BATCH, PRESCRIPTION_EXPIRE
 from domain.records.jobs import RECORD_STORE
 from domain.subscriptions.jobs import SUBSCRIPTION_UPKEEP
 from domain.subscriptions.service import activate_subscription
@@ -45,6 +45,7 @@ JOB_KINDS: dict[str, JobKind] = {
         ANCHOR_BATCH,
         ADHERENCE_ROLLUP,
         PRESCRIPTION_EXPIRE,
+        PRESCRIPTION_BATCH,
         DOSE_EXTEND,
         DOSE_MISSED,
         DOSE_REMIND,

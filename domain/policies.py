@@ -219,6 +219,8 @@ _TABLE: tuple[Policy, ...] = (
         patient_data=True,
     ),
     policy("prescription.write", DOCTORS, R.OWNER, target="prescription", patient_data=True),
+    # a batch: any doctor may send one; the job refuses each patient not connected to them
+    policy("prescription.batch", DOCTORS, R.AUTHENTICATED),
     # doses: the patient marks their own; the patient and their connected doctors read them;
     # the patient sets the time zone their doses' local times are read in
     policy("dose.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),

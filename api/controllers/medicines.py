@@ -63,11 +63,14 @@ class MedicineList(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class MedicineCreate(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
+    """A new entry; each strength and brand name is 1 to 100 (200) characters, checked by the
+    catalogue's rules (422), as the schema cannot bound a list's items here."""
+
     generic_name: Name
     category: Short
     dosage_form: DosageForm
-    strengths: Annotated[list[Short], msgspec.Meta(min_length=1, max_length=20)]
-    brand_names: Annotated[list[Name], msgspec.Meta(max_length=20)] = []
+    strengths: Annotated[list[str], msgspec.Meta(min_length=1, max_length=20)]
+    brand_names: Annotated[list[str], msgspec.Meta(max_length=20)] = []
     atc_code: AtcCode | None = None
 
     def fields(self) -> MedicineFields:
@@ -87,8 +90,8 @@ class MedicineUpdate(msgspec.Struct, frozen=True, rename="camel", forbid_unknown
     generic_name: Name | None = None
     category: Short | None = None
     dosage_form: DosageForm | None = None
-    strengths: Annotated[list[Short], msgspec.Meta(min_length=1, max_length=20)] | None = None
-    brand_names: Annotated[list[Name], msgspec.Meta(max_length=20)] | None = None
+    strengths: Annotated[list[str], msgspec.Meta(min_length=1, max_length=20)] | None = None
+    brand_names: Annotated[list[str], msgspec.Meta(max_length=20)] | None = None
     atc_code: AtcCode | msgspec.UnsetType | None = msgspec.UNSET
 
     def changes(self) -> MedicineChanges:

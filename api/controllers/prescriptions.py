@@ -10,16 +10,17 @@ from datetime import date, datetime
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.audit_context import AuditContextDep
+from api.commands import IdempotencyKey, JobAccepted, accepted
 from api.params import Cursor
 from api.policy_guard import AccessDep
 from api.problems import api_responses
 from api.state import UseCases
 from domain.medicines.model import InteractionWarning, Severity
-from domain.prescriptions import lifecycle, reading, writing
+from domain.prescriptions import batch, lifecycle, reading, writing
 from domain.prescriptions.model import (
     MAX_INSTRUCTIONS,
     MAX_ITEMS,
@@ -58,6 +59,14 @@ Items = Annotated[list[ItemWrite], msgspec.Meta(min_length=1, max_length=MAX_ITE
 class PrescriptionCreate(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
     patient_id: uuid.UUID
     items: Items
+
+
+class BatchCreate(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
+    """The same items for each patient; ``activate``: activate each one as it is made."""
+
+    patient_ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=500)]
+    items: Items
+    activate: bool = False
 
 
 class PrescriptionEdit(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
@@ -197,6 +206,10 @@ class History(msgspec.Struct, frozen=True, rename="camel"):
 
 
 PrescriptionId = FromPath[uuid.UUID]
+PatientFilter = Annotated[
+    uuid.UUID | None,
+    QueryParameter(name="patientId", description="whose prescriptions; a patient's own by default"),
+]
 
 
 class PrescriptionsController(Controller):
@@ -227,10 +240,39 @@ class PrescriptionsController(Controller):
         )
         return PrescriptionWritten.written(prescribed)
 
+    @post(
+        "/batch",
+        operation_id="prescribeBatch",
+        summary="A doctor prescribes the same items to many of their patients: 202 and a job "
+        "whose result lists each patient's outcome as it goes",
+        status_code=202,
+        responses=api_responses(400, 403, 409, 413, 422),
+        opt={"policy": "prescription.batch"},
+    )
+    async def prescribe_batch(
+        self,
+        data: JSONBody[BatchCreate],
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+        idempotency_key: IdempotencyKey,
+    ) -> Response[JobAccepted]:
+        submission = await cases.run(
+            batch.submit_batch,
+            access,
+            audit_context,
+            data.patient_ids,
+            [item.input() for item in data.items],
+            data.activate,
+            idempotency_key,
+        )
+        return accepted(submission)
+
     @get(
         "/",
         operation_id="listPrescriptions",
-        summary="A patient's prescriptions, newest first (the patient, a connected doctor)",
+        summary="A patient's prescriptions, newest first (the patient: their own by default; "
+        "a connected doctor names patientId)",
         responses=api_responses(400, 403, 404, 422),
         opt={"policy": "prescription.list"},
     )
@@ -239,7 +281,7 @@ class PrescriptionsController(Controller):
         access: AccessDep,
         audit_context: AuditContextDep,
         cases: UseCases,
-        patient_id: Annotated[uuid.UUID, QueryParameter(name="patientId")],
+        patient_id: PatientFilter = None,
         status: Annotated[PrescriptionStatus | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         cursor: Cursor = None,

@@ -40,6 +40,7 @@ from domain.adapters.patients.store import PgPatientRepository
 from domain.adapters.payments.store import PgPayers, PgPaymentRepository, PgPriceList
 from domain.adapters.phi.sealed_values import PgSealedValues
 from domain.adapters.postgres import pooled
+from domain.adapters.prescriptions.batches import PgPrescriptionBatchRepository
 from domain.adapters.prescriptions.store import PgPrescriptionRepository
 from domain.adapters.records.store import PgRecordRepository
 from domain.adapters.subscriptions.store import PgPlanRepository, PgSubscriptionRepository
@@ -78,6 +79,7 @@ class PgUnitOfWork:
         self.documents = PgPatientFiles(conn, DOCUMENTS)
         self.medicines = PgMedicineRepository(conn)
         self.prescriptions = PgPrescriptionRepository(conn, cipher)
+        self.prescription_batches = PgPrescriptionBatchRepository(conn, cipher)
         self.doses = PgDoseRepository(conn, cipher)
         self.time_zones = PgTimeZones(conn)
         self.files = files_by_table(self.records, self.documents)  # every kind of patient file

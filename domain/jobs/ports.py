@@ -39,6 +39,10 @@ class JobRepository(Protocol):
 
     async def resubmit(self, job_id: uuid.UUID, extra_attempts: int) -> Job: ...
 
+    async def report_progress(self, job_id: uuid.UUID, result: dict[str, Any]) -> None:
+        """Show ``result`` on a running job before it ends (its final result replaces it)."""
+        ...
+
 
 class JobStore(Protocol):
     """Job state outside a business transaction: reads and lifecycle transitions.

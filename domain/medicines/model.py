@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 import uuid
 from datetime import datetime
 
@@ -104,6 +105,8 @@ class InteractionWarning(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _text(value: str, field: str, limit: int) -> str:
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValidationFailed(f"{field} must not hold control characters", field=field)
     cleaned = " ".join(value.split())
     if not cleaned:
         raise ValidationFailed(f"{field} must not be blank", field=field)

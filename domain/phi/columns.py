@@ -57,6 +57,7 @@ VITAL_MEASUREMENT = SealedColumn("vital_readings", "measurement", "id")  # the v
 # timing and instructions, as JSON; and why a patient skipped a dose.
 PRESCRIPTION_ITEM_DETAILS = SealedColumn("prescription_items", "details", "id")
 DOSE_REASON = SealedColumn("doses", "reason", "id")
+PRESCRIPTION_BATCH_ITEMS = SealedColumn("prescription_batches", "items", "id")
 # A webhook delivery's raw body, as the provider signed it (payment callbacks name amounts).
 WEBHOOK_BODY = SealedColumn("webhook_deliveries", "body", "id")
 
@@ -81,6 +82,7 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     VITAL_MEASUREMENT,
     PRESCRIPTION_ITEM_DETAILS,
     DOSE_REASON,
+    PRESCRIPTION_BATCH_ITEMS,
     WEBHOOK_BODY,
     PAYMENT_DETAILS,
     LOOKUP_KEY,

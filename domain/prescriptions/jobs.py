@@ -1,5 +1,6 @@
-"""The prescriptions feature's job kinds: expiring what has ended, and keeping active
-prescriptions' doses made DOSE_HORIZON_DAYS ahead. Both daily, keyed by the UTC day."""
+"""The prescriptions feature's job kinds: expiring what has ended and keeping active
+prescriptions' doses made DOSE_HORIZON_DAYS ahead (both daily, keyed by the UTC day), and
+batch prescribing (on demand)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from domain.jobs.model import DailyAt, Job, JobKind, Periodic
 from domain.jobs.ports import MessageSender, Submission
 from domain.jobs.submit import daily_job, submit_job
 from domain.notifications.ports import LiveChannel
+from domain.prescriptions.batch_run import BatchPayload, prescribe_batch
 from domain.prescriptions.lifecycle import expire_ended
 from domain.prescriptions.ports import UnitOfWork
 from domain.prescriptions.scheduling import schedule_doses
@@ -74,4 +76,14 @@ DOSE_EXTEND = JobKind(
     retry_delays=(60.0, 600.0, 3600.0),
     timeout_seconds=1800.0,
     periodic=Periodic(when=DailyAt(hour=0, minute=40), plan=plan_extension),
+)
+
+# One patient after another; a retry carries on where the last attempt stopped.
+PRESCRIPTION_BATCH = JobKind(
+    name="prescription.batch",
+    queue="default",
+    handler=prescribe_batch,
+    payload=BatchPayload,
+    retry_delays=(10.0, 60.0, 600.0),
+    timeout_seconds=1800.0,
 )

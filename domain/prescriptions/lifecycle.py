@@ -11,6 +11,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import msgspec
+
 from domain.auditing import SYSTEM, AuditContext
 from domain.clock import Clock
 from domain.doses.model import local_today
@@ -83,6 +85,14 @@ async def _share_by_email(
     )
 
 
+class Activated(msgspec.Struct, frozen=True):
+    """An activation, and what to send once its transaction has committed."""
+
+    prescribed: Prescribed
+    email: Submission | None
+    notice: Notice
+
+
 async def activate_prescription(
     access: Access,
     audit: AuditContext,
@@ -96,26 +106,46 @@ async def activate_prescription(
     addresses: AddressValidator,
     live: LiveChannel,
 ) -> Prescribed:
-    now = clock.now()
     async with uow_factory() as uow:
         found = await uow.prescriptions.get(prescription_id, lock=True)
         prescription = await as_prescriber(uow, access, found)
-        target = check_transition(prescription, "activate")
-        today = local_today(now, await uow.time_zones.of(prescription.patient_id))
-        if prescription.ends_on < today:
-            raise InvalidTransition(
-                "this prescription ended before it was activated; edit its dates first",
-                code="prescription_ended",
-            )
-        active = await _moved(uow, prescription, target, now)
-        await record_change(uow, audit, active, "activate", prescription.status, ("status",), now)
-        await schedule_doses(uow, active, now, settings.dose_horizon_days)
-        warnings = await interaction_warnings(uow, active)
-        email = await _share_by_email(uow, active, settings, renderer, addresses)
-        notice = await _tell_patient(uow, active)
-    await send_submitted(sender, email)
-    await announce(live, [notice])
-    return Prescribed(active, warnings)
+        activated = await activate_in(
+            uow, audit, prescription, clock.now(), settings, renderer, addresses
+        )
+    await after_activation(activated, sender, live)
+    return activated.prescribed
+
+
+async def activate_in(
+    uow: UnitOfWork,
+    audit: AuditContext,
+    prescription: Prescription,
+    now: datetime,
+    settings: Settings,
+    renderer: EmailRenderer,
+    addresses: AddressValidator,
+) -> Activated:
+    """Activate ``prescription`` (its prescriber already checked) in the caller's transaction:
+    doses made, the e-mail and the notice written; ``after_activation`` sends them."""
+    target = check_transition(prescription, "activate")
+    today = local_today(now, await uow.time_zones.of(prescription.patient_id))
+    if prescription.ends_on < today:
+        raise InvalidTransition(
+            "this prescription ended before it was activated; edit its dates first",
+            code="prescription_ended",
+        )
+    active = await _moved(uow, prescription, target, now)
+    await record_change(uow, audit, active, "activate", prescription.status, ("status",), now)
+    await schedule_doses(uow, active, now, settings.dose_horizon_days)
+    warnings = await interaction_warnings(uow, active)
+    email = await _share_by_email(uow, active, settings, renderer, addresses)
+    notice = await _tell_patient(uow, active)
+    return Activated(Prescribed(active, warnings), email, notice)
+
+
+async def after_activation(activated: Activated, sender: MessageSender, live: LiveChannel) -> None:
+    await send_submitted(sender, activated.email)
+    await announce(live, [activated.notice])
 
 
 async def end_prescription(

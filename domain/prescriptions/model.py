@@ -273,3 +273,56 @@ def check_transition(prescription: Prescription, transition: str) -> Prescriptio
             f"cannot {transition} a prescription that is {prescription.status.value}"
         )
     return target
+
+
+MAX_BATCH_PATIENTS = 500
+
+
+class BatchOutcome(enum.StrEnum):
+    CREATED = "created"
+    REFUSED = "refused"
+
+
+class BatchPatient(msgspec.Struct, frozen=True, kw_only=True):
+    """One patient of a batch, and what became of them (None: not yet reached)."""
+
+    position: int
+    patient_id: uuid.UUID
+    outcome: BatchOutcome | None = None
+    prescription_id: uuid.UUID | None = None
+    reason: str | None = None  # a code, never PHI: not_connected, invalid_item ...
+
+
+class Batch(msgspec.Struct, frozen=True, kw_only=True):
+    """A doctor's command to prescribe ``items`` to each of ``patients``."""
+
+    id: uuid.UUID
+    doctor_id: uuid.UUID
+    activate: bool
+    items: tuple[ItemInput, ...]
+    patients: tuple[BatchPatient, ...]
+    created_at: datetime
+
+
+def new_batch(
+    doctor_id: uuid.UUID,
+    patient_ids: list[uuid.UUID],
+    items: list[ItemInput],
+    activate: bool,
+    now: datetime,
+) -> Batch:
+    unique = list(dict.fromkeys(patient_ids))
+    if not 1 <= len(unique) <= MAX_BATCH_PATIENTS:
+        raise ValidationFailed(
+            f"a batch names 1 to {MAX_BATCH_PATIENTS} different patients", field="patientIds"
+        )
+    return Batch(
+        id=uuid.uuid4(),
+        doctor_id=doctor_id,
+        activate=activate,
+        items=tuple(items),
+        patients=tuple(
+            BatchPatient(position=n, patient_id=patient) for n, patient in enumerate(unique)
+        ),
+        created_at=now,
+    )

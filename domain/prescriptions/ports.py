@@ -16,6 +16,8 @@ from domain.medicines.ports import MedicineRepository
 from domain.notifications.ports import EmailRepository, NoticeRepository
 from domain.patients.ports import PatientRepository
 from domain.prescriptions.model import (
+    Batch,
+    BatchPatient,
     Item,
     Prescription,
     PrescriptionEvent,
@@ -70,9 +72,10 @@ class PrescriptionRepository(Protocol):
         ...
 
     async def needing_doses(
-        self, now: datetime, horizon_days: int, limit: int
+        self, now: datetime, horizon_days: int, limit: int, after: uuid.UUID | None = None
     ) -> list[Prescription]:
-        """Active prescriptions with a scheduled item whose doses stop short of the horizon."""
+        """Active prescriptions (by id, after ``after``) with a scheduled item whose doses may
+        stop short of the horizon."""
         ...
 
     async def set_doses_until(self, item_id: uuid.UUID, until: date) -> None: ...
@@ -80,6 +83,20 @@ class PrescriptionRepository(Protocol):
     async def of_patient(
         self, patient_id: uuid.UUID, statuses: Sequence[PrescriptionStatus]
     ) -> list[Prescription]: ...
+
+
+class PrescriptionBatchRepository(Protocol):
+    """Batch commands and each patient's outcome (``Batch``, ``BatchPatient`` in batch.py)."""
+
+    async def add(self, batch: Batch) -> None: ...
+
+    async def get(self, batch_id: uuid.UUID) -> Batch | None: ...
+
+    async def settle(self, batch_id: uuid.UUID, patient: BatchPatient) -> None:
+        """Record the patient's outcome (``patient`` carries it)."""
+        ...
+
+    async def outcomes(self, batch_id: uuid.UUID) -> list[BatchPatient]: ...
 
 
 class Users(Protocol):
@@ -90,6 +107,7 @@ class Users(Protocol):
 
 class UnitOfWork(Protocol):
     prescriptions: PrescriptionRepository
+    prescription_batches: PrescriptionBatchRepository
     medicines: MedicineRepository
     doses: DoseRepository
     time_zones: TimeZones

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 
 from domain.auditing import AuditContext
+from domain.errors import ValidationFailed
+from domain.identity import Role
 from domain.patients.access import authorize_patient
 from domain.policies import Access
 from domain.prescriptions.access import as_reader, read_entry
@@ -14,6 +16,12 @@ from domain.prescriptions.ports import UnitOfWork
 from domain.transactions import UnitOfWorkFactory
 
 PAGE_MAX = 100
+
+
+def _own(access: Access) -> uuid.UUID:
+    if access.principal.role is not Role.PATIENT or access.user_uuid is None:
+        raise ValidationFailed("name the patient (patientId)", field="patientId")
+    return access.user_uuid
 
 
 async def get_prescription(
@@ -46,14 +54,15 @@ async def prescription_history(
 async def list_prescriptions(
     access: Access,
     audit: AuditContext,
-    patient_id: uuid.UUID,
+    patient_id: uuid.UUID | None,
     status: PrescriptionStatus | None,
     limit: int,
     cursor: str | None,
     *,
     uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> tuple[list[Prescription], str | None]:
-    """A patient's prescriptions, newest first."""
+    """A patient's prescriptions, newest first; a patient's own when no patient is named."""
+    patient_id = patient_id or _own(access)
     async with uow_factory() as uow:
         await authorize_patient(uow, access, patient_id)
         await uow.audit.record(audit, read_entry("prescription.list", None))

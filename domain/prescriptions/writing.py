@@ -70,19 +70,28 @@ async def create_prescription(
     clock: Clock,
 ) -> Prescribed:
     async with uow_factory() as uow:
-        await authorize_patient(uow, access, patient_id)
-        doctor_id = access.user_uuid
-        if doctor_id is None:  # an operator's token: no doctor to prescribe as
-            raise Forbidden("this action needs a doctor's account")
-        prescription = new_prescription(
-            patient_id, doctor_id, await checked(uow, patient_id, items, clock), clock.now()
-        )
-        await uow.prescriptions.add(prescription)
-        await record_change(
-            uow, audit, prescription, "create", None, ("status", "items"), clock.now()
-        )
-        warnings = await interaction_warnings(uow, prescription)
-    return Prescribed(prescription, warnings)
+        return await create_in(uow, access, audit, patient_id, items, clock)
+
+
+async def create_in(
+    uow: UnitOfWork,
+    access: Access,
+    audit: AuditContext,
+    patient_id: uuid.UUID,
+    items: list[ItemInput],
+    clock: Clock,
+) -> Prescribed:
+    """``create_prescription`` in the caller's transaction (a batch writes many, one each)."""
+    await authorize_patient(uow, access, patient_id)
+    doctor_id = access.user_uuid
+    if doctor_id is None:  # an operator's token: no doctor to prescribe as
+        raise Forbidden("this action needs a doctor's account")
+    prescription = new_prescription(
+        patient_id, doctor_id, await checked(uow, patient_id, items, clock), clock.now()
+    )
+    await uow.prescriptions.add(prescription)
+    await record_change(uow, audit, prescription, "create", None, ("status", "items"), clock.now())
+    return Prescribed(prescription, await interaction_warnings(uow, prescription))
 
 
 async def edit_prescription(

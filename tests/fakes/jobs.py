@@ -71,6 +71,11 @@ class FakeJobRepository:
     async def cancel(self, job_id: uuid.UUID) -> Job:
         return self._move(job_id, "cancel", finished_at=self._clock.now())
 
+    async def report_progress(self, job_id: uuid.UUID, result: dict[str, Any]) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None and job.status is JobStatus.RUNNING:
+            self._jobs[job_id] = msgspec.structs.replace(job, result=result)
+
     async def resubmit(self, job_id: uuid.UUID, extra_attempts: int) -> Job:
         job = self._jobs.get(job_id)
         attempts = job.attempts if job else 0

@@ -37,7 +37,7 @@ import inspect
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -56,6 +56,7 @@ from domain.notifications.inapp import NoticeKind
 from domain.notifications.notices import notify
 from domain.payments.model import PaymentStatus
 from domain.policies import POLICIES
+from domain.prescriptions.model import PrescriptionStatus
 from domain.settings import Settings
 from tests.conftest import make_settings
 from tests.support.api import api_client, noop_job
@@ -65,6 +66,7 @@ from tests.support.medicines import seeded_medicine
 from tests.support.payments import add_payment
 from tests.support.pdfs import valid_pdf
 from tests.support.people import PATIENT_BOREY
+from tests.support.prescriptions import add_dose, add_prescription
 from tests.support.records import add_document, add_record, record_form
 from tests.support.users import Cast, Member, add_cast, connect, invite
 
@@ -216,6 +218,28 @@ def new_medicine(world: World, caller: Member, target: str | None) -> dict[str, 
             "dosageForm": "modified_release_tablet", "strengths": ["20 mg"]}  # fmt: skip
 
 
+def prescription(status: PrescriptionStatus) -> Target:
+    """A prescription in ``status``: a patient's own (Alice's, by Chantha); for a doctor, one
+    they wrote (Alice's) or one their patient has from another doctor (Alice's, by Dararith);
+    unrelated: Borey's, by Dararith."""
+
+    async def build(world: World, role: Role, relation: str) -> str | None:
+        cast = world.cast
+        pairs = {
+            (Role.PATIENT, OWN): (cast.alice, cast.chantha),
+            (Role.DOCTOR, OWN): (cast.alice, cast.chantha),
+            (Role.DOCTOR, CONNECTED): (cast.alice, cast.dararith),
+        }
+        pair = pairs.get((role, relation))
+        if relation == UNRELATED:
+            pair = (cast.borey, cast.dararith)
+        if pair is None:
+            return None
+        return str(await add_prescription(world.services, pair[0].id, pair[1].id, status))
+
+    return build
+
+
 async def webhook_provider(world: World, role: Role, relation: str) -> str | None:
     """The provider in a webhook's path: the same for everyone (the signature is the check)."""
     return "bakong"
@@ -240,6 +264,36 @@ def payment(status: PaymentStatus) -> Target:
         return str((await add_payment(world.services, owner.id, status)).id)
 
     return build
+
+
+async def dose(world: World, role: Role, relation: str) -> str | None:
+    """A dose due ten minutes ago of the patient who stands in ``relation`` to the caller."""
+    owner = world.subject(role, relation)
+    if owner is None or owner.role is not Role.PATIENT:
+        return None
+    return str(
+        await add_dose(world.services, owner.id, world.cast.chantha.id, -timedelta(minutes=10))
+    )
+
+
+async def prescription_items(world: World, caller: Member, target: str | None) -> list[dict]:
+    paracetamol = await seeded_medicine(world.services, "paracetamol")
+    return [{"medicineId": paracetamol, "strength": "500 mg", "doseAmount": "1",
+             "doseForm": "tablet", "frequency": "BID", "startDate": date.today().isoformat(),
+             "durationDays": 5}]  # fmt: skip
+
+
+async def new_prescription_body(world: World, caller: Member, target: str | None) -> dict:
+    return {"patientId": target, "items": await prescription_items(world, caller, target)}
+
+
+async def batch_body(world: World, caller: Member, target: str | None) -> dict:
+    items = await prescription_items(world, caller, target)
+    return {"patientIds": [str(world.cast.alice.id)], "items": items}
+
+
+async def edited_items(world: World, caller: Member, target: str | None) -> dict:
+    return {"items": await prescription_items(world, caller, target)}
 
 
 async def plan_code(world: World, role: Role, relation: str) -> str | None:
@@ -360,6 +414,11 @@ FILE_READ = grid(patient="2xx -- 404", doctor="-- 2xx 404", admin="-- -- 403")
 DOCTOR_ACTS_ON_ALERT = grid(patient="403 -- 403", doctor="-- 2xx 404", admin="-- -- 403")
 FILE_READ_WITH_ADMIN = grid(patient="2xx -- 404", doctor="-- 2xx 404", admin="-- -- 2xx")
 
+# a prescription: read by its patient and their connected doctors; written by its prescriber
+PRESCRIPTION_READ = grid(patient="2xx -- 404", doctor="2xx 2xx 404", admin="-- -- 403")
+PRESCRIBER = grid(patient="403 -- 403", doctor="2xx 404 404", admin="-- -- 403")
+DOSE_MARK = grid(patient="2xx -- 404", doctor="-- 403 403", admin="-- -- 403")
+
 ROWS: tuple[Row, ...] = (
     # jobs
     Row("GET", f"{API}/jobs", "job.list", everyone("2xx")),
@@ -416,6 +475,37 @@ ROWS: tuple[Row, ...] = (
         grid(patient="403 403 403", doctor="404 2xx 404", admin="403 -- 403"),
         target=patient_record, body=lambda world, caller, target: {"notes": "Reviewed."}),
     Row("GET", f"{API}/doctors", "doctor.list", everyone("2xx")),
+    # prescriptions and doses
+    Row("POST", f"{API}/prescriptions", "prescription.create",
+        grid(patient="403 403 403", doctor="404 2xx 404", admin="403 -- 403"),
+        target=patient_record, body=new_prescription_body),
+    Row("GET", f"{API}/prescriptions", "prescription.list", by_role("2xx", "422", "403")),
+    Row("POST", f"{API}/prescriptions/batch", "prescription.batch", by_role("403", "2xx", "403"),
+        body=batch_body),
+    Row("GET", f"{API}/prescriptions/{{id}}", "prescription.read", PRESCRIPTION_READ,
+        target=prescription(PrescriptionStatus.DRAFT)),
+    Row("GET", f"{API}/prescriptions/{{id}}/history", "prescription.read", PRESCRIPTION_READ,
+        target=prescription(PrescriptionStatus.DRAFT)),
+    Row("PATCH", f"{API}/prescriptions/{{id}}", "prescription.write", PRESCRIBER,
+        target=prescription(PrescriptionStatus.DRAFT), body=edited_items),
+    Row("POST", f"{API}/prescriptions/{{id}}/activate", "prescription.write", PRESCRIBER,
+        target=prescription(PrescriptionStatus.DRAFT)),
+    Row("POST", f"{API}/prescriptions/{{id}}/complete", "prescription.write", PRESCRIBER,
+        target=prescription(PrescriptionStatus.ACTIVE)),
+    Row("POST", f"{API}/prescriptions/{{id}}/cancel", "prescription.write", PRESCRIBER,
+        target=prescription(PrescriptionStatus.DRAFT)),
+    Row("GET", f"{API}/patients/{{id}}/doses", "dose.list",
+        grid(patient="2xx 404 404", doctor="404 2xx 404", admin="403 -- 403"),
+        target=patient_record),
+    Row("POST", f"{API}/doses/{{id}}/taken", "dose.mark", DOSE_MARK, target=dose),
+    Row("POST", f"{API}/doses/{{id}}/skipped", "dose.mark", DOSE_MARK, target=dose,
+        body=lambda world, caller, target: {"reason": "Felt dizzy."}),
+    Row("GET", f"{API}/patients/{{id}}/time-zone", "patient.read",
+        grid(patient="2xx 404 404", doctor="404 2xx 404", admin="404 -- 2xx"),
+        target=patient_record),
+    Row("PUT", f"{API}/patients/{{id}}/time-zone", "patient.time_zone",
+        grid(patient="2xx 404 404", doctor="403 403 403", admin="403 -- 403"),
+        target=patient_record, body=lambda world, caller, target: {"timeZone": "Asia/Phnom_Penh"}),
     # the medicines catalogue
     Row("GET", f"{API}/medicines", "medicine.read", everyone("2xx")),
     Row("GET", f"{API}/medicines/{{id}}", "medicine.read", alike("2xx", "2xx", "2xx"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import psycopg
@@ -14,6 +14,7 @@ from domain.adapters.phi.cipher import PhiCipher
 from domain.adapters.unit_of_work import PgUnitOfWorkFactory
 from domain.auditing import SYSTEM
 from domain.documents.kind import DOCUMENTS
+from domain.doses.model import DoseEventKind
 from domain.errors import PermanentFailure
 from domain.files.details import seal_details
 from domain.files.kind import FileKind
@@ -36,6 +37,7 @@ from domain.phi.columns import (
 )
 from domain.phi.jobs import submit_rotation
 from domain.phi.rotation import rotate_keys
+from domain.prescriptions.model import ItemInput, new_batch
 from domain.records.kind import RECORDS
 from domain.sealing import Sealed, SealedColumn
 from domain.vitals.model import HeartRate, Recorder, new_reading
@@ -47,6 +49,7 @@ from tests.support.payments import add_payment
 from tests.support.pdfs import valid_pdf
 from tests.support.people import PATIENT_ALICE, PEOPLE
 from tests.support.platform import wired
+from tests.support.prescriptions import add_dose
 from tests.support.records import add_document, add_record
 from tests.support.rows import audit_events, rows
 from tests.support.users import Cast, add_cast
@@ -116,10 +119,25 @@ async def old_key_cast(services) -> Cast:
     await stage_upload(old, cast.borey.id, DOCUMENTS, document)
     await queue_email(old)
     await leave_notice(old, cast.borey.id)
+    await prescribe_and_skip(old, cast)
     await record_vital(old, cast.alice.id)
     await add_payment(old, cast.alice.id)  # what it says about money
     await receive_webhook(old)  # a provider's delivery, body and all
     return cast
+
+
+async def prescribe_and_skip(services, cast: Cast) -> None:
+    """A prescription's item details, a skipped dose's reason and a batch's items: sealed."""
+    dose_id = await add_dose(services, cast.alice.id, cast.chantha.id, timedelta(minutes=-5))
+    async with services.uow() as uow:
+        await uow.doses.mark_skipped(dose_id, DoseEventKind.SKIPPED, "Nausea", services.clock.now())
+        prescription = await uow.prescriptions.get((await uow.doses.get(dose_id)).prescription_id)
+        item = prescription.items[0]
+        batch = new_batch(cast.chantha.id, [cast.alice.id], [ItemInput(
+            medicine_id=item.details.medicine_id, strength="500 mg", dose_amount="1",
+            dose_form="tablet", frequency="OD", start_date=item.starts_on, duration_days=3,
+        )], False, services.clock.now())  # fmt: skip
+        await uow.prescription_batches.add(batch)
 
 
 async def record_vital(services, patient_id: uuid.UUID) -> None:
@@ -231,6 +249,9 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
             "email_messages.to_address": 1,
             "email_messages.data": 1,
             "notices.data": 1,
+            "prescription_items.details": 1,
+            "doses.reason": 1,
+            "prescription_batches.items": 1,
             "vital_readings.measurement": 1,
             "webhook_deliveries.body": 1,
             "payments.details": 1,
@@ -282,6 +303,9 @@ async def test_each_batch_is_audited_with_table_and_column(
         ("email_messages", ("data",)),
         ("vital_readings", ("measurement",)),
         ("notices", ("data",)),
+        ("prescription_items", ("details",)),
+        ("doses", ("reason",)),
+        ("prescription_batches", ("items",)),
         ("webhook_deliveries", ("body",)),
         ("payments", ("details",)),
         ("lookup_keys", ("key",)),

@@ -228,6 +228,12 @@ class PgJobRepository:
             self._conn, self._clock, "resubmit", job_id, RESUBMIT_SET, {"extra": extra_attempts}
         )
 
+    async def report_progress(self, job_id: uuid.UUID, result: dict[str, Any]) -> None:
+        await self._conn.execute(
+            "UPDATE jobs SET result = %s, updated_at = %s WHERE id = %s AND status = 'running'",
+            (Jsonb(result), self._clock.now(), job_id),
+        )
+
 
 class PgJobStore:
     """Job reads and lifecycle transitions, each in its own short transaction."""
