@@ -85,7 +85,6 @@ async def record_paid(
         )
         await uow.payments.save(settled, payment.status)  # locked above: the guard holds
         if review is None:
-            await uow.audit.record(SYSTEM, _entry("payment.complete", settled, source))
             submissions.append(await enqueue_job(uow, activation_job(settled)))
             submissions.append(
                 await queue_receipt(
@@ -98,7 +97,6 @@ async def record_paid(
                 )
             )
         else:
-            await uow.audit.record(SYSTEM, _entry("payment.flag", settled, source))
             for admin in await uow.payers.admin_ids():
                 told.append(
                     await notify(
@@ -108,6 +106,9 @@ async def record_paid(
                         {"paymentId": str(settled.id), "reason": review.value},
                     )
                 )
+        # last: the audit chain's lock is held until the commit, so it is taken as late as can be
+        action = "payment.complete" if review is None else "payment.flag"
+        await uow.audit.record(SYSTEM, _entry(action, settled, source))
     await send_submitted(sender, *submissions)
     await announce(live, told)
     return Outcome.COMPLETED if review is None else Outcome.FLAGGED

@@ -60,10 +60,11 @@ async def receive_delivery(
         )
         if not new:
             return Received(stored, duplicate=True)
+        submission = await enqueue_job(uow, _processing(stored))
+        # last: the audit chain's lock is held until the commit, so it is taken as late as can be
         await uow.audit.record(
             audit, delivery_entry("webhook.receive", stored, "status", "event_type")
         )
-        submission = await enqueue_job(uow, _processing(stored))
     await send_submitted(sender, submission)
     return Received(stored, duplicate=False)
 

@@ -247,7 +247,9 @@ async def test_callbacks_and_the_poller_racing_complete_the_payment_once_and_act
     assert activation.payload == {"paymentId": payment["id"]}
     assert len(audit_events(pay_settings.database_url, "payment.complete")) == 1
     result = await handler_of(PAYMENT_ACTIVATE, services)(activation)
-    assert result == {"paymentId": payment["id"], "purpose": "subscription", "activated": False}
+    assert result == {"paymentId": payment["id"], "purpose": "subscription", "activated": "started"}
+    [subscription] = rows(pay_settings.database_url, "SELECT * FROM subscriptions")
+    assert subscription["user_id"] == cast.alice.id  # activated once: one subscription
     notices = (await api.get("/api/v1/notifications", headers=cast.alice.headers)).json()["items"]
     assert [n["type"] for n in notices] == ["payment.receipt"]
     [email] = jobs_of(pay_settings, "email.send")  # one receipt e-mail, whoever reported it
