@@ -23,7 +23,7 @@ from tests.conftest import make_settings
 from tests.support.api import api_client, assert_problem
 from tests.support.bakong import TOKEN, md5_of, running_bakong
 from tests.support.handlers import handler_of
-from tests.support.khqr_decoder import decoded
+from tests.support.khqr_decoder import assert_every_stored_code_verifies, decoded
 from tests.support.platform import running_services, wired
 from tests.support.rows import audit_events, rows
 from tests.support.users import add_cast
@@ -71,6 +71,13 @@ async def api(pay_settings):
 @pytest.fixture
 async def cast(services):
     return await add_cast(services)
+
+
+@pytest.fixture(autouse=True)
+async def every_code_checked(services):
+    """After each test: every KHQR it made passes NBC's own decoder (tools/khqr)."""
+    yield
+    await assert_every_stored_code_verifies(services)
 
 
 async def create(api, member, **body) -> dict:
