@@ -83,6 +83,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bakong_merchant_name: str = "Healthplat"
     bakong_merchant_city: str = "Phnom Penh"
     bakong_timeout_seconds: float = 15.0
+    # A deeplink that opens the payer's Bakong app on the code: with both set (and the API)
+    bakong_app_icon_url: str | None = None
+    bakong_deeplink_callback: str | None = None  # where the Bakong app sends the payer back
     payment_expiry_seconds: int = 900
     payment_poll_interval_seconds: float = 5.0
 
@@ -151,12 +154,14 @@ _STRINGS = {
     "STELLAR_SECRET_KEY": "stellar_secret_key",
     "STELLAR_NETWORK_PASSPHRASE": "stellar_network_passphrase",
     "BAKONG_TOKEN": "bakong_token",
+    "BAKONG_DEEPLINK_CALLBACK": "bakong_deeplink_callback",
 }
 _URLS = {
     "PUBLIC_APP_URL": "public_app_url",
     "IPFS_API_URL": "ipfs_api_url",
     "STELLAR_HORIZON_URL": "stellar_horizon_url",
     "BAKONG_API_URL": "bakong_api_url",
+    "BAKONG_APP_ICON_URL": "bakong_app_icon_url",
 }
 LOG_LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_LEVELS = {name.lower(): name for name in LOG_LEVEL_NAMES} | {"warn": "WARNING"}

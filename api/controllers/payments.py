@@ -130,6 +130,10 @@ class PaymentList(msgspec.Struct, frozen=True, rename="camel"):
     totals: dict[str, int]  # minor units per currency, over everything the filter matches
 
 
+class DeeplinkRead(msgspec.Struct, frozen=True, rename="camel"):
+    deeplink: str
+
+
 class ReceiptRead(msgspec.Struct, frozen=True, rename="camel"):
     receipt_number: str
     payment_id: uuid.UUID
@@ -290,6 +294,23 @@ class PaymentsController(Controller):
     ) -> Response[bytes]:
         picture = await cases.run(reading.payment_qr, access, audit_context, payment_id, image)
         return Response(picture, media_type=IMAGE_TYPES[image])
+
+    @get(
+        "/{payment_id:uuid}/deeplink",
+        operation_id="getPaymentDeeplink",
+        summary="A link that opens the payer's Bakong app on the code, while it is pending",
+        responses=api_responses(400, 404, 409),
+        opt={"policy": "payment.read"},
+    )
+    async def get_deeplink(
+        self,
+        payment_id: PaymentId,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+    ) -> DeeplinkRead:
+        link = await cases.run(reading.payment_deeplink, access, audit_context, payment_id)
+        return DeeplinkRead(deeplink=link)
 
     @get(
         "/{payment_id:uuid}/receipt",

@@ -211,10 +211,18 @@ def build_content_store(settings: Settings) -> ContentStore:
 def build_network(settings: Settings) -> BakongOpenApi | None:
     if not settings.bakong_api_url:
         return None
+    source = None
+    if settings.bakong_app_icon_url and settings.bakong_deeplink_callback:
+        source = {
+            "appName": settings.bakong_merchant_name,
+            "appIconUrl": settings.bakong_app_icon_url,
+            "appDeepLinkCallback": settings.bakong_deeplink_callback,
+        }
     return BakongOpenApi(
         settings.bakong_api_url,
         settings.bakong_token,
         timeout_seconds=settings.bakong_timeout_seconds,
+        source=source,
     )
 
 

@@ -85,6 +85,10 @@ class PaymentNetwork(Protocol):
         """At most ``CHECK_BATCH`` MD5s; the paid ones, by MD5."""
         ...
 
+    async def deeplink(self, qr: str) -> str | None:
+        """A short link that opens a Bakong app on the code; None when none is configured."""
+        ...
+
 
 class QrRenderer(Protocol):
     def png(self, text: str) -> bytes: ...

@@ -9,10 +9,10 @@ import uuid
 import msgspec
 
 from domain.auditing import AuditContext, AuditEntry
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, NotFound, PermanentFailure, TransientFailure
 from domain.payments.khqr import bill_number
 from domain.payments.model import Payment, PaymentFilter, PaymentPage, PaymentStatus
-from domain.payments.ports import QrRenderer, UnitOfWork
+from domain.payments.ports import PaymentNetwork, QrRenderer, UnitOfWork
 from domain.policies import Access, owner_relations
 from domain.transactions import UnitOfWorkFactory
 
@@ -91,3 +91,25 @@ async def list_payments(
                 audit, AuditEntry(action="payment.list", resource_type="payment")
             )
     return page
+
+
+async def payment_deeplink(
+    access: Access,
+    audit: AuditContext,
+    payment_id: uuid.UUID,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    network: PaymentNetwork | None,
+) -> str:
+    """A link that opens the payer's Bakong app on the code (made by Bakong's API, asked now)."""
+    async with uow_factory() as uow:
+        payment = as_owner(access, await uow.payments.get(payment_id))
+    if payment.status is not PaymentStatus.PENDING:
+        raise Conflict(f"the payment is {payment.status}: there is nothing left to pay")
+    try:
+        link = await network.deeplink(payment.khqr) if network is not None else None
+    except PermanentFailure:  # our token refused: the operator's to mend, Bakong's to answer
+        raise TransientFailure("Bakong refused to make a deeplink", code="bakong_refused") from None
+    if link is None:
+        raise Conflict("deeplinks are not configured here", code="no_deeplinks")
+    return link

@@ -133,6 +133,9 @@ class FakeBakong:
         self.calls += 1
         return {md5: self.paid[md5] for md5 in md5s if md5 in self.paid}
 
+    async def deeplink(self, qr: str) -> str | None:
+        return None
+
 
 class FakeQr:
     def png(self, text: str) -> bytes:

@@ -618,6 +618,9 @@ ROWS: tuple[Row, ...] = (
         target=payment(PaymentStatus.PENDING)),
     Row("GET", f"{API}/payments/{{id}}/qr", "payment.read", OWNER_OR_ADMIN,
         target=payment(PaymentStatus.PENDING)),
+    Row("GET", f"{API}/payments/{{id}}/deeplink", "payment.read",  # none configured here: 409
+        grid(patient="409 404 404", doctor="409 404 404", admin="409 -- 409"),
+        target=payment(PaymentStatus.PENDING)),
     Row("GET", f"{API}/payments/{{id}}/receipt", "payment.read", OWNER_OR_ADMIN,
         target=payment(PaymentStatus.COMPLETED)),
     Row("POST", f"{API}/payments/{{id}}/refund", "payment.refund",

@@ -23,7 +23,7 @@ from tests.conftest import make_settings
 from tests.support.api import api_client, assert_problem
 from tests.support.bakong import TOKEN, md5_of, running_bakong
 from tests.support.handlers import handler_of
-from tests.support.khqr_decoder import decoded
+from tests.support.khqr_decoder import assert_every_stored_code_verifies, decoded
 from tests.support.platform import running_services, wired
 from tests.support.rows import audit_events, rows
 from tests.support.users import add_cast
@@ -52,6 +52,8 @@ def pay_settings(database_url, redis_url, tmp_path, bakong):
         bakong_token=TOKEN,
         bakong_account_id=ACCOUNT,
         bakong_timeout_seconds=0.5,
+        bakong_app_icon_url="https://healthplat.example/icon.png",
+        bakong_deeplink_callback="healthplat://payments",
         rate_limit_user_per_minute=10_000,  # one payer makes 120 payments in one test
     )
 
@@ -71,6 +73,13 @@ async def api(pay_settings):
 @pytest.fixture
 async def cast(services):
     return await add_cast(services)
+
+
+@pytest.fixture(autouse=True)
+async def every_code_checked(services):
+    """After each test: every KHQR it made passes NBC's own decoder (tools/khqr)."""
+    yield
+    await assert_every_stored_code_verifies(services)
 
 
 async def create(api, member, **body) -> dict:
@@ -211,6 +220,21 @@ async def test_the_code_comes_as_png_and_svg_while_pending(api, cast):
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
     assert svg.headers["content-type"].startswith("image/svg+xml") and b"<svg" in svg.content
     assert_problem(await api.get(payment["qrPng"], headers=cast.borey.headers), 404)
+
+
+async def test_a_deeplink_comes_from_bakong_for_a_pending_code(api, services, cast, bakong):
+    payment = await create(api, cast.alice, purpose="subscription", planId="basic-monthly")
+    link = await api.get(f"{PAYMENTS}/{payment['id']}/deeplink", headers=cast.alice.headers)
+    assert link.status_code == 200, link.text
+    assert link.json()["deeplink"].startswith("https://bakong.page.link/")
+    assert bakong.calls["/v1/generate_deeplink_by_qr"] == 1
+    assert_problem(
+        await api.get(f"{PAYMENTS}/{payment['id']}/deeplink", headers=cast.borey.headers), 404
+    )
+    bakong.outside_cambodia = True
+    assert_problem(
+        await api.get(f"{PAYMENTS}/{payment['id']}/deeplink", headers=cast.alice.headers), 503
+    )
 
 
 # --- confirmation: callback, polling, both at once ------------------------------------------------

@@ -19,6 +19,7 @@ from tests.conftest import make_settings
 from tests.support.api import api_client, assert_problem
 from tests.support.bakong import running_bakong
 from tests.support.handlers import handler_of
+from tests.support.khqr_decoder import assert_every_stored_code_verifies
 from tests.support.platform import running_services, wired
 from tests.support.rows import audit_events, rows
 from tests.support.users import add_cast
@@ -60,6 +61,13 @@ async def api(sub_settings):
 @pytest.fixture
 async def cast(services):
     return await add_cast(services)
+
+
+@pytest.fixture(autouse=True)
+async def every_code_checked(services):
+    """After each test: every KHQR it made passes NBC's own decoder (tools/khqr)."""
+    yield
+    await assert_every_stored_code_verifies(services)
 
 
 def jobs_of(settings, kind: str) -> list[Job]:

@@ -38,6 +38,8 @@ from tests.support.servers import free_port
 
 ONE = "/v1/check_transaction_by_md5"
 MANY = "/v1/check_transaction_by_md5_list"
+DEEPLINK = "/v1/generate_deeplink_by_qr"
+SOURCE_FIELDS = {"appName", "appIconUrl", "appDeepLinkCallback"}
 MD5 = re.compile(r"^[0-9a-f]{32}$")
 CURRENCIES = {"840": "USD", "116": "KHR"}
 TOKEN = "test-bakong-token-" + "t" * 24
@@ -59,7 +61,7 @@ class BakongServer:
     delay: float = 0.0
     outside_cambodia: bool = False
     paid: dict[str, dict[str, Any]] = field(default_factory=dict)
-    calls: dict[str, int] = field(default_factory=lambda: {ONE: 0, MANY: 0})
+    calls: dict[str, int] = field(default_factory=lambda: {ONE: 0, MANY: 0, DEEPLINK: 0})
     asked: list[str] = field(default_factory=list)
     _failures: list[int] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -133,7 +135,7 @@ class BakongServer:
             return _send(request, 403, b"<html><body>403 Forbidden</body></html>", "text/html")
         if failure is not None:
             return _send(request, failure, b"<html>upstream unavailable</html>", "text/html")
-        if request.path not in (ONE, MANY):
+        if request.path not in (ONE, MANY, DEEPLINK):
             return _reply(request, 404, {"responseCode": 1, "errorCode": None, "data": None})
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return _reply(request, 401, _error(6, "Unauthorized"))
@@ -145,6 +147,8 @@ class BakongServer:
             self.calls[request.path] += 1
         if request.path == ONE:
             return self._one(request, asked)
+        if request.path == DEEPLINK:
+            return self._deeplink(request, asked)
         return self._many(request, asked)
 
     def _one(self, request: BaseHTTPRequestHandler, asked: Any) -> None:
@@ -163,6 +167,26 @@ class BakongServer:
                 "responseMessage": "Getting transaction successfully.",
                 "errorCode": None,
                 "data": found,
+            },
+        )
+
+    def _deeplink(self, request: BaseHTTPRequestHandler, asked: Any) -> None:
+        """A short link for a code whose CRC holds, with the app's whole ``sourceInfo``."""
+        qr = asked.get("qr") if isinstance(asked, dict) else None
+        source = asked.get("sourceInfo") if isinstance(asked, dict) else None
+        if not (isinstance(qr, str) and _crc_holds(qr)):
+            return _reply(request, 400, _error(5, "Missing required fields"))
+        if not (isinstance(source, dict) and set(source) == SOURCE_FIELDS and all(source.values())):
+            return _reply(request, 400, _error(5, "Missing required fields"))
+        link = f"https://bakong.page.link/{md5_of(qr)[:12]}"
+        return _reply(
+            request,
+            200,
+            {
+                "responseCode": 0,
+                "responseMessage": "Success",
+                "errorCode": None,
+                "data": {"shortLink": link},
             },
         )
 
@@ -195,6 +219,16 @@ class BakongServer:
                 "data": data,
             },
         )
+
+
+def _crc_holds(code: str) -> bool:
+    """CRC-16/CCITT-FALSE over all but the last 4 characters (which must be ``6304`` + it)."""
+    crc = 0xFFFF
+    for byte in code[:-4].encode():
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return code[-8:-4] == "6304" and f"{crc:04X}" == code[-4:]
 
 
 def md5_of(code: str) -> str:

@@ -20,3 +20,23 @@ def decoded(codes: list[str]) -> list[dict[str, Any]]:
         ["node", str(SCRIPT)], input=json.dumps(codes), capture_output=True, text=True, check=True
     )
     return json.loads(done.stdout)
+
+
+async def assert_every_stored_code_verifies(services: Any) -> int:
+    """Every KHQR code stored in ``services``' database passes NBC's decoder, with the amount,
+    currency and bill number its payment holds; returns how many were checked."""
+    from domain.payments.khqr import bill_number
+    from domain.payments.model import PaymentFilter
+    from domain.payments.money import amount_text
+
+    async with services.uow() as uow:
+        payments = (await uow.payments.page(PaymentFilter(limit=100_000))).items
+    if not payments:
+        return 0
+    for payment, answer in zip(payments, decoded([p.khqr for p in payments]), strict=True):
+        assert answer["valid"], payment.khqr
+        code = answer["decoded"]
+        assert code["transactionAmount"] == amount_text(payment.amount_minor, payment.currency)
+        assert code["transactionCurrency"] == payment.currency.numeric
+        assert code["billNumber"] == bill_number(payment.id)
+    return len(payments)

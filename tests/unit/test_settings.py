@@ -224,3 +224,30 @@ def test_a_bad_webhook_secret_is_refused_and_never_quoted(value: str) -> None:
     [problem] = problems_of(WEBHOOK_SECRETS=value)
     assert problem.startswith("WEBHOOK_SECRETS must be provider:whsec_")
     assert KEY not in problem and "got" not in problem
+
+
+def test_bakong_settings_are_read_and_what_goes_into_a_khqr_is_checked() -> None:
+    settings = load_settings(
+        {
+            **BASE,
+            "BAKONG_ACCOUNT_ID": "healthplat@aclb",
+            "BAKONG_API_URL": "https://api.example",
+            "BAKONG_TOKEN": "t" * 40,
+            "PAYMENT_EXPIRY_SECONDS": "600",
+        }
+    )
+    assert (settings.bakong_account_id, settings.payment_expiry_seconds) == ("healthplat@aclb", 600)
+    assert settings.bakong_merchant_name == "Healthplat"
+    problems = problems_of(
+        BAKONG_ACCOUNT_ID="no-bank-part",
+        BAKONG_MERCHANT_NAME="A name far longer than KHQR allows",
+        BAKONG_MERCHANT_CITY="Ph\u00f4m P\u00e9nh",
+        BAKONG_API_URL="ftp://x",
+    )
+    assert [p.split()[0] for p in problems] == [
+        "BAKONG_ACCOUNT_ID",
+        "BAKONG_MERCHANT_NAME",
+        "BAKONG_MERCHANT_CITY",
+        "BAKONG_API_URL",
+    ]
+    assert not any("t" * 40 in p for p in problems_of(BAKONG_TOKEN="t" * 40, BAKONG_API_URL="x"))

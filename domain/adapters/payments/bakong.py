@@ -15,6 +15,9 @@ Answers (``responseCode`` 0 means found)::
       -> {"responseCode": 1, "errorCode": 1, "data": null}           (not paid)
     POST /v1/check_transaction_by_md5_list  ["md5", ...]  (at most 50)
       -> {"responseCode": 0, "data": [{"md5", "status": "SUCCESS", "data": {...}}, ...]}
+    POST /v1/generate_deeplink_by_qr  {"qr", "sourceInfo": {"appName", "appIconUrl",
+                                       "appDeepLinkCallback"}}
+      -> {"responseCode": 0, "data": {"shortLink": "https://..."}}
 
 Amounts are JSON numbers in major units; they are read as Decimal, never float.
 """
@@ -42,6 +45,7 @@ from domain.payments.ports import CHECK_BATCH
 
 ONE = "/v1/check_transaction_by_md5"
 MANY = "/v1/check_transaction_by_md5_list"
+DEEPLINK = "/v1/generate_deeplink_by_qr"
 UNAUTHORIZED_CODE = 6
 TRIES = 3
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
@@ -60,13 +64,20 @@ class _Transaction(msgspec.Struct, frozen=True, rename="camel"):
 
 class BakongOpenApi:
     def __init__(
-        self, base_url: str, token: str | None, *, timeout_seconds: float, tries: int = TRIES
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout_seconds: float,
+        tries: int = TRIES,
+        source: dict[str, str] | None = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_seconds
         )
         self._tries = tries
+        self._source = source  # appName, appIconUrl, appDeepLinkCallback: deeplinks' "sourceInfo"
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -88,6 +99,15 @@ class BakongOpenApi:
             if item.get("status") == "SUCCESS" and item.get("data") and item.get("md5") in md5s:
                 paid[item["md5"]] = _paid(item["md5"], item["data"])
         return paid
+
+    async def deeplink(self, qr: str) -> str | None:
+        if self._source is None:
+            return None
+        answer = await self._post(DEEPLINK, {"qr": qr, "sourceInfo": self._source})
+        link = (answer.get("data") or {}).get("shortLink")
+        if answer.get("responseCode") != 0 or not isinstance(link, str):
+            raise TransientFailure("Bakong made no deeplink for this code", code="bakong_error")
+        return link
 
     async def _post(self, path: str, body: Any) -> dict[str, Any]:
         try:
