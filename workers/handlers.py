@@ -19,6 +19,7 @@ from domain.adapters.bootstrap import Services
 from domain.catalogue import JOB_KINDS
 from domain.errors import PermanentFailure
 from domain.jobs.model import Job, JobKind
+from domain.jobs.submit import planner_of
 from domain.wiring import inject
 from workers.durable import while_held
 
@@ -48,9 +49,7 @@ def payload_of(kind: JobKind, job: Job) -> msgspec.Struct:
 
 def bind_plan(kind: JobKind, dependencies: Mapping[str, object]) -> Callable[[], Awaitable[object]]:
     """A periodic kind's planner with its dependencies wired in."""
-    if kind.periodic is None:
-        raise TypeError(f"{kind.name} is not periodic")
-    return inject(kind.periodic.plan, dependencies)
+    return inject(planner_of(kind), dependencies)
 
 
 def worker_dependencies(services: Services) -> dict[str, object]:

@@ -96,8 +96,12 @@ class DailyAt(msgspec.Struct, frozen=True):
 
 
 class Periodic(msgspec.Struct, frozen=True):
+    """When a kind is planned, and how: ``plan`` enqueues its job when there is work; without
+    one (daily kinds), the plan is the kind's job of the day with no payload
+    (``domain.jobs.submit.planner_of``)."""
+
     when: Every | DailyAt
-    plan: Planner
+    plan: Planner | None = None
 
 
 class JobKind(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,6 +8,7 @@ fails, the same. So a job that a client was told about always runs.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -15,7 +16,8 @@ from datetime import UTC, datetime
 import msgspec
 import structlog
 
-from domain.jobs.model import SYSTEM_OWNER, Job, JobKind, NewJob
+from domain.clock import Clock
+from domain.jobs.model import SYSTEM_OWNER, Job, JobKind, NewJob, Planner
 from domain.jobs.ports import MessageSender, Submission, UnitOfWork
 from domain.transactions import UnitOfWorkFactory
 
@@ -98,3 +100,21 @@ def daily_job(kind: JobKind, now: datetime, payload: dict[str, object]) -> NewJo
         idempotency_key=f"daily:{now.astimezone(UTC).date().isoformat()}",
         request=canonical_request(payload),
     )
+
+
+async def plan_the_day(
+    kind: JobKind,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    sender: MessageSender,
+    clock: Clock,
+) -> Submission:
+    """The day's job of a daily ``kind`` that needs no payload, found if already made."""
+    return await submit_job(uow_factory, sender, daily_job(kind, clock.now(), {}))
+
+
+def planner_of(kind: JobKind) -> Planner:
+    """A periodic kind's planner: the one it declares, else its job of the day."""
+    if kind.periodic is None:
+        raise TypeError(f"{kind.name} is not periodic")
+    return kind.periodic.plan or functools.partial(plan_the_day, kind)

@@ -9,7 +9,7 @@ from domain.clock import Clock
 from domain.errors import PermanentFailure
 from domain.jobs.model import SYSTEM_OWNER, DailyAt, Every, Job, JobKind, NewJob, Periodic
 from domain.jobs.ports import ExclusiveRuns, MessageSender, Submission
-from domain.jobs.submit import daily_job, enqueue_job, send_submitted
+from domain.jobs.submit import enqueue_job, send_submitted
 from domain.notifications.ports import AddressValidator, EmailRenderer, LiveChannel
 from domain.payments.activation import PAYMENT_ACTIVATE as PAYMENT_ACTIVATE
 from domain.payments.polling import poll_pending
@@ -92,15 +92,6 @@ async def reconcile_payments(
     )
 
 
-async def plan_reconciliation(
-    *, uow_factory: UnitOfWorkFactory[UnitOfWork], sender: MessageSender, clock: Clock
-) -> Submission:
-    async with uow_factory() as uow:
-        submission = await enqueue_job(uow, daily_job(PAYMENT_RECONCILE, clock.now(), {}))
-    await send_submitted(sender, submission)
-    return submission
-
-
 PAYMENT_POLL = JobKind(
     name="payment.poll",
     queue="default",
@@ -116,5 +107,5 @@ PAYMENT_RECONCILE = JobKind(
     handler=reconcile_payments,
     retry_delays=(60.0, 600.0, 3600.0),
     timeout_seconds=3600.0,
-    periodic=Periodic(when=DailyAt(hour=1, minute=30), plan=plan_reconciliation),
+    periodic=Periodic(when=DailyAt(hour=1, minute=30)),
 )

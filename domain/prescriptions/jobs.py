@@ -8,8 +8,6 @@ from typing import Any
 
 from domain.clock import Clock
 from domain.jobs.model import DailyAt, Job, JobKind, Periodic
-from domain.jobs.ports import MessageSender, Submission
-from domain.jobs.submit import daily_job, submit_job
 from domain.notifications.ports import LiveChannel
 from domain.prescriptions.batch_run import BatchPayload, prescribe_batch
 from domain.prescriptions.lifecycle import expire_ended
@@ -48,25 +46,13 @@ async def extend_doses(
             return {"prescriptions": prescriptions, "dosesMade": made}
 
 
-async def plan_expiry(
-    *, uow_factory: UnitOfWorkFactory[UnitOfWork], sender: MessageSender, clock: Clock
-) -> Submission:
-    return await submit_job(uow_factory, sender, daily_job(PRESCRIPTION_EXPIRE, clock.now(), {}))
-
-
-async def plan_extension(
-    *, uow_factory: UnitOfWorkFactory[UnitOfWork], sender: MessageSender, clock: Clock
-) -> Submission:
-    return await submit_job(uow_factory, sender, daily_job(DOSE_EXTEND, clock.now(), {}))
-
-
 PRESCRIPTION_EXPIRE = JobKind(
     name="prescription.expire",
     queue="default",
     handler=expire_prescriptions,
     retry_delays=(60.0, 600.0, 3600.0),
     timeout_seconds=1800.0,
-    periodic=Periodic(when=DailyAt(hour=0, minute=30), plan=plan_expiry),
+    periodic=Periodic(when=DailyAt(hour=0, minute=30)),
 )
 
 DOSE_EXTEND = JobKind(
@@ -75,7 +61,7 @@ DOSE_EXTEND = JobKind(
     handler=extend_doses,
     retry_delays=(60.0, 600.0, 3600.0),
     timeout_seconds=1800.0,
-    periodic=Periodic(when=DailyAt(hour=0, minute=40), plan=plan_extension),
+    periodic=Periodic(when=DailyAt(hour=0, minute=40)),
 )
 
 # One patient after another; a retry carries on where the last attempt stopped.

@@ -11,7 +11,7 @@ from domain.auditing import SYSTEM, AuditEntry
 from domain.clock import Clock
 from domain.jobs.model import DailyAt, Job, JobKind, Periodic
 from domain.jobs.ports import MessageSender, Submission
-from domain.jobs.submit import daily_job, enqueue_job, send_submitted
+from domain.jobs.submit import send_submitted
 from domain.notifications.email import SendEmail, enqueue_email, sender_domain
 from domain.notifications.inapp import Notice, NoticeKind
 from domain.notifications.notices import announce, notify
@@ -111,20 +111,11 @@ async def subscription_upkeep(
     return counts
 
 
-async def plan_upkeep(
-    *, uow_factory: UnitOfWorkFactory[UnitOfWork], sender: MessageSender, clock: Clock
-) -> Submission:
-    async with uow_factory() as uow:
-        submission = await enqueue_job(uow, daily_job(SUBSCRIPTION_UPKEEP, clock.now(), {}))
-    await send_submitted(sender, submission)
-    return submission
-
-
 SUBSCRIPTION_UPKEEP = JobKind(
     name="subscription.upkeep",
     queue="default",
     handler=subscription_upkeep,
     retry_delays=(60.0, 600.0, 3600.0),
     timeout_seconds=3600.0,
-    periodic=Periodic(when=DailyAt(hour=2, minute=0), plan=plan_upkeep),
+    periodic=Periodic(when=DailyAt(hour=2, minute=0)),
 )

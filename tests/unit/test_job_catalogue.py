@@ -11,6 +11,7 @@ import pytest
 from domain.adapters.bootstrap import DERIVED_DEPENDENCIES, Services
 from domain.catalogue import JOB_KINDS, queues
 from domain.jobs.model import Every, JobKind
+from domain.jobs.submit import planner_of
 from domain.settings import Settings
 from domain.wiring import dependencies_of
 from tests.support.paths import PROJECT_ROOT
@@ -75,7 +76,7 @@ def test_every_handler_and_planner_asks_only_for_what_a_worker_has(kind: JobKind
     assert positional == (["job", "payload"] if kind.payload is not None else ["job"])
     assert set(dependencies_of(kind.handler)) <= dependency_names()
     if kind.periodic is not None:
-        plan = kind.periodic.plan
+        plan = planner_of(kind)
         assert set(dependencies_of(plan)) == set(inspect.signature(plan).parameters)
         assert set(dependencies_of(plan)) <= dependency_names()
         if isinstance(kind.periodic.when, Every):
