@@ -48,8 +48,9 @@ function doctorActions(prescription, reload) {
   const act = (verb, label, style, question) => h(`button.${style}`, {
     type: "button",
     onclick: async (event) => {
+      const button = event.currentTarget;
       if (question && !(await confirmDialog(question, label))) return;
-      event.target.disabled = true;
+      button.disabled = true;
       try {
         const answer = await api.post(`/prescriptions/${prescription.id}/${verb}`);
         announce(`Prescription ${answer.status}.`);

@@ -47,8 +47,8 @@ async function doseRow(dose, items, onMarked) {
   const amount = item ? `${dose.amount === "1" ? item.doseAmount : `${dose.amount} × ${item.doseAmount}`} ${item.doseForm}, ${item.strength}` : "";
   const due = new Date(dose.dueAt).getTime();
   const canMark = MARKABLE.has(dose.status) && due - Date.now() <= MARKABLE_BEFORE_MS;
-  const mark = async (event, verb, body) => {
-    event.currentTarget.disabled = true;
+  const mark = async (button, verb, body) => {
+    button.disabled = true;
     try {
       await api.post(`/doses/${dose.id}/${verb}`, body);
       announce(verb === "taken" ? "Marked as taken." : "Marked as skipped.");
@@ -66,14 +66,15 @@ async function doseRow(dose, items, onMarked) {
       dose.status !== "taken" ? h("button.primary", {
         type: "button",
         "aria-label": `Taken: ${label} at ${clock(dose.dueAt).textContent}`,
-        onclick: (event) => mark(event, "taken"),
+        onclick: (event) => mark(event.currentTarget, "taken"),
       }, "Taken") : null,
       dose.status !== "skipped" ? h("button.secondary", {
         type: "button",
         "aria-label": `Skip: ${label} at ${clock(dose.dueAt).textContent}`,
         onclick: async (event) => {
+          const button = event.currentTarget;
           const reason = await askDialog("Why are you skipping this dose?", "Reason", "Skip dose");
-          if (reason) mark(event, "skipped", { reason });
+          if (reason) mark(button, "skipped", { reason });
         },
       }, "Skip") : null) : null);
 }
