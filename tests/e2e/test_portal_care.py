@@ -248,7 +248,7 @@ def test_a_doctor_sees_patients_riskiest_first_acknowledges_and_prescribes(
         rows.nth(0).get_by_role("link", name=PATIENT_ALICE.name).click()
         expect(page.locator("#adherence-summary")).to_contain_text("0% of doses taken (0 of 1")
         expect(page.locator("article.prescription")).to_have_count(1)
-        page.get_by_label("Find in the catalogue").fill("amoxycilin")
+        page.get_by_label("Find in the catalogue").fill("amoxycillin")
         medicine = page.get_by_label("Medicine", exact=True)
         expect(medicine).to_contain_text("amoxicillin, capsule")
         medicine.select_option(label="amoxicillin, capsule (Amoxil)")
