@@ -34,16 +34,37 @@ function bucketLabel(bucket, granularity) {
   return `${granularity === "week" ? "Week of " : ""}${day(bucket.start).textContent}`;
 }
 
+const EMPTY_TALLY = { due: 0, taken: 0, late: 0, skipped: 0, missed: 0, adherence: null };
+
+function addDays(isoDate, days) {
+  const at = new Date(`${isoDate}T00:00:00Z`);
+  at.setUTCDate(at.getUTCDate() + days);
+  return at.toISOString().slice(0, 10);
+}
+
+/** Every day (or ISO week, from its Monday) of the period: the API sends only those with doses. */
+export function allBuckets(report) {
+  const byStart = new Map(report.buckets.map((b) => [b.start, b.tally]));
+  const week = report.granularity === "week";
+  const weekday = (new Date(`${report.from}T00:00:00Z`).getUTCDay() + 6) % 7; // Monday 0
+  const filled = [];
+  for (let start = week ? addDays(report.from, -weekday) : report.from; start <= report.to; start = addDays(start, week ? 7 : 1)) {
+    filled.push({ start, tally: byStart.get(start) || EMPTY_TALLY });
+  }
+  return filled;
+}
+
 /** The bars; every bar has its own <title> (hover, and read by some screen readers). */
 export function bars(report, labelledBy) {
-  const n = report.buckets.length;
+  const buckets = allBuckets(report);
+  const n = buckets.length;
   const step = Math.max(12, Math.floor(640 / Math.max(n, 1)));
   const width = LEFT + n * step + 4;
   const grid = [0, LOW, ADHERENT, 1].map((ratio) => svg("g", { class: ratio === ADHERENT ? "grid target" : "grid" },
     svg("line", { x1: LEFT, x2: width, y1: y(ratio), y2: y(ratio) }),
     svg("text", { x: LEFT - 4, y: y(ratio) + 4, "text-anchor": "end" }, `${ratio * 100}%`)));
   const labelEvery = Math.ceil(n / 8);
-  const columns = report.buckets.map((bucket, i) => {
+  const columns = buckets.map((bucket, i) => {
     const ratio = bucket.tally.adherence;
     const x = LEFT + i * step + step * 0.15;
     const barWidth = step * 0.7;

@@ -96,8 +96,8 @@ export function prescriptionsCard(patientId) {
 let itemCount = 0;
 
 /** One item's fields: the catalogue search fills the medicine choice, which fills strengths. */
-function itemFields(onRemove) {
-  const n = ++itemCount;
+function itemFields(position, onRemove) {
+  const n = ++itemCount; // unique ids on the page; ``position`` is what a person reads
   const query = h("input", { type: "search", id: `medicine-search-${n}`, autocomplete: "off", placeholder: "e.g. amoxicillin" });
   const choice = h("select", { name: "medicineId", required: true, id: `medicine-${n}` }, h("option", { value: "" }, "Search first"));
   const strength = h("select", { name: "strength", required: true, id: `strength-${n}` });
@@ -128,7 +128,7 @@ function itemFields(onRemove) {
   });
   const frequency = h("input", { name: "frequency", required: true, list: "frequencies", value: "BID", maxlength: "100" });
   const fieldset = h("fieldset.item", {},
-    h("legend", {}, `Medicine ${n}`),
+    h("legend", {}, `Medicine ${position}`),
     h("div.grid", {},
       field("Find in the catalogue", query), field("Medicine", choice, null), field("Strength", strength),
       field("Dose", h("input", { name: "doseAmount", required: true, value: "1", maxlength: "10" }), "1, 0.5 or 1/2"),
@@ -139,7 +139,7 @@ function itemFields(onRemove) {
       field("For how many days", h("input", { name: "durationDays", type: "number", min: "1", max: "366", required: true, value: "7" })),
       field("Instructions", h("input", { name: "instructions", maxlength: "500" }))),
     status,
-    onRemove ? h("button.link-button", { type: "button", onclick: () => { fieldset.remove(); onRemove(); } }, `Remove medicine ${n}`) : null);
+    onRemove ? h("button.link-button", { type: "button", onclick: () => { fieldset.remove(); onRemove(); } }, `Remove medicine ${position}`) : null);
   return fieldset;
 }
 
@@ -161,7 +161,13 @@ function itemOf(fieldset) {
 function draftForm(patientId, onSaved) {
   const items = h("div.items");
   const warnings = h("div", { "aria-live": "polite" });
-  const add = () => items.append(itemFields(items.children.length ? () => {} : null));
+  // later items can be removed; the rest are then numbered again from their fields
+  const renumber = () => [...items.children].forEach((set, i) => {
+    set.querySelector("legend").textContent = `Medicine ${i + 1}`;
+    const remove = set.querySelector(".link-button");
+    if (remove) remove.textContent = `Remove medicine ${i + 1}`;
+  });
+  const add = () => items.append(itemFields(items.children.length + 1, items.children.length ? renumber : null));
   add();
   const form = submitting(
     h("form.draft", {},

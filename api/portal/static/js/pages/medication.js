@@ -100,13 +100,17 @@ function dosesCard(patientId, timeZone, onMarked) {
         body.replaceChildren(empty("No doses in the next days.", "Doses appear here once your doctor activates a prescription."));
         return;
       }
-      const sections = [];
+      const soon = [];
+      const later = [];
       for (const [date, list] of [...days].sort(([a], [b]) => a.localeCompare(b))) {
         const heading = date === today ? "Today" : date < today ? "Earlier, still open" : null;
-        sections.push(h("section.day", { "aria-label": heading || day(date).textContent, dataset: { date } },
-          h("h3", {}, heading ? `${heading} · ` : "", day(date)),
-          h("ul.doses", {}, await Promise.all(list.sort((a, b) => a.dueAt.localeCompare(b.dueAt)).map((d) => doseRow(d, items, () => onMarked(reload)))))));
+        const rows = await Promise.all(list.sort((a, b) => a.dueAt.localeCompare(b.dueAt)).map((d) => doseRow(d, items, () => onMarked(reload))));
+        (date <= today ? soon : later).push(h("section.day", { "aria-label": heading || day(date).textContent, dataset: { date } },
+          h("h3", {}, heading ? `${heading} · ` : "", day(date)), h("ul.doses", {}, rows)));
       }
+      // the days after today fold away, open when nothing is left today
+      const sections = [...soon];
+      if (later.length) sections.push(h("details.next-days", { open: !soon.length }, h("summary", {}, `The next ${later.length === 1 ? "day" : `${later.length} days`}`), ...later));
       body.replaceChildren(...sections);
     } catch (error) {
       body.replaceChildren(errorBox(error));
