@@ -58,7 +58,7 @@ export function allBuckets(report) {
 export function bars(report, labelledBy) {
   const buckets = allBuckets(report);
   const n = buckets.length;
-  const step = Math.max(12, Math.floor(640 / Math.max(n, 1)));
+  const step = Math.max(12, Math.floor(420 / Math.max(n, 1)));
   const width = LEFT + n * step + 4;
   const grid = [0, LOW, ADHERENT, 1].map((ratio) => svg("g", { class: ratio === ADHERENT ? "grid target" : "grid" },
     svg("line", { x1: LEFT, x2: width, y1: y(ratio), y2: y(ratio) }),
