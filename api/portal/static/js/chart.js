@@ -12,7 +12,9 @@ const SPANS = { day: 30, week: 12 * 7 }; // days shown per granularity
 const HEIGHT = 160;
 const PLOT_TOP = 10;
 const PLOT_BOTTOM = 130;
-const LEFT = 34;
+const LEFT = 42;
+const RIGHT = 18;
+const tickFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", timeZone: "UTC" });
 const DIRECTIONS = { improving: "improving", worsening: "getting worse", steady: "steady", unknown: "no earlier figures to compare" };
 
 function svg(tag, attrs = {}, ...children) {
@@ -59,7 +61,7 @@ export function bars(report, labelledBy) {
   const buckets = allBuckets(report);
   const n = buckets.length;
   const step = Math.max(12, Math.floor(420 / Math.max(n, 1)));
-  const width = LEFT + n * step + 4;
+  const width = LEFT + n * step + RIGHT;
   const grid = [0, LOW, ADHERENT, 1].map((ratio) => svg("g", { class: ratio === ADHERENT ? "grid target" : "grid" },
     svg("line", { x1: LEFT, x2: width, y1: y(ratio), y2: y(ratio) }),
     svg("text", { x: LEFT - 4, y: y(ratio) + 4, "text-anchor": "end" }, `${ratio * 100}%`)));
@@ -75,7 +77,7 @@ export function bars(report, labelledBy) {
       : svg("rect", { class: `bar ${tone(ratio)}`, x, width: barWidth, y: y(ratio), height: Math.max(PLOT_BOTTOM - y(ratio), 1) });
     shape.append(svg("title", {}, `${label}: ${said}`));
     const tick = i % labelEvery === 0
-      ? svg("text", { class: "tick", x: x + barWidth / 2, y: PLOT_BOTTOM + 16, "text-anchor": "middle" }, day(bucket.start).textContent.replace(/^\w+, /, ""))
+      ? svg("text", { class: "tick", x: x + barWidth / 2, y: PLOT_BOTTOM + 16, "text-anchor": "middle" }, tickFormat.format(new Date(`${bucket.start}T00:00:00Z`)))
       : null;
     return svg("g", { "data-start": bucket.start, "data-adherence": ratio ?? "" }, shape, ...(tick ? [tick] : []));
   });
