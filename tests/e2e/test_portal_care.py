@@ -173,6 +173,10 @@ def test_a_patient_marks_doses_and_sees_adherence_change(stack: Stack) -> None:
         expect(skipped.locator(".badge").first).to_have_text("skipped")
         expect(skipped).to_contain_text("Felt nauseous")
         expect(summary).to_contain_text("50% of doses taken (1 of 2", timeout=30_000)
+        page.get_by_label("Per week (12 weeks)").check()  # 12 ISO weeks, this one half taken
+        expect(page.locator("svg.chart > g[data-start]")).to_have_count(12, timeout=10_000)
+        expect(page.locator("svg.chart rect.bar.fair")).to_have_count(1)
+        expect(summary).to_contain_text("50% of doses taken (1 of 2")
 
         # a reading in the hypertensive-crisis range raises an alert, shown at once
         page.get_by_label("Kind of reading").select_option("blood_pressure")

@@ -114,10 +114,12 @@ function table(report) {
         h("td", { "data-label": "Skipped" }, String(bucket.tally.skipped)))))));
 }
 
+/** The period asked for: the last 30 days, or the 12 ISO weeks up to this one (from a Monday). */
 function query(granularity) {
-  const today = new Date();
-  const first = new Date(today.getTime() - (SPANS[granularity] - 1) * 86_400_000);
-  return new URLSearchParams({ granularity, from: localDate(first), to: localDate(today) });
+  const to = localDate(new Date());
+  let from = addDays(to, -(SPANS[granularity] - 1));
+  if (granularity === "week") from = addDays(to, -((new Date(`${to}T00:00:00Z`).getUTCDay() + 6) % 7) - (SPANS.week - 7));
+  return new URLSearchParams({ granularity, from, to });
 }
 
 /**
