@@ -23,14 +23,15 @@ from api.portal.routes import is_portal_path
 from domain.settings import Settings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# The portal: its own files only; data: and blob: images for the TOTP QR code and charts.
+# The portal: its own files only; blob: images for pictures it fetched with the bearer token
+# (a payment's KHQR code). No data: URLs; charts are inline SVG elements, not images.
 # 'self' in connect-src covers the same host's ws:/wss: (the live notices).
 PORTAL_CSP = "; ".join(
     (
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data: blob:",
+        "img-src 'self' blob:",
         "connect-src 'self'",
         "font-src 'self'",
         "manifest-src 'self'",

@@ -21,16 +21,19 @@ import pytest
 from playwright.sync_api import Page, expect
 from stellar_sdk import Keypair
 
-from tests.support.accounts import execute, signup_body, totp_code
+from tests.support.accounts import execute, totp_code
 from tests.support.browser import (
     TIME_ZONE,
     Stack,
+    bearer_by_api,
     chromium,
     drop_files,
     new_context,
     photograph,
     progress_seen,
     record_progress,
+    sign_in,
+    sign_up_by_api,
     slow_uploads,
     start_stack,
     stop_stack,
@@ -58,23 +61,6 @@ def stack(settings, horizon, log_dir) -> Iterator[Stack]:
     running = start_stack(anchored, log_dir)
     yield running
     stop_stack(running)
-
-
-def sign_up_by_api(stack: Stack, person: Person, role: str = "patient") -> None:
-    """An account made and verified without the browser (for journeys that start signed up)."""
-    body = signup_body(person, role)
-    assert httpx.post(f"{stack.url}/api/v1/auth/signup", json=body).status_code == 201
-    token = stack.outbox_link(person.email, "verify-email").split("token=")[1]
-    verified = httpx.post(f"{stack.url}/api/v1/auth/verify-email", json={"token": token})
-    assert verified.status_code == 200, verified.text
-
-
-def sign_in(page: Page, person: Person) -> None:
-    page.goto("/#/signin")
-    page.get_by_label("E-mail address", exact=True).fill(person.email)
-    page.get_by_role("textbox", name="Password", exact=True).fill(person.password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("heading", name="Documents", level=1)).to_be_visible()
 
 
 def sign_in_by_keyboard(page: Page, person: Person) -> None:
@@ -409,13 +395,6 @@ def test_a_doctor_signs_in_with_totp_accepts_a_patient_and_sees_her_documents(
         assert PATIENT_ALICE.name not in page.title() and PATIENT_ALICE.name not in page.url
         assert console_errors == [], console_errors
     assert problems == [], "\n".join(problems)
-
-
-def bearer_by_api(stack: Stack, person: Person) -> dict[str, str]:
-    answer = httpx.post(
-        f"{stack.url}/api/v1/auth/login", json={"email": person.email, "password": person.password}
-    ).json()
-    return {"Authorization": f"Bearer {answer['accessToken']}"}
 
 
 def enable_totp(stack: Stack, person: Person) -> str:

@@ -85,6 +85,8 @@ async def test_the_portal_allows_its_own_scripts_and_styles_only(api, path, medi
     assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
     assert directives["default-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
     assert "unsafe" not in PORTAL_CSP
+    # images: its own files and blob: URLs of bytes it fetched with the token (a KHQR code)
+    assert directives["img-src"] == "'self' blob:"
     for name, value in EVERYWHERE.items():
         assert response.headers[name] == value
 

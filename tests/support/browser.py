@@ -16,12 +16,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import msgspec
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from domain.settings import Settings
+from tests.support.accounts import signup_body
 from tests.support.paths import PROJECT_ROOT
+from tests.support.people import Person
 from tests.support.processes import PlatformProcess, start_api, start_scheduler, start_worker
 from tests.support.servers import free_port
 
@@ -213,3 +216,27 @@ def slow_uploads(page: Page, bytes_per_second: int) -> None:
             "uploadThroughput": bytes_per_second,
         },
     )
+
+
+def sign_up_by_api(stack: Stack, person: Person, role: str = "patient") -> None:
+    """An account made and verified without the browser (for journeys that start signed up)."""
+    body = signup_body(person, role)
+    assert httpx.post(f"{stack.url}/api/v1/auth/signup", json=body).status_code == 201
+    token = stack.outbox_link(person.email, "verify-email").split("token=")[1]
+    verified = httpx.post(f"{stack.url}/api/v1/auth/verify-email", json={"token": token})
+    assert verified.status_code == 200, verified.text
+
+
+def sign_in(page: Page, person: Person) -> None:
+    page.goto("/#/signin")
+    page.get_by_label("E-mail address", exact=True).fill(person.email)
+    page.get_by_role("textbox", name="Password", exact=True).fill(person.password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Documents", level=1)).to_be_visible()
+
+
+def bearer_by_api(stack: Stack, person: Person) -> dict[str, str]:
+    answer = httpx.post(
+        f"{stack.url}/api/v1/auth/login", json={"email": person.email, "password": person.password}
+    ).json()
+    return {"Authorization": f"Bearer {answer['accessToken']}"}

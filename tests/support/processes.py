@@ -34,6 +34,11 @@ SETTING_NAMES = {
     "STELLAR_HORIZON_URL": "stellar_horizon_url",
     "STELLAR_NETWORK_PASSPHRASE": "stellar_network_passphrase",
     "ANCHOR_INTERVAL_SECONDS": "anchor_interval_seconds",
+    "ADHERENCE_INTERVAL_SECONDS": "adherence_interval_seconds",
+    "BAKONG_API_URL": "bakong_api_url",
+    "BAKONG_TOKEN": "bakong_token",
+    "BAKONG_ACCOUNT_ID": "bakong_account_id",
+    "PAYMENT_POLL_INTERVAL_SECONDS": "payment_poll_interval_seconds",
 }
 
 

@@ -11,10 +11,16 @@ import "./pages/records.js";
 import "./pages/jobs.js";
 import "./pages/connections.js";
 import "./pages/notices.js";
+import "./pages/medication.js";
+import "./pages/patients.js";
+import "./pages/payments.js";
 
 const NAV = [
+  ["/medication", "Medication", ["patient"]],
+  ["/patients", "Patients", ["doctor"]],
   ["/documents", "Documents"],
   ["/records", "Records"],
+  ["/payments", "Payments", ["patient"]],
   ["/jobs", "Jobs"],
   ["/connections", "Connections"],
   ["/notices", "Notices"],
@@ -37,10 +43,10 @@ function renderNav() {
     );
     return;
   }
-  const links = NAV.map(([href, label]) =>
+  const links = NAV.filter(([, , roles]) => !roles || roles.includes(account.role)).map(([href, label]) =>
     h(
       "a",
-      { href: `#${href}`, "aria-current": path.startsWith(href) ? "page" : null },
+      { href: `#${href}`, "aria-current": path === href || path.startsWith(`${href}/`) ? "page" : null },
       label,
       href === "/notices" && live.unreadCount() ? unreadBadge(live.unreadCount()) : null,
     ),

@@ -29,6 +29,48 @@ export function when(iso) {
   return h("time", { datetime: date.toISOString() }, timeFormat.format(date));
 }
 
+const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" });
+const clockFormat = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
+
+/** A local calendar day ("2026-12-06", no zone of its own) as a <time>: "Sun, 6 Dec". */
+export function day(isoDate) {
+  return h("time", { datetime: isoDate }, dayFormat.format(new Date(`${isoDate}T00:00:00Z`)));
+}
+
+/** An ISO time's clock time in the user's zone, as a <time>. */
+export function clock(iso) {
+  const date = new Date(iso);
+  return h("time", { datetime: date.toISOString() }, clockFormat.format(date));
+}
+
+/** The YYYY-MM-DD of an instant in an IANA zone (the browser's by default). */
+export function localDate(instant = new Date(), timeZone = undefined) {
+  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(instant);
+}
+
+/** A share between 0 and 1 as a whole percentage; "—" when there is none. */
+export function percent(ratio) {
+  return ratio === null || ratio === undefined ? "—" : `${Math.round(ratio * 100)}%`;
+}
+
+// Minor units per currency as the API counts them (USD cents, KHR whole riel).
+const MINOR_DIGITS = { USD: 2, KHR: 0 };
+
+/** An integer amount of minor units shown as money, without ever going through a float. */
+export function money(amountMinor, currency) {
+  const digits = MINOR_DIGITS[currency] ?? 2;
+  const text = String(Math.abs(amountMinor)).padStart(digits + 1, "0");
+  const decimal = digits ? `${text.slice(0, -digits)}.${text.slice(-digits)}` : text;
+  const format = new Intl.NumberFormat(undefined, { style: "currency", currency, minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return format.format(`${amountMinor < 0 ? "-" : ""}${decimal}`);
+}
+
+/** A code such as "severe_hypertension" or "blood_pressure.high" as words. */
+export function words(code) {
+  const text = String(code).replace(/[._]/g, " ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 export function bytes(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
@@ -47,8 +89,8 @@ export function errorBox(error) {
   return h("p.alert.error", { role: "alert" }, error?.message || String(error));
 }
 
-export function badge(status) {
-  return h(`span.badge.status-${status}`, {}, status.replace(/_/g, " "));
+export function badge(status, label) {
+  return h(`span.badge.status-${String(status).toLowerCase()}`, {}, label || String(status).replace(/_/g, " ").toLowerCase());
 }
 
 /** Say something to screen readers (and show it briefly). */
@@ -76,6 +118,25 @@ export function confirmDialog(question, confirmLabel) {
     );
     dialog.addEventListener("close", () => {
       resolve(dialog.returnValue === "yes");
+      dialog.remove();
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** A modal question with one required text answer; resolves the text, or null if cancelled. */
+export function askDialog(question, label, confirmLabel, { maxlength = 500 } = {}) {
+  return new Promise((resolve) => {
+    const input = h("input", { type: "text", name: "answer", required: true, maxlength: String(maxlength), autocomplete: "off" });
+    const form = h("form", { method: "dialog" },
+      field(label, input),
+      h("div.actions", {},
+        h("button.secondary", { value: "cancel", type: "submit", formnovalidate: true }, "Cancel"),
+        h("button.primary", { value: "yes", type: "submit" }, confirmLabel)));
+    const dialog = h("dialog.confirm", { "aria-labelledby": "ask-title" }, h("h2", { id: "ask-title" }, question), form);
+    dialog.addEventListener("close", () => {
+      resolve(dialog.returnValue === "yes" ? input.value.trim() || null : null);
       dialog.remove();
     });
     document.body.append(dialog);
