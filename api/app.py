@@ -20,6 +20,7 @@ from api.controllers.adherence import AdherenceController
 from api.controllers.alerts import AlertsController, PatientAlertsController
 from api.controllers.audit import AuditController
 from api.controllers.auth import AUTH_CONTROLLERS
+from api.controllers.availability import AvailabilityController
 from api.controllers.connections import ConnectionsController
 from api.controllers.doctors import DoctorsController
 from api.controllers.documents import DocumentsController
@@ -69,6 +70,7 @@ def _api_v1() -> Router:
             JobsController,
             NotificationsController,
             ConnectionsController,
+            AvailabilityController,
             AdherenceController,
             PatientsController,
             DoctorsController,

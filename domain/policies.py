@@ -226,6 +226,9 @@ _TABLE: tuple[Policy, ...] = (
     policy("patient.time_zone", PATIENTS, R.SELF, target="patient", patient_data=True),
     # the doctor directory is public professional data, for any signed-in user
     policy("doctor.list", ANYONE, R.AUTHENTICATED),
+    # telemedicine: a doctor keeps their own calendar; anyone signed in searches free times
+    policy("availability.write", DOCTORS, R.AUTHENTICATED),
+    policy("availability.read", ANYONE, R.AUTHENTICATED),
     # inbound webhooks: the signature is the provider's credential; deliveries are admins'
     public("webhook"),
     policy("webhook.list", ADMINS, R.AUTHENTICATED),

@@ -37,7 +37,7 @@ import inspect
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -59,6 +59,7 @@ from domain.policies import POLICIES
 from domain.settings import Settings
 from tests.conftest import make_settings
 from tests.support.api import api_client, noop_job
+from tests.support.availability import add_calendar, add_day_off
 from tests.support.databases import create_database, database_url_for, drop_database
 from tests.support.jobs import cancel_job
 from tests.support.medicines import seeded_medicine
@@ -240,6 +241,30 @@ def payment(status: PaymentStatus) -> Target:
         return str((await add_payment(world.services, owner.id, status)).id)
 
     return build
+
+
+async def day_off(world: World, role: Role, relation: str) -> str | None:
+    """A day off in the calendar of the member who stands in ``relation`` to the caller."""
+    owner = world.subject(role, relation, stranger=Role.DOCTOR)
+    if owner is None:
+        return None
+    return str(await add_day_off(world.services, owner.id, date(2030, 1, 7)))
+
+
+async def with_calendar(world: World, caller: Member, target: str | None) -> dict[str, Any]:
+    await add_calendar(world.services, caller.id)
+    return {"day": "2030-01-07", "kind": "off"}
+
+
+async def calendar_of(world: World) -> str:
+    """A doctor's calendar: anyone signed in may read it, so it stands alike to all."""
+    await add_calendar(world.services, world.cast.dararith.id)
+    return str(world.cast.dararith.id)
+
+
+async def specialty(world: World) -> str:
+    await add_calendar(world.services, world.cast.dararith.id)
+    return "endocrinology"
 
 
 async def plan_code(world: World, role: Role, relation: str) -> str | None:
@@ -536,6 +561,20 @@ ROWS: tuple[Row, ...] = (
         body=lambda world, caller, target: {"amountMinor": 100}),
     Row("POST", f"{API}/payments/{{id}}/refund/approve", "payment.refund_approve", ADMIN_ONLY,
         target=payment(PaymentStatus.REFUND_PENDING)),
+    # telemedicine: doctors keep their own calendars; everyone signed in searches them
+    Row("PUT", f"{API}/availability/week", "availability.write", by_role("403", "2xx", "403"),
+        body=lambda world, caller, target: {"timeZone": "Asia/Phnom_Penh", "windows": [
+            {"weekday": 1, "start": "09:00", "end": "12:00", "slotMinutes": 30}]}),
+    Row("POST", f"{API}/availability/exceptions", "availability.write",
+        by_role("403", "2xx", "403"), body=with_calendar),
+    Row("DELETE", f"{API}/availability/exceptions/{{id}}", "availability.write",
+        grid(patient="403 403 403", doctor="2xx 404 404", admin="403 -- 403"), target=day_off),
+    Row("GET", f"{API}/availability/doctors/{{id}}", "availability.read",
+        alike("2xx", "2xx", "2xx"), target=lambda world, role, relation: calendar_of(world)),
+    Row("GET", f"{API}/availability/doctors/{{id}}/free", "availability.read",
+        alike("2xx", "2xx", "2xx"), target=lambda world, role, relation: calendar_of(world)),
+    Row("GET", f"{API}/availability/specialties/{{id}}/free", "availability.read",
+        alike("2xx", "2xx", "2xx"), target=lambda world, role, relation: specialty(world)),
     # subscriptions: plans for everyone, set by admins; a patient's own subscription
     Row("GET", f"{API}/subscriptions/plans", "plan.list", everyone("2xx")),
     Row("PUT", f"{API}/subscriptions/plans/{{id}}", "plan.set",
