@@ -22,6 +22,7 @@ from api.controllers.audit import AuditController
 from api.controllers.auth import AUTH_CONTROLLERS
 from api.controllers.availability import AvailabilityController
 from api.controllers.connections import ConnectionsController
+from api.controllers.consultations import ConsultationsController
 from api.controllers.doctors import DoctorsController
 from api.controllers.documents import DocumentsController
 from api.controllers.doses import DosesController, PatientDosesController
@@ -71,6 +72,7 @@ def _api_v1() -> Router:
             NotificationsController,
             ConnectionsController,
             AvailabilityController,
+            ConsultationsController,
             AdherenceController,
             PatientsController,
             DoctorsController,

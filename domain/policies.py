@@ -229,6 +229,8 @@ _TABLE: tuple[Policy, ...] = (
     # telemedicine: a doctor keeps their own calendar; anyone signed in searches free times
     policy("availability.write", DOCTORS, R.AUTHENTICATED),
     policy("availability.read", ANYONE, R.AUTHENTICATED),
+    policy("consultation.hold", PATIENTS, R.AUTHENTICATED),
+    policy("consultation.read", ANYONE, R.PARTY, R.ADMIN, target="consultation"),
     # inbound webhooks: the signature is the provider's credential; deliveries are admins'
     public("webhook"),
     policy("webhook.list", ADMINS, R.AUTHENTICATED),

@@ -98,3 +98,16 @@ def daily_job(kind: JobKind, now: datetime, payload: dict[str, object]) -> NewJo
         idempotency_key=f"daily:{now.astimezone(UTC).date().isoformat()}",
         request=canonical_request(payload),
     )
+
+
+def interval_job(kind: JobKind, now: datetime, seconds: float) -> NewJob:
+    """The platform's own job of ``kind`` for the interval of ``seconds`` that ``now`` falls in:
+    keyed by that interval, so two schedulers plan one."""
+    bucket = int(now.astimezone(UTC).timestamp() // max(seconds, 1.0))
+    return NewJob(
+        kind=kind,
+        owner_id=SYSTEM_OWNER,
+        payload={},
+        idempotency_key=f"every:{bucket}",
+        request=canonical_request({}),
+    )

@@ -60,6 +60,7 @@ from domain.settings import Settings
 from tests.conftest import make_settings
 from tests.support.api import api_client, noop_job
 from tests.support.availability import add_calendar, add_day_off
+from tests.support.consultations import add_consultation
 from tests.support.databases import create_database, database_url_for, drop_database
 from tests.support.jobs import cancel_job
 from tests.support.medicines import seeded_medicine
@@ -265,6 +266,27 @@ async def calendar_of(world: World) -> str:
 async def specialty(world: World) -> str:
     await add_calendar(world.services, world.cast.dararith.id)
     return "endocrinology"
+
+
+async def consultation_of(world: World, role: Role, relation: str) -> str | None:
+    """A confirmed consultation of a (patient, doctor) pair in ``relation`` to the caller."""
+    pair = world.pair(role, relation)
+    if pair is None:
+        return None
+    patient, doctor = pair
+    return str((await add_consultation(world.services, patient.id, doctor.id)).id)
+
+
+async def free_time(world: World, caller: Member, target: str | None) -> dict[str, Any]:
+    """Tomorrow at 10:00 UTC with Dararith, whose calendar offers it."""
+    await add_calendar(world.services, world.cast.dararith.id)
+    day = datetime.now(UTC).date() + timedelta(days=1)
+    starts = datetime(day.year, day.month, day.day, 10, tzinfo=UTC)
+    return {
+        "doctorId": str(world.cast.dararith.id),
+        "startsAt": starts.isoformat(),
+        "endsAt": (starts + timedelta(minutes=30)).isoformat(),
+    }
 
 
 async def plan_code(world: World, role: Role, relation: str) -> str | None:
@@ -575,6 +597,11 @@ ROWS: tuple[Row, ...] = (
         alike("2xx", "2xx", "2xx"), target=lambda world, role, relation: calendar_of(world)),
     Row("GET", f"{API}/availability/specialties/{{id}}/free", "availability.read",
         alike("2xx", "2xx", "2xx"), target=lambda world, role, relation: specialty(world)),
+    Row("POST", f"{API}/consultations", "consultation.hold", by_role("2xx", "403", "403"),
+        body=free_time),
+    Row("GET", f"{API}/consultations/{{id}}", "consultation.read",
+        grid(patient="2xx 404 404", doctor="2xx 404 404", admin="-- -- 2xx"),
+        target=consultation_of),
     # subscriptions: plans for everyone, set by admins; a patient's own subscription
     Row("GET", f"{API}/subscriptions/plans", "plan.list", everyone("2xx")),
     Row("PUT", f"{API}/subscriptions/plans/{{id}}", "plan.set",

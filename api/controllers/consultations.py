@@ -1,0 +1,135 @@
+"""Consultations: a patient holds a doctor's time (and pays for it), both sides follow it.
+
+Holding answers at once: 201 with the HELD consultation and its payment's KHQR (a zero fee:
+CONFIRMED, no payment), 409 ``time_taken`` when another hold won the time. Send an
+``Idempotency-Key`` to make a retry safe: the same key and body return the first answer
+(``Idempotent-Replayed: true``). Someone else's consultation answers 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, JSONBody
+
+from api.audit_context import AuditContextDep
+from api.commands import IdempotencyKey
+from api.policy_guard import AccessDep
+from api.problems import api_responses
+from api.state import UseCases
+from domain.consultations.hold import Held, HoldRequest, hold_consultation
+from domain.consultations.model import Consultation, ConsultationStatus
+from domain.consultations.reading import read_consultation
+from domain.payments.model import Payment
+
+
+class HoldBody(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
+    doctor_id: uuid.UUID
+    starts_at: datetime  # one of the doctor's free times, as the search lists it
+    ends_at: datetime
+
+
+class HoldPayment(msgspec.Struct, frozen=True, rename="camel"):
+    id: uuid.UUID
+    khqr: str
+    md5: str
+    expires_at: datetime
+
+
+class ConsultationRead(msgspec.Struct, frozen=True, rename="camel"):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    doctor_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    status: ConsultationStatus
+    hold_expires_at: datetime | None
+    payment_id: uuid.UUID | None
+    meeting_url: str | None  # once confirmed
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, consultation: Consultation) -> ConsultationRead:
+        shown = consultation.status in (
+            ConsultationStatus.CONFIRMED,
+            ConsultationStatus.IN_PROGRESS,
+        )
+        return cls(
+            id=consultation.id,
+            patient_id=consultation.patient_id,
+            doctor_id=consultation.doctor_id,
+            starts_at=consultation.starts_at,
+            ends_at=consultation.ends_at,
+            status=consultation.status,
+            hold_expires_at=consultation.hold_expires_at,
+            payment_id=consultation.payment_id,
+            meeting_url=consultation.room if shown else None,
+            created_at=consultation.created_at,
+            updated_at=consultation.updated_at,
+        )
+
+
+class HeldRead(msgspec.Struct, frozen=True, rename="camel"):
+    consultation: ConsultationRead
+    payment: HoldPayment | None
+
+    @classmethod
+    def of(cls, held: Held) -> HeldRead:
+        payment: Payment | None = held.payment
+        return cls(
+            consultation=ConsultationRead.of(held.consultation),
+            payment=HoldPayment(
+                id=payment.id, khqr=payment.khqr, md5=payment.md5, expires_at=payment.expires_at
+            )
+            if payment
+            else None,
+        )
+
+
+class ConsultationsController(Controller):
+    path = "/consultations"
+    tags = ["consultations"]
+
+    @post(
+        "/",
+        operation_id="holdConsultation",
+        summary="A patient holds one of a doctor's free times and gets the payment to make",
+        status_code=201,
+        responses=api_responses(400, 403, 404, 409, 413, 422),
+        opt={"policy": "consultation.hold"},
+    )
+    async def hold(
+        self,
+        data: JSONBody[HoldBody],
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+        idempotency_key: IdempotencyKey,
+    ) -> Response[HeldRead]:
+        request = HoldRequest(
+            doctor_id=data.doctor_id, starts_at=data.starts_at, ends_at=data.ends_at
+        )
+        held = await cases.run(hold_consultation, access, audit_context, request, idempotency_key)
+        headers = {"Location": f"/api/v1/consultations/{held.consultation.id}"}
+        if held.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(
+            HeldRead.of(held), status_code=200 if held.replayed else 201, headers=headers
+        )
+
+    @get(
+        "/{consultation_id:uuid}",
+        operation_id="readConsultation",
+        summary="One consultation, to its patient, its doctor or an admin",
+        responses=api_responses(400, 404),
+        opt={"policy": "consultation.read"},
+    )
+    async def read(
+        self, consultation_id: FromPath[uuid.UUID], access: AccessDep, cases: UseCases
+    ) -> ConsultationRead:
+        consultation = await cases.run(read_consultation, access, consultation_id)
+        return ConsultationRead.of(consultation)

@@ -1,0 +1,141 @@
+"""Consultations in PostgreSQL. The exclusion constraint ``consultations_no_double_booking``
+is the last word on overlapping bookings: a losing insert (or re-booking) is a Conflict."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection, errors
+
+from domain.consultations.model import Consultation, ConsultationStatus
+from domain.errors import Conflict
+
+COLUMNS = (
+    "id, patient_id, doctor_id, starts_at, ends_at, blocked_until, status, room, created_at,"
+    " updated_at, hold_expires_at, payment_id"
+)
+
+
+def consultation_from_row(row: dict[str, Any]) -> Consultation:
+    return Consultation(
+        id=row["id"],
+        patient_id=row["patient_id"],
+        doctor_id=row["doctor_id"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        blocked_until=row["blocked_until"],
+        status=ConsultationStatus(row["status"]),
+        room=row["room"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        hold_expires_at=row["hold_expires_at"],
+        payment_id=row["payment_id"],
+    )
+
+
+def time_taken() -> Conflict:
+    return Conflict("this time of the doctor's is taken", code="time_taken")
+
+
+class PgConsultationRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(
+        self, consultation: Consultation, idempotency_key: str | None, fingerprint: bytes
+    ) -> None:
+        c = consultation
+        try:
+            async with self._conn.transaction():  # a savepoint: the caller's transaction lives on
+                await self._conn.execute(
+                    f"""
+                    INSERT INTO consultations ({COLUMNS}, idempotency_key, request_fingerprint)
+                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                    """,
+                    (
+                        c.id,
+                        c.patient_id,
+                        c.doctor_id,
+                        c.starts_at,
+                        c.ends_at,
+                        c.blocked_until,
+                        c.status.value,
+                        c.room,
+                        c.created_at,
+                        c.updated_at,
+                        c.hold_expires_at,
+                        c.payment_id,
+                        idempotency_key,
+                        fingerprint,
+                    ),
+                )
+        except errors.ExclusionViolation:
+            raise time_taken() from None
+        except errors.UniqueViolation:
+            raise Conflict(
+                "a request with this Idempotency-Key is running", code="idempotency_key_race"
+            ) from None
+
+    async def _one(self, where: str, params: tuple[Any, ...], lock: bool) -> Consultation | None:
+        suffix = " FOR UPDATE" if lock else ""
+        cursor = await self._conn.execute(
+            f"SELECT {COLUMNS} FROM consultations WHERE {where}{suffix}", params
+        )
+        row = await cursor.fetchone()
+        return consultation_from_row(row) if row else None
+
+    async def get(self, consultation_id: uuid.UUID, *, lock: bool = False) -> Consultation | None:
+        return await self._one("id = %s", (consultation_id,), lock)
+
+    async def by_payment(self, payment_id: uuid.UUID, *, lock: bool = False) -> Consultation | None:
+        return await self._one("payment_id = %s", (payment_id,), lock)
+
+    async def by_key(
+        self, patient_id: uuid.UUID, idempotency_key: str
+    ) -> tuple[Consultation, bytes] | None:
+        cursor = await self._conn.execute(
+            f"SELECT {COLUMNS}, request_fingerprint FROM consultations"
+            " WHERE patient_id = %s AND idempotency_key = %s",
+            (patient_id, idempotency_key),
+        )
+        row = await cursor.fetchone()
+        return (consultation_from_row(row), bytes(row["request_fingerprint"])) if row else None
+
+    async def move(
+        self,
+        consultation_id: uuid.UUID,
+        source: ConsultationStatus,
+        target: ConsultationStatus,
+        now: datetime,
+    ) -> Consultation | None:
+        try:
+            async with self._conn.transaction():
+                cursor = await self._conn.execute(
+                    f"""
+                    UPDATE consultations SET status = %s, updated_at = %s,
+                        hold_expires_at = CASE WHEN %s = 'held' THEN hold_expires_at END
+                    WHERE id = %s AND status = %s
+                    RETURNING {COLUMNS}
+                    """,
+                    (target.value, now, target.value, consultation_id, source.value),
+                )
+                row = await cursor.fetchone()
+        except errors.ExclusionViolation:  # re-booking a released time someone else now holds
+            return None
+        return consultation_from_row(row) if row else None
+
+    async def to_release(self, now: datetime, limit: int) -> Sequence[uuid.UUID]:
+        cursor = await self._conn.execute(
+            """
+            SELECT c.id FROM consultations c LEFT JOIN payments p ON p.id = c.payment_id
+            WHERE c.status = 'held'
+              AND (c.hold_expires_at <= %s OR p.status IN ('failed', 'expired'))
+            ORDER BY c.hold_expires_at
+            LIMIT %s
+            """,
+            (now, limit),
+        )
+        return [row["id"] for row in await cursor.fetchall()]

@@ -1,0 +1,75 @@
+"""Where consultations are kept, and what booking asks of calendars, accounts and payments."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from domain.auditing import AuditLog
+from domain.availability.ports import CalendarRepository
+from domain.consultations.model import Consultation, ConsultationStatus
+from domain.jobs.ports import JobRepository
+from domain.notifications.ports import EmailRepository, NoticeRepository
+from domain.payments.ports import Payers, PaymentRepository, PriceList
+
+
+class ConsultationRepository(Protocol):
+    """Consultations inside one transaction.
+
+    ``add`` raises Conflict (``time_taken``) when a held or confirmed consultation of the
+    doctor overlaps the new one's blocked range, and Conflict (``idempotency_key_race``)
+    when the patient's key was just used by a request running alongside. ``move`` is a
+    guarded write: None when the row is no longer in ``source``, or (re-booking a released
+    one) when its time has been taken meanwhile.
+    """
+
+    async def add(
+        self, consultation: Consultation, idempotency_key: str | None, fingerprint: bytes
+    ) -> None: ...
+
+    async def get(
+        self, consultation_id: uuid.UUID, *, lock: bool = False
+    ) -> Consultation | None: ...
+
+    async def by_key(
+        self, patient_id: uuid.UUID, idempotency_key: str
+    ) -> tuple[Consultation, bytes] | None:
+        """The patient's consultation held with this key, and the fingerprint of its request."""
+        ...
+
+    async def by_payment(
+        self, payment_id: uuid.UUID, *, lock: bool = False
+    ) -> Consultation | None: ...
+
+    async def move(
+        self,
+        consultation_id: uuid.UUID,
+        source: ConsultationStatus,
+        target: ConsultationStatus,
+        now: datetime,
+    ) -> Consultation | None: ...
+
+    async def to_release(self, now: datetime, limit: int) -> Sequence[uuid.UUID]:
+        """Held consultations whose hold ran out or whose payment failed or expired."""
+        ...
+
+
+class PatientLookup(Protocol):
+    async def exists(self, patient_id: uuid.UUID) -> bool: ...
+
+
+class UnitOfWork(Protocol):
+    """What booking reads and writes in one database transaction."""
+
+    consultations: ConsultationRepository
+    calendars: CalendarRepository
+    patients: PatientLookup
+    payments: PaymentRepository
+    prices: PriceList
+    payers: Payers
+    notices: NoticeRepository
+    emails: EmailRepository
+    audit: AuditLog
+    jobs: JobRepository
