@@ -15,7 +15,7 @@ from domain.adherence.jobs import ADHERENCE_ROLLUP
 from domain.anchoring.jobs import ANCHOR_BATCH
 from domain.audit.jobs import AUDIT_PARTITIONS
 from domain.consultations.confirmation import activate_consultation
-from domain.consultations.jobs import CONSULTATION_RELEASE
+from domain.consultations.jobs import CONSULTATION_RELEASE, CONSULTATION_REMIND
 from domain.documents.jobs import DOCUMENT_STORE
 from domain.doses.jobs import DOSE_MISSED, DOSE_REMIND
 from domain.errors import NotFound
@@ -56,6 +56,7 @@ JOB_KINDS: dict[str, JobKind] = {
         PAYMENT_RECONCILE,
         SUBSCRIPTION_UPKEEP,
         CONSULTATION_RELEASE,
+        CONSULTATION_REMIND,
     )
 }
 

@@ -231,6 +231,9 @@ _TABLE: tuple[Policy, ...] = (
     policy("availability.read", ANYONE, R.AUTHENTICATED),
     policy("consultation.hold", PATIENTS, R.AUTHENTICATED),
     policy("consultation.read", ANYONE, R.PARTY, R.ADMIN, target="consultation"),
+    policy("consultation.cancel", CARE, R.PARTY, target="consultation"),
+    policy("consultation.conduct", DOCTORS, R.PARTY, target="consultation"),
+    policy("consultation.reschedule", PATIENTS, R.PARTY, target="consultation"),
     # inbound webhooks: the signature is the provider's credential; deliveries are admins'
     public("webhook"),
     policy("webhook.list", ADMINS, R.AUTHENTICATED),

@@ -21,6 +21,7 @@ from api.policy_guard import AccessDep
 from api.problems import api_responses
 from api.state import UseCases
 from domain.consultations.hold import Held, HoldRequest, hold_consultation
+from domain.consultations.lifecycle import act_on_consultation, reschedule_consultation
 from domain.consultations.model import Consultation, ConsultationStatus
 from domain.consultations.reading import read_consultation
 from domain.payments.model import Payment
@@ -30,6 +31,14 @@ class HoldBody(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_field
     doctor_id: uuid.UUID
     starts_at: datetime  # one of the doctor's free times, as the search lists it
     ends_at: datetime
+
+
+class RescheduleBody(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
+    starts_at: datetime
+    ends_at: datetime
+
+
+ConsultationId = FromPath[uuid.UUID]
 
 
 class HoldPayment(msgspec.Struct, frozen=True, rename="camel"):
@@ -129,7 +138,114 @@ class ConsultationsController(Controller):
         opt={"policy": "consultation.read"},
     )
     async def read(
-        self, consultation_id: FromPath[uuid.UUID], access: AccessDep, cases: UseCases
+        self, consultation_id: ConsultationId, access: AccessDep, cases: UseCases
     ) -> ConsultationRead:
         consultation = await cases.run(read_consultation, access, consultation_id)
+        return ConsultationRead.of(consultation)
+
+    async def _act(
+        self,
+        consultation_id: uuid.UUID,
+        transition: str,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+    ) -> ConsultationRead:
+        consultation = await cases.run(
+            act_on_consultation, access, audit_context, consultation_id, transition
+        )
+        return ConsultationRead.of(consultation)
+
+    @post(
+        "/{consultation_id:uuid}/cancel",
+        operation_id="cancelConsultation",
+        summary="Either side cancels; a paid fee is refunded by the cancellation policy",
+        status_code=200,
+        responses=api_responses(400, 403, 404, 409),
+        opt={"policy": "consultation.cancel"},
+    )
+    async def cancel(
+        self,
+        consultation_id: ConsultationId,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+    ) -> ConsultationRead:
+        return await self._act(consultation_id, "cancel", access, audit_context, cases)
+
+    @post(
+        "/{consultation_id:uuid}/start",
+        operation_id="startConsultation",
+        summary="The doctor starts a confirmed consultation (at most 15 minutes early)",
+        status_code=200,
+        responses=api_responses(400, 403, 404, 409),
+        opt={"policy": "consultation.conduct"},
+    )
+    async def start(
+        self,
+        consultation_id: ConsultationId,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+    ) -> ConsultationRead:
+        return await self._act(consultation_id, "start", access, audit_context, cases)
+
+    @post(
+        "/{consultation_id:uuid}/complete",
+        operation_id="completeConsultation",
+        summary="The doctor completes a consultation in progress",
+        status_code=200,
+        responses=api_responses(400, 403, 404, 409),
+        opt={"policy": "consultation.conduct"},
+    )
+    async def complete(
+        self,
+        consultation_id: ConsultationId,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+    ) -> ConsultationRead:
+        return await self._act(consultation_id, "complete", access, audit_context, cases)
+
+    @post(
+        "/{consultation_id:uuid}/no-show",
+        operation_id="markConsultationNoShow",
+        summary="The doctor marks that the patient did not come (once its time has come)",
+        status_code=200,
+        responses=api_responses(400, 403, 404, 409),
+        opt={"policy": "consultation.conduct"},
+    )
+    async def no_show(
+        self,
+        consultation_id: ConsultationId,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+    ) -> ConsultationRead:
+        return await self._act(consultation_id, "no_show", access, audit_context, cases)
+
+    @post(
+        "/{consultation_id:uuid}/reschedule",
+        operation_id="rescheduleConsultation",
+        summary="The patient moves a consultation to another free time of the same doctor",
+        status_code=200,
+        responses=api_responses(400, 403, 404, 409, 413, 422),
+        opt={"policy": "consultation.reschedule"},
+    )
+    async def reschedule(
+        self,
+        consultation_id: ConsultationId,
+        data: JSONBody[RescheduleBody],
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+    ) -> ConsultationRead:
+        consultation = await cases.run(
+            reschedule_consultation,
+            access,
+            audit_context,
+            consultation_id,
+            data.starts_at,
+            data.ends_at,
+        )
         return ConsultationRead.of(consultation)

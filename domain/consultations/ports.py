@@ -55,6 +55,30 @@ class ConsultationRepository(Protocol):
         """Held consultations whose hold ran out or whose payment failed or expired."""
         ...
 
+    async def reschedule(
+        self,
+        consultation: Consultation,
+        starts_at: datetime,
+        ends_at: datetime,
+        blocked_until: datetime,
+        now: datetime,
+    ) -> Consultation | None:
+        """Move ``consultation`` (still in its status) to the new time in one UPDATE, its
+        reminders unsent again; None when it changed meanwhile. Conflict (``time_taken``)
+        when the new time overlaps another booking of the doctor's."""
+        ...
+
+    async def to_remind(self, now: datetime, limit: int) -> Sequence[tuple[Consultation, int]]:
+        """Confirmed consultations due a reminder, each with the reminder it is due
+        (1: the 24-hour one, 2: the 1-hour one)."""
+        ...
+
+    async def reminded(
+        self, consultation_id: uuid.UUID, reminder: int, starts_at: datetime
+    ) -> bool:
+        """Note ``reminder`` as sent, unless the consultation moved or another run sent it."""
+        ...
+
 
 class PatientLookup(Protocol):
     async def exists(self, patient_id: uuid.UUID) -> bool: ...

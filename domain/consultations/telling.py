@@ -81,6 +81,9 @@ async def tell_parties(
                 command,
                 owner_id=SYSTEM_OWNER,
                 message_id_domain=sender_domain(settings.smtp_from),
-                idempotency_key=f"consultation:{consultation.id}:{consultation.status}:{user_id}",
+                idempotency_key=(
+                    f"consultation:{consultation.id}:{consultation.status}:"
+                    f"{consultation.updated_at.timestamp()}:{user_id}"
+                ),
             )
         )

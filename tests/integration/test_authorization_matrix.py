@@ -274,7 +274,28 @@ async def consultation_of(world: World, role: Role, relation: str) -> str | None
     if pair is None:
         return None
     patient, doctor = pair
+    await add_calendar(world.services, doctor.id)  # a reschedule needs a time it offers
     return str((await add_consultation(world.services, patient.id, doctor.id)).id)
+
+
+async def consultation_soon(world: World, role: Role, relation: str) -> str | None:
+    """A confirmed consultation due in five minutes (a doctor may start it)."""
+    pair = world.pair(role, relation)
+    if pair is None:
+        return None
+    patient, doctor = pair
+    await add_calendar(world.services, doctor.id)
+    soon = await add_consultation(
+        world.services, patient.id, doctor.id, starts_in=timedelta(minutes=5)
+    )
+    return str(soon.id)
+
+
+def another_time() -> dict[str, Any]:
+    """Four days on at 09:00 UTC: a time of every calendar ``add_calendar`` keeps."""
+    day = datetime.now(UTC).date() + timedelta(days=4)
+    starts = datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
+    return {"startsAt": starts.isoformat(), "endsAt": (starts + timedelta(minutes=30)).isoformat()}
 
 
 async def free_time(world: World, caller: Member, target: str | None) -> dict[str, Any]:
@@ -602,6 +623,21 @@ ROWS: tuple[Row, ...] = (
     Row("GET", f"{API}/consultations/{{id}}", "consultation.read",
         grid(patient="2xx 404 404", doctor="2xx 404 404", admin="-- -- 2xx"),
         target=consultation_of),
+    Row("POST", f"{API}/consultations/{{id}}/cancel", "consultation.cancel",
+        grid(patient="2xx 404 404", doctor="2xx 404 404", admin="-- -- 403"),
+        target=consultation_of),
+    Row("POST", f"{API}/consultations/{{id}}/start", "consultation.conduct",
+        grid(patient="403 403 403", doctor="2xx 404 404", admin="-- -- 403"),
+        target=consultation_soon),
+    Row("POST", f"{API}/consultations/{{id}}/complete", "consultation.conduct",
+        grid(patient="403 403 403", doctor="409 404 404", admin="-- -- 403"),
+        target=consultation_of),
+    Row("POST", f"{API}/consultations/{{id}}/no-show", "consultation.conduct",
+        grid(patient="403 403 403", doctor="409 404 404", admin="-- -- 403"),
+        target=consultation_of),
+    Row("POST", f"{API}/consultations/{{id}}/reschedule", "consultation.reschedule",
+        grid(patient="2xx 404 404", doctor="403 403 403", admin="-- -- 403"),
+        target=consultation_of, body=lambda world, caller, target: another_time()),
     # subscriptions: plans for everyone, set by admins; a patient's own subscription
     Row("GET", f"{API}/subscriptions/plans", "plan.list", everyone("2xx")),
     Row("PUT", f"{API}/subscriptions/plans/{{id}}", "plan.set",

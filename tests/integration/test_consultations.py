@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from domain.availability.model import WeeklyWindow
-from domain.consultations.jobs import CONSULTATION_RELEASE
+from domain.consultations.jobs import CONSULTATION_RELEASE, CONSULTATION_REMIND
 from domain.jobs.model import Job
 from domain.payments.jobs import PAYMENT_ACTIVATE
 from domain.webhooks.jobs import WEBHOOK_PROCESS
@@ -19,6 +19,7 @@ from tests.conftest import make_settings
 from tests.support.api import api_client, assert_problem
 from tests.support.availability import add_calendar
 from tests.support.bakong import TOKEN, running_bakong
+from tests.support.consultations import add_consultation
 from tests.support.handlers import handler_of
 from tests.support.platform import running_services
 from tests.support.rows import audit_events, rows
@@ -349,3 +350,213 @@ async def test_bad_holds_are_refused_and_change_nothing(api, services, cast, boo
     by_doctor = await hold(api, cast.chantha, hold_body(cast.chantha.id, tomorrow_at(10)))
     assert_problem(by_doctor, 403)
     assert rows(book_settings.database_url, "SELECT count(*) AS n FROM consultations")[0]["n"] == 0
+
+
+# --- lifecycle: guarded moves, cancellation refunds, rescheduling, reminders -------------------
+
+
+async def confirmed_paid(api, services, bakong, settings, member, doctor_id, starts_at) -> str:
+    response = await hold(api, member, hold_body(doctor_id, starts_at))
+    assert response.status_code == 201, response.text
+    held = response.json()
+    await pay(api, services, bakong, settings, held["payment"])
+    for job in jobs_of(settings, "payment.activate"):
+        await handler_of(PAYMENT_ACTIVATE, services)(job)
+    return held["consultation"]["id"]
+
+
+async def refund_asked(services, consultation_id: str) -> tuple[str, int]:
+    async with services.uow() as uow:
+        consultation = await uow.consultations.get(uuid.UUID(consultation_id))
+        payment = await uow.payments.get(consultation.payment_id)
+    return payment.status.value, payment.refund_requested_minor
+
+
+async def next_free_within(api, member, doctor_id, hours: int) -> datetime:
+    today = datetime.now(UTC).date()
+    found = await api.get(
+        f"/api/v1/availability/doctors/{doctor_id}/free",
+        params={"from": str(today), "to": str(today + timedelta(days=1))},
+        headers=member.headers,
+    )
+    now = datetime.now(UTC)
+    times = [datetime.fromisoformat(item["startsAt"]) for item in found.json()["items"]]
+    return next(t for t in times if now + timedelta(minutes=5) < t < now + timedelta(hours=hours))
+
+
+async def test_cancelling_refunds_by_the_policy(api, services, cast, bakong, book_settings) -> None:
+    early = await confirmed_paid(
+        api,
+        services,
+        bakong,
+        book_settings,
+        cast.alice,
+        cast.chantha.id,
+        tomorrow_at(10) + timedelta(days=2),
+    )
+    late = await confirmed_paid(
+        api,
+        services,
+        bakong,
+        book_settings,
+        cast.borey,
+        cast.chantha.id,
+        await next_free_within(api, cast.borey, cast.chantha.id, 23),
+    )
+    by_doctor = await confirmed_paid(
+        api,
+        services,
+        bakong,
+        book_settings,
+        cast.alice,
+        cast.chantha.id,
+        tomorrow_at(11) + timedelta(days=2),
+    )
+    for consultation_id, member in (
+        (early, cast.alice),
+        (late, cast.borey),
+        (by_doctor, cast.chantha),
+    ):
+        response = await api.post(
+            f"{CONSULTATIONS}/{consultation_id}/cancel", headers=member.headers
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "cancelled"
+    fee = 2500  # Chantha's consultation fee, in cents
+    assert await refund_asked(services, early) == ("refund_pending", fee)
+    assert await refund_asked(services, late) == ("refund_pending", fee * 50 // 100)
+    assert await refund_asked(services, by_doctor) == ("refund_pending", fee)
+    assert len(audit_events(book_settings.database_url, "consultation.cancel")) == 3
+    again = await api.post(f"{CONSULTATIONS}/{early}/cancel", headers=cast.alice.headers)
+    assert_problem(again, 409)
+    # the time of a cancelled consultation is free again
+    retaken = await hold(
+        api, cast.borey, hold_body(cast.chantha.id, tomorrow_at(10) + timedelta(days=2))
+    )
+    assert retaken.status_code == 201, retaken.text
+
+
+async def test_moves_are_guarded_by_side_state_and_time(api, services, cast, book_settings) -> None:
+    later = await add_consultation(
+        services, cast.alice.id, cast.chantha.id, starts_in=timedelta(days=2)
+    )
+    soon = await add_consultation(
+        services, cast.alice.id, cast.chantha.id, starts_in=timedelta(minutes=5)
+    )
+    path = f"{CONSULTATIONS}/{later.id}"
+    assert_problem(await api.post(f"{path}/start", headers=cast.alice.headers), 403)
+    assert_problem(await api.post(f"{path}/start", headers=cast.dararith.headers), 404)
+    assert_problem(await api.post(f"{path}/start", headers=cast.chantha.headers), 409)  # too early
+    assert_problem(await api.post(f"{path}/no-show", headers=cast.chantha.headers), 409)
+    assert_problem(await api.post(f"{path}/complete", headers=cast.chantha.headers), 409)
+    soon_path = f"{CONSULTATIONS}/{soon.id}"
+    started = await api.post(f"{soon_path}/start", headers=cast.chantha.headers)
+    assert started.status_code == 200 and started.json()["status"] == "in_progress"
+    assert started.json()["meetingUrl"].startswith("https://")
+    done = await api.post(f"{soon_path}/complete", headers=cast.chantha.headers)
+    assert done.json()["status"] == "completed" and done.json()["meetingUrl"] is None
+    assert_problem(await api.post(f"{soon_path}/cancel", headers=cast.alice.headers), 409)
+    actions = [e["action"] for e in audit_events(book_settings.database_url)]
+    assert actions.count("consultation.start") == 1 and actions.count("consultation.complete") == 1
+
+
+async def remind(services) -> dict | None:
+    submission = await bind_plan(CONSULTATION_REMIND, services.dependencies())()
+    if submission is None:
+        return None
+    return await handler_of(CONSULTATION_REMIND, services)(submission.job)
+
+
+def reminder_notices(settings, user_id) -> int:
+    found = rows(
+        settings.database_url,
+        "SELECT count(*) AS n FROM notices WHERE kind = 'consultation.reminder' AND user_id = %s",
+        (user_id,),
+    )
+    return found[0]["n"]
+
+
+async def test_reminders_come_24_and_1_hours_before_and_follow_the_consultation(
+    api, services, cast, book_settings
+) -> None:
+    tomorrow = await add_consultation(
+        services, cast.alice.id, cast.chantha.id, starts_in=timedelta(hours=20)
+    )
+    within_the_hour = await add_consultation(
+        services, cast.borey.id, cast.chantha.id, starts_in=timedelta(minutes=40)
+    )
+    far = await add_consultation(
+        services, cast.alice.id, cast.chantha.id, starts_in=timedelta(days=3)
+    )
+    assert (await remind(services))["reminded"] == 2
+    assert await remind(services) is None  # nothing more is due
+    assert reminder_notices(book_settings, cast.alice.id) == 1
+    assert reminder_notices(book_settings, cast.borey.id) == 1
+    assert reminder_notices(book_settings, cast.chantha.id) == 2
+    sent = rows(book_settings.database_url, "SELECT id, reminders_sent FROM consultations")
+    assert {row["id"]: row["reminders_sent"] for row in sent} == {
+        tomorrow.id: 1,
+        within_the_hour.id: 2,
+        far.id: 0,
+    }
+    reminders = [
+        job
+        for job in jobs_of(book_settings, "email.send")
+        if job.idempotency_key.startswith("reminder:")
+    ]
+    assert len(reminders) == 2  # appointment_reminder to each patient; doctors are told in the app
+
+    # rescheduled: the sent reminder counts no more, the new time gets its own
+    moved = await api.post(
+        f"{CONSULTATIONS}/{tomorrow.id}/reschedule",
+        json={
+            "startsAt": (tomorrow_at(9) + timedelta(days=4)).isoformat(),
+            "endsAt": (tomorrow_at(9, 30) + timedelta(days=4)).isoformat(),
+        },
+        headers=cast.alice.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    assert datetime.fromisoformat(moved.json()["startsAt"]) == tomorrow_at(9) + timedelta(days=4)
+    assert stored(book_settings, str(tomorrow.id))["reminders_sent"] == 0
+    assert await remind(services) is None  # four days away: nothing due yet
+
+    # cancelled: no reminder ever comes
+    cancelled = await api.post(f"{CONSULTATIONS}/{far.id}/cancel", headers=cast.alice.headers)
+    assert cancelled.status_code == 200
+    rows(
+        book_settings.database_url,
+        "UPDATE consultations SET starts_at = now() + interval '2 hours',"
+        " ends_at = now() + interval '150 minutes', blocked_until = now() + interval '150 minutes'"
+        " WHERE id = %s RETURNING id",
+        (far.id,),
+    )
+    assert await remind(services) is None
+
+
+async def test_rescheduling_is_atomic_and_refuses_a_taken_time(
+    api, services, cast, book_settings
+) -> None:
+    first = (await hold(api, cast.alice, hold_body(cast.chantha.id, tomorrow_at(10)))).json()
+    other = (await hold(api, cast.borey, hold_body(cast.chantha.id, tomorrow_at(11)))).json()
+    taken = await api.post(
+        f"{CONSULTATIONS}/{first['consultation']['id']}/reschedule",
+        json={"startsAt": tomorrow_at(11).isoformat(), "endsAt": tomorrow_at(11, 30).isoformat()},
+        headers=cast.alice.headers,
+    )
+    assert assert_problem(taken, 409)["code"] == "time_taken"
+    assert stored(book_settings, first["consultation"]["id"])["starts_at"] == tomorrow_at(10)
+    # onto its own neighbourhood: 10:30 does not overlap 10:00 once moved (one row, one range)
+    moved = await api.post(
+        f"{CONSULTATIONS}/{first['consultation']['id']}/reschedule",
+        json={"startsAt": tomorrow_at(10, 30).isoformat(), "endsAt": tomorrow_at(11).isoformat()},
+        headers=cast.alice.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    freed = await hold(api, cast.borey, hold_body(cast.chantha.id, tomorrow_at(10)))
+    assert freed.status_code == 201, freed.text
+    by_doctor = await api.post(
+        f"{CONSULTATIONS}/{other['consultation']['id']}/reschedule",
+        json={"startsAt": tomorrow_at(12).isoformat(), "endsAt": tomorrow_at(12, 30).isoformat()},
+        headers=cast.chantha.headers,
+    )
+    assert_problem(by_doctor, 403)

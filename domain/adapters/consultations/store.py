@@ -139,3 +139,65 @@ class PgConsultationRepository:
             (now, limit),
         )
         return [row["id"] for row in await cursor.fetchall()]
+
+    async def reschedule(
+        self,
+        consultation: Consultation,
+        starts_at: datetime,
+        ends_at: datetime,
+        blocked_until: datetime,
+        now: datetime,
+    ) -> Consultation | None:
+        try:
+            async with self._conn.transaction():
+                cursor = await self._conn.execute(
+                    f"""
+                    UPDATE consultations
+                    SET starts_at = %s, ends_at = %s, blocked_until = %s, updated_at = %s,
+                        reminders_sent = 0
+                    WHERE id = %s AND status = %s AND starts_at = %s
+                    RETURNING {COLUMNS}
+                    """,
+                    (
+                        starts_at,
+                        ends_at,
+                        blocked_until,
+                        now,
+                        consultation.id,
+                        consultation.status.value,
+                        consultation.starts_at,
+                    ),
+                )
+                row = await cursor.fetchone()
+        except errors.ExclusionViolation:
+            raise time_taken() from None
+        return consultation_from_row(row) if row else None
+
+    async def to_remind(self, now: datetime, limit: int) -> Sequence[tuple[Consultation, int]]:
+        cursor = await self._conn.execute(
+            f"""
+            SELECT {COLUMNS},
+                   CASE WHEN starts_at <= %(now)s + interval '1 hour' THEN 2 ELSE 1 END AS due
+            FROM consultations
+            WHERE status = 'confirmed' AND reminders_sent < 2 AND starts_at > %(now)s
+              AND ((reminders_sent = 0 AND starts_at <= %(now)s + interval '24 hours')
+                   OR starts_at <= %(now)s + interval '1 hour')
+            ORDER BY starts_at
+            LIMIT %(limit)s
+            """,
+            {"now": now, "limit": limit},
+        )
+        return [(consultation_from_row(row), row["due"]) for row in await cursor.fetchall()]
+
+    async def reminded(
+        self, consultation_id: uuid.UUID, reminder: int, starts_at: datetime
+    ) -> bool:
+        cursor = await self._conn.execute(
+            """
+            UPDATE consultations SET reminders_sent = %s
+            WHERE id = %s AND starts_at = %s AND reminders_sent < %s AND status = 'confirmed'
+            RETURNING id
+            """,
+            (reminder, consultation_id, starts_at, reminder),
+        )
+        return await cursor.fetchone() is not None
