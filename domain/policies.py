@@ -231,6 +231,8 @@ _TABLE: tuple[Policy, ...] = (
     policy("availability.read", ANYONE, R.AUTHENTICATED),
     policy("consultation.hold", PATIENTS, R.AUTHENTICATED),
     policy("consultation.read", ANYONE, R.PARTY, R.ADMIN, target="consultation"),
+    policy("consultation.list", ANYONE, R.PARTY, R.ADMIN, target="consultation"),
+    self_service("consultation.day", DOCTORS),
     policy("consultation.cancel", CARE, R.PARTY, target="consultation"),
     policy("consultation.conduct", DOCTORS, R.PARTY, target="consultation"),
     policy("consultation.reschedule", PATIENTS, R.PARTY, target="consultation"),

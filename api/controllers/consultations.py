@@ -9,21 +9,28 @@ CONFIRMED, no payment), 409 ``time_taken`` when another hold won the time. Send 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, date, datetime
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.audit_context import AuditContextDep
 from api.commands import IdempotencyKey
+from api.params import Cursor, moment, moment_parameter
 from api.policy_guard import AccessDep
 from api.problems import api_responses
 from api.state import UseCases
 from domain.consultations.hold import Held, HoldRequest, hold_consultation
 from domain.consultations.lifecycle import act_on_consultation, reschedule_consultation
-from domain.consultations.model import Consultation, ConsultationStatus
-from domain.consultations.reading import read_consultation
+from domain.consultations.model import (
+    Consultation,
+    ConsultationFilter,
+    ConsultationStatus,
+    Period,
+)
+from domain.consultations.reading import doctor_day, list_consultations, read_consultation
 from domain.payments.model import Payment
 
 
@@ -97,6 +104,17 @@ class HeldRead(msgspec.Struct, frozen=True, rename="camel"):
             if payment
             else None,
         )
+
+
+class ConsultationList(msgspec.Struct, frozen=True, rename="camel"):
+    items: list[ConsultationRead]
+    next_cursor: str | None
+
+
+class DayView(msgspec.Struct, frozen=True, rename="camel"):
+    day: date
+    time_zone: str
+    items: list[ConsultationRead]
 
 
 class ConsultationsController(Controller):
@@ -249,3 +267,59 @@ class ConsultationsController(Controller):
             data.ends_at,
         )
         return ConsultationRead.of(consultation)
+
+    @get(
+        "/",
+        operation_id="listConsultations",
+        summary="Your consultations (an admin's: everyone's): upcoming soonest first, or past",
+        responses=api_responses(400, 422),
+        opt={"policy": "consultation.list"},
+    )
+    async def list_consultations(
+        self,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+        period: Annotated[Period, QueryParameter()] = Period.UPCOMING,
+        status: Annotated[ConsultationStatus | None, QueryParameter()] = None,
+        patient_id: Annotated[uuid.UUID | None, QueryParameter(name="patientId")] = None,
+        doctor_id: Annotated[uuid.UUID | None, QueryParameter(name="doctorId")] = None,
+        start: Annotated[str | None, moment_parameter("from", "starting at or after")] = None,
+        end: Annotated[str | None, moment_parameter("to", "starting before")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
+        cursor: Cursor = None,
+    ) -> ConsultationList:
+        query = ConsultationFilter(
+            period=period,
+            status=status,
+            patient_id=patient_id,
+            doctor_id=doctor_id,
+            start=moment(start, "from"),
+            end=moment(end, "to"),
+            limit=limit,
+            cursor=cursor,
+        )
+        page = await cases.run(list_consultations, access, audit_context, query)
+        return ConsultationList(
+            items=[ConsultationRead.of(item) for item in page.items], next_cursor=page.next_cursor
+        )
+
+    @get(
+        "/day",
+        operation_id="readDoctorDay",
+        summary="A doctor's consultations on one of their local days (default: today)",
+        responses=api_responses(400, 403),
+        opt={"policy": "consultation.day"},
+    )
+    async def day(
+        self,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+        day: Annotated[date | None, QueryParameter(name="date")] = None,
+    ) -> DayView:
+        shown = day or datetime.now(UTC).date()
+        zone, items = await cases.run(doctor_day, access, audit_context, shown)
+        return DayView(
+            day=shown, time_zone=zone, items=[ConsultationRead.of(item) for item in items]
+        )

@@ -122,3 +122,28 @@ def refund_share(
     if by is Side.DOCTOR or starts_at - now >= cutoff:
         return amount_minor
     return amount_minor * min(max(late_percent, 0), 100) // 100
+
+
+class Period(enum.StrEnum):
+    UPCOMING = "upcoming"  # not yet ended: soonest first
+    PAST = "past"  # ended: latest first
+
+
+class ConsultationFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """A listing's query. ``party_id``: only consultations this user is a side of (a patient's
+    or a doctor's own list; None for an admin's)."""
+
+    party_id: uuid.UUID | None = None
+    period: Period = Period.UPCOMING
+    status: ConsultationStatus | None = None
+    patient_id: uuid.UUID | None = None
+    doctor_id: uuid.UUID | None = None
+    start: datetime | None = None  # starting at or after
+    end: datetime | None = None  # starting before
+    limit: int = 50
+    cursor: str | None = None
+
+
+class ConsultationPage(msgspec.Struct, frozen=True):
+    items: list[Consultation]
+    next_cursor: str | None

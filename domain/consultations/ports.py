@@ -9,7 +9,12 @@ from typing import Protocol
 
 from domain.auditing import AuditLog
 from domain.availability.ports import CalendarRepository
-from domain.consultations.model import Consultation, ConsultationStatus
+from domain.consultations.model import (
+    Consultation,
+    ConsultationFilter,
+    ConsultationPage,
+    ConsultationStatus,
+)
 from domain.jobs.ports import JobRepository
 from domain.notifications.ports import EmailRepository, NoticeRepository
 from domain.payments.ports import Payers, PaymentRepository, PriceList
@@ -53,6 +58,10 @@ class ConsultationRepository(Protocol):
 
     async def to_release(self, now: datetime, limit: int) -> Sequence[uuid.UUID]:
         """Held consultations whose hold ran out or whose payment failed or expired."""
+        ...
+
+    async def page(self, query: ConsultationFilter, now: datetime) -> ConsultationPage:
+        """Keyset pages by (starts_at, id): upcoming ascending, past descending."""
         ...
 
     async def reschedule(

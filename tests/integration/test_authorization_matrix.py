@@ -620,6 +620,8 @@ ROWS: tuple[Row, ...] = (
         alike("2xx", "2xx", "2xx"), target=lambda world, role, relation: specialty(world)),
     Row("POST", f"{API}/consultations", "consultation.hold", by_role("2xx", "403", "403"),
         body=free_time),
+    Row("GET", f"{API}/consultations", "consultation.list", everyone("2xx")),
+    Row("GET", f"{API}/consultations/day", "consultation.day", by_role("403", "2xx", "403")),
     Row("GET", f"{API}/consultations/{{id}}", "consultation.read",
         grid(patient="2xx 404 404", doctor="2xx 404 404", admin="-- -- 2xx"),
         target=consultation_of),

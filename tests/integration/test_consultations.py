@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from domain.availability.model import WeeklyWindow
 from domain.consultations.jobs import CONSULTATION_RELEASE, CONSULTATION_REMIND
+from domain.consultations.model import ConsultationStatus
 from domain.jobs.model import Job
 from domain.payments.jobs import PAYMENT_ACTIVATE
 from domain.webhooks.jobs import WEBHOOK_PROCESS
@@ -560,3 +562,73 @@ async def test_rescheduling_is_atomic_and_refuses_a_taken_time(
         headers=cast.chantha.headers,
     )
     assert_problem(by_doctor, 403)
+
+
+# --- lists and the doctor's day -----------------------------------------------------------------
+
+
+async def test_lists_page_upcoming_and_past_per_side(api, services, cast, book_settings) -> None:
+    upcoming = [
+        await add_consultation(
+            services, cast.alice.id, cast.chantha.id, starts_in=timedelta(days=d)
+        )
+        for d in (3, 1, 2)
+    ]
+    done = await add_consultation(
+        services, cast.alice.id, cast.chantha.id, ConsultationStatus.COMPLETED, timedelta(days=-1)
+    )
+    await add_consultation(services, cast.borey.id, cast.dararith.id, starts_in=timedelta(days=1))
+
+    first = await api.get(CONSULTATIONS, params={"limit": 2}, headers=cast.alice.headers)
+    assert first.status_code == 200, first.text
+    page = first.json()
+    rest = await api.get(
+        CONSULTATIONS, params={"limit": 2, "cursor": page["nextCursor"]}, headers=cast.alice.headers
+    )
+    listed = [item["id"] for item in page["items"] + rest.json()["items"]]
+    soonest_first = sorted(upcoming, key=lambda c: c.starts_at)
+    assert listed == [str(c.id) for c in soonest_first] and rest.json()["nextCursor"] is None
+
+    past = await api.get(CONSULTATIONS, params={"period": "past"}, headers=cast.chantha.headers)
+    assert [item["id"] for item in past.json()["items"]] == [str(done.id)]
+    by_status = await api.get(
+        CONSULTATIONS, params={"period": "past", "status": "confirmed"}, headers=cast.alice.headers
+    )
+    assert by_status.json()["items"] == []
+    # nobody sees another's consultations; an admin sees all
+    dararith = await api.get(CONSULTATIONS, headers=cast.dararith.headers)
+    assert len(dararith.json()["items"]) == 1
+    everyone = await api.get(CONSULTATIONS, headers=cast.eang.headers)
+    assert len(everyone.json()["items"]) == 4
+    assert audit_events(book_settings.database_url, "consultation.list")
+    bad = await api.get(CONSULTATIONS, params={"cursor": "nonsense"}, headers=cast.alice.headers)
+    assert bad.status_code in (400, 422)
+
+
+async def test_the_doctors_day_in_their_own_zone(api, services, cast, book_settings) -> None:
+    # Phnom Penh is UTC+7: the local day D runs from 17:00 UTC on D-1 to 17:00 UTC on D
+    await add_calendar(services, cast.dararith.id, time_zone="Asia/Phnom_Penh")
+    day = datetime.now(UTC).date() + timedelta(days=3)
+    morning = datetime(day.year, day.month, day.day, 2, tzinfo=UTC)  # 09:00 in Phnom Penh
+    utc_day_before = morning - timedelta(hours=8)  # 18:00 UTC on D-1: 01:00 on D there
+    utc_same_day = morning + timedelta(hours=20)  # 22:00 UTC on D: 05:00 on D+1 there
+    made = []
+    for starts_at in (morning, utc_day_before, utc_same_day):
+        consultation = await add_consultation(
+            services,
+            cast.alice.id,
+            cast.dararith.id,
+            starts_in=starts_at - datetime.now(UTC).replace(second=0, microsecond=0),
+        )
+        made.append(consultation)
+    view = await api.get(
+        f"{CONSULTATIONS}/day", params={"date": str(day)}, headers=cast.dararith.headers
+    )
+    assert view.status_code == 200, view.text
+    body = view.json()
+    assert body["timeZone"] == "Asia/Phnom_Penh"
+    local_days = {c.id: c.starts_at.astimezone(ZoneInfo("Asia/Phnom_Penh")).date() for c in made}
+    expected = sorted((c for c in made if local_days[c.id] == day), key=lambda c: c.starts_at)
+    assert [item["id"] for item in body["items"]] == [str(c.id) for c in expected]
+    assert [c.starts_at for c in expected] == [utc_day_before, morning]
+    assert_problem(await api.get(f"{CONSULTATIONS}/day", headers=cast.alice.headers), 403)

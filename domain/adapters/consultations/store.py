@@ -8,9 +8,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from psycopg import AsyncConnection, errors
+from psycopg import AsyncConnection, errors, sql
 
-from domain.consultations.model import Consultation, ConsultationStatus
+from domain.adapters.cursors import decode_position, encode_position
+from domain.consultations.model import (
+    Consultation,
+    ConsultationFilter,
+    ConsultationPage,
+    ConsultationStatus,
+    Period,
+)
 from domain.errors import Conflict
 
 COLUMNS = (
@@ -201,3 +208,42 @@ class PgConsultationRepository:
             (reminder, consultation_id, starts_at, reminder),
         )
         return await cursor.fetchone() is not None
+
+    async def page(self, query: ConsultationFilter, now: datetime) -> ConsultationPage:
+        upcoming = query.period is Period.UPCOMING
+        params: dict[str, object] = {"now": now, "limit": query.limit + 1}
+        where = [sql.SQL("ends_at > %(now)s" if upcoming else "ends_at <= %(now)s")]
+        for column in ("party_id", "status", "patient_id", "doctor_id", "start", "end"):
+            value = getattr(query, column)
+            if value is not None:
+                params[column] = value.value if column == "status" else value
+                where.append(sql.SQL(_FILTERS[column]))
+        if query.cursor is not None:
+            at, row_id = decode_position(query.cursor)
+            params.update(c_at=at, c_id=row_id)
+            where.append(
+                sql.SQL("(starts_at, id) {} (%(c_at)s, %(c_id)s)").format(
+                    sql.SQL(">" if upcoming else "<")
+                )
+            )
+        order = sql.SQL("ASC" if upcoming else "DESC")
+        statement = sql.SQL(
+            "SELECT {columns} FROM consultations WHERE {where}"
+            " ORDER BY starts_at {order}, id {order} LIMIT %(limit)s"
+        ).format(columns=sql.SQL(COLUMNS), where=sql.SQL(" AND ").join(where), order=order)
+        cursor = await self._conn.execute(statement, params)
+        found = [consultation_from_row(row) for row in await cursor.fetchall()]
+        items = found[: query.limit]
+        more = len(found) > query.limit
+        next_cursor = encode_position(items[-1].starts_at, items[-1].id) if more else None
+        return ConsultationPage(items=items, next_cursor=next_cursor)
+
+
+_FILTERS = {
+    "party_id": "(patient_id = %(party_id)s OR doctor_id = %(party_id)s)",
+    "status": "status = %(status)s",
+    "patient_id": "patient_id = %(patient_id)s",
+    "doctor_id": "doctor_id = %(doctor_id)s",
+    "start": "starts_at >= %(start)s",
+    "end": "starts_at < %(end)s",
+}
