@@ -233,6 +233,8 @@ _TABLE: tuple[Policy, ...] = (
     policy("consultation.read", ANYONE, R.PARTY, R.ADMIN, target="consultation"),
     policy("consultation.list", ANYONE, R.PARTY, R.ADMIN, target="consultation"),
     self_service("consultation.day", DOCTORS),
+    policy("consultation.notes_write", DOCTORS, R.PARTY, target="consultation", patient_data=True),
+    policy("consultation.notes_read", CARE, R.PARTY, target="consultation", patient_data=True),
     policy("consultation.cancel", CARE, R.PARTY, target="consultation"),
     policy("consultation.conduct", DOCTORS, R.PARTY, target="consultation"),
     policy("consultation.reschedule", PATIENTS, R.PARTY, target="consultation"),

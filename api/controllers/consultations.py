@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.audit_context import AuditContextDep
@@ -30,6 +30,7 @@ from domain.consultations.model import (
     ConsultationStatus,
     Period,
 )
+from domain.consultations.notes import MAX_NOTES, read_notes, write_notes
 from domain.consultations.reading import doctor_day, list_consultations, read_consultation
 from domain.payments.model import Payment
 
@@ -104,6 +105,14 @@ class HeldRead(msgspec.Struct, frozen=True, rename="camel"):
             if payment
             else None,
         )
+
+
+class NotesBody(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
+    notes: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NOTES)]
+
+
+class NotesRead(msgspec.Struct, frozen=True, rename="camel"):
+    notes: str | None
 
 
 class ConsultationList(msgspec.Struct, frozen=True, rename="camel"):
@@ -323,3 +332,37 @@ class ConsultationsController(Controller):
         return DayView(
             day=shown, time_zone=zone, items=[ConsultationRead.of(item) for item in items]
         )
+
+    @put(
+        "/{consultation_id:uuid}/notes",
+        operation_id="writeConsultationNotes",
+        summary="The doctor writes the consultation's notes (sealed at rest) once it has started",
+        status_code=204,
+        responses=api_responses(400, 403, 404, 409, 413, 422),
+        opt={"policy": "consultation.notes_write"},
+    )
+    async def write_notes(
+        self,
+        consultation_id: ConsultationId,
+        data: JSONBody[NotesBody],
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+    ) -> None:
+        await cases.run(write_notes, access, audit_context, consultation_id, data.notes)
+
+    @get(
+        "/{consultation_id:uuid}/notes",
+        operation_id="readConsultationNotes",
+        summary="The consultation's notes, to its doctor and its patient",
+        responses=api_responses(400, 403, 404),
+        opt={"policy": "consultation.notes_read"},
+    )
+    async def read_notes(
+        self,
+        consultation_id: ConsultationId,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+    ) -> NotesRead:
+        return NotesRead(notes=await cases.run(read_notes, access, audit_context, consultation_id))

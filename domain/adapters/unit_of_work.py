@@ -97,7 +97,7 @@ class PgUnitOfWork:
         self.calendars = PgCalendarRepository(conn)
         self.busy_times = PgBusyTimes(conn)
         self.doctor_finder = PgDoctorFinder(conn)
-        self.consultations = PgConsultationRepository(conn)
+        self.consultations = PgConsultationRepository(conn, cipher)
 
 
 class PgUnitOfWorkFactory:

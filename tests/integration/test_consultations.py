@@ -632,3 +632,30 @@ async def test_the_doctors_day_in_their_own_zone(api, services, cast, book_setti
     assert [item["id"] for item in body["items"]] == [str(c.id) for c in expected]
     assert [c.starts_at for c in expected] == [utc_day_before, morning]
     assert_problem(await api.get(f"{CONSULTATIONS}/day", headers=cast.alice.headers), 403)
+
+
+async def test_the_doctors_notes_are_sealed_and_read_by_both_sides(
+    api, services, cast, book_settings
+) -> None:
+    soon = await add_consultation(
+        services, cast.alice.id, cast.chantha.id, starts_in=timedelta(minutes=5)
+    )
+    notes_path = f"{CONSULTATIONS}/{soon.id}/notes"
+    text = "Blood pressure 150/95; start amlodipine 5 mg"
+    early = await api.put(notes_path, json={"notes": text}, headers=cast.chantha.headers)
+    assert_problem(early, 409)  # not started yet
+    await api.post(f"{CONSULTATIONS}/{soon.id}/start", headers=cast.chantha.headers)
+    written = await api.put(notes_path, json={"notes": text}, headers=cast.chantha.headers)
+    assert written.status_code == 204, written.text
+    for member in (cast.chantha, cast.alice):
+        read = await api.get(notes_path, headers=member.headers)
+        assert read.status_code == 200 and read.json()["notes"] == text
+    assert_problem(await api.get(notes_path, headers=cast.borey.headers), 404)
+    assert_problem(await api.put(notes_path, json={"notes": "x"}, headers=cast.alice.headers), 403)
+    [row] = rows(
+        book_settings.database_url,
+        "SELECT notes_sealed, notes_key_id FROM consultations WHERE id = %s",
+        (soon.id,),
+    )
+    assert row["notes_key_id"] and b"amlodipine" not in bytes(row["notes_sealed"])
+    assert audit_events(book_settings.database_url, "consultation.read_notes")

@@ -19,6 +19,8 @@ from domain.consultations.model import (
     Period,
 )
 from domain.errors import Conflict
+from domain.phi.columns import CONSULTATION_NOTES
+from domain.sealing import Cipher, Sealed
 
 COLUMNS = (
     "id, patient_id, doctor_id, starts_at, ends_at, blocked_until, status, room, created_at,"
@@ -48,8 +50,27 @@ def time_taken() -> Conflict:
 
 
 class PgConsultationRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, cipher: Cipher) -> None:
         self._conn = conn
+        self._cipher = cipher
+
+    async def set_notes(self, consultation_id: uuid.UUID, notes: str) -> None:
+        sealed = self._cipher.seal(notes.encode(), CONSULTATION_NOTES.context(consultation_id))
+        await self._conn.execute(
+            "UPDATE consultations SET notes_sealed = %s, notes_key_id = %s WHERE id = %s",
+            (sealed.blob, sealed.key_id, consultation_id),
+        )
+
+    async def notes(self, consultation_id: uuid.UUID) -> str | None:
+        cursor = await self._conn.execute(
+            "SELECT notes_sealed, notes_key_id FROM consultations WHERE id = %s",
+            (consultation_id,),
+        )
+        row = await cursor.fetchone()
+        if row is None or row["notes_sealed"] is None:
+            return None
+        sealed = Sealed(key_id=row["notes_key_id"], blob=bytes(row["notes_sealed"]))
+        return self._cipher.open(sealed, CONSULTATION_NOTES.context(consultation_id)).decode()
 
     async def add(
         self, consultation: Consultation, idempotency_key: str | None, fingerprint: bytes
