@@ -208,9 +208,11 @@ def free_times(
         for window in _windows_of(calendar, day):
             buffer = timedelta(minutes=window.buffer_minutes)
             for opens, closes in _times_in(window, day, zone):
-                if opens < now or _overlaps(opens, closes, off):
+                if opens < now or (off and _overlaps(opens, closes, off)):
                     continue
-                if _overlaps(opens, closes + buffer, _near(ordered, opens, closes + buffer)):
+                if ordered and _overlaps(
+                    opens, closes + buffer, _near(ordered, opens, closes + buffer)
+                ):
                     continue
                 if time_of_day is not None and not time_of_day.admits(opens):
                     continue

@@ -3,6 +3,8 @@ over a range of the doctors' local days, optionally at a time of day on the sear
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -79,9 +81,8 @@ async def search_free_times(
         calendars = await uow.calendars.many(doctors)
         busy = await uow.busy_times.busy([c.doctor_id for c in calendars], lower, upper)
     now = clock.now()
-    found: list[FreeTime] = []
-    for calendar in calendars:
-        found += free_times(
+    per_doctor = [  # each in time order: merged, not sorted again
+        free_times(
             calendar,
             query.start,
             query.end,
@@ -89,5 +90,7 @@ async def search_free_times(
             now,
             _time_of_day(query, calendar),
         )
-    found.sort(key=lambda f: (f.starts_at, str(f.doctor_id)))
-    return found[: query.limit]
+        for calendar in sorted(calendars, key=lambda c: c.doctor_id)
+    ]
+    merged = heapq.merge(*per_doctor, key=lambda f: f.starts_at)
+    return list(itertools.islice(merged, query.limit))

@@ -178,11 +178,11 @@ async def _hold(
         starts_at=offered.starts_at,
         ends_at=offered.ends_at,
         blocked_until=offered.blocked_until,
-        status=ConsultationStatus.HELD,
+        status=ConsultationStatus.HELD if payment else ConsultationStatus.CONFIRMED,
         room=meeting_link(settings.meeting_base_url, new_room()),
         created_at=now,
         updated_at=now,
-        hold_expires_at=now + timedelta(seconds=settings.hold_ttl_seconds),
+        hold_expires_at=now + timedelta(seconds=settings.hold_ttl_seconds) if payment else None,
         payment_id=payment.id if payment else None,
     )
     await uow.consultations.add(consultation, idempotency_key, print_)
@@ -190,16 +190,12 @@ async def _hold(
         audit,
         consultation_entry("consultation.hold", consultation.id, "status", "doctor_id", "time"),
     )
-    if payment is None:  # nothing to pay: confirmed at once
-        confirmed = await uow.consultations.move(
-            consultation.id, ConsultationStatus.HELD, ConsultationStatus.CONFIRMED, now
-        )
-        assert confirmed is not None  # inserted by this very transaction
+    if payment is None:  # nothing to pay: confirmed at once (inserted so: no second write
+        # to the row, which would wait on a concurrent hold of the same time)
         await uow.audit.record(
-            audit, consultation_entry("consultation.confirm", confirmed.id, "status")
+            audit, consultation_entry("consultation.confirm", consultation.id, "status")
         )
         await confirmed_effects(
-            uow, news, confirmed, settings=settings, renderer=renderer, addresses=addresses
+            uow, news, consultation, settings=settings, renderer=renderer, addresses=addresses
         )
-        consultation = confirmed
     return Held(consultation=consultation, payment=payment)

@@ -100,7 +100,9 @@ class PgConsultationRepository:
                         fingerprint,
                     ),
                 )
-        except errors.ExclusionViolation:
+        except (errors.ExclusionViolation, errors.DeadlockDetected):
+            # two holds of one time at once both wait on each other's row; PostgreSQL breaks
+            # the tie by aborting one: the other has the time
             raise time_taken() from None
         except errors.UniqueViolation:
             raise Conflict(
@@ -151,8 +153,8 @@ class PgConsultationRepository:
                     (target.value, now, target.value, consultation_id, source.value),
                 )
                 row = await cursor.fetchone()
-        except errors.ExclusionViolation:  # re-booking a released time someone else now holds
-            return None
+        except (errors.ExclusionViolation, errors.DeadlockDetected):
+            return None  # re-booking a released time someone else now holds
         return consultation_from_row(row) if row else None
 
     async def to_release(self, now: datetime, limit: int) -> Sequence[uuid.UUID]:
@@ -197,7 +199,7 @@ class PgConsultationRepository:
                     ),
                 )
                 row = await cursor.fetchone()
-        except errors.ExclusionViolation:
+        except (errors.ExclusionViolation, errors.DeadlockDetected):
             raise time_taken() from None
         return consultation_from_row(row) if row else None
 
