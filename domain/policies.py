@@ -235,6 +235,8 @@ _TABLE: tuple[Policy, ...] = (
     self_service("consultation.day", DOCTORS),
     policy("consultation.notes_write", DOCTORS, R.PARTY, target="consultation", patient_data=True),
     policy("consultation.notes_read", CARE, R.PARTY, target="consultation", patient_data=True),
+    policy("consultation.prescribe", DOCTORS, R.PARTY, target="consultation", patient_data=True),
+    policy("consultation.prescriptions", CARE, R.PARTY, target="consultation", patient_data=True),
     policy("consultation.cancel", CARE, R.PARTY, target="consultation"),
     policy("consultation.conduct", DOCTORS, R.PARTY, target="consultation"),
     policy("consultation.reschedule", PATIENTS, R.PARTY, target="consultation"),

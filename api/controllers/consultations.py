@@ -31,6 +31,7 @@ from domain.consultations.model import (
     Period,
 )
 from domain.consultations.notes import MAX_NOTES, read_notes, write_notes
+from domain.consultations.prescribing import consultation_prescriptions, link_prescription
 from domain.consultations.reading import doctor_day, list_consultations, read_consultation
 from domain.payments.model import Payment
 
@@ -113,6 +114,14 @@ class NotesBody(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fiel
 
 class NotesRead(msgspec.Struct, frozen=True, rename="camel"):
     notes: str | None
+
+
+class PrescriptionLink(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
+    prescription_id: uuid.UUID
+
+
+class LinkedPrescriptions(msgspec.Struct, frozen=True, rename="camel"):
+    prescription_ids: list[uuid.UUID]
 
 
 class ConsultationList(msgspec.Struct, frozen=True, rename="camel"):
@@ -366,3 +375,41 @@ class ConsultationsController(Controller):
         cases: UseCases,
     ) -> NotesRead:
         return NotesRead(notes=await cases.run(read_notes, access, audit_context, consultation_id))
+
+    @post(
+        "/{consultation_id:uuid}/prescriptions",
+        operation_id="linkConsultationPrescription",
+        summary="The doctor links a prescription they wrote for this patient to the consultation",
+        status_code=200,
+        responses=api_responses(400, 403, 404, 409, 413, 422),
+        opt={"policy": "consultation.prescribe"},
+    )
+    async def link_prescription(
+        self,
+        consultation_id: ConsultationId,
+        data: JSONBody[PrescriptionLink],
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+    ) -> LinkedPrescriptions:
+        linked = await cases.run(
+            link_prescription, access, audit_context, consultation_id, data.prescription_id
+        )
+        return LinkedPrescriptions(prescription_ids=linked)
+
+    @get(
+        "/{consultation_id:uuid}/prescriptions",
+        operation_id="listConsultationPrescriptions",
+        summary="The prescriptions written in a consultation (ids: read them at /prescriptions)",
+        responses=api_responses(400, 403, 404),
+        opt={"policy": "consultation.prescriptions"},
+    )
+    async def list_prescriptions(
+        self,
+        consultation_id: ConsultationId,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+    ) -> LinkedPrescriptions:
+        found = await cases.run(consultation_prescriptions, access, audit_context, consultation_id)
+        return LinkedPrescriptions(prescription_ids=found)

@@ -18,6 +18,7 @@ from domain.consultations.model import (
 from domain.jobs.ports import JobRepository
 from domain.notifications.ports import EmailRepository, NoticeRepository
 from domain.payments.ports import Payers, PaymentRepository, PriceList
+from domain.prescriptions.model import Prescription
 
 
 class ConsultationRepository(Protocol):
@@ -66,6 +67,14 @@ class ConsultationRepository(Protocol):
 
     async def notes(self, consultation_id: uuid.UUID) -> str | None: ...
 
+    async def link_prescription(
+        self, consultation_id: uuid.UUID, prescription_id: uuid.UUID, now: datetime
+    ) -> bool:
+        """False when the prescription is linked to a consultation already."""
+        ...
+
+    async def prescriptions(self, consultation_id: uuid.UUID) -> list[uuid.UUID]: ...
+
     async def page(self, query: ConsultationFilter, now: datetime) -> ConsultationPage:
         """Keyset pages by (starts_at, id): upcoming ascending, past descending."""
         ...
@@ -95,6 +104,14 @@ class ConsultationRepository(Protocol):
         ...
 
 
+class Prescriptions(Protocol):
+    """The one thing booking asks of the prescriptions' store."""
+
+    async def get(
+        self, prescription_id: uuid.UUID, *, lock: bool = False
+    ) -> Prescription | None: ...
+
+
 class PatientLookup(Protocol):
     async def exists(self, patient_id: uuid.UUID) -> bool: ...
 
@@ -106,6 +123,7 @@ class UnitOfWork(Protocol):
     calendars: CalendarRepository
     patients: PatientLookup
     payments: PaymentRepository
+    prescriptions: Prescriptions
     prices: PriceList
     payers: Payers
     notices: NoticeRepository

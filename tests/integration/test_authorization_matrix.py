@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -641,6 +642,13 @@ ROWS: tuple[Row, ...] = (
         grid(patient="403 403 403", doctor="409 404 404", admin="-- -- 403"),
         target=consultation_of, body=lambda world, caller, target: {"notes": "Follow up"}),
     Row("GET", f"{API}/consultations/{{id}}/notes", "consultation.notes_read",
+        grid(patient="2xx 404 404", doctor="2xx 404 404", admin="-- -- 403"),
+        target=consultation_of),
+    Row("POST", f"{API}/consultations/{{id}}/prescriptions", "consultation.prescribe",
+        grid(patient="403 403 403", doctor="409 404 404", admin="-- -- 403"),
+        target=consultation_of,
+        body=lambda world, caller, target: {"prescriptionId": str(uuid.uuid4())}),
+    Row("GET", f"{API}/consultations/{{id}}/prescriptions", "consultation.prescriptions",
         grid(patient="2xx 404 404", doctor="2xx 404 404", admin="-- -- 403"),
         target=consultation_of),
     Row("POST", f"{API}/consultations/{{id}}/reschedule", "consultation.reschedule",

@@ -23,9 +23,10 @@ from tests.support.availability import add_calendar
 from tests.support.bakong import TOKEN, running_bakong
 from tests.support.consultations import add_consultation
 from tests.support.handlers import handler_of
+from tests.support.medicines import seeded_medicine
 from tests.support.platform import running_services
 from tests.support.rows import audit_events, rows
-from tests.support.users import add_cast
+from tests.support.users import add_cast, connect
 from tests.support.webhooks import NEW_SECRET, event_body, signed
 from workers.handlers import bind_plan
 
@@ -659,3 +660,54 @@ async def test_the_doctors_notes_are_sealed_and_read_by_both_sides(
     )
     assert row["notes_key_id"] and b"amlodipine" not in bytes(row["notes_sealed"])
     assert audit_events(book_settings.database_url, "consultation.read_notes")
+
+
+async def test_prescriptions_written_from_a_consultation_are_linked(
+    api, services, cast, book_settings
+) -> None:
+    await connect(
+        services, cast.alice.id, cast.chantha.id
+    )  # a doctor prescribes to connected patients
+    medicine = await seeded_medicine(services, "amoxicillin", "capsule")
+    soon = await add_consultation(
+        services, cast.alice.id, cast.chantha.id, starts_in=timedelta(minutes=5)
+    )
+    written = await api.post(
+        "/api/v1/prescriptions",
+        json={
+            "patientId": str(cast.alice.id),
+            "items": [
+                {
+                    "medicineId": medicine,
+                    "strength": "500 mg",
+                    "doseAmount": "1",
+                    "doseForm": "capsule",
+                    "frequency": "TID",
+                    "timing": "after_meals",
+                    "startDate": datetime.now(UTC).date().isoformat(),
+                    "durationDays": 7,
+                }
+            ],
+        },
+        headers=cast.chantha.headers,
+    )
+    assert written.status_code == 201, written.text
+    prescription_id = written.json()["id"]
+    link = f"{CONSULTATIONS}/{soon.id}/prescriptions"
+    body = {"prescriptionId": prescription_id}
+    assert_problem(
+        await api.post(link, json=body, headers=cast.chantha.headers), 409
+    )  # not started
+    await api.post(f"{CONSULTATIONS}/{soon.id}/start", headers=cast.chantha.headers)
+    linked = await api.post(link, json=body, headers=cast.chantha.headers)
+    assert linked.status_code == 200, linked.text
+    assert linked.json()["prescriptionIds"] == [prescription_id]
+    again = await api.post(link, json=body, headers=cast.chantha.headers)
+    assert assert_problem(again, 409)["code"] == "linked"
+    unknown = await api.post(
+        link, json={"prescriptionId": str(uuid.uuid4())}, headers=cast.chantha.headers
+    )
+    assert_problem(unknown, 404)
+    listed = await api.get(link, headers=cast.alice.headers)
+    assert listed.json()["prescriptionIds"] == [prescription_id]
+    assert_problem(await api.get(link, headers=cast.borey.headers), 404)

@@ -61,6 +61,26 @@ class PgConsultationRepository:
             (sealed.blob, sealed.key_id, consultation_id),
         )
 
+    async def link_prescription(
+        self, consultation_id: uuid.UUID, prescription_id: uuid.UUID, now: datetime
+    ) -> bool:
+        cursor = await self._conn.execute(
+            """
+            INSERT INTO consultation_prescriptions (consultation_id, prescription_id, linked_at)
+            VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING prescription_id
+            """,
+            (consultation_id, prescription_id, now),
+        )
+        return await cursor.fetchone() is not None
+
+    async def prescriptions(self, consultation_id: uuid.UUID) -> list[uuid.UUID]:
+        cursor = await self._conn.execute(
+            "SELECT prescription_id FROM consultation_prescriptions WHERE consultation_id = %s"
+            " ORDER BY linked_at, prescription_id",
+            (consultation_id,),
+        )
+        return [row["prescription_id"] for row in await cursor.fetchall()]
+
     async def notes(self, consultation_id: uuid.UUID) -> str | None:
         cursor = await self._conn.execute(
             "SELECT notes_sealed, notes_key_id FROM consultations WHERE id = %s",
