@@ -18,7 +18,6 @@ from domain.clock import Clock
 from domain.consultations.model import BLOCKING, Consultation, ConsultationStatus
 from domain.consultations.ports import UnitOfWork
 from domain.consultations.telling import News, tell_parties
-from domain.errors import NotFound
 from domain.jobs.ports import MessageSender
 from domain.jobs.submit import send_submitted
 from domain.notifications.notices import announce
@@ -97,12 +96,14 @@ async def activate_consultation(
     renderer: EmailRenderer,
     addresses: AddressValidator,
 ) -> str:
-    """``confirmed``, ``rebooked``, ``already`` (nothing to do), or ``refund_requested``."""
+    """``confirmed``, ``rebooked``, ``already`` (nothing to do), ``refund_requested``, or
+    ``unbooked``: a consultation fee paid through ``POST /payments`` directly, not by a hold
+    (the money is recorded; nothing is booked)."""
     news = News()
     async with uow_factory() as uow:
         consultation = await uow.consultations.by_payment(payment.id, lock=True)
         if consultation is None:
-            raise NotFound("no consultation for this payment")
+            return "unbooked"
         outcome = await _settle(
             uow,
             news,

@@ -711,3 +711,18 @@ async def test_prescriptions_written_from_a_consultation_are_linked(
     listed = await api.get(link, headers=cast.alice.headers)
     assert listed.json()["prescriptionIds"] == [prescription_id]
     assert_problem(await api.get(link, headers=cast.borey.headers), 404)
+
+
+async def test_a_consultation_fee_paid_without_a_hold_books_nothing(
+    api, services, cast, bakong, book_settings
+) -> None:
+    made = await api.post(
+        "/api/v1/payments",
+        json={"purpose": "consultation", "doctorId": str(cast.chantha.id)},
+        headers=cast.alice.headers,
+    )
+    assert made.status_code == 201, made.text
+    await pay(api, services, bakong, book_settings, made.json())
+    [outcome] = await activate(services, book_settings)
+    assert outcome["activated"] == "unbooked"
+    assert rows(book_settings.database_url, "SELECT count(*) AS n FROM consultations")[0]["n"] == 0
