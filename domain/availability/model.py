@@ -86,7 +86,8 @@ class Busy(msgspec.Struct, frozen=True):
 
 
 class TimeOfDay(msgspec.Struct, frozen=True):
-    """Only times starting in ``[start, end)`` on the wall clock of ``zone``."""
+    """Only times starting in ``[start, end)`` on the wall clock of ``zone``; an end at or
+    before the start runs across midnight (22:00-02:00), an equal one is the whole day."""
 
     start: time
     end: time
@@ -94,7 +95,9 @@ class TimeOfDay(msgspec.Struct, frozen=True):
 
     def admits(self, instant: datetime) -> bool:
         local = instant.astimezone(ZoneInfo(self.zone)).time()
-        return self.start <= local < self.end
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end or self.start == self.end
 
 
 def check_time_zone(name: str) -> str:
@@ -143,11 +146,9 @@ def check_week(windows: Sequence[WeeklyWindow]) -> tuple[WeeklyWindow, ...]:
     return tuple(sorted(windows, key=lambda w: (w.weekday, w.start)))
 
 
-def check_range(start: date, end: date) -> None:
-    if end < start:
-        raise ValidationFailed("the range ends before it starts", field="to")
-    if (end - start).days >= MAX_SEARCH_DAYS:
-        raise ValidationFailed(f"a search covers at most {MAX_SEARCH_DAYS} days", field="to")
+def searched_days(start: date, end: date) -> date:
+    """The last day a search covers: ``end``, but at most ``MAX_SEARCH_DAYS`` from ``start``."""
+    return min(end, start + timedelta(days=MAX_SEARCH_DAYS - 1))
 
 
 def _instant(day: date, at: time, zone: ZoneInfo) -> datetime:

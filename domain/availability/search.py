@@ -14,9 +14,9 @@ from domain.availability.model import (
     Calendar,
     FreeTime,
     TimeOfDay,
-    check_range,
     check_time_zone,
     free_times,
+    searched_days,
 )
 from domain.availability.ports import UnitOfWork
 from domain.clock import Clock
@@ -51,11 +51,8 @@ def _time_of_day(query: FreeTimeQuery, calendar: Calendar) -> TimeOfDay | None:
 def _check(query: FreeTimeQuery) -> None:
     if (query.doctor_id is None) == (query.specialty is None):
         raise ValidationFailed("search by a doctorId or by a specialty", field="doctorId")
-    check_range(query.start, query.end)
     if query.time_zone is not None:
         check_time_zone(query.time_zone)
-    if query.time_from and query.time_to and query.time_to <= query.time_from:
-        raise ValidationFailed("timeTo must be after timeFrom", field="timeTo")
     if not 1 <= query.limit <= MAX_RESULTS:
         raise ValidationFailed(f"limit is 1 to {MAX_RESULTS}", field="limit")
 
@@ -67,9 +64,11 @@ async def search_free_times(
     uow_factory: UnitOfWorkFactory[UnitOfWork],
     clock: Clock,
 ) -> list[FreeTime]:
-    """Up to ``limit`` free times, soonest first. A day is each doctor's local day."""
+    """Up to ``limit`` free times, soonest first. A day is each doctor's local day; a search
+    covers at most MAX_SEARCH_DAYS from its first day (a range ending before it starts: none)."""
     access.authorize(())
     _check(query)
+    query = msgspec.structs.replace(query, end=searched_days(query.start, query.end))
     # bookings are read with a day's margin either side: a local day is at most 26 h off UTC
     lower = datetime.combine(query.start - timedelta(days=2), time.min, tzinfo=UTC)
     upper = datetime.combine(query.end + timedelta(days=2), time.min, tzinfo=UTC)

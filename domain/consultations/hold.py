@@ -24,7 +24,7 @@ from domain.consultations.confirmation import confirmed_effects
 from domain.consultations.model import Consultation, ConsultationStatus, meeting_link, new_room
 from domain.consultations.ports import UnitOfWork
 from domain.consultations.telling import News
-from domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from domain.errors import Conflict, Forbidden, NotFound
 from domain.jobs.ports import MessageSender
 from domain.jobs.submit import send_submitted
 from domain.notifications.notices import announce
@@ -146,16 +146,14 @@ async def _hold(
         raise Forbidden("this action needs an active patient account")
     now = clock.now()
     if request.starts_at <= now:
-        raise ValidationFailed("this time has passed", field="startsAt")
+        raise Conflict("this time has passed", code="time_passed")
     calendar = await uow.calendars.get(request.doctor_id)
     fee = await uow.payers.consultation_fee(request.doctor_id)
     if calendar is None or fee is None:
         raise NotFound("doctor not found")
     offered = offers(calendar, request.starts_at, request.ends_at)
     if offered is None:
-        raise ValidationFailed(
-            "this is not a time the doctor's calendar offers", field="startsAt", code="not_offered"
-        )
+        raise Conflict("this is not a time the doctor's calendar offers", code="not_offered")
     consultation_id = uuid.uuid4()
     amount, currency = fee
     payment = None

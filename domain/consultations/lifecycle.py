@@ -26,7 +26,7 @@ from domain.consultations.model import (
 from domain.consultations.ports import UnitOfWork
 from domain.consultations.reading import as_party
 from domain.consultations.telling import News, tell_parties
-from domain.errors import Conflict, InvalidTransition, ValidationFailed
+from domain.errors import Conflict, InvalidTransition
 from domain.jobs.ports import MessageSender
 from domain.jobs.submit import send_submitted
 from domain.notifications.notices import announce
@@ -184,15 +184,11 @@ async def reschedule_consultation(
             )
         now = clock.now()
         if starts_at <= now:
-            raise ValidationFailed("this time has passed", field="startsAt")
+            raise Conflict("this time has passed", code="time_passed")
         calendar = await uow.calendars.get(consultation.doctor_id)
         offered = offers(calendar, starts_at, ends_at) if calendar else None
         if offered is None:
-            raise ValidationFailed(
-                "this is not a time the doctor's calendar offers",
-                field="startsAt",
-                code="not_offered",
-            )
+            raise Conflict("this is not a time the doctor's calendar offers", code="not_offered")
         moved = await uow.consultations.reschedule(
             consultation, offered.starts_at, offered.ends_at, offered.blocked_until, now
         )

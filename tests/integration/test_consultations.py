@@ -236,7 +236,7 @@ async def test_overlaps_of_lengths_and_buffers_and_back_to_back_times(
     assert late_morning.status_code == noon.status_code == 201
     # a time the calendar does not offer (off the grid) is refused, not squeezed in
     off_grid = await hold(api, cast.alice, hold_body(cast.dararith.id, tomorrow_at(9, 30), 45))
-    assert assert_problem(off_grid, 422)["code"] == "not_offered"
+    assert assert_problem(off_grid, 409)["code"] == "not_offered"
     # the constraint itself refuses an overlap with the buffer, whatever the calendar says
     with pytest.raises(Exception) as refused:
         rows(
@@ -347,7 +347,7 @@ async def test_bad_holds_are_refused_and_change_nothing(api, services, cast, boo
     past = await hold(
         api, cast.alice, hold_body(cast.chantha.id, datetime.now(UTC) - timedelta(hours=1))
     )
-    assert_problem(past, 422)
+    assert assert_problem(past, 409)["code"] == "time_passed"
     unknown = await hold(api, cast.alice, hold_body(uuid.uuid4(), tomorrow_at(10)))
     assert_problem(unknown, 404)
     by_doctor = await hold(api, cast.chantha, hold_body(cast.chantha.id, tomorrow_at(10)))
