@@ -229,7 +229,7 @@ class AvailabilityController(Controller):
         "/doctors/{doctor_id:uuid}/free",
         operation_id="searchDoctorFreeTimes",
         summary="A doctor's free consultation times over their local days (default: a week)",
-        responses=api_responses(400, 422),
+        responses=api_responses(400, 404, 422),
         opt={"policy": "availability.read"},
     )
     async def search_doctor(
@@ -252,7 +252,7 @@ class AvailabilityController(Controller):
         "/specialties/{specialty:str}/free",
         operation_id="searchSpecialtyFreeTimes",
         summary="Free times of every doctor of a specialty over their local days, soonest first",
-        responses=api_responses(400, 422),
+        responses=api_responses(400, 404, 422),
         opt={"policy": "availability.read"},
     )
     async def search_specialty(
