@@ -148,6 +148,11 @@ async def test_hold_pay_and_confirm_exactly_once(
     assert payment["purpose"] == "consultation" and payment["reference"] == consultation["id"]
 
     await pay(api, services, bakong, book_settings, held["payment"])
+    # the completion committed its activation job with it (the outbox): a worker dying now
+    # leaves a queued job the relay sends again, and the consultation is still held
+    [queued] = jobs_of(book_settings, "payment.activate")
+    assert queued.status == "queued" and queued.payload == {"paymentId": held["payment"]["id"]}
+    assert stored(book_settings, consultation["id"])["status"] == "held"
     [outcome] = await activate(services, book_settings)
     assert outcome["activated"] == "confirmed"
     again = await handler_of(PAYMENT_ACTIVATE, services)(
