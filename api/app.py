@@ -20,7 +20,9 @@ from api.controllers.adherence import AdherenceController
 from api.controllers.alerts import AlertsController, PatientAlertsController
 from api.controllers.audit import AuditController
 from api.controllers.auth import AUTH_CONTROLLERS
+from api.controllers.availability import AvailabilityController
 from api.controllers.connections import ConnectionsController
+from api.controllers.consultations import ConsultationsController
 from api.controllers.doctors import DoctorsController
 from api.controllers.documents import DocumentsController
 from api.controllers.doses import DosesController, PatientDosesController
@@ -69,6 +71,8 @@ def _api_v1() -> Router:
             JobsController,
             NotificationsController,
             ConnectionsController,
+            AvailabilityController,
+            ConsultationsController,
             AdherenceController,
             PatientsController,
             DoctorsController,

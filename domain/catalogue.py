@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from domain.adherence.jobs import ADHERENCE_ROLLUP
 from domain.anchoring.jobs import ANCHOR_BATCH
 from domain.audit.jobs import AUDIT_PARTITIONS
+from domain.consultations.confirmation import activate_consultation
+from domain.consultations.jobs import CONSULTATION_RELEASE, CONSULTATION_REMIND
 from domain.documents.jobs import DOCUMENT_STORE
 from domain.doses.jobs import DOSE_MISSED, DOSE_REMIND
 from domain.errors import NotFound
@@ -54,6 +56,8 @@ JOB_KINDS: dict[str, JobKind] = {
         PAYMENT_POLL,
         PAYMENT_RECONCILE,
         SUBSCRIPTION_UPKEEP,
+        CONSULTATION_RELEASE,
+        CONSULTATION_REMIND,
     )
 }
 
@@ -64,10 +68,9 @@ WEBHOOK_ROUTES: dict[RouteKey, EventHandler] = {
 }
 
 # What a completed payment activates, by its purpose: ``activate(payment, **dependencies)``.
-# The booking feature registers its own; until then a consultation's money is recorded and
-# the activation job says nothing was activated.
 PAYMENT_ACTIVATIONS: dict[Purpose, Callable[..., Awaitable[object]]] = {
     Purpose.SUBSCRIPTION: activate_subscription,
+    Purpose.CONSULTATION: activate_consultation,
 }
 
 

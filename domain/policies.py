@@ -228,6 +228,20 @@ _TABLE: tuple[Policy, ...] = (
     policy("patient.time_zone", PATIENTS, R.SELF, target="patient", patient_data=True),
     # the doctor directory is public professional data, for any signed-in user
     policy("doctor.list", ANYONE, R.AUTHENTICATED),
+    # telemedicine: a doctor keeps their own calendar; anyone signed in searches free times
+    policy("availability.write", DOCTORS, R.AUTHENTICATED),
+    policy("availability.read", ANYONE, R.AUTHENTICATED),
+    policy("consultation.hold", PATIENTS, R.AUTHENTICATED),
+    policy("consultation.read", ANYONE, R.PARTY, R.ADMIN, target="consultation"),
+    policy("consultation.list", ANYONE, R.PARTY, R.ADMIN, target="consultation"),
+    self_service("consultation.day", DOCTORS),
+    policy("consultation.notes_write", DOCTORS, R.PARTY, target="consultation", patient_data=True),
+    policy("consultation.notes_read", CARE, R.PARTY, target="consultation", patient_data=True),
+    policy("consultation.prescribe", DOCTORS, R.PARTY, target="consultation", patient_data=True),
+    policy("consultation.prescriptions", CARE, R.PARTY, target="consultation", patient_data=True),
+    policy("consultation.cancel", CARE, R.PARTY, target="consultation"),
+    policy("consultation.conduct", DOCTORS, R.PARTY, target="consultation"),
+    policy("consultation.reschedule", PATIENTS, R.PARTY, target="consultation"),
     # inbound webhooks: the signature is the provider's credential; deliveries are admins'
     public("webhook"),
     policy("webhook.list", ADMINS, R.AUTHENTICATED),

@@ -88,6 +88,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bakong_deeplink_callback: str | None = None  # where the Bakong app sends the payer back
     payment_expiry_seconds: int = 900
     payment_poll_interval_seconds: float = 5.0
+    hold_ttl_seconds: int = 300  # a held consultation's time is kept this long for its payment
+    meeting_base_url: str = "https://meet.healthplat.example/"
+    cancel_cutoff_hours: int = 24  # a patient cancelling later gets the late refund share
+    late_cancel_refund_percent: int = 50
+    consultation_check_interval_seconds: float = 10.0  # holds to release, reminders to send
 
     @property
     def request_fingerprint_key(self) -> bytes:
@@ -114,6 +119,7 @@ DEFAULTS: dict[str, str] = {
 
 SECONDS = "be a positive number of seconds"
 _FLOATS = {  # all of them durations in seconds
+    "CONSULTATION_CHECK_INTERVAL_SECONDS": "consultation_check_interval_seconds",
     "DB_STATEMENT_TIMEOUT_SECONDS": "db_statement_timeout_seconds",
     "UPLOAD_DEADLINE_SECONDS": "upload_deadline_seconds",
     "SMTP_TIMEOUT_SECONDS": "smtp_timeout_seconds",
@@ -146,6 +152,9 @@ _INTS = {  # (field, what it counts)
     "DOSE_LATE_AFTER_MINUTES": ("dose_late_after_minutes", "minutes"),
     "DOSE_GRACE_MINUTES": ("dose_grace_minutes", "minutes"),
     "PAYMENT_EXPIRY_SECONDS": ("payment_expiry_seconds", "seconds"),
+    "HOLD_TTL": ("hold_ttl_seconds", "seconds"),
+    "CANCEL_CUTOFF_HOURS": ("cancel_cutoff_hours", "hours"),
+    "LATE_CANCEL_REFUND_PERCENT": ("late_cancel_refund_percent", "percent"),
 }
 # Read as they are; what they must be is checked by the adapter that parses them
 # (domain/adapters/settings_check.py) or needs no check.
@@ -162,6 +171,7 @@ _URLS = {
     "STELLAR_HORIZON_URL": "stellar_horizon_url",
     "BAKONG_API_URL": "bakong_api_url",
     "BAKONG_APP_ICON_URL": "bakong_app_icon_url",
+    "MEETING_BASE_URL": "meeting_base_url",
 }
 LOG_LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_LEVELS = {name.lower(): name for name in LOG_LEVEL_NAMES} | {"warn": "WARNING"}

@@ -27,7 +27,9 @@ from domain.adapters.alerts.rules import PgCareTeam, PgRuleOverrides
 from domain.adapters.alerts.store import PgAlertRepository
 from domain.adapters.anchoring.store import PgAnchorBatchRepository
 from domain.adapters.audit.log import PgAuditLog
+from domain.adapters.availability.store import PgBusyTimes, PgCalendarRepository, PgDoctorFinder
 from domain.adapters.connections.store import PgConnectionRepository
+from domain.adapters.consultations.store import PgConsultationRepository
 from domain.adapters.doses.store import PgDoseRepository, PgTimeZones
 from domain.adapters.files.patient_files import PgPatientFiles, files_by_table
 from domain.adapters.files.uploads import PgUploadRepository
@@ -94,6 +96,10 @@ class PgUnitOfWork:
         self.payers = PgPayers(conn, self.users)
         self.plans = PgPlanRepository(conn)
         self.subscriptions = PgSubscriptionRepository(conn)
+        self.calendars = PgCalendarRepository(conn)
+        self.busy_times = PgBusyTimes(conn)
+        self.doctor_finder = PgDoctorFinder(conn)
+        self.consultations = PgConsultationRepository(conn, cipher)
 
 
 class PgUnitOfWorkFactory:

@@ -6,16 +6,16 @@ two schedulers plan one."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.clock import Clock
 from domain.doses.model import Dose
 from domain.doses.ports import UnitOfWork
-from domain.jobs.model import SYSTEM_OWNER, Every, Job, JobKind, NewJob, Periodic
+from domain.jobs.model import SYSTEM_OWNER, Every, Job, JobKind, Periodic
 from domain.jobs.ports import MessageSender, Submission
-from domain.jobs.submit import canonical_request, send_submitted, submit_job
+from domain.jobs.submit import interval_job, send_submitted, submit_job
 from domain.notifications.email import SendEmail, enqueue_email, sender_domain
 from domain.notifications.inapp import NoticeKind
 from domain.notifications.notices import announce, notify, wants_email
@@ -24,17 +24,6 @@ from domain.settings import Settings
 from domain.transactions import UnitOfWorkFactory
 
 BATCH = 500
-
-
-def _interval_job(kind: JobKind, now: datetime, seconds: float) -> NewJob:
-    bucket = int(now.astimezone(UTC).timestamp() // max(seconds, 1.0))
-    return NewJob(
-        kind=kind,
-        owner_id=SYSTEM_OWNER,
-        payload={},
-        idempotency_key=f"every:{bucket}",
-        request=canonical_request({}),
-    )
 
 
 async def mark_missed_doses(
@@ -138,7 +127,7 @@ async def plan_missed(
     async with uow_factory() as uow:
         if not await uow.doses.any_scheduled(now - timedelta(minutes=settings.dose_grace_minutes)):
             return None
-    new = _interval_job(DOSE_MISSED, now, settings.dose_check_interval_seconds)
+    new = interval_job(DOSE_MISSED, now, settings.dose_check_interval_seconds)
     return await submit_job(uow_factory, sender, new)
 
 
@@ -153,7 +142,7 @@ async def plan_reminders(
     async with uow_factory() as uow:
         if not await uow.doses.any_scheduled(now, unreminded=True):
             return None
-    new = _interval_job(DOSE_REMIND, now, settings.dose_check_interval_seconds)
+    new = interval_job(DOSE_REMIND, now, settings.dose_check_interval_seconds)
     return await submit_job(uow_factory, sender, new)
 
 

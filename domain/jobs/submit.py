@@ -118,3 +118,16 @@ def planner_of(kind: JobKind) -> Planner:
     if kind.periodic is None:
         raise TypeError(f"{kind.name} is not periodic")
     return kind.periodic.plan or functools.partial(plan_the_day, kind)
+
+
+def interval_job(kind: JobKind, now: datetime, seconds: float) -> NewJob:
+    """The platform's own job of ``kind`` for the interval of ``seconds`` that ``now`` falls in:
+    keyed by that interval, so two schedulers plan one."""
+    bucket = int(now.astimezone(UTC).timestamp() // max(seconds, 1.0))
+    return NewJob(
+        kind=kind,
+        owner_id=SYSTEM_OWNER,
+        payload={},
+        idempotency_key=f"every:{bucket}",
+        request=canonical_request({}),
+    )

@@ -68,6 +68,7 @@ TEMPLATES: dict[str, dict[str, FieldKind]] = {
     "dose_reminder": {"name": TEXT, "dueAt": TEXT, "dosesUrl": URL},
     "payment_receipt": {"name": TEXT, "receiptNumber": TEXT, "amount": TEXT, "paidAt": TEXT},
     "subscription_renewal": {"name": TEXT, "planName": TEXT, "endsOn": TEXT},
+    "consultation_update": {"name": TEXT, "status": TEXT, "startsAt": TEXT, "appointmentUrl": URL},
 }
 
 # A field name we are willing to quote back; anything else is only counted,

@@ -40,6 +40,8 @@ class NoticeKind(enum.StrEnum):
     PAYMENT_RECEIPT = "payment.receipt"
     PAYMENT_REVIEW = "payment.review"  # to admins: a paid transaction that completed nothing
     SUBSCRIPTION_RENEWAL = "subscription.renewal"
+    CONSULTATION_UPDATE = "consultation.update"  # held, confirmed, released, cancelled ...
+    CONSULTATION_REMINDER = "consultation.reminder"
 
 
 NoticeValue = str | int | bool | None

@@ -64,6 +64,9 @@ WEBHOOK_BODY = SealedColumn("webhook_deliveries", "body", "id")
 # What a payment says about money: amount, KHQR code, paid and refunded amounts (JSON).
 PAYMENT_DETAILS = SealedColumn("payments", "details", "id")
 
+# A doctor's notes of a consultation.
+CONSULTATION_NOTES = SealedColumn("consultations", "notes", "id")
+
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     USER_NAME,
     USER_EMAIL,
@@ -79,6 +82,7 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     EMAIL_TO_ADDRESS,
     EMAIL_DATA,
     NOTICE_DATA,
+    CONSULTATION_NOTES,
     VITAL_MEASUREMENT,
     PRESCRIPTION_ITEM_DETAILS,
     DOSE_REASON,

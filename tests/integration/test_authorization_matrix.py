@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -60,6 +61,8 @@ from domain.prescriptions.model import PrescriptionStatus
 from domain.settings import Settings
 from tests.conftest import make_settings
 from tests.support.api import api_client, noop_job
+from tests.support.availability import add_calendar, add_day_off
+from tests.support.consultations import add_consultation
 from tests.support.databases import create_database, database_url_for, drop_database
 from tests.support.jobs import cancel_job
 from tests.support.medicines import seeded_medicine
@@ -294,6 +297,72 @@ async def batch_body(world: World, caller: Member, target: str | None) -> dict:
 
 async def edited_items(world: World, caller: Member, target: str | None) -> dict:
     return {"items": await prescription_items(world, caller, target)}
+
+
+async def day_off(world: World, role: Role, relation: str) -> str | None:
+    """A day off in the calendar of the member who stands in ``relation`` to the caller."""
+    owner = world.subject(role, relation, stranger=Role.DOCTOR)
+    if owner is None:
+        return None
+    return str(await add_day_off(world.services, owner.id, date(2030, 1, 7)))
+
+
+async def with_calendar(world: World, caller: Member, target: str | None) -> dict[str, Any]:
+    await add_calendar(world.services, caller.id)
+    return {"day": "2030-01-07", "kind": "off"}
+
+
+async def calendar_of(world: World) -> str:
+    """A doctor's calendar: anyone signed in may read it, so it stands alike to all."""
+    await add_calendar(world.services, world.cast.dararith.id)
+    return str(world.cast.dararith.id)
+
+
+async def specialty(world: World) -> str:
+    await add_calendar(world.services, world.cast.dararith.id)
+    return "endocrinology"
+
+
+async def consultation_of(world: World, role: Role, relation: str) -> str | None:
+    """A confirmed consultation of a (patient, doctor) pair in ``relation`` to the caller."""
+    pair = world.pair(role, relation)
+    if pair is None:
+        return None
+    patient, doctor = pair
+    await add_calendar(world.services, doctor.id)  # a reschedule needs a time it offers
+    return str((await add_consultation(world.services, patient.id, doctor.id)).id)
+
+
+async def consultation_soon(world: World, role: Role, relation: str) -> str | None:
+    """A confirmed consultation due in five minutes (a doctor may start it)."""
+    pair = world.pair(role, relation)
+    if pair is None:
+        return None
+    patient, doctor = pair
+    await add_calendar(world.services, doctor.id)
+    soon = await add_consultation(
+        world.services, patient.id, doctor.id, starts_in=timedelta(minutes=5)
+    )
+    return str(soon.id)
+
+
+def another_time() -> dict[str, Any]:
+    """Four days on at 09:00 UTC: a time of every calendar ``add_calendar`` keeps."""
+    day = datetime.now(UTC).date() + timedelta(days=4)
+    starts = datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
+    return {"startsAt": starts.isoformat(), "endsAt": (starts + timedelta(minutes=30)).isoformat()}
+
+
+async def free_time(world: World, caller: Member, target: str | None) -> dict[str, Any]:
+    """Tomorrow at 10:00 UTC with Dararith, whose calendar offers it."""
+    await add_calendar(world.services, world.cast.dararith.id)
+    day = datetime.now(UTC).date() + timedelta(days=1)
+    starts = datetime(day.year, day.month, day.day, 10, tzinfo=UTC)
+    return {
+        "doctorId": str(world.cast.dararith.id),
+        "startsAt": starts.isoformat(),
+        "endsAt": (starts + timedelta(minutes=30)).isoformat(),
+    }
 
 
 async def plan_code(world: World, role: Role, relation: str) -> str | None:
@@ -629,6 +698,55 @@ ROWS: tuple[Row, ...] = (
         body=lambda world, caller, target: {"amountMinor": 100}),
     Row("POST", f"{API}/payments/{{id}}/refund/approve", "payment.refund_approve", ADMIN_ONLY,
         target=payment(PaymentStatus.REFUND_PENDING)),
+    # telemedicine: doctors keep their own calendars; everyone signed in searches them
+    Row("PUT", f"{API}/availability/week", "availability.write", by_role("403", "2xx", "403"),
+        body=lambda world, caller, target: {"timeZone": "Asia/Phnom_Penh", "windows": [
+            {"weekday": 1, "start": "09:00", "end": "12:00", "slotMinutes": 30}]}),
+    Row("POST", f"{API}/availability/exceptions", "availability.write",
+        by_role("403", "2xx", "403"), body=with_calendar),
+    Row("DELETE", f"{API}/availability/exceptions/{{id}}", "availability.write",
+        grid(patient="403 403 403", doctor="2xx 404 404", admin="403 -- 403"), target=day_off),
+    Row("GET", f"{API}/availability/doctors/{{id}}", "availability.read",
+        alike("2xx", "2xx", "2xx"), target=lambda world, role, relation: calendar_of(world)),
+    Row("GET", f"{API}/availability/doctors/{{id}}/free", "availability.read",
+        alike("2xx", "2xx", "2xx"), target=lambda world, role, relation: calendar_of(world)),
+    Row("GET", f"{API}/availability/specialties/{{id}}/free", "availability.read",
+        alike("2xx", "2xx", "2xx"), target=lambda world, role, relation: specialty(world)),
+    Row("POST", f"{API}/consultations", "consultation.hold", by_role("2xx", "403", "403"),
+        body=free_time),
+    Row("GET", f"{API}/consultations", "consultation.list", everyone("2xx")),
+    Row("GET", f"{API}/consultations/day", "consultation.day", by_role("403", "2xx", "403")),
+    Row("GET", f"{API}/consultations/{{id}}", "consultation.read",
+        grid(patient="2xx 404 404", doctor="2xx 404 404", admin="-- -- 2xx"),
+        target=consultation_of),
+    Row("POST", f"{API}/consultations/{{id}}/cancel", "consultation.cancel",
+        grid(patient="2xx 404 404", doctor="2xx 404 404", admin="-- -- 403"),
+        target=consultation_of),
+    Row("POST", f"{API}/consultations/{{id}}/start", "consultation.conduct",
+        grid(patient="403 403 403", doctor="2xx 404 404", admin="-- -- 403"),
+        target=consultation_soon),
+    Row("POST", f"{API}/consultations/{{id}}/complete", "consultation.conduct",
+        grid(patient="403 403 403", doctor="409 404 404", admin="-- -- 403"),
+        target=consultation_of),
+    Row("POST", f"{API}/consultations/{{id}}/no-show", "consultation.conduct",
+        grid(patient="403 403 403", doctor="409 404 404", admin="-- -- 403"),
+        target=consultation_of),
+    Row("PUT", f"{API}/consultations/{{id}}/notes", "consultation.notes_write",
+        grid(patient="403 403 403", doctor="409 404 404", admin="-- -- 403"),
+        target=consultation_of, body=lambda world, caller, target: {"notes": "Follow up"}),
+    Row("GET", f"{API}/consultations/{{id}}/notes", "consultation.notes_read",
+        grid(patient="2xx 404 404", doctor="2xx 404 404", admin="-- -- 403"),
+        target=consultation_of),
+    Row("POST", f"{API}/consultations/{{id}}/prescriptions", "consultation.prescribe",
+        grid(patient="403 403 403", doctor="409 404 404", admin="-- -- 403"),
+        target=consultation_of,
+        body=lambda world, caller, target: {"prescriptionId": str(uuid.uuid4())}),
+    Row("GET", f"{API}/consultations/{{id}}/prescriptions", "consultation.prescriptions",
+        grid(patient="2xx 404 404", doctor="2xx 404 404", admin="-- -- 403"),
+        target=consultation_of),
+    Row("POST", f"{API}/consultations/{{id}}/reschedule", "consultation.reschedule",
+        grid(patient="2xx 404 404", doctor="403 403 403", admin="-- -- 403"),
+        target=consultation_of, body=lambda world, caller, target: another_time()),
     # subscriptions: plans for everyone, set by admins; a patient's own subscription
     Row("GET", f"{API}/subscriptions/plans", "plan.list", everyone("2xx")),
     Row("PUT", f"{API}/subscriptions/plans/{{id}}", "plan.set",

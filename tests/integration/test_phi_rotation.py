@@ -23,6 +23,7 @@ from domain.notifications.email import SendEmail, submit_email
 from domain.notifications.inapp import NoticeKind
 from domain.notifications.notices import notify
 from domain.phi.columns import (
+    CONSULTATION_NOTES,
     EMAIL_TO_ADDRESS,
     LOOKUP_KEY,
     PATIENT_CLINICAL_NOTES,
@@ -44,6 +45,7 @@ from domain.vitals.model import HeartRate, Recorder, new_reading
 from tests.conftest import TEST_PHI_KEYS
 from tests.support.accounts import signup_body
 from tests.support.api import ADMIN, api_client, assert_problem, bearer, job_rows, noop_job
+from tests.support.consultations import add_consultation
 from tests.support.handlers import rotate_phi_keys
 from tests.support.payments import add_payment
 from tests.support.pdfs import valid_pdf
@@ -122,6 +124,8 @@ async def old_key_cast(services) -> Cast:
     await prescribe_and_skip(old, cast)
     await record_vital(old, cast.alice.id)
     await add_payment(old, cast.alice.id)  # what it says about money
+    consultation = await add_consultation(old, cast.alice.id, cast.chantha.id)
+    await seal_extra(old, CONSULTATION_NOTES, consultation.id, "Follow up in two weeks")
     await receive_webhook(old)  # a provider's delivery, body and all
     return cast
 
@@ -255,6 +259,7 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
             "vital_readings.measurement": 1,
             "webhook_deliveries.body": 1,
             "payments.details": 1,
+            "consultations.notes": 1,
             "lookup_keys.key": 1,
         }
     }
@@ -308,6 +313,7 @@ async def test_each_batch_is_audited_with_table_and_column(
         ("prescription_batches", ("items",)),
         ("webhook_deliveries", ("body",)),
         ("payments", ("details",)),
+        ("consultations", ("notes",)),
         ("lookup_keys", ("key",)),
     }
     assert {e["actor_id"] for e in events} == {"system"}

@@ -68,6 +68,12 @@ SAMPLE_DATA: dict[str, dict[str, str | int]] = {
         "paidAt": "2031-03-09 09:00 UTC",
     },
     "subscription_renewal": {"name": "Sokha Chan", "planName": "Basic", "endsOn": "2031-04-08"},
+    "consultation_update": {
+        "name": "Sokha Chan",
+        "status": "confirmed",
+        "startsAt": "2031-03-09 09:00 UTC",
+        "appointmentUrl": "https://app.example.org/consultations/7",
+    },
 }
 
 SECRET = "SECRET-VALUE-0193"

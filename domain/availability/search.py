@@ -1,0 +1,95 @@
+"""Free times, computed on demand from calendars and bookings: by doctor or by specialty,
+over a range of the doctors' local days, optionally at a time of day on the searcher's clock."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+
+import msgspec
+
+from domain.availability.model import (
+    Calendar,
+    FreeTime,
+    TimeOfDay,
+    check_time_zone,
+    free_times,
+    searched_days,
+)
+from domain.availability.ports import UnitOfWork
+from domain.clock import Clock
+from domain.errors import ValidationFailed
+from domain.policies import Access
+from domain.transactions import UnitOfWorkFactory
+
+MAX_RESULTS = 2000
+
+
+class FreeTimeQuery(msgspec.Struct, frozen=True, kw_only=True):
+    start: date
+    end: date
+    doctor_id: uuid.UUID | None = None
+    specialty: str | None = None
+    time_from: time | None = None
+    time_to: time | None = None
+    time_zone: str | None = None  # of time_from/time_to; default: each doctor's own
+    limit: int = 500
+
+
+def _time_of_day(query: FreeTimeQuery, calendar: Calendar) -> TimeOfDay | None:
+    if query.time_from is None and query.time_to is None:
+        return None
+    return TimeOfDay(
+        start=query.time_from or time.min,
+        end=query.time_to or time.max,
+        zone=query.time_zone or calendar.time_zone,
+    )
+
+
+def _check(query: FreeTimeQuery) -> None:
+    if (query.doctor_id is None) == (query.specialty is None):
+        raise ValidationFailed("search by a doctorId or by a specialty", field="doctorId")
+    if query.time_zone is not None:
+        check_time_zone(query.time_zone)
+    if not 1 <= query.limit <= MAX_RESULTS:
+        raise ValidationFailed(f"limit is 1 to {MAX_RESULTS}", field="limit")
+
+
+async def search_free_times(
+    access: Access,
+    query: FreeTimeQuery,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    clock: Clock,
+) -> list[FreeTime]:
+    """Up to ``limit`` free times, soonest first. A day is each doctor's local day; a search
+    covers at most MAX_SEARCH_DAYS from its first day (a range ending before it starts: none)."""
+    access.authorize(())
+    _check(query)
+    query = msgspec.structs.replace(query, end=searched_days(query.start, query.end))
+    # bookings are read with a day's margin either side: a local day is at most 26 h off UTC
+    lower = datetime.combine(query.start - timedelta(days=2), time.min, tzinfo=UTC)
+    upper = datetime.combine(query.end + timedelta(days=2), time.min, tzinfo=UTC)
+    async with uow_factory() as uow:
+        if query.doctor_id is not None:
+            doctors = [query.doctor_id]
+        else:
+            doctors = await uow.doctor_finder.with_specialty(query.specialty or "")
+        calendars = await uow.calendars.many(doctors)
+        busy = await uow.busy_times.busy([c.doctor_id for c in calendars], lower, upper)
+    now = clock.now()
+    per_doctor = [  # each in time order: merged, not sorted again
+        free_times(
+            calendar,
+            query.start,
+            query.end,
+            busy.get(calendar.doctor_id, []),
+            now,
+            _time_of_day(query, calendar),
+        )
+        for calendar in sorted(calendars, key=lambda c: c.doctor_id)
+    ]
+    merged = heapq.merge(*per_doctor, key=lambda f: f.starts_at)
+    return list(itertools.islice(merged, query.limit))

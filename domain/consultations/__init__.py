@@ -1,0 +1,1 @@
+"""Consultations: hold, pay, confirm, and what follows."""

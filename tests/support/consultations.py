@@ -1,0 +1,36 @@
+"""Consultations straight into the store, for tests that need one in a given state."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from domain.adapters.bootstrap import Services
+from domain.consultations.model import Consultation, ConsultationStatus, new_room
+
+
+async def add_consultation(
+    services: Services,
+    patient_id: uuid.UUID,
+    doctor_id: uuid.UUID,
+    status: ConsultationStatus = ConsultationStatus.CONFIRMED,
+    starts_in: timedelta = timedelta(days=3),
+) -> Consultation:
+    now = datetime.now(UTC)
+    starts_at = (now + starts_in).replace(second=0, microsecond=0)
+    consultation = Consultation(
+        id=uuid.uuid4(),
+        patient_id=patient_id,
+        doctor_id=doctor_id,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=30),
+        blocked_until=starts_at + timedelta(minutes=30),
+        status=status,
+        room=f"https://meet.example.org/{new_room()}",
+        created_at=now,
+        updated_at=now,
+        hold_expires_at=now + timedelta(minutes=5) if status is ConsultationStatus.HELD else None,
+    )
+    async with services.uow() as uow:
+        await uow.consultations.add(consultation, None, b"")
+    return consultation
