@@ -27,6 +27,7 @@ from domain.payments.model import Purpose
 from domain.phi.jobs import PHI_ROTATE
 from domain.prescriptions.jobs import DOSE_EXTEND, PRESCRIPTION_EXPIRE
 from domain.records.jobs import RECORD_STORE
+from domain.scans.jobs import SCAN_STORE
 from domain.subscriptions.jobs import SUBSCRIPTION_UPKEEP
 from domain.subscriptions.service import activate_subscription
 from domain.webhooks.jobs import WEBHOOK_PROCESS
@@ -41,6 +42,7 @@ JOB_KINDS: dict[str, JobKind] = {
         PHI_ROTATE,
         RECORD_STORE,
         DOCUMENT_STORE,
+        SCAN_STORE,
         CONTENT_UNPIN,
         ANCHOR_BATCH,
         ADHERENCE_ROLLUP,

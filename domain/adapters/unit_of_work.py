@@ -47,6 +47,7 @@ from domain.adapters.vitals.store import PgReadingRepository
 from domain.adapters.webhooks.store import PgDeliveryRepository
 from domain.clock import Clock
 from domain.documents.kind import DOCUMENTS
+from domain.scans.kind import SCANS
 from domain.sealing import Cipher
 
 
@@ -76,11 +77,13 @@ class PgUnitOfWork:
         self.records = PgRecordRepository(conn)
         self.anchors = PgAnchorBatchRepository(conn)
         self.documents = PgPatientFiles(conn, DOCUMENTS)
+        self.scans = PgPatientFiles(conn, SCANS)
         self.medicines = PgMedicineRepository(conn)
         self.prescriptions = PgPrescriptionRepository(conn, cipher)
         self.doses = PgDoseRepository(conn, cipher)
         self.time_zones = PgTimeZones(conn)
-        self.files = files_by_table(self.records, self.documents)  # every kind of patient file
+        # every kind of patient file
+        self.files = files_by_table(self.records, self.documents, self.scans)
         self.adherence = PgAdherenceStore(conn)
         self.readings = PgReadingRepository(conn, cipher)
         self.alerts = PgAlertRepository(conn, clock)

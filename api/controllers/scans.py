@@ -1,0 +1,73 @@
+"""Prescription scans: photos (JPEG, PNG, HEIC) or PDFs of at most 10 MB, encrypted here and
+kept on the content store; upload, list, download, delete.
+
+Not one of those types → 415; an image cut short or a PDF we refuse → 400 saying why.
+Every route is one every kind of file has, built from the scans' declaration
+(domain/scans/kind.py, through patient_files.py); who may do what is the ``scan.*``
+policies' business. Every access is audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import msgspec
+
+from api.controllers.patient_files import FileRoutes, patient_files_controller
+from domain.files.model import OpenedFile
+from domain.scans.files import StoredScan
+from domain.scans.kind import SCANS
+
+
+class ScanRead(msgspec.Struct, frozen=True, rename="camel"):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    uploaded_by: uuid.UUID
+    media_type: str
+    page_count: int
+    size_bytes: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, opened: OpenedFile) -> ScanRead:
+        scan: StoredScan = opened.file  # type: ignore[assignment]
+        return cls(
+            id=scan.id,
+            patient_id=scan.patient_id,
+            uploaded_by=scan.uploaded_by,
+            media_type=scan.media_type,
+            page_count=scan.page_count,
+            size_bytes=scan.size_bytes,
+            created_at=scan.created_at,
+        )
+
+
+class ScanList(msgspec.Struct, frozen=True, rename="camel"):
+    items: list[ScanRead]
+    next_cursor: str | None
+
+
+def scan_download(opened: OpenedFile) -> dict[str, str]:
+    """The scan, decrypted, named by its id and type (a scan keeps no file name)."""
+    scan: StoredScan = opened.file  # type: ignore[assignment]
+    suffix = {"image/jpeg": "jpg", "image/png": "png", "image/heic": "heic"}.get(
+        scan.media_type, "pdf"
+    )
+    return {"Content-Disposition": f'attachment; filename="scan-{scan.id}.{suffix}"'}
+
+
+SCAN_ROUTES = FileRoutes(
+    kind=SCANS,
+    read=ScanRead,
+    page=ScanList,
+    upload_summary=(
+        "Upload a prescription scan (multipart: patientId, file: JPEG, PNG, HEIC or PDF; at "
+        "most 10 MB); 202 with the job"
+    ),
+    content_summary="The scan, decrypted and streamed",
+    content_operation="downloadScan",
+    download=scan_download,
+)
+
+ScansController = patient_files_controller(SCAN_ROUTES)
