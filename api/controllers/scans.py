@@ -11,11 +11,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import msgspec
+from litestar import Controller, get
 
+from api.audit_context import AuditContextDep
 from api.controllers.patient_files import FileRoutes, patient_files_controller
+from api.policy_guard import AccessDep
+from api.problems import api_responses
+from api.state import UseCases
 from domain.files.model import OpenedFile
+from domain.scans.drafts import scan_reading
 from domain.scans.files import StoredScan
 from domain.scans.kind import SCANS
 
@@ -71,3 +78,33 @@ SCAN_ROUTES = FileRoutes(
 )
 
 ScansController = patient_files_controller(SCAN_ROUTES)
+
+
+class ReadingController(Controller):
+    """What was read on a scan, and the draft made of it (its own path beside the file's)."""
+
+    path = "/scans"
+    tags = ["scans"]
+
+    @get(
+        "/{scan_id:uuid}/reading",
+        operation_id="readScanReading",
+        summary=(
+            "What OCR read on the scan and the draft prescription made of it: each field with "
+            "its confidence and whether it needs review; 404 until the scan.read job succeeded"
+        ),
+        responses=api_responses(403, 404),
+        opt={"policy": "scan.read"},
+    )
+    async def reading(
+        self,
+        scan_id: uuid.UUID,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+    ) -> dict[str, Any]:
+        reading = await cases.run(scan_reading, access, audit_context, scan_id)
+        shown = msgspec.to_builtins(reading)
+        for item, shown_item in zip(reading.draft.items, shown["draft"]["items"], strict=True):
+            shown_item["needsReview"] = item.needs_review
+        return shown

@@ -42,6 +42,7 @@ from domain.adapters.phi.sealed_values import PgSealedValues
 from domain.adapters.postgres import pooled
 from domain.adapters.prescriptions.store import PgPrescriptionRepository
 from domain.adapters.records.store import PgRecordRepository
+from domain.adapters.scans.readings import PgScanReadings
 from domain.adapters.subscriptions.store import PgPlanRepository, PgSubscriptionRepository
 from domain.adapters.vitals.store import PgReadingRepository
 from domain.adapters.webhooks.store import PgDeliveryRepository
@@ -78,6 +79,7 @@ class PgUnitOfWork:
         self.anchors = PgAnchorBatchRepository(conn)
         self.documents = PgPatientFiles(conn, DOCUMENTS)
         self.scans = PgPatientFiles(conn, SCANS)
+        self.scan_readings = PgScanReadings(conn, cipher)
         self.medicines = PgMedicineRepository(conn)
         self.prescriptions = PgPrescriptionRepository(conn, cipher)
         self.doses = PgDoseRepository(conn, cipher)

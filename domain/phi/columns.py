@@ -35,6 +35,8 @@ DOCUMENT_DATA_KEY = SealedColumn("documents", "data_key", "id")
 
 
 SCAN_DATA_KEY = SealedColumn("scans", "data_key", "id")  # a prescription scan's own key
+# What the OCR engine read on a scan and the draft made of it (names, medicines), as JSON.
+SCAN_READING = SealedColumn("scan_readings", "reading", "scan_id")
 
 
 EMAIL_TO_ADDRESS = SealedColumn("email_messages", "to_address", "id")
@@ -85,6 +87,7 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     DOCUMENT_FILENAME,
     DOCUMENT_DATA_KEY,
     SCAN_DATA_KEY,
+    SCAN_READING,
     EMAIL_TO_ADDRESS,
     EMAIL_DATA,
     NOTICE_DATA,

@@ -9,7 +9,7 @@ import msgspec
 REVIEW_BELOW = 0.85
 
 
-class OcrLine(msgspec.Struct, frozen=True, kw_only=True):
+class OcrLine(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """A line of text as an engine read it: its box (left, top, right, bottom, in pixels of
     the page) and the engine's confidence (0..1)."""
 
@@ -19,7 +19,7 @@ class OcrLine(msgspec.Struct, frozen=True, kw_only=True):
     page: int = 0
 
 
-class Candidate(msgspec.Struct, frozen=True, kw_only=True):
+class Candidate(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """A catalogue entry a printed name may be: ``name`` is its generic name or a brand."""
 
     medicine_id: str
@@ -29,7 +29,7 @@ class Candidate(msgspec.Struct, frozen=True, kw_only=True):
     strengths: tuple[str, ...] = ()
 
 
-class Field(msgspec.Struct, frozen=True, kw_only=True):
+class Field(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """One parsed value: ``None`` when nothing was found (and then always for review)."""
 
     value: str | None
@@ -49,7 +49,7 @@ class Field(msgspec.Struct, frozen=True, kw_only=True):
         return cls(value=None, confidence=0.0, review=review)
 
 
-class MedicineMatch(msgspec.Struct, frozen=True, kw_only=True):
+class MedicineMatch(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     medicine_id: str | None
     name: str | None  # the catalogue's generic name
     printed: str
@@ -57,7 +57,7 @@ class MedicineMatch(msgspec.Struct, frozen=True, kw_only=True):
     review: bool
 
 
-class DraftItem(msgspec.Struct, frozen=True, kw_only=True):
+class DraftItem(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     line: str  # the line (or table row) as read
     medicine: MedicineMatch
     strength: Field  # "500 mg"
@@ -75,7 +75,7 @@ class DraftItem(msgspec.Struct, frozen=True, kw_only=True):
         return self.medicine.review or any(field.review for field in fields)
 
 
-class ParsedPrescription(msgspec.Struct, frozen=True, kw_only=True):
+class ParsedPrescription(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     items: tuple[DraftItem, ...]
     prescriber: Field
     patient_name: Field
@@ -84,3 +84,26 @@ class ParsedPrescription(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def found_nothing(self) -> bool:
         return not self.items
+
+
+class ScanReading(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """What the engine read on a scan and the draft the parser made of it: sealed at rest
+    (OCR text names the patient and their medicines); only the counts are in the clear."""
+
+    scan_id: str
+    patient_id: str
+    engine: str
+    lines: tuple[OcrLine, ...]
+    draft: ParsedPrescription
+    created_at: str  # ISO, UTC
+
+    @property
+    def summary(self) -> dict[str, object]:
+        """What the reading job reports (no PHI): counts only."""
+        return {
+            "scanId": self.scan_id,
+            "engine": self.engine,
+            "foundNothing": self.draft.found_nothing,
+            "items": len(self.draft.items),
+            "itemsToReview": sum(item.needs_review for item in self.draft.items),
+        }

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from typing import Protocol
 
+from domain.auditing import AuditLog
+from domain.connections.ports import ConnectionRepository
 from domain.errors import TransientFailure
-from domain.scans.model import OcrLine
+from domain.files.ports import FileRepository
+from domain.jobs.ports import JobRepository
+from domain.medicines.ports import MedicineRepository
+from domain.patients.ports import PatientRepository
+from domain.scans.model import OcrLine, ScanReading
 
 
 class OcrUnavailable(TransientFailure):
@@ -31,3 +39,23 @@ class OcrEngine(Protocol):
         """The page's lines with their boxes and confidences, [] when it holds no text.
         Raises OcrUnavailable when the engine cannot run."""
         ...
+
+
+class ScanReadingRepository(Protocol):
+    async def put(self, reading: ScanReading) -> None:
+        """Keep the scan's reading (a later reading of the same scan replaces it)."""
+        ...
+
+    async def get(self, scan_id: uuid.UUID) -> ScanReading | None: ...
+
+
+class UnitOfWork(Protocol):
+    """What the scans feature reads and writes in one database transaction."""
+
+    files: Mapping[str, FileRepository]
+    scan_readings: ScanReadingRepository
+    medicines: MedicineRepository
+    jobs: JobRepository
+    audit: AuditLog
+    connections: ConnectionRepository
+    patients: PatientRepository

@@ -12,9 +12,10 @@ import httpx
 from domain.adapters.bootstrap import Services
 from domain.jobs.model import Job
 from domain.scans.files import StoredScan
-from domain.scans.jobs import SCAN_STORE
-from tests.support.handlers import run_handler
+from domain.scans.jobs import SCAN_READ, SCAN_STORE
+from tests.support.handlers import handler_of, run_handler
 from tests.support.records import run_job
+from tests.support.rows import rows
 
 
 async def upload_scan(
@@ -69,3 +70,22 @@ async def add_scan(services: Services, patient_id: uuid.UUID, image: bytes) -> s
     async with services.uow() as uow:
         await uow.scans.add(scan)
     return str(scan_id)
+
+
+async def run_scan_read(services: Services, job_id: uuid.UUID, **overrides: object) -> Job:
+    """One attempt of a scan's reading job, its dependencies replaceable (an engine that fails)."""
+    bound = handler_of(SCAN_READ, services, **overrides)
+
+    async def handler(job: Job, services: Services) -> dict[str, Any] | None:
+        return await bound(job)
+
+    return await run_job(services, job_id, handler)
+
+
+def reading_job_of(database_url: str, scan_id: str) -> uuid.UUID:
+    [row] = rows(
+        database_url,
+        "SELECT id FROM jobs WHERE kind = 'scan.read' AND payload->>'scanId' = %s",
+        (scan_id,),
+    )
+    return row["id"]
