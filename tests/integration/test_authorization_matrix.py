@@ -66,7 +66,7 @@ from tests.support.payments import add_payment
 from tests.support.pdfs import png_image, valid_pdf
 from tests.support.people import PATIENT_BOREY
 from tests.support.records import add_document, add_record, record_form
-from tests.support.scans import add_scan
+from tests.support.scans import add_read_scan, add_scan
 from tests.support.users import Cast, Member, add_cast, connect, invite
 
 OWN, CONNECTED, UNRELATED = "own", "connected", "unrelated"
@@ -251,6 +251,7 @@ async def plan_code(world: World, role: Role, relation: str) -> str | None:
 record = patient_file(add_record)
 document = patient_file(lambda services, patient: add_document(services, patient, valid_pdf()))
 scan = patient_file(lambda services, patient: add_scan(services, patient, png_image()))
+read_scan = patient_file(lambda services, patient: add_read_scan(services, patient, png_image()))
 
 
 # --- bodies ------------------------------------------------------------------------------------
@@ -459,6 +460,7 @@ ROWS: tuple[Row, ...] = (
         target=patient_record, body=scan_upload),
     Row("GET", f"{API}/scans", "scan.list", by_role("2xx", "422", "403")),
     Row("GET", f"{API}/scans/{{id}}/content", "scan.read", FILE_READ, target=scan),
+    Row("GET", f"{API}/scans/{{id}}/reading", "scan.read", FILE_READ, target=read_scan),
     Row("DELETE", f"{API}/scans/{{id}}", "scan.delete",
         grid(patient="2xx -- 404", doctor="-- 403 403", admin="-- -- 403"), target=scan),
     # vital signs: the patient and connected doctors
