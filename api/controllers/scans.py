@@ -14,14 +14,17 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, get, post
+from litestar.params import JSONBody
 
 from api.audit_context import AuditContextDep
 from api.controllers.patient_files import FileRoutes, patient_files_controller
+from api.controllers.prescriptions import Items, PrescriptionWritten
 from api.policy_guard import AccessDep
 from api.problems import api_responses
 from api.state import UseCases
 from domain.files.model import OpenedFile
+from domain.scans.confirm import confirm_scan
 from domain.scans.drafts import scan_reading
 from domain.scans.files import StoredScan
 from domain.scans.kind import SCANS
@@ -80,6 +83,12 @@ SCAN_ROUTES = FileRoutes(
 ScansController = patient_files_controller(SCAN_ROUTES)
 
 
+class ScanConfirmation(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
+    """The draft's items as reviewed and edited: every field a prescription item has."""
+
+    items: Items
+
+
 class ReadingController(Controller):
     """What was read on a scan, and the draft made of it (its own path beside the file's)."""
 
@@ -108,3 +117,26 @@ class ReadingController(Controller):
         for item, shown_item in zip(reading.draft.items, shown["draft"]["items"], strict=True):
             shown_item["needsReview"] = item.needs_review
         return shown
+
+    @post(
+        "/{scan_id:uuid}/confirm",
+        operation_id="confirmScan",
+        summary=(
+            "A connected doctor confirms the reviewed items: they become a draft prescription "
+            "(activate it as any prescription); 409 if the scan is not read or already confirmed"
+        ),
+        status_code=201,
+        responses=api_responses(400, 403, 404, 409, 413, 422),
+        opt={"policy": "scan.confirm"},
+    )
+    async def confirm(
+        self,
+        scan_id: uuid.UUID,
+        data: JSONBody[ScanConfirmation],
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+    ) -> PrescriptionWritten:
+        items = [item.input() for item in data.items]
+        prescribed = await cases.run(confirm_scan, access, audit_context, scan_id, items)
+        return PrescriptionWritten.written(prescribed)

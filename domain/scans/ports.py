@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Protocol
 
 from domain.auditing import AuditLog
@@ -47,6 +48,10 @@ class ScanReadingRepository(Protocol):
         ...
 
     async def get(self, scan_id: uuid.UUID) -> ScanReading | None: ...
+
+    async def confirm(self, scan_id: uuid.UUID, prescription_id: uuid.UUID, at: datetime) -> bool:
+        """Mark the draft confirmed as ``prescription_id``; False if it already was."""
+        ...
 
 
 class UnitOfWork(Protocol):

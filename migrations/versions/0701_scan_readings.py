@@ -24,7 +24,11 @@ def upgrade() -> None:
             items            integer NOT NULL,
             reading_sealed   bytea NOT NULL,
             reading_key_id   text NOT NULL,
-            created_at       timestamptz NOT NULL
+            created_at       timestamptz NOT NULL,
+            -- the prescription its draft became, once confirmed (at most once)
+            prescription_id  uuid UNIQUE REFERENCES prescriptions (id),
+            confirmed_at     timestamptz,
+            CHECK ((prescription_id IS NULL) = (confirmed_at IS NULL))
         );
         """
     )

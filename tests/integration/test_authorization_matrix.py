@@ -309,6 +309,20 @@ def document_upload(world: World, caller: Member, target: str | None) -> Form:
     return Form({"patientId": target or ""}, ("scan.pdf", valid_pdf(), "application/pdf"))
 
 
+def scan_confirmation(world: World, caller: Member, target: str | None) -> dict[str, Any]:
+    """Items naming no catalogue entry: a permitted caller gets as far as the check (422)."""
+    item = {
+        "medicineId": "00000000-0000-4000-8000-000000000000",
+        "strength": "500 mg",
+        "doseAmount": "1",
+        "doseForm": "tablet",
+        "frequency": "BID",
+        "startDate": "2026-12-06",
+        "durationDays": 5,
+    }
+    return {"items": [item]}
+
+
 def scan_upload(world: World, caller: Member, target: str | None) -> Form:
     return Form({"patientId": target or ""}, ("rx.png", png_image(), "image/png"))
 
@@ -461,6 +475,9 @@ ROWS: tuple[Row, ...] = (
     Row("GET", f"{API}/scans", "scan.list", by_role("2xx", "422", "403")),
     Row("GET", f"{API}/scans/{{id}}/content", "scan.read", FILE_READ, target=scan),
     Row("GET", f"{API}/scans/{{id}}/reading", "scan.read", FILE_READ, target=read_scan),
+    Row("POST", f"{API}/scans/{{id}}/confirm", "scan.confirm",
+        grid(patient="403 -- 403", doctor="-- 422 404", admin="-- -- 403"),
+        target=read_scan, body=scan_confirmation),
     Row("DELETE", f"{API}/scans/{{id}}", "scan.delete",
         grid(patient="2xx -- 404", doctor="-- 403 403", admin="-- -- 403"), target=scan),
     # vital signs: the patient and connected doctors

@@ -79,6 +79,47 @@ async def test_a_prescription_is_read_into_a_draft_a_connected_doctor_reviews(
     for text in (prescription.patient, prescription.items[0].generic):
         assert text not in job_row["p"] and text.lower() not in job_row["r"].lower()
 
+    # the doctor confirms the reviewed items: a prescription, activated, schedules doses
+    today = platform.clock.now().date().isoformat()
+    items = [
+        {
+            "medicineId": item["medicine"]["medicineId"],
+            "strength": item["strength"]["value"],
+            "doseAmount": item["doseAmount"]["value"],
+            "doseForm": item["doseForm"]["value"] or "tablet",
+            "frequency": item["frequency"]["value"],
+            "startDate": today,
+            "durationDays": int(item["durationDays"]["value"] or 5),
+        }
+        for item in draft["items"]
+    ]
+    by_patient = await api.post(
+        f"/api/v1/scans/{scan_id}/confirm", headers=cast.alice.headers, json={"items": items}
+    )
+    assert_problem(by_patient, 403)
+    confirmed = await api.post(
+        f"/api/v1/scans/{scan_id}/confirm", headers=cast.chantha.headers, json={"items": items}
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    prescription = confirmed.json()
+    assert prescription["status"] == "draft"
+    assert prescription["doctorId"] == str(cast.chantha.id)
+    assert [i["schedule"]["notation"] for i in prescription["items"]] == [
+        t.notation for t in sample(1).items
+    ]
+    again = await api.post(
+        f"/api/v1/scans/{scan_id}/confirm", headers=cast.chantha.headers, json={"items": items}
+    )
+    assert_problem(again, 409)
+    activated = await api.post(
+        f"/api/v1/prescriptions/{prescription['id']}/activate", headers=cast.chantha.headers
+    )
+    assert activated.status_code == 200, activated.text
+    doses = await api.get(f"/api/v1/patients/{cast.alice.id}/doses", headers=cast.alice.headers)
+    assert doses.status_code == 200, doses.text
+    assert doses.json()["items"]
+    assert len(audit_events(settings.database_url, "scan.confirm")) == 1
+
 
 async def test_a_blank_page_is_a_reading_that_found_nothing(api, platform, cast, settings):
     blank = io.BytesIO()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import msgspec
 from psycopg import AsyncConnection
@@ -42,6 +43,17 @@ class PgScanReadings:
                 reading.created_at,
             ),
         )
+
+    async def confirm(self, scan_id: uuid.UUID, prescription_id: uuid.UUID, at: datetime) -> bool:
+        cursor = await self._conn.execute(
+            """
+            UPDATE scan_readings SET prescription_id = %s, confirmed_at = %s
+            WHERE scan_id = %s AND prescription_id IS NULL
+            RETURNING scan_id
+            """,
+            (prescription_id, at, scan_id),
+        )
+        return await cursor.fetchone() is not None
 
     async def get(self, scan_id: uuid.UUID) -> ScanReading | None:
         cursor = await self._conn.execute(
