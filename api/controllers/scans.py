@@ -26,7 +26,7 @@ from api.state import UseCases
 from domain.files.model import OpenedFile
 from domain.scans.confirm import confirm_scan
 from domain.scans.drafts import scan_reading
-from domain.scans.files import StoredScan
+from domain.scans.files import MEDIA_TYPES, StoredScan
 from domain.scans.kind import SCANS
 
 
@@ -78,6 +78,7 @@ SCAN_ROUTES = FileRoutes(
     content_summary="The scan, decrypted and streamed",
     content_operation="downloadScan",
     download=scan_download,
+    upload_types=", ".join(MEDIA_TYPES),
 )
 
 ScansController = patient_files_controller(SCAN_ROUTES)
