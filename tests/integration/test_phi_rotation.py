@@ -37,6 +37,7 @@ from domain.phi.columns import (
 from domain.phi.jobs import submit_rotation
 from domain.phi.rotation import rotate_keys
 from domain.records.kind import RECORDS
+from domain.scans.kind import SCANS
 from domain.sealing import Sealed, SealedColumn
 from domain.vitals.model import HeartRate, Recorder, new_reading
 from tests.conftest import TEST_PHI_KEYS
@@ -44,11 +45,12 @@ from tests.support.accounts import signup_body
 from tests.support.api import ADMIN, api_client, assert_problem, bearer, job_rows, noop_job
 from tests.support.handlers import rotate_phi_keys
 from tests.support.payments import add_payment
-from tests.support.pdfs import valid_pdf
+from tests.support.pdfs import png_image, valid_pdf
 from tests.support.people import PATIENT_ALICE, PEOPLE
 from tests.support.platform import wired
 from tests.support.records import add_document, add_record
 from tests.support.rows import audit_events, rows
+from tests.support.scans import add_read_scan
 from tests.support.users import Cast, add_cast
 
 OLD, ACTIVE = "test-k1", "test-k2"
@@ -114,6 +116,9 @@ async def old_key_cast(services) -> Cast:
     await stage_upload(old, cast.borey.id, RECORDS, {"record_type": "OTHER", "description": "BP"})
     document = {"filename": "bp.pdf", "data_key": bytes(32), "size_bytes": 5, "page_count": 1}
     await stage_upload(old, cast.borey.id, DOCUMENTS, document)
+    await add_read_scan(old, cast.alice.id, png_image())  # its data key, and its reading
+    scan = {"data_key": bytes(32), "media_type": "image/png", "page_count": 1, "size_bytes": 5}
+    await stage_upload(old, cast.borey.id, SCANS, scan)
     await queue_email(old)
     await leave_notice(old, cast.borey.id)
     await record_vital(old, cast.alice.id)
@@ -228,6 +233,9 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
             "records.description": 1,
             "documents.filename": 1,
             "documents.data_key": 1,
+            "uploads.scans_data_key": 1,
+            "scans.data_key": 1,
+            "scan_readings.reading": 1,
             "email_messages.to_address": 1,
             "email_messages.data": 1,
             "notices.data": 1,
@@ -278,6 +286,9 @@ async def test_each_batch_is_audited_with_table_and_column(
         ("records", ("description",)),
         ("documents", ("filename",)),
         ("documents", ("data_key",)),
+        ("uploads", ("scans_data_key",)),
+        ("scans", ("data_key",)),
+        ("scan_readings", ("reading",)),
         ("email_messages", ("to_address",)),
         ("email_messages", ("data",)),
         ("vital_readings", ("measurement",)),
