@@ -3,6 +3,7 @@ reading order when they sit on one line of the page."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,21 +16,38 @@ class Row:
     confidence: float  # the least sure cell's
 
 
-def _overlap(a: OcrLine, top: float, bottom: float) -> float:
-    height = min(a.box[3] - a.box[1], bottom - top) or 1.0
-    return (min(a.box[3], bottom) - max(a.box[1], top)) / height
+def _skews(lines: Sequence[OcrLine]) -> dict[int, float]:
+    """Each page's skew: the median slope of its lines' baselines (0 when unknown)."""
+    slopes: dict[int, list[float]] = {}
+    for line in lines:
+        slopes.setdefault(line.page, []).append(line.slope)
+    return {page: statistics.median(values) for page, values in slopes.items()}
+
+
+def _upright(line: OcrLine, skew: float) -> tuple[float, float]:
+    """The line's top and bottom as if the page were not rotated (about its left edge)."""
+    shift = skew * (line.box[0] + line.box[2]) / 2
+    return line.box[1] - shift, line.box[3] - shift
+
+
+def _overlap(top: float, bottom: float, row_top: float, row_bottom: float) -> float:
+    height = min(bottom - top, row_bottom - row_top) or 1.0
+    return (min(bottom, row_bottom) - max(top, row_top)) / height
 
 
 def page_rows(lines: Sequence[OcrLine]) -> list[Row]:
     """Rows top to bottom, page by page; lines overlapping by more than half their height
-    are one row."""
+    once the page's skew is taken out (a table's cells drift apart on a rotated photo) are
+    one row."""
+    skews = _skews(lines)
+    spans = {id(line): _upright(line, skews[line.page]) for line in lines}
     rows: list[list[OcrLine]] = []
-    for line in sorted(lines, key=lambda ln: (ln.page, (ln.box[1] + ln.box[3]) / 2)):
+    for line in sorted(lines, key=lambda ln: (ln.page, sum(spans[id(ln)]) / 2)):
         current = rows[-1] if rows else None
         if current and current[0].page == line.page:
-            top = sum(cell.box[1] for cell in current) / len(current)
-            bottom = sum(cell.box[3] for cell in current) / len(current)
-            if _overlap(line, top, bottom) > 0.5:
+            row_top = sum(spans[id(cell)][0] for cell in current) / len(current)
+            row_bottom = sum(spans[id(cell)][1] for cell in current) / len(current)
+            if _overlap(*spans[id(line)], row_top, row_bottom) > 0.5:
                 current.append(line)
                 continue
         rows.append([line])

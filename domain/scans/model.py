@@ -17,6 +17,7 @@ class OcrLine(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     box: tuple[float, float, float, float]
     confidence: float
     page: int = 0
+    slope: float = 0.0  # of its baseline (dy/dx), where the engine tells: the page's skew
 
 
 class Candidate(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

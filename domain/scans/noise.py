@@ -57,6 +57,7 @@ def clean_line(text: str) -> str:
     text = _NUMBER_BEFORE_UNIT.sub(_digits, text)
     text = _NUMBERISH.sub(_digits, text)
     text = _LONE_ONE.sub("1", text)
+    text = re.sub(r"\b([qQ])\s?(\d{1,2})\s?[bn]\b", r"\1\2h", text)  # q8b: an h read as b
     for pattern, unit in _UNIT_FIXES:
         text = pattern.sub(unit, text)
     text = re.sub(r"(?<=\d)(?=(?:mg|mcg|ml|g|iu|IU|%)\b)", " ", text)  # 500mg → 500 mg

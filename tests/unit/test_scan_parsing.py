@@ -160,6 +160,7 @@ LINES: list[tuple[str, Row]] = [
     ("Furosemide 2O mg l tab 0D", ("furosemide", "20 mg", "1", "OD", "any", None)),
     ("Enalapril 5 mg 1 tab B1D x l4 days", ("enalapril", "5 mg", "1", "BID", "any", "14")),
     ("Warfarin l mg 1 tab OD", ("warfarin", "1 mg", "1", "OD", "any", None)),
+    ("Amlodipine 5 mg 1 tab q8b", ("amlodipine", "5 mg", "1", "Q8H", "any", None)),
     # misspelt or misread names
     ("Arnoxicillin 500 mg 1 cap TID", ("amoxicillin", "500 mg", "1", "TID", "any", None)),
     ("Amoxici1lin 500 mg 1 cap TID", ("amoxicillin", "500 mg", "1", "TID", "any", None)),
@@ -299,6 +300,28 @@ def test_a_whole_page_with_header_table_and_signature() -> None:
         ("amoxicillin", "500 mg", "1", "TID", "7"),
         ("paracetamol", "500 mg", "2", "PRN", None),
         ("metformin", "850 mg", "1", "1-0-1", "30"),
+    ]
+
+
+def test_a_rotated_table_keeps_its_cells_in_their_rows() -> None:
+    """A photo rotated 4°: a row's last cell sits ~70 px lower than its first, which is more
+    than a row's height; the engine's baselines say by how much the page is skewed."""
+    slope = 0.07
+    rows = [
+        ("Amoxicillin 500 mg", "1 cap", "TID", "7 days"),
+        ("Losartan 50 mg", "1 tab", "BID", "30 days"),
+    ]
+    lines = []
+    for number, cells in enumerate(rows):
+        for column, cell in enumerate(cells):
+            left = 40.0 + column * 330.0
+            top = 100.0 + number * 45.0 + slope * (left + 140.0)
+            box = (left, top, left + 280.0, top + 30.0)
+            lines.append(OcrLine(text=cell, box=box, confidence=0.97, slope=slope))
+    items = parse_prescription(lines, seeded_candidates()).items
+    assert [(i.medicine.name, i.notation, i.duration_days.value) for i in items] == [
+        ("amoxicillin", "TID", "7"),
+        ("losartan", "BID", "30"),
     ]
 
 

@@ -43,12 +43,15 @@ def read_page(page_png: bytes, page: int = 0) -> list[OcrLine]:
     for box, text, score in zip(found.boxes, found.txts, found.scores, strict=True):
         xs = [float(point[0]) for point in box]
         ys = [float(point[1]) for point in box]
+        (x0, y0), (x1, y1) = box[0], box[1]  # the top edge, left to right
+        slope = (float(y1) - float(y0)) / (float(x1) - float(x0)) if x1 != x0 else 0.0
         lines.append(
             OcrLine(
                 text=str(text),
                 box=(min(xs), min(ys), max(xs), max(ys)),
                 confidence=float(score),
                 page=page,
+                slope=slope,
             )
         )
     return lines
