@@ -2,11 +2,12 @@
 installed), turned upright by their EXIF orientation, scaled down to ``MAX_SIDE``; PDFs'
 pages rendered with pypdfium2 (which bundles its engine) at ``PDF_DPI``.
 
-Measured on the generated corpus (bench/ocr.py): a phone photo's EXIF orientation is the one
-step without which an engine reads nothing; scaling a 4000 px photo to 2000 px halves the
-embedded engine's time with no loss. Deskewing and contrast stretching did not change what
-the embedded engine read at up to 5° and dim light (its detector takes rotated boxes), so
-they are not done.
+On the generated corpus (bench/ocr.py) the embedded engine read pages rotated up to 5°,
+blurred, noisy and dim as well as clean ones, so the image is not deskewed here (nor
+contrast-stretched: not tried); the skew that mattered (a rotated table's rows) is taken
+out of the boxes by the parser (domain/scans/layout.py). A phone photo's EXIF orientation
+is applied, and large photos are scaled down to ``MAX_SIDE`` (not measured: the engine's
+detector works at about that size).
 """
 
 from __future__ import annotations
