@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
 from api.audit_context import AuditContextDep
 from api.controllers.patient_files import FileRoutes, patient_files_controller
@@ -108,7 +108,7 @@ class ReadingController(Controller):
     )
     async def reading(
         self,
-        scan_id: uuid.UUID,
+        scan_id: FromPath[uuid.UUID],
         access: AccessDep,
         audit_context: AuditContextDep,
         cases: UseCases,
@@ -132,7 +132,7 @@ class ReadingController(Controller):
     )
     async def confirm(
         self,
-        scan_id: uuid.UUID,
+        scan_id: FromPath[uuid.UUID],
         data: JSONBody[ScanConfirmation],
         access: AccessDep,
         audit_context: AuditContextDep,
