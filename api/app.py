@@ -37,6 +37,7 @@ from api.controllers.payments import PaymentsController
 from api.controllers.phi_keys import PhiKeysController
 from api.controllers.prescriptions import PrescriptionsController
 from api.controllers.records import RecordsController
+from api.controllers.scans import ReadingController, ScansController
 from api.controllers.subscriptions import SubscriptionsController
 from api.controllers.vitals import VitalsController
 from api.controllers.webhooks import WebhooksController
@@ -87,6 +88,8 @@ def _api_v1() -> Router:
             RecordsController,
             NoticesController,
             DocumentsController,
+            ScansController,
+            ReadingController,
             VitalsController,
             AlertsController,
             PatientAlertsController,

@@ -29,6 +29,7 @@ from domain.payments.model import Purpose
 from domain.phi.jobs import PHI_ROTATE
 from domain.prescriptions.jobs import DOSE_EXTEND, PRESCRIPTION_BATCH, PRESCRIPTION_EXPIRE
 from domain.records.jobs import RECORD_STORE
+from domain.scans.jobs import SCAN_READ, SCAN_STORE
 from domain.subscriptions.jobs import SUBSCRIPTION_UPKEEP
 from domain.subscriptions.service import activate_subscription
 from domain.webhooks.jobs import WEBHOOK_PROCESS
@@ -43,6 +44,8 @@ JOB_KINDS: dict[str, JobKind] = {
         PHI_ROTATE,
         RECORD_STORE,
         DOCUMENT_STORE,
+        SCAN_STORE,
+        SCAN_READ,
         CONTENT_UNPIN,
         ANCHOR_BATCH,
         ADHERENCE_ROLLUP,

@@ -174,6 +174,13 @@ _TABLE: tuple[Policy, ...] = (
     policy("document.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
     policy("document.read", CARE, R.SELF, R.CONNECTED_DOCTOR, target="document", patient_data=True),
     policy("document.delete", PATIENTS, R.SELF, target="document", patient_data=True),
+    # prescription scans (photos and PDFs we encrypt): as documents
+    policy("scan.create", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    policy("scan.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
+    policy("scan.read", CARE, R.SELF, R.CONNECTED_DOCTOR, target="scan", patient_data=True),
+    policy("scan.delete", PATIENTS, R.SELF, target="scan", patient_data=True),
+    # a scan's draft becomes a prescription: a connected doctor prescribes it
+    policy("scan.confirm", DOCTORS, R.CONNECTED_DOCTOR, target="scan", patient_data=True),
     # adherence: the patient, their connected doctors, (read only, audited) admins; the
     # risk dashboard is a doctor's own
     policy(

@@ -87,6 +87,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bakong_app_icon_url: str | None = None
     bakong_deeplink_callback: str | None = None  # where the Bakong app sends the payer back
     payment_expiry_seconds: int = 900
+    ocr_engine: str = "embedded"  # embedded (RapidOCR, in the wheel) | tesseract (Debian's)
     payment_poll_interval_seconds: float = 5.0
     hold_ttl_seconds: int = 300  # a held consultation's time is kept this long for its payment
     meeting_base_url: str = "https://meet.healthplat.example/"
@@ -176,6 +177,7 @@ _URLS = {
 LOG_LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_LEVELS = {name.lower(): name for name in LOG_LEVEL_NAMES} | {"warn": "WARNING"}
 LOG_FORMATS = {"json": "json", "console": "console"}
+OCR_ENGINES = {"embedded": "embedded", "tesseract": "tesseract"}
 KEYRING_FORM = "a keyring of id:<base64 of 32 random bytes> entries, comma-separated"
 
 
@@ -227,6 +229,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "log_level": read.choice(
             "LOG_LEVEL", LOG_LEVELS, f"be one of {', '.join(LOG_LEVEL_NAMES)}"
         ),
+        "ocr_engine": read.choice("OCR_ENGINE", OCR_ENGINES, "be embedded or tesseract"),
         "log_format": read.choice(
             "LOG_FORMAT",
             LOG_FORMATS,

@@ -66,6 +66,8 @@ class FileRoutes:
     form: dict[str, Schema] = field(default_factory=dict)  # the form's fields besides patientId
     required: list[str] = field(default_factory=list)  # of those
     filters: Callable[..., dict[str, Any]] = no_filters  # the list's own query parameters
+    # the file part's media types as documented, when they are not the one served (scans)
+    upload_types: str | None = None
 
 
 def responses(policy: str, *statuses: int) -> dict[int, ResponseSpec]:
@@ -88,7 +90,8 @@ def patient_files_controller(routes: FileRoutes) -> type[Controller]:
     Read, Page = routes.read, routes.page
     form = {**PATIENT_FIELD, **routes.form}
     required = ["patientId", *routes.required]
-    upload_form = multipart_operation(form, required, file_type=kind.accepts.media_type)
+    upload_types = routes.upload_types or kind.accepts.media_type
+    upload_form = multipart_operation(form, required, file_type=upload_types)
     list_summary = f"A patient's {kind.table}, newest first (patients: their own by default)"
     delete_summary = (
         f"Delete a {kind.name} (soft; its content is unpinned after the retention period)"

@@ -37,6 +37,9 @@ from domain.adapters.payments.qr import SegnoQr
 from domain.adapters.phi.cipher import PhiCipher
 from domain.adapters.postgres import create_pool
 from domain.adapters.rate_limiter import RedisRateLimiter
+from domain.adapters.scans.embedded import EmbeddedOcr
+from domain.adapters.scans.images import PillowPages
+from domain.adapters.scans.tesseract import TesseractOcr
 from domain.adapters.unit_of_work import PgUnitOfWorkFactory
 from domain.adapters.webhooks.signatures import StandardWebhooksVerifier
 from domain.anchoring.ports import AnchorLedger
@@ -50,6 +53,7 @@ from domain.notifications.ports import AddressValidator, EmailRenderer, LiveChan
 from domain.payments.ports import PaymentNetwork, QrRenderer
 from domain.rate_limits import RateLimiter
 from domain.records.verification import CidOf
+from domain.scans.ports import OcrEngine, PageImages
 from domain.sealing import Cipher
 from domain.settings import Settings
 from domain.transactions import UnitOfWorkFactory
@@ -90,6 +94,8 @@ class Services:
     verifier: SignatureVerifier
     network: PaymentNetwork | None  # None: no BAKONG_API_URL, nothing is polled
     qr: QrRenderer
+    ocr: OcrEngine
+    page_images: PageImages
     _opened: bool = field(default=False, repr=False)
 
     def dependencies(self) -> dict[str, object]:
@@ -179,6 +185,8 @@ def build_services(
         verifier=StandardWebhooksVerifier(settings.webhook_secrets),
         network=build_network(settings),
         qr=SegnoQr(),
+        ocr=build_ocr(settings),
+        page_images=PillowPages(),
     )
 
 
@@ -206,6 +214,13 @@ def build_content_store(settings: Settings) -> ContentStore:
             settings.ipfs_api_url, timeout_seconds=settings.ipfs_timeout_seconds
         )
     return BlockStoreContentStore(settings.ipfs_dir)
+
+
+def build_ocr(settings: Settings) -> OcrEngine:
+    """OCR_ENGINE: the embedded engine (nothing to install), or Debian's tesseract-ocr."""
+    if settings.ocr_engine == "tesseract":
+        return TesseractOcr()
+    return EmbeddedOcr()
 
 
 def build_network(settings: Settings) -> BakongOpenApi | None:

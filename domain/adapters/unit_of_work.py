@@ -45,11 +45,13 @@ from domain.adapters.postgres import pooled
 from domain.adapters.prescriptions.batches import PgPrescriptionBatchRepository
 from domain.adapters.prescriptions.store import PgPrescriptionRepository
 from domain.adapters.records.store import PgRecordRepository
+from domain.adapters.scans.readings import PgScanReadings
 from domain.adapters.subscriptions.store import PgPlanRepository, PgSubscriptionRepository
 from domain.adapters.vitals.store import PgReadingRepository
 from domain.adapters.webhooks.store import PgDeliveryRepository
 from domain.clock import Clock
 from domain.documents.kind import DOCUMENTS
+from domain.scans.kind import SCANS
 from domain.sealing import Cipher
 
 
@@ -79,12 +81,15 @@ class PgUnitOfWork:
         self.records = PgRecordRepository(conn)
         self.anchors = PgAnchorBatchRepository(conn)
         self.documents = PgPatientFiles(conn, DOCUMENTS)
+        self.scans = PgPatientFiles(conn, SCANS)
+        self.scan_readings = PgScanReadings(conn, cipher)
         self.medicines = PgMedicineRepository(conn)
         self.prescriptions = PgPrescriptionRepository(conn, cipher)
         self.prescription_batches = PgPrescriptionBatchRepository(conn, cipher)
         self.doses = PgDoseRepository(conn, cipher)
         self.time_zones = PgTimeZones(conn)
-        self.files = files_by_table(self.records, self.documents)  # every kind of patient file
+        # every kind of patient file
+        self.files = files_by_table(self.records, self.documents, self.scans)
         self.adherence = PgAdherenceStore(conn)
         self.readings = PgReadingRepository(conn, cipher)
         self.alerts = PgAlertRepository(conn, clock)

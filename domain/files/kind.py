@@ -27,7 +27,7 @@ from domain.files.ports import PdfInspector
 from domain.files.staging import UploadPayload
 from domain.files.storing import store_upload
 from domain.files.uploads import ReceivedForm, UploadForm
-from domain.jobs.model import JobKind
+from domain.jobs.model import Job, JobKind, NewJob
 from domain.sealing import SealedColumn
 
 
@@ -64,6 +64,9 @@ ReadForm = Callable[[ReceivedForm], UploadForm]
 ContentCheck = Callable[[PdfInspector, bytes], Awaitable[dict[str, Any]]]
 # What a read shows beside each file, loaded in the read's transaction (a record's batch).
 Attach = Callable[[Any, Sequence[StoredFile]], Awaitable[list[Any]]]
+# The job that follows a stored file (a scan's reading), enqueued in the transaction that
+# writes its row: given the file and its storing job.
+Then = Callable[[StoredFile, Job], NewJob]
 
 
 class Encryption(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,6 +95,7 @@ class FileKind:
     legacy_details: type[msgspec.Struct] | None = None
     content_action: str = "content"  # the audit action of reading the bytes
     attach: Attach | None = None
+    then: Then | None = None
     store_job: JobKind = field(init=False)
 
     def __post_init__(self) -> None:

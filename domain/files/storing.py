@@ -6,9 +6,10 @@ document as we encrypted it), and the details move over sealed as they are
 (domain/files/details.py). IPFS failing is retried by the job's schedule and in
 the end fails the job with no row written: the staged upload stays, so an
 operator's retry can still finish it. A repeated attempt finds the row its
-predecessor wrote and only reports it. The result names the file and its CID;
-for a kind anchored on Stellar, the anchoring job adds the transaction's hash
-once the file's batch lands.
+predecessor wrote and only reports it. A kind whose files are worked on next (a
+scan is read) names that job (``then``): it is enqueued with the row, in one
+transaction. The result names the file and its CID; for a kind anchored on
+Stellar, the anchoring job adds the transaction's hash once the file's batch lands.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from domain.files.model import AnchoredFile, StoredFile
 from domain.files.ports import ContentStore, UnitOfWork
 from domain.files.staging import UploadPayload, add_to_content_store, staged_upload
 from domain.jobs.model import Job
+from domain.jobs.ports import MessageSender, Submission
+from domain.jobs.submit import enqueue_job, send_submitted
 from domain.sealing import Cipher
 from domain.transactions import UnitOfWorkFactory
 
@@ -45,6 +48,7 @@ async def store_upload(
     content: ContentStore,
     cipher: Cipher,
     clock: Clock,
+    sender: MessageSender,
 ) -> dict[str, Any]:
     async with uow_factory() as uow:
         done = await uow.files[kind.table].by_job(job.id)
@@ -54,7 +58,11 @@ async def store_upload(
     cid = await add_to_content_store(uow_factory, content, upload)
     # ``cipher`` opens nothing but an upload staged before details were sealed once.
     file = stored_file(kind, restaged(kind, cipher, upload), cid, clock.now())
+    follow: Submission | None = None
     async with uow_factory() as uow:
         await uow.files[kind.table].add(file)
         await uow.uploads.discard(upload.id)
+        if kind.then is not None:  # the row and the job that follows it, or neither
+            follow = await enqueue_job(uow, kind.then(file, job))
+    await send_submitted(sender, follow)
     return job_result(kind, file)

@@ -34,6 +34,11 @@ DOCUMENT_FILENAME = SealedColumn("documents", "filename", "id")
 DOCUMENT_DATA_KEY = SealedColumn("documents", "data_key", "id")
 
 
+SCAN_DATA_KEY = SealedColumn("scans", "data_key", "id")  # a prescription scan's own key
+# What the OCR engine read on a scan and the draft made of it (names, medicines), as JSON.
+SCAN_READING = SealedColumn("scan_readings", "reading", "scan_id")
+
+
 EMAIL_TO_ADDRESS = SealedColumn("email_messages", "to_address", "id")
 
 
@@ -44,7 +49,13 @@ EMAIL_DATA = SealedColumn("email_messages", "data", "id")  # the template's fiel
 STAGED_RECORD_DESCRIPTION = RECORD_DESCRIPTION.staged_in("uploads")
 STAGED_DOCUMENT_FILENAME = DOCUMENT_FILENAME.staged_in("uploads")
 STAGED_DOCUMENT_DATA_KEY = DOCUMENT_DATA_KEY.staged_in("uploads")
-STAGED_COLUMNS = (STAGED_RECORD_DESCRIPTION, STAGED_DOCUMENT_FILENAME, STAGED_DOCUMENT_DATA_KEY)
+STAGED_SCAN_DATA_KEY = SCAN_DATA_KEY.staged_in("uploads")
+STAGED_COLUMNS = (
+    STAGED_RECORD_DESCRIPTION,
+    STAGED_DOCUMENT_FILENAME,
+    STAGED_DOCUMENT_DATA_KEY,
+    STAGED_SCAN_DATA_KEY,
+)
 
 # The keys of keyed lookups (users.email_lookup): random, made once per database, sealed
 # here so that re-sealing keeps their value (domain/adapters/accounts/lookup_keys.py says why).
@@ -79,6 +90,8 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     RECORD_DESCRIPTION,
     DOCUMENT_FILENAME,
     DOCUMENT_DATA_KEY,
+    SCAN_DATA_KEY,
+    SCAN_READING,
     EMAIL_TO_ADDRESS,
     EMAIL_DATA,
     NOTICE_DATA,

@@ -67,10 +67,11 @@ from tests.support.databases import create_database, database_url_for, drop_data
 from tests.support.jobs import cancel_job
 from tests.support.medicines import seeded_medicine
 from tests.support.payments import add_payment
-from tests.support.pdfs import valid_pdf
+from tests.support.pdfs import png_image, valid_pdf
 from tests.support.people import PATIENT_BOREY
 from tests.support.prescriptions import add_dose, add_prescription
 from tests.support.records import add_document, add_record, record_form
+from tests.support.scans import add_read_scan, add_scan
 from tests.support.users import Cast, Member, add_cast, connect, invite
 
 OWN, CONNECTED, UNRELATED = "own", "connected", "unrelated"
@@ -372,6 +373,8 @@ async def plan_code(world: World, role: Role, relation: str) -> str | None:
 
 record = patient_file(add_record)
 document = patient_file(lambda services, patient: add_document(services, patient, valid_pdf()))
+scan = patient_file(lambda services, patient: add_scan(services, patient, png_image()))
+read_scan = patient_file(lambda services, patient: add_read_scan(services, patient, png_image()))
 
 
 # --- bodies ------------------------------------------------------------------------------------
@@ -427,6 +430,24 @@ def record_upload(world: World, caller: Member, target: str | None) -> Form:
 
 def document_upload(world: World, caller: Member, target: str | None) -> Form:
     return Form({"patientId": target or ""}, ("scan.pdf", valid_pdf(), "application/pdf"))
+
+
+def scan_confirmation(world: World, caller: Member, target: str | None) -> dict[str, Any]:
+    """Items naming no catalogue entry: a permitted caller gets as far as the check (422)."""
+    item = {
+        "medicineId": "00000000-0000-4000-8000-000000000000",
+        "strength": "500 mg",
+        "doseAmount": "1",
+        "doseForm": "tablet",
+        "frequency": "BID",
+        "startDate": "2026-12-06",
+        "durationDays": 5,
+    }
+    return {"items": [item]}
+
+
+def scan_upload(world: World, caller: Member, target: str | None) -> Form:
+    return Form({"patientId": target or ""}, ("rx.png", png_image(), "image/png"))
 
 
 # --- expectations ------------------------------------------------------------------------------
@@ -608,6 +629,16 @@ ROWS: tuple[Row, ...] = (
     Row("GET", f"{API}/documents/{{id}}/content", "document.read", FILE_READ, target=document),
     Row("DELETE", f"{API}/documents/{{id}}", "document.delete",
         grid(patient="2xx -- 404", doctor="-- 403 403", admin="-- -- 403"), target=document),
+    Row("POST", f"{API}/scans", "scan.create", UPLOAD_FOR_PATIENT,
+        target=patient_record, body=scan_upload),
+    Row("GET", f"{API}/scans", "scan.list", by_role("2xx", "422", "403")),
+    Row("GET", f"{API}/scans/{{id}}/content", "scan.read", FILE_READ, target=scan),
+    Row("GET", f"{API}/scans/{{id}}/reading", "scan.read", FILE_READ, target=read_scan),
+    Row("POST", f"{API}/scans/{{id}}/confirm", "scan.confirm",
+        grid(patient="403 -- 403", doctor="-- 422 404", admin="-- -- 403"),
+        target=read_scan, body=scan_confirmation),
+    Row("DELETE", f"{API}/scans/{{id}}", "scan.delete",
+        grid(patient="2xx -- 404", doctor="-- 403 403", admin="-- -- 403"), target=scan),
     # vital signs: the patient and connected doctors
     Row("POST", f"{API}/patients/{{id}}/vitals", "vital.record", UPLOAD_FOR_PATIENT,
         target=patient_record, body=lambda world, caller, target: {

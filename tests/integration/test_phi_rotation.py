@@ -40,6 +40,7 @@ from domain.phi.jobs import submit_rotation
 from domain.phi.rotation import rotate_keys
 from domain.prescriptions.model import ItemInput, new_batch
 from domain.records.kind import RECORDS
+from domain.scans.kind import SCANS
 from domain.sealing import Sealed, SealedColumn
 from domain.vitals.model import HeartRate, Recorder, new_reading
 from tests.conftest import TEST_PHI_KEYS
@@ -48,12 +49,13 @@ from tests.support.api import ADMIN, api_client, assert_problem, bearer, job_row
 from tests.support.consultations import add_consultation
 from tests.support.handlers import rotate_phi_keys
 from tests.support.payments import add_payment
-from tests.support.pdfs import valid_pdf
+from tests.support.pdfs import png_image, valid_pdf
 from tests.support.people import PATIENT_ALICE, PEOPLE
 from tests.support.platform import wired
 from tests.support.prescriptions import add_dose
 from tests.support.records import add_document, add_record
 from tests.support.rows import audit_events, rows
+from tests.support.scans import add_read_scan
 from tests.support.users import Cast, add_cast
 
 OLD, ACTIVE = "test-k1", "test-k2"
@@ -119,6 +121,9 @@ async def old_key_cast(services) -> Cast:
     await stage_upload(old, cast.borey.id, RECORDS, {"record_type": "OTHER", "description": "BP"})
     document = {"filename": "bp.pdf", "data_key": bytes(32), "size_bytes": 5, "page_count": 1}
     await stage_upload(old, cast.borey.id, DOCUMENTS, document)
+    await add_read_scan(old, cast.alice.id, png_image())  # its data key, and its reading
+    scan = {"data_key": bytes(32), "media_type": "image/png", "page_count": 1, "size_bytes": 5}
+    await stage_upload(old, cast.borey.id, SCANS, scan)
     await queue_email(old)
     await leave_notice(old, cast.borey.id)
     await prescribe_and_skip(old, cast)
@@ -250,6 +255,9 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
             "records.description": 1,
             "documents.filename": 1,
             "documents.data_key": 1,
+            "uploads.scans_data_key": 1,
+            "scans.data_key": 1,
+            "scan_readings.reading": 1,
             "email_messages.to_address": 1,
             "email_messages.data": 1,
             "notices.data": 1,
@@ -304,6 +312,9 @@ async def test_each_batch_is_audited_with_table_and_column(
         ("records", ("description",)),
         ("documents", ("filename",)),
         ("documents", ("data_key",)),
+        ("uploads", ("scans_data_key",)),
+        ("scans", ("data_key",)),
+        ("scan_readings", ("reading",)),
         ("email_messages", ("to_address",)),
         ("email_messages", ("data",)),
         ("vital_readings", ("measurement",)),

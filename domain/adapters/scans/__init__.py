@@ -1,0 +1,1 @@
+"""The scans feature's outside systems: page images, and the OCR engines."""

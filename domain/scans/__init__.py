@@ -1,0 +1,1 @@
+"""Prescription scans: OCR lines read from a photographed prescription, parsed into a draft."""
