@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from domain.auditing import AuditLog
@@ -57,6 +57,13 @@ class DoseRepository(Protocol):
     async def drop_scheduled(self, patient_id: uuid.UUID, due_after: datetime) -> int:
         """Remove the patient's scheduled doses due after ``due_after`` (their times are about
         to be made again, in a new time zone): nothing happened to them, so no event."""
+        ...
+
+    async def settled_after(
+        self, patient_id: uuid.UUID, due_after: datetime
+    ) -> list[tuple[uuid.UUID, date]]:
+        """(item id, local day) of each of the patient's doses due after ``due_after`` that is
+        already taken or skipped (marked early): a new zone's schedule must not repeat it."""
         ...
 
     async def any_scheduled(self, due_before: datetime, *, unreminded: bool = False) -> bool:

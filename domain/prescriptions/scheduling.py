@@ -8,7 +8,8 @@ dose. As-needed items have no schedule, so no doses.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from collections import Counter
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -29,9 +30,17 @@ def plan_of(item: Item) -> DosePlan:
 
 
 async def schedule_doses(
-    uow: UnitOfWork, prescription: Prescription, now: datetime, horizon_days: int
+    uow: UnitOfWork,
+    prescription: Prescription,
+    now: datetime,
+    horizon_days: int,
+    settled: Counter[tuple[uuid.UUID, date]] | None = None,
 ) -> int:
-    """Make the prescription's doses that are missing up to the horizon; returns how many."""
+    """Make the prescription's doses that are missing up to the horizon; returns how many.
+
+    ``settled`` counts, per (item, local day), doses already marked ahead of time: that many
+    of the day's first doses are not made again (a change of zone keeps them)."""
+    settled = settled if settled is not None else Counter()
     time_zone = await uow.time_zones.of(prescription.patient_id)
     tz = ZoneInfo(time_zone)
     last_day = local_today(now, time_zone) + timedelta(days=horizon_days)
@@ -43,6 +52,11 @@ async def schedule_doses(
         until = min(last_day, item.ends_on)
         if first_day > until:
             continue
+        due = [
+            (day, due_at, amount)
+            for day, due_at, amount in due_times(plan_of(item), tz, first_day, until)
+            if due_at >= now
+        ]
         doses = [
             Dose(
                 id=uuid.uuid4(),
@@ -55,8 +69,8 @@ async def schedule_doses(
                 status=DoseStatus.SCHEDULED,
                 updated_at=now,
             )
-            for day, due_at, amount in due_times(plan_of(item), tz, first_day, until)
-            if due_at >= now
+            for day, due_at, amount in due
+            if not _already_marked(settled, item.id, day)
         ]
         made += await uow.doses.add_many(doses)
         await uow.prescriptions.set_doses_until(item.id, until)
@@ -69,6 +83,7 @@ async def reschedule_patient(
     """After a change of time zone: the patient's doses still to come are made again at the
     same local times in the new zone (those already due keep theirs)."""
     await uow.doses.drop_scheduled(patient_id, now)
+    settled = Counter(await uow.doses.settled_after(patient_id, now))
     yesterday = local_today(now, await uow.time_zones.of(patient_id)) - timedelta(days=1)
     made = 0
     for prescription in await uow.prescriptions.of_patient(patient_id, [PrescriptionStatus.ACTIVE]):
@@ -80,5 +95,16 @@ async def reschedule_patient(
                 item = msgspec.structs.replace(item, doses_until=until)
             restarted.append(item)
         prescription = msgspec.structs.replace(prescription, items=tuple(restarted))
-        made += await schedule_doses(uow, prescription, now, horizon_days)
+        made += await schedule_doses(uow, prescription, now, horizon_days, settled)
     return made
+
+
+def _already_marked(
+    settled: Counter[tuple[uuid.UUID, date]], item_id: uuid.UUID, day: date
+) -> bool:
+    """Whether one of the day's doses of the item was marked before its time: it stands for
+    this one (the day's earliest doses are the ones taken first)."""
+    if settled[(item_id, day)] > 0:
+        settled[(item_id, day)] -= 1
+        return True
+    return False

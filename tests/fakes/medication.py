@@ -334,6 +334,17 @@ class FakeDoseRepository:
             del self._rows[dose_id]
         return len(gone)
 
+    async def settled_after(
+        self, patient_id: uuid.UUID, due_after: datetime
+    ) -> list[tuple[uuid.UUID, date]]:
+        return [
+            (d.item_id, d.local_date)
+            for d in sorted(self._rows.values(), key=lambda d: d.due_at)
+            if d.patient_id == patient_id
+            and d.status not in (DoseStatus.SCHEDULED, DoseStatus.CANCELLED)
+            and d.due_at > due_after
+        ]
+
     async def any_scheduled(self, due_before: datetime, *, unreminded: bool = False) -> bool:
         return any(
             d.status is DoseStatus.SCHEDULED

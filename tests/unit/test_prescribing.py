@@ -250,6 +250,27 @@ async def test_a_new_time_zone_moves_the_doses_to_come(world, people) -> None:
     assert all(d.due_at >= world.clock.now() for d in world.doses())
 
 
+async def test_a_dose_marked_early_is_not_made_again_in_the_new_zone(world, people) -> None:
+    patient, doctor, _ = people
+    drug = medicine(world, "paracetamol")
+    draft = await world.run(
+        writing.create_prescription, doctor, "prescription.create", uid(patient), [item(drug.id)]
+    )
+    await world.run(
+        lifecycle.activate_prescription, doctor, "prescription.write", draft.prescription.id
+    )
+    coming = min(world.doses(), key=lambda d: d.due_at)
+    world.clock.advance((coming.due_at - world.clock.now()).total_seconds() - 1800)
+    await world.run(marking.mark_taken, patient, "dose.mark", coming.id, None)  # 30 min early
+    await world.run(  # 03:30 in New York: the day's 08:00 and 20:00 are still to come
+        time_zone.set_time_zone, patient, "patient.time_zone", uid(patient), "America/New_York"
+    )
+    that_day = [d for d in world.doses() if d.local_date == coming.local_date]
+    statuses = sorted(d.status.value for d in that_day)
+    assert statuses.count("taken") == 1
+    assert len(that_day) == 2  # twice a day: the one taken early stands for the first
+
+
 async def test_a_batch_prescribes_to_each_connected_patient(world, people) -> None:
     patient, doctor, _ = people
     stranger_patient = world.patient("Borey")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -216,6 +216,16 @@ class PgDoseRepository:
             (patient_id, due_after),
         )
         return len(await cursor.fetchall())
+
+    async def settled_after(
+        self, patient_id: uuid.UUID, due_after: datetime
+    ) -> list[tuple[uuid.UUID, date]]:
+        cursor = await self._conn.execute(
+            "SELECT item_id, local_date FROM doses WHERE patient_id = %s AND due_at > %s "
+            "AND status NOT IN ('scheduled', 'cancelled') ORDER BY due_at",
+            (patient_id, due_after),
+        )
+        return [(row["item_id"], row["local_date"]) for row in await cursor.fetchall()]
 
     async def any_scheduled(self, due_before: datetime, *, unreminded: bool = False) -> bool:
         cursor = await self._conn.execute(
