@@ -1,7 +1,7 @@
 """Asking to pay: the amount comes from our price list (a plan) or the doctor's profile (a
 consultation), never from the client; the answer is a dynamic KHQR code and its MD5.
 
-The booking feature calls ``open_payment`` inside its own transaction, for the consultation it holds.
+The booking feature calls ``open_payment`` in its own transaction, for the time it holds.
 """
 
 from __future__ import annotations
