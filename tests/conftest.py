@@ -13,8 +13,8 @@ from domain.adapters.bootstrap import Services
 from domain.clock import ManualClock
 from domain.settings import Settings
 from tests.support.databases import (
+    ReadyDatabases,
     build_template,
-    create_database,
     database_url_for,
     drop_database,
 )
@@ -43,11 +43,19 @@ def template_database(servers: TestServers) -> Iterator[str]:
     drop_database(servers.admin_database_url, name)
 
 
+@pytest.fixture(scope="session")
+def ready_databases(servers: TestServers, template_database: str) -> Iterator[ReadyDatabases]:
+    ready = ReadyDatabases(servers.admin_database_url, template_database)
+    yield ready
+    ready.close()
+
+
 @pytest.fixture
-def database_url(servers: TestServers, template_database: str) -> Iterator[str]:
-    name = create_database(servers.admin_database_url, template=template_database)
+def database_url(servers: TestServers, ready_databases: ReadyDatabases) -> Iterator[str]:
+    """A fresh database copied from the migrated template (made ahead, dropped behind)."""
+    name = ready_databases.take()
     yield database_url_for(servers.admin_database_url, name)
-    drop_database(servers.admin_database_url, name)
+    ready_databases.give_back(name)
 
 
 @pytest.fixture

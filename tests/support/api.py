@@ -16,9 +16,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import psycopg
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -26,6 +28,7 @@ from litestar.types import Receive, Scope, Send
 from psycopg.rows import dict_row
 
 from api.app import create_app
+from api.middleware.http_metrics import HttpMetrics, HttpMetricsMiddleware
 from api.tokens import mint_token
 from domain.adapters.bootstrap import Services
 from domain.identity import Role
@@ -40,12 +43,44 @@ PROBLEM_JSON = "application/problem+json"
 CLIENT_ADDRESS_HEADER = "x-test-client-address"
 
 
+# Building the app registers some 135 routes (half a second): tests reuse one app per
+# construction-time settings, with this test's settings and fresh HTTP metrics in its state
+# (its services are made by the lifespan, per client, from those settings).
+_IDLE_APPS: dict[bytes, list[Litestar]] = {}
+
+
+def _construction_key(settings: Settings) -> bytes:
+    """What the app is built from, less what only its lifespan reads (the services' URLs)."""
+    apart = msgspec.structs.replace(
+        settings, database_url="", redis_url="", data_dir=Path("."), phi_keys={}
+    )
+    return msgspec.json.encode(apart, enc_hook=str)
+
+
+def _app_for(settings: Settings) -> Litestar:
+    idle = _IDLE_APPS.setdefault(_construction_key(settings), [])
+    if not idle:
+        app = create_app(settings)
+        _peer_from_test_header(app)
+        return app
+    app = idle.pop()
+    fresh = HttpMetrics()
+    app.state.settings = settings
+    app.state.http_metrics = fresh
+    for middleware in app.middleware:
+        if isinstance(middleware, HttpMetricsMiddleware):
+            middleware.metrics = fresh
+    return app
+
+
 @asynccontextmanager
 async def api_client(settings: Settings) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    app = create_app(settings)
-    _peer_from_test_header(app)
-    async with AsyncTestClient(app=app) as client:
-        yield client
+    app = _app_for(settings)
+    try:
+        async with AsyncTestClient(app=app) as client:
+            yield client
+    finally:
+        _IDLE_APPS[_construction_key(settings)].append(app)
 
 
 def from_address(address: str) -> dict[str, str]:
