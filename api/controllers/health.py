@@ -7,7 +7,7 @@ from litestar import Controller, Response, get
 
 from api.problems import problem_response, problem_responses
 from api.state import AppServices
-from domain.monitoring import OK
+from domain.monitoring.ports import OK
 
 PROBE_TIMEOUT_SECONDS = 2.0
 

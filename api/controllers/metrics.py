@@ -24,7 +24,7 @@ from api.problems import problem_responses
 from api.state import AppServices
 from domain.catalogue import JOB_KINDS, queues
 from domain.jobs.model import JobStatus
-from domain.monitoring import DurationHistogram, JobCount, JobFigures, QueueDepth
+from domain.monitoring.ports import DurationHistogram, JobCount, JobFigures, QueueDepth
 
 SOURCE_TIMEOUT_SECONDS = 3.0
 

@@ -48,7 +48,7 @@ from domain.catalogue import JOB_KINDS, PAYMENT_ACTIVATIONS, WEBHOOK_ROUTES
 from domain.clock import Clock, SystemClock
 from domain.files.ports import ContentCipher, ContentStore, PdfInspector
 from domain.jobs.ports import ExclusiveRuns, JobStore, MessageSender
-from domain.monitoring import JobFigures, Readiness
+from domain.monitoring.ports import JobFigures, Readiness
 from domain.notifications.ports import AddressValidator, EmailRenderer, LiveChannel, Mailer
 from domain.payments.ports import PaymentNetwork, QrRenderer
 from domain.rate_limits import RateLimiter

@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 from domain.adapters.jobs.metrics import job_counts, job_durations
 from domain.adapters.jobs.queue_depth import queue_depths
 from domain.adapters.probes import probe_postgres, probe_redis
-from domain.monitoring import DurationHistogram, JobCount, QueueDepth
+from domain.monitoring.ports import DurationHistogram, JobCount, QueueDepth
 
 
 class PlatformFigures:

@@ -11,7 +11,7 @@ import asyncio
 import redis
 from psycopg_pool import AsyncConnectionPool
 
-from domain.monitoring import OK
+from domain.monitoring.ports import OK
 
 
 async def _bounded(probe: asyncio.Future | object, timeout: float) -> str:

@@ -12,7 +12,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from domain.adapters.postgres import pooled
-from domain.monitoring import DurationHistogram, JobCount
+from domain.monitoring.ports import DurationHistogram, JobCount
 
 # Job durations span milliseconds (a no-op) to hours (an e-mail on its last retry).
 DURATION_BOUNDS: tuple[float, ...] = (

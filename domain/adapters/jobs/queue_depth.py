@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import redis
 
-from domain.monitoring import QueueDepth
+from domain.monitoring.ports import QueueDepth
 
 DEFAULT_NAMESPACE = "dramatiq"
 
