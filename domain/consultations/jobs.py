@@ -15,7 +15,7 @@ from domain.consultations.ports import UnitOfWork
 from domain.consultations.telling import News, appointment_url, starts_label, tell_parties
 from domain.jobs.model import SYSTEM_OWNER, Every, Job, JobKind, Periodic
 from domain.jobs.ports import MessageSender, Submission
-from domain.jobs.submit import enqueue_job, interval_job, send_submitted
+from domain.jobs.submit import interval_job, send_submitted, submit_job
 from domain.notifications.email import SendEmail, enqueue_email, sender_domain
 from domain.notifications.inapp import NoticeKind, NoticeValue
 from domain.notifications.notices import announce, notify
@@ -85,12 +85,8 @@ async def plan_release(
     async with uow_factory() as uow:
         if not await uow.consultations.to_release(now, 1):
             return None
-        submission = await enqueue_job(
-            uow,
-            interval_job(CONSULTATION_RELEASE, now, settings.consultation_check_interval_seconds),
-        )
-    await send_submitted(sender, submission)
-    return submission
+    new = interval_job(CONSULTATION_RELEASE, now, settings.consultation_check_interval_seconds)
+    return await submit_job(uow_factory, sender, new)
 
 
 REMINDER_LEADS = {1: "24 hours", 2: "1 hour"}
@@ -184,12 +180,8 @@ async def plan_reminders(
     async with uow_factory() as uow:
         if not await uow.consultations.to_remind(now, 1):
             return None
-        submission = await enqueue_job(
-            uow,
-            interval_job(CONSULTATION_REMIND, now, settings.consultation_check_interval_seconds),
-        )
-    await send_submitted(sender, submission)
-    return submission
+    new = interval_job(CONSULTATION_REMIND, now, settings.consultation_check_interval_seconds)
+    return await submit_job(uow_factory, sender, new)
 
 
 CONSULTATION_REMIND = JobKind(
