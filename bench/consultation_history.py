@@ -9,12 +9,13 @@ On a fresh database migrated to head: ``--doctors`` doctors and ``--patients`` p
 ``--finished`` finished consultations (completed, cancelled, no-show, released) spread over
 the two years before CONSULTATION_HISTORY_AFTER_DAYS (30) ago, ``--recent`` finished within
 the last 30 days, and ``--upcoming`` confirmed ones over the coming days. Each operation is
-what the API runs (``PgConsultationRepository``), ``--repeat`` times, first with everything
-in the live table (the baseline), then again after the archive job's batches (500 a
-transaction) moved the old ones; the archiving rate is measured between the two. Holds are
-inserted at free times and rolled back, so both phases see the same data; both phases start
-from a vacuumed table (after the move, as autovacuum leaves it). Ratios are after over
-before: below 1 is faster after the move. 127.0.0.1 only; bounded by the sizes.
+what the API runs (``PgConsultationRepository``), ``--repeat`` times on two copies of the
+same data: one with everything in the live table (the baseline), one where the archive
+job's batches (500 a transaction, timed) moved the old ones to the history. The two take
+turns, operation by operation, so a busy machine slows both alike. Holds are inserted at
+free times and rolled back; both copies are vacuumed (the split one after the move, as
+autovacuum leaves it). Ratios are split over all-live: below 1 is faster after the move.
+127.0.0.1 only; bounded by the sizes.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.rows import dict_row
 
-from bench._support import Servers, fresh_database, note, table
+from bench._support import Servers, fresh_database, note, table, with_path
 from domain.adapters.consultations.store import PgConsultationRepository
 from domain.adapters.phi.cipher import PhiCipher
 from domain.consultations.history import ARCHIVE_BATCH
@@ -114,18 +116,13 @@ async def seed(conn: psycopg.AsyncConnection, args: argparse.Namespace) -> dict[
     return {"doctors": doctors, "patients": patients, "old": old}
 
 
-async def timed(repeat: int, step: Callable[[int], Awaitable[object]]) -> list[float]:
-    out = []
-    for n in range(repeat):
-        start = time.perf_counter()
-        await step(n)
-        out.append((time.perf_counter() - start) * 1000)
-    return out
+Step = Callable[[int], Awaitable[object]]
 
 
-async def measure(
-    conn: psycopg.AsyncConnection, store: PgConsultationRepository, seeded: dict, repeat: int
-) -> dict[str, list[float]]:
+def operations(
+    conn: psycopg.AsyncConnection, store: PgConsultationRepository, seeded: dict
+) -> dict[str, Step]:
+    """Each operation as a step ``n``; the same seed gives both databases the same choices."""
     rng = random.Random(7)
     doctors, patients, old = seeded["doctors"], seeded["patients"], seeded["old"]
     now = datetime.now(UTC)
@@ -184,7 +181,7 @@ async def measure(
     async def reminders(n: int) -> None:
         await store.to_remind(now + timedelta(days=1), 200)
 
-    steps = {
+    return {
         "hold (exclusion check), rolled back": hold,
         "read one old consultation by id": by_id,
         "patient's past list, first page": past_page,
@@ -193,10 +190,25 @@ async def measure(
         "doctor's upcoming list": upcoming,
         "reminders due scan": reminders,
     }
+
+
+async def measure(
+    live: dict[str, Step], split: dict[str, Step], repeat: int
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Each operation on both databases in turn, so the machine's load falls on both alike."""
     results = {}
-    for label, step in steps.items():
-        await timed(max(5, repeat // 10), step)  # warm-up: plans cached, pages in memory
-        results[label] = await timed(repeat, step)
+    for label, on_live in live.items():
+        on_split = split[label]
+        for n in range(max(5, repeat // 10)):  # warm-up: plans cached, pages in memory
+            await on_live(repeat + n)
+            await on_split(repeat + n)
+        times: tuple[list[float], list[float]] = ([], [])
+        for n in range(repeat):
+            for step, out in ((on_live, times[0]), (on_split, times[1])):
+                start = time.perf_counter()
+                await step(n)
+                out.append((time.perf_counter() - start) * 1000)
+        results[label] = times
     return results
 
 
@@ -216,16 +228,30 @@ async def archive_all(conn: psycopg.AsyncConnection, store: PgConsultationReposi
     return moved, batches, seconds
 
 
-async def run(database_url: str, args: argparse.Namespace) -> tuple:
-    async with await psycopg.AsyncConnection.connect(
-        database_url, autocommit=True, row_factory=dict_row
-    ) as conn:
-        store = PgConsultationRepository(conn, PhiCipher({"bench": bytes(32)}, "bench"))
+async def connect(url: str) -> psycopg.AsyncConnection:
+    return await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row)
+
+
+def store_on(conn: psycopg.AsyncConnection) -> PgConsultationRepository:
+    return PgConsultationRepository(conn, PhiCipher({"bench": bytes(32)}, "bench"))
+
+
+async def run(admin_url: str, live_url: str, split_url: str, args: argparse.Namespace) -> tuple:
+    """Seed one database, copy it, archive in the copy, then measure both side by side."""
+    async with await connect(live_url) as conn:
         seeded = await seed(conn, args)
-        before = await measure(conn, store, seeded, args.repeat)
-        archived = await archive_all(conn, store)
-        after = await measure(conn, store, seeded, args.repeat)
-        cursor = await conn.execute(
+    async with await connect(admin_url) as admin:
+        await admin.execute(
+            f"CREATE DATABASE {urlsplit(split_url).path[1:]} TEMPLATE {urlsplit(live_url).path[1:]}"
+        )
+    async with await connect(live_url) as live, await connect(split_url) as split:
+        archived = await archive_all(split, store_on(split))
+        results = await measure(
+            operations(live, store_on(live), seeded),
+            operations(split, store_on(split), seeded),
+            args.repeat,
+        )
+        cursor = await split.execute(
             "SELECT (SELECT count(*) FROM consultations) AS live,"
             " (SELECT count(*) FROM consultations_history) AS history,"
             " (SELECT count(*) FROM pg_inherits"
@@ -233,7 +259,12 @@ async def run(database_url: str, args: argparse.Namespace) -> tuple:
             " pg_total_relation_size('consultations') AS live_bytes"
         )
         sizes = await cursor.fetchone()
-    return before, after, archived, sizes
+    return results, archived, sizes
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {urlsplit(url).path[1:]} WITH (FORCE)")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -253,18 +284,23 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         servers = Servers(stack)
         note(f"PostgreSQL: {servers.postgres_label}")
-        database_url = stack.enter_context(fresh_database(servers.admin_database_url))
-        before, after, (moved, batches, seconds), sizes = asyncio.run(run(database_url, args))
+        admin_url = servers.admin_database_url
+        live_url = stack.enter_context(fresh_database(admin_url))
+        split_url = with_path(admin_url, f"/hp_bench_{uuid.uuid4().hex[:10]}")
+        stack.callback(drop_database, admin_url, split_url)
+        results, (moved, batches, seconds), sizes = asyncio.run(
+            run(admin_url, live_url, split_url, args)
+        )
     rows = []
-    for label, baseline in before.items():
-        then, now_ = statistics.median(baseline), statistics.median(after[label])
+    for label, (baseline, after) in results.items():
+        then, now_ = statistics.median(baseline), statistics.median(after)
         rows.append(
             [
                 label,
                 f"{then:.2f}",
                 f"{percentile(baseline, 0.95):.2f}",
                 f"{now_:.2f}",
-                f"{percentile(after[label], 0.95):.2f}",
+                f"{percentile(after, 0.95):.2f}",
                 f"{now_ / then:.2f}",
             ]
         )
@@ -276,7 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         f" ({sizes['live_bytes'] / 1e6:.1f} MB with indexes), history {sizes['history']:,}"
         f" rows in {sizes['months']} monthly partitions"
     )
-    print(f"# {args.repeat} of each operation per phase, one connection, 127.0.0.1")
+    print(
+        f"# {args.repeat} of each operation on each database, taking turns; one connection"
+        " each, 127.0.0.1"
+    )
     return 0
 
 
