@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from domain.adapters.consultations.store import history_partition, month_of
 from domain.consultations.history import archive_finished
@@ -21,11 +22,13 @@ from tests.conftest import make_settings
 from tests.support.api import api_client
 from tests.support.consultations import add_consultation, archive_now
 from tests.support.handlers import handler_of
-from tests.support.jobs import submit_noop
+from tests.support.jobs import jobs_of_kind, submit_noop
 from tests.support.platform import running_services
 from tests.support.prescriptions import add_prescription
 from tests.support.rows import audit_events, rows
 from tests.support.users import add_cast
+from workers.handlers import bind_plan
+from workers.scheduler import plan_quietly, schedule_periodic_jobs
 
 CONSULTATIONS = "/api/v1/consultations"
 S = ConsultationStatus
@@ -347,3 +350,18 @@ async def test_lookups_by_key_and_payment_find_the_history(services, cast) -> No
         # no write moves an archived consultation's status
         moved = await uow.consultations.move(old.id, S.COMPLETED, S.CONFIRMED, old.updated_at)
         assert moved is None
+
+
+async def test_the_scheduler_plans_one_archive_a_day(services, book_settings) -> None:
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    schedule_periodic_jobs(scheduler, services)
+    entry = scheduler.get_job("consultation_archive")
+    assert entry is not None and entry.args[0] is CONSULTATION_ARCHIVE  # from the catalogue
+    assert "hour='2'" in str(entry.trigger) and "minute='30'" in str(entry.trigger)
+    plan = bind_plan(CONSULTATION_ARCHIVE, services.dependencies())
+
+    for _ in range(2):  # a second scheduler, or a restart, the same day
+        await plan_quietly(CONSULTATION_ARCHIVE, plan)
+
+    [job] = jobs_of_kind(book_settings.database_url, "consultation.archive")
+    assert job["status"] == "queued" and job["idempotency_key"].startswith("daily:")
