@@ -15,7 +15,11 @@ from domain.adherence.jobs import ADHERENCE_ROLLUP
 from domain.anchoring.jobs import ANCHOR_BATCH
 from domain.audit.jobs import AUDIT_PARTITIONS
 from domain.consultations.confirmation import activate_consultation
-from domain.consultations.jobs import CONSULTATION_RELEASE, CONSULTATION_REMIND
+from domain.consultations.jobs import (
+    CONSULTATION_ARCHIVE,
+    CONSULTATION_RELEASE,
+    CONSULTATION_REMIND,
+)
 from domain.documents.jobs import DOCUMENT_STORE
 from domain.doses.jobs import DOSE_MISSED, DOSE_REMIND
 from domain.errors import NotFound
@@ -61,6 +65,7 @@ JOB_KINDS: dict[str, JobKind] = {
         SUBSCRIPTION_UPKEEP,
         CONSULTATION_RELEASE,
         CONSULTATION_REMIND,
+        CONSULTATION_ARCHIVE,
     )
 }
 

@@ -94,6 +94,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cancel_cutoff_hours: int = 24  # a patient cancelling later gets the late refund share
     late_cancel_refund_percent: int = 50
     consultation_check_interval_seconds: float = 10.0  # holds to release, reminders to send
+    consultation_history_after_days: int = 30  # finished this long ago: moved to the history
 
     @property
     def request_fingerprint_key(self) -> bytes:
@@ -156,6 +157,7 @@ _INTS = {  # (field, what it counts)
     "HOLD_TTL": ("hold_ttl_seconds", "seconds"),
     "CANCEL_CUTOFF_HOURS": ("cancel_cutoff_hours", "hours"),
     "LATE_CANCEL_REFUND_PERCENT": ("late_cancel_refund_percent", "percent"),
+    "CONSULTATION_HISTORY_AFTER_DAYS": ("consultation_history_after_days", "days"),
 }
 # Read as they are; what they must be is checked by the adapter that parses them
 # (domain/adapters/settings_check.py) or needs no check.

@@ -2,6 +2,8 @@
 ``consultation.release`` frees the times of holds that ran out or whose payment failed
 (compensation: the patient is told; a payment still arriving later re-books or is refunded)
 and ``consultation.remind`` sends the 24-hour and 1-hour reminders of confirmed consultations.
+``consultation.archive``, daily, moves long-finished consultations to the history
+(``domain.consultations.history``).
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from typing import Any
 
 from domain.auditing import SYSTEM, AuditEntry
 from domain.clock import Clock
+from domain.consultations.history import archive_finished
 from domain.consultations.model import Consultation, ConsultationStatus
 from domain.consultations.ports import UnitOfWork
 from domain.consultations.telling import News, appointment_url, starts_label, tell_parties
-from domain.jobs.model import SYSTEM_OWNER, Every, Job, JobKind, Periodic
+from domain.jobs.model import SYSTEM_OWNER, DailyAt, Every, Job, JobKind, Periodic
 from domain.jobs.ports import MessageSender, Submission
 from domain.jobs.submit import interval_job, send_submitted, submit_job
 from domain.notifications.email import SendEmail, enqueue_email, sender_domain
@@ -202,4 +205,13 @@ CONSULTATION_RELEASE = JobKind(
     retry_delays=(5.0, 30.0, 120.0),
     timeout_seconds=300.0,
     periodic=Periodic(when=Every(setting="consultation_check_interval_seconds"), plan=plan_release),
+)
+
+CONSULTATION_ARCHIVE = JobKind(
+    name="consultation.archive",
+    queue="default",
+    handler=archive_finished,
+    retry_delays=(60.0, 600.0, 3600.0),
+    timeout_seconds=3600.0,
+    periodic=Periodic(when=DailyAt(hour=2, minute=30)),
 )

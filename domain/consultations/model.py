@@ -37,6 +37,9 @@ class ConsultationStatus(enum.StrEnum):
 
 S = ConsultationStatus
 BLOCKING = frozenset({S.HELD, S.CONFIRMED})
+# Nothing more happens to these (a released hold's late payment is refunded once its time is
+# long past): after CONSULTATION_HISTORY_AFTER_DAYS they move to the history.
+FINISHED = frozenset({S.COMPLETED, S.CANCELLED, S.NO_SHOW, S.RELEASED})
 
 
 class Side(enum.StrEnum):

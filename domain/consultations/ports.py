@@ -76,7 +76,16 @@ class ConsultationRepository(Protocol):
     async def prescriptions(self, consultation_id: uuid.UUID) -> list[uuid.UUID]: ...
 
     async def page(self, query: ConsultationFilter, now: datetime) -> ConsultationPage:
-        """Keyset pages by (starts_at, id): upcoming ascending, past descending."""
+        """Keyset pages by (starts_at, id): upcoming ascending, past descending; the past
+        spans the live consultations and the history alike."""
+        ...
+
+    async def archive(self, finished_before: datetime, now: datetime, limit: int) -> int:
+        """Move up to ``limit`` finished consultations (``FINISHED``) that ended at or before
+        ``finished_before`` to the history, in this transaction; how many moved. One that
+        another transaction holds is passed over, for a later run. Every read here finds a
+        moved consultation as before (its notes and prescriptions too); no write changes its
+        status any more."""
         ...
 
     async def reschedule(

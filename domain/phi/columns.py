@@ -77,6 +77,11 @@ PAYMENT_DETAILS = SealedColumn("payments", "details", "id")
 
 # A doctor's notes of a consultation.
 CONSULTATION_NOTES = SealedColumn("consultations", "notes", "id")
+# The same notes once their consultation moved to the history (migration 0605): moved as
+# ciphertext, so still bound to ``consultations.notes``.
+CONSULTATION_HISTORY_NOTES = SealedColumn(
+    "consultations_history", "notes", "id", bound_to=CONSULTATION_NOTES.place
+)
 
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     USER_NAME,
@@ -96,6 +101,7 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     EMAIL_DATA,
     NOTICE_DATA,
     CONSULTATION_NOTES,
+    CONSULTATION_HISTORY_NOTES,
     VITAL_MEASUREMENT,
     PRESCRIPTION_ITEM_DETAILS,
     DOSE_REASON,

@@ -13,6 +13,7 @@ import pytest
 from domain.adapters.phi.cipher import PhiCipher
 from domain.adapters.unit_of_work import PgUnitOfWorkFactory
 from domain.auditing import SYSTEM
+from domain.consultations.model import ConsultationStatus
 from domain.documents.kind import DOCUMENTS
 from domain.doses.model import DoseEventKind
 from domain.errors import PermanentFailure
@@ -46,7 +47,7 @@ from domain.vitals.model import HeartRate, Recorder, new_reading
 from tests.conftest import TEST_PHI_KEYS
 from tests.support.accounts import signup_body
 from tests.support.api import ADMIN, api_client, assert_problem, bearer, job_rows, noop_job
-from tests.support.consultations import add_consultation
+from tests.support.consultations import add_consultation, archive_now
 from tests.support.handlers import rotate_phi_keys
 from tests.support.payments import add_payment
 from tests.support.pdfs import png_image, valid_pdf
@@ -131,6 +132,11 @@ async def old_key_cast(services) -> Cast:
     await add_payment(old, cast.alice.id)  # what it says about money
     consultation = await add_consultation(old, cast.alice.id, cast.chantha.id)
     await seal_extra(old, CONSULTATION_NOTES, consultation.id, "Follow up in two weeks")
+    finished = await add_consultation(  # notes that moved to the history with their consultation
+        old, cast.alice.id, cast.chantha.id, ConsultationStatus.COMPLETED, timedelta(days=-40)
+    )
+    await seal_extra(old, CONSULTATION_NOTES, finished.id, "Stable; see again in a year")
+    assert await archive_now(old) == 1
     await receive_webhook(old)  # a provider's delivery, body and all
     return cast
 
@@ -268,6 +274,7 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
             "webhook_deliveries.body": 1,
             "payments.details": 1,
             "consultations.notes": 1,
+            "consultations_history.notes": 1,
             "lookup_keys.key": 1,
         }
     }
@@ -325,6 +332,7 @@ async def test_each_batch_is_audited_with_table_and_column(
         ("webhook_deliveries", ("body",)),
         ("payments", ("details",)),
         ("consultations", ("notes",)),
+        ("consultations_history", ("notes",)),
         ("lookup_keys", ("key",)),
     }
     assert {e["actor_id"] for e in events} == {"system"}

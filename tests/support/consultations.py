@@ -15,6 +15,7 @@ async def add_consultation(
     doctor_id: uuid.UUID,
     status: ConsultationStatus = ConsultationStatus.CONFIRMED,
     starts_in: timedelta = timedelta(days=3),
+    idempotency_key: str | None = None,
 ) -> Consultation:
     now = datetime.now(UTC)
     starts_at = (now + starts_in).replace(second=0, microsecond=0)
@@ -32,5 +33,12 @@ async def add_consultation(
         hold_expires_at=now + timedelta(minutes=5) if status is ConsultationStatus.HELD else None,
     )
     async with services.uow() as uow:
-        await uow.consultations.add(consultation, None, b"")
+        await uow.consultations.add(consultation, idempotency_key, b"")
     return consultation
+
+
+async def archive_now(services: Services, after_days: int = 30, limit: int = 500) -> int:
+    """Move what finished ``after_days`` ago to the history, as one batch of the job does."""
+    now = datetime.now(UTC)
+    async with services.uow() as uow:
+        return await uow.consultations.archive(now - timedelta(days=after_days), now, limit)

@@ -1,17 +1,29 @@
 """Consultations in PostgreSQL. The exclusion constraint ``consultations_no_double_booking``
-is the last word on overlapping bookings: a losing insert (or re-booking) is a Conflict."""
+is the last word on overlapping bookings: a losing insert (or re-booking) is a Conflict.
+
+Finished consultations move to ``consultations_history`` (monthly partitions, migration 0605)
+once they are old enough; every read that may meet one looks in both tables. A lookup by id
+reads the live table first, then the history, in two statements: under READ COMMITTED each
+sees what was committed when it began, so a consultation moved meanwhile is found in one
+place or the other, never missed (a locking read waits for the move, then finds the row
+gone from the live table and reads the history after it). A list is one statement over
+both (UNION ALL, one snapshot), ordered by the same key, so keyset pages cross the boundary.
+Every write that changes a consultation's state goes to the live table only: what is in the
+history is finished, except its notes, which its doctor may still write.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from psycopg import AsyncConnection, errors, sql
 
 from domain.adapters.cursors import decode_position, encode_position
 from domain.consultations.model import (
+    FINISHED,
     Consultation,
     ConsultationFilter,
     ConsultationPage,
@@ -26,6 +38,29 @@ COLUMNS = (
     "id, patient_id, doctor_id, starts_at, ends_at, blocked_until, status, room, created_at,"
     " updated_at, hold_expires_at, payment_id"
 )
+# Everything a consultation's row holds, as it moves to the history.
+STORED = (
+    f"{COLUMNS}, idempotency_key, request_fingerprint, reminders_sent, notes_sealed, notes_key_id"
+)
+LIVE, HISTORY = "consultations", "consultations_history"
+BOTH = (LIVE, HISTORY)
+FINISHED_VALUES = sorted(status.value for status in FINISHED)
+# One creator of history months at a time, whichever process runs the job.
+HISTORY_MONTHS_LOCK = 0x4348_5354  # "CHST"
+# Creating a partition locks the history's parent table; past this, the job retries later.
+LOCK_TIMEOUT = "10s"
+
+
+def month_of(moment: datetime) -> date:
+    return moment.astimezone(UTC).date().replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def history_partition(month: date) -> str:
+    return f"{HISTORY}_{month:%Y_%m}"
 
 
 def consultation_from_row(row: dict[str, Any]) -> Consultation:
@@ -56,10 +91,15 @@ class PgConsultationRepository:
 
     async def set_notes(self, consultation_id: uuid.UUID, notes: str) -> None:
         sealed = self._cipher.seal(notes.encode(), CONSULTATION_NOTES.context(consultation_id))
-        await self._conn.execute(
-            "UPDATE consultations SET notes_sealed = %s, notes_key_id = %s WHERE id = %s",
-            (sealed.blob, sealed.key_id, consultation_id),
-        )
+        for table in BOTH:  # the history's copy keeps the live place's context: it moved as is
+            cursor = await self._conn.execute(
+                sql.SQL("UPDATE {} SET notes_sealed = %s, notes_key_id = %s WHERE id = %s").format(
+                    sql.Identifier(table)
+                ),
+                (sealed.blob, sealed.key_id, consultation_id),
+            )
+            if cursor.rowcount:
+                return
 
     async def link_prescription(
         self, consultation_id: uuid.UUID, prescription_id: uuid.UUID, now: datetime
@@ -82,11 +122,7 @@ class PgConsultationRepository:
         return [row["prescription_id"] for row in await cursor.fetchall()]
 
     async def notes(self, consultation_id: uuid.UUID) -> str | None:
-        cursor = await self._conn.execute(
-            "SELECT notes_sealed, notes_key_id FROM consultations WHERE id = %s",
-            (consultation_id,),
-        )
-        row = await cursor.fetchone()
+        row = await self._first("notes_sealed, notes_key_id", "id = %s", (consultation_id,))
         if row is None or row["notes_sealed"] is None:
             return None
         sealed = Sealed(key_id=row["notes_key_id"], blob=bytes(row["notes_sealed"]))
@@ -129,12 +165,22 @@ class PgConsultationRepository:
                 "a request with this Idempotency-Key is running", code="idempotency_key_race"
             ) from None
 
-    async def _one(self, where: str, params: tuple[Any, ...], lock: bool) -> Consultation | None:
+    async def _first(
+        self, columns: str, where: str, params: tuple[Any, ...], lock: bool = False
+    ) -> dict[str, Any] | None:
+        """The row in the live table, else in the history (two statements: see above)."""
         suffix = " FOR UPDATE" if lock else ""
-        cursor = await self._conn.execute(
-            f"SELECT {COLUMNS} FROM consultations WHERE {where}{suffix}", params
-        )
-        row = await cursor.fetchone()
+        for table in BOTH:
+            cursor = await self._conn.execute(
+                f"SELECT {columns} FROM {table} WHERE {where}{suffix}", params
+            )
+            row = await cursor.fetchone()
+            if row is not None:
+                return row
+        return None
+
+    async def _one(self, where: str, params: tuple[Any, ...], lock: bool) -> Consultation | None:
+        row = await self._first(COLUMNS, where, params, lock)
         return consultation_from_row(row) if row else None
 
     async def get(self, consultation_id: uuid.UUID, *, lock: bool = False) -> Consultation | None:
@@ -146,12 +192,11 @@ class PgConsultationRepository:
     async def by_key(
         self, patient_id: uuid.UUID, idempotency_key: str
     ) -> tuple[Consultation, bytes] | None:
-        cursor = await self._conn.execute(
-            f"SELECT {COLUMNS}, request_fingerprint FROM consultations"
-            " WHERE patient_id = %s AND idempotency_key = %s",
+        row = await self._first(
+            f"{COLUMNS}, request_fingerprint",
+            "patient_id = %s AND idempotency_key = %s",
             (patient_id, idempotency_key),
         )
-        row = await cursor.fetchone()
         return (consultation_from_row(row), bytes(row["request_fingerprint"])) if row else None
 
     async def move(
@@ -252,6 +297,62 @@ class PgConsultationRepository:
         )
         return await cursor.fetchone() is not None
 
+    async def archive(self, finished_before: datetime, now: datetime, limit: int) -> int:
+        """Lock a batch of finished consultations (passing over any another transaction holds:
+        a consultation being changed stays for a later run), make sure their months exist in
+        the history, and move them in one statement: deleted here, inserted there."""
+        cursor = await self._conn.execute(
+            """
+            SELECT id, starts_at FROM consultations
+            WHERE status = ANY(%s) AND ends_at <= %s
+            ORDER BY ends_at, id
+            LIMIT %s
+            FOR UPDATE SKIP LOCKED
+            """,
+            (FINISHED_VALUES, finished_before, limit),
+        )
+        batch = await cursor.fetchall()
+        if not batch:
+            return 0
+        await self.history_months({month_of(row["starts_at"]) for row in batch})
+        cursor = await self._conn.execute(
+            f"""
+            WITH moved AS (
+                DELETE FROM consultations WHERE id = ANY(%s) AND status = ANY(%s)
+                RETURNING {STORED}
+            )
+            INSERT INTO consultations_history ({STORED}, archived_at)
+            SELECT {STORED}, %s FROM moved
+            """,
+            ([row["id"] for row in batch], FINISHED_VALUES, now),
+        )
+        return cursor.rowcount
+
+    async def history_months(self, months: set[date]) -> list[str]:
+        """Create the history's partitions of ``months`` that do not exist yet (their names)."""
+        names = {history_partition(month): month for month in months}
+        cursor = await self._conn.execute(
+            "SELECT name FROM unnest(%s::text[]) AS name WHERE to_regclass(name) IS NULL",
+            (sorted(names),),
+        )
+        missing = [row["name"] for row in await cursor.fetchall()]
+        if not missing:
+            return []
+        await self._conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        await self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (HISTORY_MONTHS_LOCK,))
+        for name in missing:
+            start, end = (
+                datetime(m.year, m.month, 1, tzinfo=UTC)
+                for m in (names[name], next_month(names[name]))
+            )
+            await self._conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} PARTITION OF consultations_history"
+                    " FOR VALUES FROM ({}) TO ({})"
+                ).format(sql.Identifier(name), sql.Literal(start), sql.Literal(end))
+            )
+        return missing
+
     async def page(self, query: ConsultationFilter, now: datetime) -> ConsultationPage:
         upcoming = query.period is Period.UPCOMING
         params: dict[str, object] = {"now": now, "limit": query.limit + 1}
@@ -270,10 +371,24 @@ class PgConsultationRepository:
                 )
             )
         order = sql.SQL("ASC" if upcoming else "DESC")
+        # The history holds what ended CONSULTATION_HISTORY_AFTER_DAYS ago: never upcoming.
+        tables = (LIVE,) if upcoming else BOTH
+        branches = [
+            sql.SQL(
+                "(SELECT {columns} FROM {table} WHERE {where}"
+                " ORDER BY starts_at {order}, id {order} LIMIT %(limit)s)"
+            ).format(
+                columns=sql.SQL(COLUMNS),
+                table=sql.Identifier(table),
+                where=sql.SQL(" AND ").join(where),
+                order=order,
+            )
+            for table in tables
+        ]
         statement = sql.SQL(
-            "SELECT {columns} FROM consultations WHERE {where}"
+            "SELECT * FROM ({branches}) AS found"
             " ORDER BY starts_at {order}, id {order} LIMIT %(limit)s"
-        ).format(columns=sql.SQL(COLUMNS), where=sql.SQL(" AND ").join(where), order=order)
+        ).format(branches=sql.SQL(" UNION ALL ").join(branches), order=order)
         cursor = await self._conn.execute(statement, params)
         found = [consultation_from_row(row) for row in await cursor.fetchall()]
         items = found[: query.limit]

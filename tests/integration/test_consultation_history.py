@@ -1,0 +1,367 @@
+"""Finished consultations moving to the monthly-partitioned history (``consultation.archive``),
+on the real database: every read route answers the same before and after the move, keyset
+pages cross the boundary, the live table's exclusion constraint still refuses double
+bookings, a consultation being changed is never moved half-way, the job is idempotent, and
+its months' partitions appear as they are needed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from domain.adapters.consultations.store import history_partition, month_of
+from domain.consultations.history import archive_finished
+from domain.consultations.jobs import CONSULTATION_ARCHIVE
+from domain.consultations.model import FINISHED, Consultation, ConsultationStatus
+from domain.errors import Conflict
+from tests.conftest import make_settings
+from tests.support.api import api_client
+from tests.support.consultations import add_consultation, archive_now
+from tests.support.handlers import handler_of
+from tests.support.jobs import jobs_of_kind, submit_noop
+from tests.support.platform import running_services
+from tests.support.prescriptions import add_prescription
+from tests.support.rows import audit_events, rows
+from tests.support.users import add_cast
+from workers.handlers import bind_plan
+from workers.scheduler import plan_quietly, schedule_periodic_jobs
+
+CONSULTATIONS = "/api/v1/consultations"
+S = ConsultationStatus
+
+
+@pytest.fixture
+def book_settings(database_url, redis_url, tmp_path):
+    return make_settings(
+        database_url,
+        redis_url,
+        tmp_path / "data",
+        rate_limit_user_per_minute=10_000,
+        consultation_history_after_days=30,
+    )
+
+
+@pytest.fixture
+async def services(book_settings):
+    async with running_services(book_settings, pool_max_size=12) as built:
+        yield built
+
+
+@pytest.fixture
+async def api(book_settings):
+    async with api_client(book_settings) as client:
+        yield client
+
+
+@pytest.fixture
+async def cast(services):
+    return await add_cast(services)
+
+
+def days(n: float) -> timedelta:
+    return timedelta(days=n)
+
+
+def where(database_url: str) -> dict[uuid.UUID, str]:
+    """Each consultation's table: ``consultations`` or the history partition holding it."""
+    found = rows(
+        database_url,
+        "SELECT id, tableoid::regclass::text AS part FROM consultations"
+        " UNION ALL SELECT id, tableoid::regclass::text FROM consultations_history",
+    )
+    return {row["id"]: row["part"] for row in found}
+
+
+def history_partitions(database_url: str) -> set[str]:
+    found = rows(
+        database_url,
+        "SELECT inhrelid::regclass::text AS name FROM pg_inherits"
+        " WHERE inhparent = 'consultations_history'::regclass",
+    )
+    return {row["name"] for row in found}
+
+
+async def run_archive(services) -> dict:
+    """The job as the worker runs it."""
+    job = await submit_noop(services, "system", kind=CONSULTATION_ARCHIVE)
+    return await handler_of(CONSULTATION_ARCHIVE, services)(job)
+
+
+async def every_page(api, member, **params) -> list[str]:
+    """The ids of every page of a list, following ``nextCursor``."""
+    ids: list[str] = []
+    cursor = None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        response = await api.get(CONSULTATIONS, params=query, headers=member.headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        ids += [item["id"] for item in body["items"]]
+        cursor = body["nextCursor"]
+        if cursor is None:
+            return ids
+
+
+def newest_first(consultations: list[Consultation]) -> list[str]:
+    ordered = sorted(consultations, key=lambda c: (c.starts_at, c.id), reverse=True)
+    return [str(c.id) for c in ordered]
+
+
+async def read_everything(api, cast, made: list[Consultation]) -> dict:
+    """What every read route answers about ``made``, to each side and an admin."""
+    seen: dict = {}
+    for member in (cast.alice, cast.chantha, cast.eang):
+        seen[("past", member.id)] = [
+            (await api.get(CONSULTATIONS, params=q, headers=member.headers)).json()
+            for q in ({"period": "past"}, {"period": "past", "limit": 2}, {"status": "completed"})
+        ]
+        seen[("all pages", member.id)] = await every_page(api, member, period="past", limit=2)
+    for consultation in made:
+        path = f"{CONSULTATIONS}/{consultation.id}"
+        for member in (cast.alice, cast.chantha, cast.borey, cast.eang):
+            response = await api.get(path, headers=member.headers)
+            seen[(path, member.id)] = (response.status_code, response.json())
+        for member in (cast.alice, cast.chantha, cast.borey):
+            for tail in ("/notes", "/prescriptions"):
+                response = await api.get(path + tail, headers=member.headers)
+                seen[(path + tail, member.id)] = (response.status_code, response.json())
+        day = consultation.starts_at.date().isoformat()
+        view = await api.get(
+            f"{CONSULTATIONS}/day", params={"date": day}, headers=cast.chantha.headers
+        )
+        seen[("day", day)] = view.json()
+        if consultation.status in FINISHED:  # refused alike, before and after
+            cancel = await api.post(f"{path}/cancel", headers=cast.alice.headers)
+            seen[(path + "/cancel", "alice")] = (cancel.status_code, cancel.json()["detail"])
+    return seen
+
+
+async def test_every_read_answers_the_same_after_the_move(
+    api, services, cast, book_settings
+) -> None:
+    alice, chantha = cast.alice.id, cast.chantha.id
+    consulted = await add_consultation(services, alice, chantha, S.COMPLETED, -days(40))
+    old = [
+        consulted,
+        await add_consultation(services, alice, chantha, S.CANCELLED, -days(45)),
+        await add_consultation(services, alice, chantha, S.NO_SHOW, -days(50)),
+        await add_consultation(services, alice, chantha, S.RELEASED, -days(61)),
+    ]
+    staying = [
+        await add_consultation(services, alice, chantha, S.COMPLETED, -days(2)),  # too recent
+        await add_consultation(services, alice, chantha, S.CONFIRMED, -days(40)),  # never closed
+        await add_consultation(services, alice, chantha, S.IN_PROGRESS, -days(41)),
+        await add_consultation(services, alice, chantha, S.CONFIRMED, days(3)),  # upcoming
+    ]
+    path = f"{CONSULTATIONS}/{consulted.id}"
+    text = "Reviewed lipids; continue atorvastatin 20 mg"
+    written = await api.put(path + "/notes", json={"notes": text}, headers=cast.chantha.headers)
+    assert written.status_code == 204, written.text
+    prescription_id = await add_prescription(services, alice, chantha)
+    linked = await api.post(
+        path + "/prescriptions",
+        json={"prescriptionId": str(prescription_id)},
+        headers=cast.chantha.headers,
+    )
+    assert linked.status_code == 200, linked.text
+    before = await read_everything(api, cast, old + staying)
+
+    result = await run_archive(services)
+
+    assert result == {"moved": len(old)}
+    placed = where(book_settings.database_url)
+    assert all(placed[c.id].startswith("consultations_history_") for c in old)
+    assert all(placed[c.id] == "consultations" for c in staying)
+    assert await read_everything(api, cast, old + staying) == before
+    assert before[(path + "/notes", cast.alice.id)] == (200, {"notes": text})
+    assert before[(path + "/prescriptions", cast.alice.id)][1] == {
+        "prescriptionIds": [str(prescription_id)]
+    }
+    # the history's notes are still sealed, and the doctor can still write them
+    [row] = rows(
+        book_settings.database_url,
+        "SELECT notes_sealed, notes_key_id FROM consultations_history WHERE id = %s",
+        (consulted.id,),
+    )
+    assert row["notes_key_id"] and b"atorvastatin" not in bytes(row["notes_sealed"])
+    amended = await api.put(
+        path + "/notes", json={"notes": text + "; recheck in May"}, headers=cast.chantha.headers
+    )
+    assert amended.status_code == 204, amended.text
+    read = await api.get(path + "/notes", headers=cast.alice.headers)
+    assert read.json() == {"notes": text + "; recheck in May"}
+    assert audit_events(book_settings.database_url, "consultation.archive")
+
+    assert await run_archive(services) == {"moved": 0}  # idempotent: nothing left to move
+    assert where(book_settings.database_url) == placed
+
+
+async def test_keyset_pages_cross_the_boundary(api, services, cast, book_settings) -> None:
+    alice, chantha, dararith = cast.alice.id, cast.chantha.id, cast.dararith.id
+    made = [
+        await add_consultation(services, alice, doctor, S.COMPLETED, -days(n))
+        for n, doctor in (
+            (1, chantha),
+            (5, dararith),
+            (29, chantha),
+            (31, chantha),
+            (33, dararith),
+            (60, chantha),
+            (90, chantha),
+        )
+    ]
+    # two at the same minute: the id breaks the tie, on either side of the boundary
+    made.append(await add_consultation(services, alice, dararith, S.CANCELLED, -days(31)))
+    made.append(await add_consultation(services, alice, dararith, S.CANCELLED, -days(1)))
+    expected = newest_first(made)
+    first = await api.get(
+        CONSULTATIONS, params={"period": "past", "limit": 3}, headers=cast.alice.headers
+    )
+    cursor = first.json()["nextCursor"]
+
+    assert await archive_now(services) == 5
+
+    # a cursor taken before the move goes on after it: nothing twice, nothing missed
+    rest = await every_page(api, cast.alice, period="past", limit=3, cursor=cursor)
+    assert [item["id"] for item in first.json()["items"]] + rest == expected
+    for limit in (1, 2, 4, 100):
+        assert await every_page(api, cast.alice, period="past", limit=limit) == expected
+    chantha_only = [c for c in made if c.doctor_id == chantha]
+    assert await every_page(api, cast.chantha, period="past", limit=2) == newest_first(chantha_only)
+    assert await every_page(api, cast.eang, period="past", doctorId=str(dararith), limit=2) == (
+        newest_first([c for c in made if c.doctor_id == dararith])
+    )
+    window = {
+        "from": (datetime.now(UTC) - days(61)).isoformat(),
+        "to": (datetime.now(UTC) - days(30)).isoformat(),
+    }
+    in_window = [c for c in made if -days(61) <= c.starts_at - datetime.now(UTC) < -days(30)]
+    assert await every_page(api, cast.alice, period="past", limit=2, **window) == newest_first(
+        in_window
+    )
+    assert await every_page(api, cast.alice, period="upcoming") == []
+
+
+async def test_the_live_table_still_refuses_double_bookings(services, cast) -> None:
+    alice, borey, chantha = cast.alice.id, cast.borey.id, cast.chantha.id
+    await add_consultation(services, alice, chantha, S.COMPLETED, -days(40))
+    assert await archive_now(services) == 1
+    await add_consultation(services, alice, chantha, S.CONFIRMED, days(2))
+    with pytest.raises(Conflict) as refused:
+        await add_consultation(services, borey, chantha, S.HELD, days(2))
+    assert refused.value.code == "time_taken"
+    # a finished booking of that time does not block it, live or archived
+    await add_consultation(services, borey, chantha, S.CANCELLED, days(2))
+
+
+async def test_a_consultation_being_changed_is_not_moved_half_way(
+    api, services, cast, book_settings
+) -> None:
+    alice, chantha = cast.alice.id, cast.chantha.id
+    released = await add_consultation(services, alice, chantha, S.RELEASED, -days(40))
+    now = datetime.now(UTC)
+    # a late payment settles the released hold while the job runs: the job passes it over
+    async with services.uow() as uow:
+        locked = await uow.consultations.get(released.id, lock=True)
+        assert locked is not None and locked.status is S.RELEASED
+        assert await archive_now(services) == 0
+        moved = await uow.consultations.move(released.id, S.RELEASED, S.CONFIRMED, now)
+        assert moved is not None
+    assert await run_archive(services) == {"moved": 0}  # confirmed: not finished any more
+    assert where(book_settings.database_url)[released.id] == "consultations"
+
+    # the move in flight while the doctor writes notes (the notes use case's two steps): the
+    # write waits for the moving transaction, then finds the row in the history and lands there
+    done = await add_consultation(services, alice, chantha, S.COMPLETED, -days(40))
+
+    async def write_notes() -> ConsultationStatus:
+        async with services.uow() as uow:
+            found = await uow.consultations.get(done.id, lock=True)
+            assert found is not None
+            await uow.consultations.set_notes(done.id, "written while it moved")
+            return found.status
+
+    async with services.uow() as uow:
+        assert await uow.consultations.archive(now - days(30), now, 10) == 1
+        writing = asyncio.create_task(write_notes())
+        await asyncio.sleep(0.5)
+        assert not writing.done()  # waiting for the moving transaction's row lock
+    assert await writing is S.COMPLETED
+    assert where(book_settings.database_url)[done.id].startswith("consultations_history_")
+    read = await api.get(f"{CONSULTATIONS}/{done.id}/notes", headers=cast.alice.headers)
+    assert read.json() == {"notes": "written while it moved"}
+
+
+async def test_the_job_moves_in_batches_and_makes_its_months(services, cast, book_settings) -> None:
+    alice, chantha = cast.alice.id, cast.chantha.id
+    made = [
+        await add_consultation(services, alice, chantha, S.COMPLETED, -days(n))
+        for n in (35, 36, 37, 100, 101, 200)
+    ]
+    months = {month_of(c.starts_at) for c in made}
+    assert history_partitions(book_settings.database_url) == set()
+
+    job = await submit_noop(services, "system", kind=CONSULTATION_ARCHIVE)
+    result = await archive_finished(
+        job,
+        uow_factory=services.uow,
+        clock=services.clock,
+        settings=services.settings,
+        batch_size=2,
+    )
+
+    assert result == {"moved": 6}
+    assert history_partitions(book_settings.database_url) == {
+        history_partition(month) for month in months
+    }
+    placed = where(book_settings.database_url)
+    assert all(placed[c.id] == history_partition(month_of(c.starts_at)) for c in made)
+    assert len(audit_events(book_settings.database_url, "consultation.archive")) == 3
+    assert await run_archive(services) == {"moved": 0}
+    async with services.uow() as uow:  # asking again for existing months creates nothing
+        assert await uow.consultations.history_months(months) == []
+        assert await uow.consultations.history_months({date(2031, 12, 1)}) == [
+            "consultations_history_2031_12"
+        ]
+    [bounds] = rows(
+        book_settings.database_url,
+        "SELECT pg_get_expr(relpartbound, oid) AS bound FROM pg_class"
+        " WHERE relname = 'consultations_history_2031_12'",
+    )
+    assert bounds["bound"] == (
+        "FOR VALUES FROM ('2031-12-01 00:00:00+00') TO ('2032-01-01 00:00:00+00')"
+    )
+
+
+async def test_lookups_by_key_and_payment_find_the_history(services, cast) -> None:
+    old = await add_consultation(
+        services, cast.alice.id, cast.chantha.id, S.COMPLETED, -days(40), idempotency_key="k-1"
+    )
+    assert await archive_now(services) == 1
+    async with services.uow() as uow:
+        found = await uow.consultations.by_key(cast.alice.id, "k-1")
+        assert found is not None and found[0] == old
+        assert await uow.consultations.get(old.id, lock=True) == old
+        assert await uow.consultations.by_key(cast.borey.id, "k-1") is None
+        # no write moves an archived consultation's status
+        moved = await uow.consultations.move(old.id, S.COMPLETED, S.CONFIRMED, old.updated_at)
+        assert moved is None
+
+
+async def test_the_scheduler_plans_one_archive_a_day(services, book_settings) -> None:
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    schedule_periodic_jobs(scheduler, services)
+    entry = scheduler.get_job("consultation_archive")
+    assert entry is not None and entry.args[0] is CONSULTATION_ARCHIVE  # from the catalogue
+    assert "hour='2'" in str(entry.trigger) and "minute='30'" in str(entry.trigger)
+    plan = bind_plan(CONSULTATION_ARCHIVE, services.dependencies())
+
+    for _ in range(2):  # a second scheduler, or a restart, the same day
+        await plan_quietly(CONSULTATION_ARCHIVE, plan)
+
+    [job] = jobs_of_kind(book_settings.database_url, "consultation.archive")
+    assert job["status"] == "queued" and job["idempotency_key"].startswith("daily:")
