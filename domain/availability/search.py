@@ -15,7 +15,7 @@ from domain.availability.model import (
     FreeTime,
     TimeOfDay,
     check_time_zone,
-    free_times,
+    iter_free_times,
     searched_days,
 )
 from domain.availability.ports import UnitOfWork
@@ -77,11 +77,11 @@ async def search_free_times(
             doctors = [query.doctor_id]
         else:
             doctors = await uow.doctor_finder.with_specialty(query.specialty or "")
-        calendars = await uow.calendars.many(doctors)
+        calendars = await uow.calendars.many(doctors, (query.start, query.end))
         busy = await uow.busy_times.busy([c.doctor_id for c in calendars], lower, upper)
     now = clock.now()
-    per_doctor = [  # each in time order: merged, not sorted again
-        free_times(
+    per_doctor = [  # each lazy and in time order: merged, computed only as far as listed
+        iter_free_times(
             calendar,
             query.start,
             query.end,
