@@ -267,6 +267,27 @@ def iter_free_times(
             )
 
 
+Search = tuple[Calendar, Sequence[Busy], TimeOfDay | None]
+
+
+def first_free_times(
+    searches: Sequence[Search], start: date, end: date, now: datetime, limit: int
+) -> list[FreeTime]:
+    """The first ``limit`` free times of several calendars (each with its bookings and time of
+    day) on their local days ``start`` to ``end``, soonest first; equal starts in the order of
+    ``searches``, then each calendar's own. Each calendar is computed only as far as its
+    times are among the first ``limit``."""
+    streams = [
+        iter_free_times(calendar, start, end, busy, now, time_of_day)
+        for calendar, busy, time_of_day in searches
+    ]
+    return list(itertools.islice(heapq.merge(*streams, key=_starts_at), limit))
+
+
+def _starts_at(free: FreeTime) -> datetime:
+    return free.starts_at
+
+
 def free_times(
     calendar: Calendar,
     start: date,

@@ -3,8 +3,6 @@ over a range of the doctors' local days, optionally at a time of day on the sear
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -15,7 +13,7 @@ from domain.availability.model import (
     FreeTime,
     TimeOfDay,
     check_time_zone,
-    iter_free_times,
+    first_free_times,
     searched_days,
 )
 from domain.availability.ports import UnitOfWork
@@ -79,17 +77,6 @@ async def search_free_times(
             doctors = await uow.doctor_finder.with_specialty(query.specialty or "")
         calendars = await uow.calendars.many(doctors, (query.start, query.end))
         busy = await uow.busy_times.busy([c.doctor_id for c in calendars], lower, upper)
-    now = clock.now()
-    per_doctor = [  # each lazy and in time order: merged, computed only as far as listed
-        iter_free_times(
-            calendar,
-            query.start,
-            query.end,
-            busy.get(calendar.doctor_id, []),
-            now,
-            _time_of_day(query, calendar),
-        )
-        for calendar in sorted(calendars, key=lambda c: c.doctor_id)
-    ]
-    merged = heapq.merge(*per_doctor, key=lambda f: f.starts_at)
-    return list(itertools.islice(merged, query.limit))
+    ordered = sorted(calendars, key=lambda c: c.doctor_id)  # equal starts: by doctor
+    searches = [(c, busy.get(c.doctor_id, []), _time_of_day(query, c)) for c in ordered]
+    return first_free_times(searches, query.start, query.end, clock.now(), query.limit)

@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +27,7 @@ from domain.availability.model import (
     TimeOfDay,
     WeeklyWindow,
     Window,
+    first_free_times,
     free_times,
     iter_free_times,
 )
@@ -184,6 +186,26 @@ def test_the_lazy_computation_lists_what_brute_force_lists(search: tuple) -> Non
     assert free_times(calendar, start, end, busy, now, time_of_day) == expected
     taken = list(itertools.islice(iter_free_times(calendar, start, end, busy, now, time_of_day), 3))
     assert taken == expected[:3]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(searches(), min_size=1, max_size=4), st.integers(1, 60))
+def test_the_first_times_of_several_calendars_are_the_brute_force_ones_merged(
+    drawn: list[tuple], limit: int
+) -> None:
+    # the first search's days and now for all; the doctors in the order given
+    _, start, end, _, now, _ = drawn[0]
+    several = [
+        (msgspec.structs.replace(calendar, doctor_id=uuid.UUID(int=n)), busy, time_of_day)
+        for n, (calendar, _, _, busy, _, time_of_day) in enumerate(drawn)
+    ]
+    everything = [
+        found
+        for calendar, busy, time_of_day in several
+        for found in brute_force(calendar, start, end, busy, now, time_of_day)
+    ]
+    expected = sorted(everything, key=lambda f: f.starts_at)[:limit]  # stable: ties by doctor
+    assert first_free_times(several, start, end, now, limit) == expected
 
 
 def test_samoa_s_missing_day_is_handled_like_any_other() -> None:
