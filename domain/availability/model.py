@@ -271,14 +271,21 @@ Search = tuple[Calendar, Sequence[Busy], TimeOfDay | None]
 
 
 def first_free_times(
-    searches: Sequence[Search], start: date, end: date, now: datetime, limit: int
+    searches: Sequence[Search],
+    start: date,
+    end: date,
+    now: datetime,
+    limit: int,
+    per_calendar: int | None = None,
 ) -> list[FreeTime]:
     """The first ``limit`` free times of several calendars (each with its bookings and time of
     day) on their local days ``start`` to ``end``, soonest first; equal starts in the order of
-    ``searches``, then each calendar's own. Each calendar is computed only as far as its
-    times are among the first ``limit``."""
+    ``searches``, then each calendar's own; with ``per_calendar``, at most that many of each
+    calendar (its soonest). Each calendar is computed only as far as its times are listed."""
     streams = [
-        iter_free_times(calendar, start, end, busy, now, time_of_day)
+        itertools.islice(
+            iter_free_times(calendar, start, end, busy, now, time_of_day), per_calendar
+        )
         for calendar, busy, time_of_day in searches
     ]
     return list(itertools.islice(heapq.merge(*streams, key=_starts_at), limit))

@@ -236,3 +236,36 @@ async def test_the_store_reads_calendars_in_one_statement_and_a_search_s_excepti
     assert [c.doctor_id for c in january] == [cast.chantha.id]  # Dararith keeps no calendar
     assert list(january[0].exceptions) == written[:2] and january[0].weekly == week
     assert list(first_week[0].exceptions) == written[1:2]
+
+
+async def test_a_specialty_search_caps_each_doctor_with_per_doctor(api, cast, settings) -> None:
+    await set_week(api, cast.chantha, "UTC", monday_morning())
+    await set_week(api, cast.dararith, "UTC", monday_morning())
+    moved = rows(
+        settings.database_url,
+        "UPDATE doctor_profiles SET specialty = 'cardiology' WHERE user_id = %s RETURNING user_id",
+        (cast.dararith.id,),
+    )
+    assert len(moved) == 1
+    monday = next_weekday(1)
+    dates = {"from": str(monday), "to": str(monday)}
+    first, second = sorted([str(cast.chantha.id), str(cast.dararith.id)])
+    # equal times: by doctor; each doctor's 09:00, 09:30, 10:00, 10:30
+    everything = await free(api, cast.alice, specialty="cardiology", **dates)
+    assert [(i["startsAt"][11:16], i["doctorId"]) for i in everything] == [
+        (at, doctor) for at in ("09:00", "09:30", "10:00", "10:30") for doctor in (first, second)
+    ]
+    capped = await free(api, cast.alice, specialty="cardiology", perDoctor=1, **dates)
+    assert [(i["startsAt"][11:16], i["doctorId"]) for i in capped] == [
+        ("09:00", first),
+        ("09:00", second),
+    ]
+    both = await free(api, cast.alice, specialty="cardiology", perDoctor=3, limit=5, **dates)
+    assert both == everything[:5]
+    for bad in (0, 2001, "many"):
+        refused = await api.get(
+            f"{AVAILABILITY}/specialties/cardiology/free",
+            params={"perDoctor": bad, **dates},
+            headers=cast.alice.headers,
+        )
+        assert_problem(refused, 400)
