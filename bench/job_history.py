@@ -41,6 +41,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,8 +70,21 @@ _JOB_COLUMNS = """id, kind, queue, status, payload, result, error, attempts, max
     owner_id, run_after, heartbeat_at, created_at, updated_at, started_at, finished_at"""
 
 
+# A UUIDv7 of ``at``, as domain.jobs.submit.new_job_id makes them (version bits 0111).
+TIME_ORDERED_ID = """encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing
+    substring(int8send(floor(extract(epoch FROM at) * 1000)::bigint) FROM 3) FROM 1 FOR 6),
+    52, 1), 53, 1), 'hex')::uuid"""
+RANDOM_ID = "gen_random_uuid()"
+ID_SCHEMES = {"time": TIME_ORDERED_ID, "random": RANDOM_ID}
+
+
 def insert_jobs(
-    conn: psycopg.Connection, count: int, newest: datetime, span: timedelta, owners: int
+    conn: psycopg.Connection,
+    count: int,
+    newest: datetime,
+    span: timedelta,
+    owners: int,
+    ids: str = TIME_ORDERED_ID,
 ) -> None:
     """``count`` finished jobs created evenly over ``span`` up to ``newest``; 2% failed."""
     step = span / max(count, 1)
@@ -79,7 +93,7 @@ def insert_jobs(
         conn.execute(
             f"""
             INSERT INTO jobs ({_JOB_COLUMNS})
-            SELECT gen_random_uuid(), CASE WHEN g %% 3 = 0 THEN 'email.send' ELSE 'system.noop' END,
+            SELECT {ids}, CASE WHEN g %% 3 = 0 THEN 'email.send' ELSE 'system.noop' END,
                    'default', CASE WHEN g %% 50 = 0 THEN 'failed' ELSE 'succeeded' END,
                    jsonb_build_object('n', g), '{{"ok": true}}'::jsonb,
                    CASE WHEN g %% 50 = 0
@@ -141,7 +155,8 @@ def build_history(url: str, args: argparse.Namespace, newest: datetime) -> float
             conn.execute(f"DROP INDEX {name}")
         conn.execute("SET session_replication_role = replica")  # no trigger, no FK check
         note(f"full: {args.history:,} history jobs")
-        insert_jobs(conn, args.history, newest, timedelta(days=args.days), args.owners)
+        span = timedelta(days=args.days)
+        insert_jobs(conn, args.history, newest, span, args.owners, ID_SCHEMES[args.ids])
         note(f"full: {args.history * 3:,} history events")
         insert_events(conn, "TRUE")
         conn.execute("SET session_replication_role = origin")
@@ -163,19 +178,20 @@ def add_live_set(url: str, args: argparse.Namespace, now: datetime) -> None:
     """What both databases hold besides history: recent finished jobs, overdue queued jobs
     (the relay's pick) and running jobs whose worker went silent (the sweeper's)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        insert_jobs(
-            conn, LIVE_FINISHED, now - timedelta(minutes=10), timedelta(days=1), args.owners
-        )
+        ids = ID_SCHEMES[args.ids]
+        newest = now - timedelta(minutes=10)
+        insert_jobs(conn, LIVE_FINISHED, newest, timedelta(days=1), args.owners, ids)
         insert_events(conn, "j.created_at > now() - interval '2 days'")
         for status, count in (("queued", LIVE_PENDING), ("running", LIVE_STALE)):
             conn.execute(
                 f"""
                 INSERT INTO jobs ({_JOB_COLUMNS})
-                SELECT gen_random_uuid(), 'system.noop', 'default', %(status)s, '{{}}'::jsonb,
+                SELECT {ids}, 'system.noop', 'default', %(status)s, '{{}}'::jsonb,
                        NULL, NULL, (%(status)s = 'running')::int, 3, 'owner-' || g,
                        %(at)s, CASE WHEN %(status)s = 'running' THEN %(at)s END,
                        %(at)s, %(at)s, NULL, NULL
-                FROM generate_series(1, %(count)s) AS g
+                FROM generate_series(1, %(count)s) AS g,
+                     LATERAL (SELECT %(at)s::timestamptz) AS t(at)
                 """,
                 {"status": status, "count": count, "at": now - timedelta(hours=1)},
             )
@@ -344,12 +360,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grace", type=float, default=10.0)
     parser.add_argument("--stale-after", type=float, default=30.0)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per phase")
+    parser.add_argument(
+        "--ids",
+        choices=sorted(ID_SCHEMES),
+        default="time",
+        help="job ids: time-ordered UUIDv7 as the platform makes them (default), or random "
+        "UUIDv4 everywhere (history and the jobs submitted), as before it did",
+    )
     parser.add_argument("--no-throughput", action="store_true")
     parser.add_argument("--prune", action="store_true", help="time retention at the end")
     args = parser.parse_args(argv)
     if not 0 <= args.history <= 50_000_000:
         parser.error("--history must be between 0 and 50,000,000")
 
+    if args.ids == "random":  # the platform's ids before UUIDv7, for the comparison
+        import domain.adapters.jobs.store as job_store
+
+        job_store.new_job_id = uuid.uuid4
     now = datetime.now(UTC)
     newest_history = now - timedelta(days=2)
     results: dict[str, list[tuple[float, float]]] = {}
@@ -384,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"job_history: {args.history:,} finished jobs and {args.history * 3:,} events of "
         f"history (built in {build_seconds:.0f} s) vs none; {os.cpu_count()} CPUs; "
-        f"{args.pairs} interleaved pairs"
+        f"{args.pairs} interleaved pairs; job ids: {args.ids}"
     )
     print(f"live set in both: {LIVE_FINISHED:,} recent finished jobs, {LIVE_PENDING} overdue")
     print(f"queued, {LIVE_STALE} stale running; {args.owners} owners; load: {load}")
