@@ -26,8 +26,8 @@ was just bulk-loaded). Then, in interleaved pairs (empty, full, empty, full
 Each figure is the median of ``--samples`` calls in a pair; the ratio full /
 empty is computed per pair and the median ratio printed, with the target
 (throughput >= 0.9 of empty, query time <= 1.1 of empty). Databases are
-dropped afterwards. ``--prune`` also times the retention job over the history
-at the end (the oldest half dropped), reporting jobs dropped per second.
+dropped afterwards. ``--prune`` also times, at the end, one daily retention run at
+steady state (the history's oldest day dropped), in jobs dropped per second.
 """
 
 from __future__ import annotations
@@ -332,11 +332,13 @@ def throughput(
 
 
 async def prune_rate(url: str, newest: datetime, days: int) -> tuple[dict[str, int], float]:
+    """One daily run at steady state: the oldest day of the history is past the window."""
     pool = create_pool(url, statement_timeout_seconds=600.0, max_size=1)
     await pool.open(wait=True)
     try:
         started = time.perf_counter()
-        counts = await drop_finished_before(PgJobHistory(pool), newest - timedelta(days=days / 2))
+        oldest_day_ends = newest - timedelta(days=days - 1)
+        counts = await drop_finished_before(PgJobHistory(pool), oldest_day_ends)
         return counts, time.perf_counter() - started
     finally:
         await pool.close()
@@ -400,12 +402,26 @@ def main(argv: list[str] | None = None) -> int:
                     figures["throughput: processed jobs/s"] = processed
                 measured[label] = figures
             for name in measured["empty"]:
-                results.setdefault(name, []).append(
-                    (measured["empty"][name], measured["full"][name])
-                )
-        pruned = asyncio.run(prune_rate(full, newest_history, args.days)) if args.prune else None
+                empty_figure, full_figure = measured["empty"][name], measured["full"][name]
+                results.setdefault(name, []).append((empty_figure, full_figure))
+                note(f"  {name}: empty {empty_figure:.4g}, full {full_figure:.4g}")
+        report(args, results, build_seconds)
+        if args.prune:
+            note("retention: one daily run over the full database")
+            counts, seconds = asyncio.run(prune_rate(full, newest_history, args.days))
+            print()
+            print(
+                f"retention, one daily run: dropped {counts['dropped']:,} of "
+                f"{counts['walked']:,} jobs walked (and their events) in {seconds:.1f} s: "
+                f"{counts['dropped'] / seconds:,.0f} jobs/s"
+            )
         shutil.rmtree(workdir, ignore_errors=True)
+    return 0
 
+
+def report(
+    args: argparse.Namespace, results: dict[str, list[tuple[float, float]]], build_seconds: float
+) -> None:
     with os.popen("uptime") as out:
         load = out.read().strip()
     print(
@@ -434,14 +450,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
         )
     print(table(["measure", "empty", "full", "full/empty", "pair range", "target"], rows))
-    if pruned is not None:
-        counts, seconds = pruned
-        print()
-        print(
-            f"retention: dropped {counts['dropped']:,} of {counts['walked']:,} jobs walked "
-            f"(and their events) in {seconds:.1f} s: {counts['dropped'] / seconds:,.0f} jobs/s"
-        )
-    return 0
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
