@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 from psycopg.rows import dict_row
 
-from bench._support import Servers, fresh_database, note, table
+from bench._support import Servers, figure, fresh_database, note, table
 from domain.adapters.adherence.store import PgAdherenceStore
 from domain.adherence.model import Granularity
 from domain.adherence.rollup import ROLLUP_BATCH
@@ -174,21 +174,17 @@ async def reads(database_url: str, days: int) -> tuple[float, float]:
         return read, time.perf_counter() - began
 
 
-def main(argv: list[str] | None = None) -> int:
+def measure(patients: int, days: int, change: float) -> dict[str, float]:
+    """Seconds of each step (see the module's text), and the counts they worked on."""
     import asyncio
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=100_000)
-    parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--change", type=float, default=0.01, help="share of doses changed")
-    args = parser.parse_args(argv)
     with contextlib.ExitStack() as stack:
         servers = Servers(stack)
         database_url = stack.enter_context(fresh_database(servers.admin_database_url))
-        note(f"PostgreSQL: {servers.postgres_label}; loading {args.patients:,} patients")
+        note(f"PostgreSQL: {servers.postgres_label}; loading {patients:,} patients")
         with psycopg.connect(database_url) as conn:
             began = time.perf_counter()
-            doses = load(conn, args.patients, args.days)
+            doses = load(conn, patients, days)
             loaded = time.perf_counter() - began
             note(f"{doses:,} doses loaded in {loaded:.0f} s")
             base_full = baseline(conn)
@@ -201,33 +197,87 @@ def main(argv: list[str] | None = None) -> int:
                                  late = NOT late
                 WHERE random() < %s
                 """,
-                (args.change,),
+                (change,),
             ).rowcount
             update = time.perf_counter() - began
             conn.execute("ANALYZE adherence_changes")
             base_again = baseline(conn)
         incremental, touched, _ = asyncio.run(roll_up_everything(database_url))
-        read, dashboard = asyncio.run(reads(database_url, args.days))
-        rows = [
-            ("plain GROUP BY over every dose (baseline)", f"{base_full:.2f} s", "1.00"),
-            (
-                f"full roll-up: {windows:,} windows in {passes} passes",
-                f"{full:.2f} s",
-                f"{full / base_full:.2f}",
-            ),
-            (f"update of {changed:,} doses (trigger notes)", f"{update:.2f} s", ""),
-            ("plain GROUP BY again (baseline)", f"{base_again:.2f} s", "1.00"),
-            (
-                f"incremental roll-up: {touched:,} windows",
-                f"{incremental:.2f} s",
-                f"{incremental / base_again:.2f}",
-            ),
-            (f"one patient's {args.days}-day read by week", f"{read * 1000:.1f} ms", ""),
-            (f"dashboard over {DASHBOARD_PATIENTS:,} patients", f"{dashboard * 1000:.1f} ms", ""),
-        ]
-        print(f"{doses:,} doses, {args.patients:,} patients x {args.days} days "
-              f"(loaded in {loaded:.0f} s), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")  # fmt: skip
-        print(table(("what", "time", "x baseline"), rows))
+        read, dashboard = asyncio.run(reads(database_url, days))
+    return {
+        "doses": doses,
+        "loaded": loaded,
+        "baseline_full": base_full,
+        "full": full,
+        "windows": windows,
+        "passes": passes,
+        "changed": changed,
+        "update": update,
+        "baseline_again": base_again,
+        "incremental": incremental,
+        "touched": touched,
+        "read": read,
+        "dashboard": dashboard,
+    }
+
+
+def figures(*, quick: bool = False) -> dict[str, object]:
+    """The runner's view, at a small size by default (2,000 patients x 90 days; quick: 500)."""
+    patients, days = (500, 90) if quick else (2_000, 90)
+    m = measure(patients, days, 0.01)
+    rows = [
+        figure(
+            f"adherence full roll-up, {int(m['doses']):,} doses",
+            m["full"],
+            "s",
+            baseline=m["baseline_full"],
+            baseline_name="plain GROUP BY, s",
+            ratio=m["full"] / m["baseline_full"],
+        ),
+        figure(
+            f"adherence incremental roll-up, {int(m['touched']):,} windows",
+            m["incremental"],
+            "s",
+            baseline=m["baseline_again"],
+            baseline_name="plain GROUP BY, s",
+            ratio=m["incremental"] / m["baseline_again"],
+        ),
+        figure(f"dashboard over {DASHBOARD_PATIENTS:,} patients", m["dashboard"] * 1000, "ms"),
+    ]
+    return {"bench": "adherence", "patients": patients, "days": days, "seconds": m, "rows": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--change", type=float, default=0.01, help="share of doses changed")
+    args = parser.parse_args(argv)
+    m = measure(args.patients, args.days, args.change)
+    doses, loaded, base_full, full = m["doses"], m["loaded"], m["baseline_full"], m["full"]
+    windows, passes, changed, update = m["windows"], m["passes"], m["changed"], m["update"]
+    base_again, incremental, touched = m["baseline_again"], m["incremental"], m["touched"]
+    read, dashboard = m["read"], m["dashboard"]
+    rows = [
+        ("plain GROUP BY over every dose (baseline)", f"{base_full:.2f} s", "1.00"),
+        (
+            f"full roll-up: {windows:,} windows in {passes} passes",
+            f"{full:.2f} s",
+            f"{full / base_full:.2f}",
+        ),
+        (f"update of {changed:,} doses (trigger notes)", f"{update:.2f} s", ""),
+        ("plain GROUP BY again (baseline)", f"{base_again:.2f} s", "1.00"),
+        (
+            f"incremental roll-up: {touched:,} windows",
+            f"{incremental:.2f} s",
+            f"{incremental / base_again:.2f}",
+        ),
+        (f"one patient's {args.days}-day read by week", f"{read * 1000:.1f} ms", ""),
+        (f"dashboard over {DASHBOARD_PATIENTS:,} patients", f"{dashboard * 1000:.1f} ms", ""),
+    ]
+    print(f"{doses:,} doses, {args.patients:,} patients x {args.days} days "
+          f"(loaded in {loaded:.0f} s), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")  # fmt: skip
+    print(table(("what", "time", "x baseline"), rows))
     return 0
 
 

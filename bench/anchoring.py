@@ -31,7 +31,7 @@ from typing import TypeVar
 
 from stellar_sdk import Keypair, Network
 
-from bench._support import table
+from bench._support import figure, table
 from domain.adapters.anchoring.stellar_envelope import build_anchor
 from domain.adapters.files.unixfs import cid_of_bytes
 from domain.anchoring.merkle import MerkleTree, ProofStep, verify
@@ -57,15 +57,8 @@ def tree_and_proofs(leaves: list[bytes]) -> tuple[MerkleTree, list[list[ProofSte
     return tree, [tree.proof(i) for i in range(len(leaves))]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.anchoring", description=__doc__)
-    parser.add_argument("--leaves", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args(argv)
-    if not 1 <= args.leaves <= 1_000_000:
-        parser.error("--leaves must be between 1 and 1,000,000")
-    n, repeat = args.leaves, max(1, args.repeat)
-
+def measure(n: int, repeat: int) -> dict[str, float]:
+    """Best seconds of each step over ``n`` leaves, and the sizes of a proof."""
     cids = [cid_of_bytes(f"record {i}".encode()) for i in range(n)]
     leaves = [cid.encode() for cid in cids]
 
@@ -96,7 +89,6 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(SIGNATURES)
         ][-1],
     )
-    sign_one = sign_many / SIGNATURES
     longest = max(len(proof) for proof in proofs)
     exported = ExportedProof(
         record_id="00000000-0000-0000-0000-000000000000",
@@ -110,6 +102,55 @@ def main(argv: list[str] | None = None) -> int:
         ledger=1,
         envelope_xdr=anchor.envelope_xdr,
     )
+
+    return {
+        "baseline": baseline,
+        "build": build,
+        "with_proofs": with_proofs,
+        "verify_all": verify_all,
+        "sign_many": sign_many,
+        "longest": longest,
+        "proof_bytes": len(encode_proof(exported)),
+    }
+
+
+def figures(*, quick: bool = False) -> dict[str, object]:
+    """The runner's view: tree + proofs and verification against sha256 per leaf."""
+    n, repeat = 10_000, (3 if quick else 5)
+    m = measure(n, repeat)
+    rows = [
+        figure(
+            f"anchoring: tree + all proofs, {n:,} CIDs",
+            m["with_proofs"] * 1000,
+            "ms",
+            baseline=m["baseline"] * 1000,
+            baseline_name="sha256 per leaf, ms",
+            ratio=m["with_proofs"] / m["baseline"],
+        ),
+        figure(
+            f"anchoring: verify all {n:,} proofs",
+            m["verify_all"] * 1000,
+            "ms",
+            baseline=m["baseline"] * 1000,
+            baseline_name="sha256 per leaf, ms",
+            ratio=m["verify_all"] / m["baseline"],
+        ),
+    ]
+    return {"bench": "anchoring", "leaves": n, "repeat": repeat, "seconds": m, "rows": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.anchoring", description=__doc__)
+    parser.add_argument("--leaves", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    if not 1 <= args.leaves <= 1_000_000:
+        parser.error("--leaves must be between 1 and 1,000,000")
+    n, repeat = args.leaves, max(1, args.repeat)
+    m = measure(n, repeat)
+    baseline, build, with_proofs = m["baseline"], m["build"], m["with_proofs"]
+    verify_all, sign_many, longest = m["verify_all"], m["sign_many"], int(m["longest"])
+    sign_one = sign_many / SIGNATURES
 
     print(f"anchoring: {n:,} CIDv1 leaves, best of {repeat}, {os.cpu_count()} CPUs")
     print("baseline = hashlib.sha256 of every leaf; ratio = time / baseline time")
@@ -135,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"proof: {longest} steps at most (ceil(log2 {n:,})); the exported proof of leaf 0 "
-        f"(JSON, with envelope) = {len(encode_proof(exported)):,} bytes"
+        f"(JSON, with envelope) = {int(m['proof_bytes']):,} bytes"
     )
     print()
     per_ledger = [

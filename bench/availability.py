@@ -2,14 +2,20 @@
 
     .venv/bin/python -m bench.availability [--searches 300] [--patients 1000] [--concurrency 32]
 
-On a fresh database migrated to head, in this process, through the use cases the API calls
-(``search_free_times``, ``hold_consultation``) on the real PostgreSQL store:
+On a fresh database migrated to head, through the use cases the API calls
+(``search_free_times``, ``hold_consultation``) on the real PostgreSQL store, and over HTTP:
 
-1. **Search.** One doctor with a full week (Monday to Sunday, 08:00-18:00 in
-   Asia/Phnom_Penh, 20-minute consultations with a 5-minute buffer, a day off, some hours
-   booked): ``--searches`` searches of a month of that calendar; then 100 doctors of one
-   specialty with the same template: searches of a week across all of them. p50/p99 each.
-   Targets: p99 < 50 ms (one doctor, a month), < 200 ms (100 doctors).
+1. **Search.** 100 doctors of one specialty, each with a full week (Monday to Sunday,
+   08:00-18:00 in Asia/Phnom_Penh, 20-minute consultations with a 5-minute buffer); the
+   first has a day off and a seventh of its month booked. Three searches: that doctor's
+   month, and the specialty's first 2,000 times over a week and over a month. Measured
+   twice, ``--searches`` rounds each after 5 uncounted ones, every round running the
+   baseline and the three searches in turn (interleaved: they share the machine's moments):
+   in this process through the use cases (baseline: reading one doctor's calendar, one
+   transaction and one statement), then over HTTP to a uvicorn process started on the same
+   database, one request at a time with the answer read in full (baseline: ``GET
+   /health/live``). p50/p99 each, and their ratios to the baseline's. Targets (p99): < 50 ms
+   for one doctor's month, < 200 ms across 100 doctors.
 2. **Contention.** 10 doctors with 20 times each (200 times, a zero fee so no payment is
    made); ``--patients`` patients each try to hold a random time, ``--concurrency`` at once,
    moving on to another random time after a 409 (at most 5 tries). Holds/s and conflicts
@@ -30,15 +36,21 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from datetime import time as wall
 from pathlib import Path
 
-from bench._support import Servers, app_env, fresh_database, note, table
+import httpx
+
+from api.tokens import mint_token
+from bench._support import Child, Servers, app_env, free_port, fresh_database, note, table
+from bench.api_latency import UNLIMITED_PER_MINUTE, wait_ready
 from domain.adapters.bootstrap import Services, build_services
 from domain.adapters.jobs.messaging import build_broker
 from domain.auditing import AuditContext
 from domain.availability.model import DayException, ExceptionKind, WeeklyWindow
+from domain.availability.schedule import read_calendar
 from domain.availability.search import FreeTimeQuery, search_free_times
 from domain.consultations.hold import HoldRequest, hold_consultation
 from domain.errors import Conflict
@@ -57,6 +69,10 @@ WEEK = tuple(
 )
 AUDIT = AuditContext(actor_id="bench", actor_role="patient")
 TRIES = 5
+WARMUP = 5  # rounds not counted
+BASELINE_CASE = "read one calendar (baseline)"
+BASELINE_HTTP = "GET /health/live (baseline)"
+Run = Callable[[], Awaitable[object]]
 
 
 def person(role: str, n: int, fee: int = 0) -> Person:
@@ -93,16 +109,45 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def timed(run, count: int) -> list[float]:
-    latencies = []
-    for _ in range(count):
-        started = time.perf_counter()
-        await run()
-        latencies.append((time.perf_counter() - started) * 1000)
+async def timed_once(run) -> float:
+    started = time.perf_counter()
+    await run()
+    return (time.perf_counter() - started) * 1000
+
+
+async def interleaved(plan: list[tuple[str, Run]], rounds: int, warmup: int) -> dict:
+    """Each round runs every entry of the plan once, in turn: the baseline and the searches see
+    the same moments of a shared machine. The first ``warmup`` rounds are not counted."""
+    latencies: dict[str, list[float]] = {label: [] for label, _ in plan}
+    for n in range(warmup + rounds):
+        for label, run in plan:
+            took = await timed_once(run)
+            if n >= warmup:
+                latencies[label].append(took)
     return latencies
 
 
-async def search_phase(services: Services, cases: Wired, searches: int) -> list[list[object]]:
+def figures(
+    label: str, listed: int, latencies: list[float], baseline: list[float], target: float | None
+) -> list[object]:
+    p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
+    verdict = "" if target is None else ("met" if p99 < target else "MISSED")
+    return [
+        label,
+        listed,
+        len(latencies),
+        f"{p50:.1f}",
+        f"{p99:.1f}",
+        f"{p50 / statistics.median(baseline):.1f}x",
+        f"{p99 / percentile(baseline, 0.99):.1f}x",
+        "baseline" if target is None else f"< {target:.0f}",
+        verdict,
+    ]
+
+
+async def seed_search(services: Services, cases: Wired) -> tuple[list[uuid.UUID], uuid.UUID]:
+    """100 doctors of one specialty with the same week; the first with a day off and a seventh
+    of its month booked. The doctors and a patient."""
     doctors = [await add_user(services, person("doctor", n)) for n in range(100)]
     patient = await add_user(services, person("patient", 0))
     start = datetime.now(UTC).date() + timedelta(days=1)
@@ -114,11 +159,8 @@ async def search_phase(services: Services, cases: Wired, searches: int) -> list[
             DayException(id=uuid.uuid4(), day=start + timedelta(days=3), kind=ExceptionKind.OFF),
         )
     caller = access(patient, Role.PATIENT, "availability.read")
-    one = FreeTimeQuery(
-        start=start, end=start + timedelta(days=30), doctor_id=doctors[0], limit=2000
-    )
-    found = await cases.run(search_free_times, caller, one)
-    for free in found[::7][:100]:  # some of the month booked
+    month = searches(doctors)[0][1]
+    for free in (await cases.run(search_free_times, caller, month))[::7][:100]:
         request = HoldRequest(doctor_id=doctors[0], starts_at=free.starts_at, ends_at=free.ends_at)
         await cases.run(
             hold_consultation,
@@ -127,29 +169,82 @@ async def search_phase(services: Services, cases: Wired, searches: int) -> list[
             request,
             None,
         )
-    many = FreeTimeQuery(
-        start=start, end=start + timedelta(days=6), specialty=SPECIALTY, limit=2000
+    return doctors, patient
+
+
+def searches(doctors: list[uuid.UUID]) -> list[tuple[str, FreeTimeQuery, float]]:
+    start = datetime.now(UTC).date() + timedelta(days=1)
+    month, week = start + timedelta(days=30), start + timedelta(days=6)
+    return [
+        (
+            "one doctor, 31 days",
+            FreeTimeQuery(start=start, end=month, doctor_id=doctors[0], limit=2000),
+            50.0,
+        ),
+        (
+            "100 doctors, 7 days",
+            FreeTimeQuery(start=start, end=week, specialty=SPECIALTY, limit=2000),
+            200.0,
+        ),
+        (
+            "100 doctors, 31 days",
+            FreeTimeQuery(start=start, end=month, specialty=SPECIALTY, limit=2000),
+            200.0,
+        ),
+    ]
+
+
+def url_of(query: FreeTimeQuery) -> str:
+    where = f"doctors/{query.doctor_id}" if query.doctor_id else f"specialties/{query.specialty}"
+    return (
+        f"/api/v1/availability/{where}/free?from={query.start}&to={query.end}&limit={query.limit}"
     )
-    rows = []
-    for label, query, target in (
-        ("one doctor, 31 days", one, 50.0),
-        ("100 doctors, 7 days", many, 200.0),
-    ):
-        await timed(lambda q=query: cases.run(search_free_times, caller, q), 5)  # warm-up
-        latencies = await timed(lambda q=query: cases.run(search_free_times, caller, q), searches)
+
+
+async def use_case_phase(
+    cases: Wired, doctors: list[uuid.UUID], patient: uuid.UUID, rounds: int
+) -> list[list[object]]:
+    """In this process, through the use cases: the baseline reads one doctor's calendar
+    (one transaction, one statement)."""
+    caller = access(patient, Role.PATIENT, "availability.read")
+    plan: list[tuple[str, Run]] = [
+        (BASELINE_CASE, lambda: cases.run(read_calendar, caller, doctors[0]))
+    ]
+    for label, query, _ in searches(doctors):
+        plan.append((label, lambda q=query: cases.run(search_free_times, caller, q)))
+    latencies = await interleaved(plan, rounds, WARMUP)
+    baseline = latencies[BASELINE_CASE]
+    rows = [figures(BASELINE_CASE, 1, baseline, baseline, None)]
+    for label, query, target in searches(doctors):
         listed = len(await cases.run(search_free_times, caller, query))
-        p99 = percentile(latencies, 0.99)
-        rows.append(
-            [
-                label,
-                listed,
-                len(latencies),
-                f"{statistics.median(latencies):.1f}",
-                f"{p99:.1f}",
-                f"< {target:.0f}",
-                "met" if p99 < target else "MISSED",
-            ]
-        )
+        rows.append(figures(label, listed, latencies[label], baseline, target))
+    return rows
+
+
+async def http_phase(
+    base: str, token: str, doctors: list[uuid.UUID], rounds: int
+) -> list[list[object]]:
+    """Over HTTP to one uvicorn process, one request at a time, each answer read in full: the
+    baseline is GET /health/live (Litestar and uvicorn only)."""
+    listed: dict[str, int] = {}
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
+
+        async def get(label: str, url: str) -> None:
+            response = await client.get(url)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET {url} answered {response.status_code}")
+            listed[label] = len(response.json().get("items", ()))
+
+        plan: list[tuple[str, Run]] = [(BASELINE_HTTP, lambda: get(BASELINE_HTTP, "/health/live"))]
+        for label, url in [(label, url_of(query)) for label, query, _ in searches(doctors)]:
+            plan.append((label, lambda lb=label, u=url: get(lb, u)))
+        latencies = await interleaved(plan, rounds, WARMUP)
+    baseline = latencies[BASELINE_HTTP]
+    rows = [figures(BASELINE_HTTP, 0, baseline, baseline, None)]
+    for label, _, target in searches(doctors):
+        rows.append(figures(label, listed[label], latencies[label], baseline, target))
     return rows
 
 
@@ -222,7 +317,13 @@ async def run(args: argparse.Namespace) -> int:
         note(f"PostgreSQL: {servers.postgres_label}")
         database_url = stack.enter_context(fresh_database(servers.admin_database_url))
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hp-bench-avail-")))
-        env = app_env(database_url, servers.redis_url, workdir / "data", LOG_LEVEL="WARNING")
+        env = app_env(
+            database_url,
+            servers.redis_url,
+            workdir / "data",
+            LOG_LEVEL="WARNING",
+            RATE_LIMIT_USER_PER_MINUTE=str(UNLIMITED_PER_MINUTE),
+        )
         settings = load_settings(env)
         services = build_services(
             settings, build_broker(settings.redis_url), pool_max_size=args.concurrency
@@ -230,15 +331,34 @@ async def run(args: argparse.Namespace) -> int:
         await services.open(wait_for_database=True)
         try:
             cases = Wired(services.dependencies())
-            note("searching")
-            searched = await search_phase(services, cases, args.searches)
+            note("seeding 100 doctors' calendars")
+            doctors, patient = await seed_search(services, cases)
+            note(f"searching through the use cases, {args.searches} rounds")
+            in_process = await use_case_phase(cases, doctors, patient, args.searches)
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            uvicorn = str(Path(sys.executable).parent / "uvicorn")
+            argv = [uvicorn, "--factory", "api.app:create_app", "--no-access-log"]
+            argv += ["--host", "127.0.0.1", "--port", str(port)]
+            api = Child(argv, env, workdir / "api.log")
+            stack.callback(api.stop)
+            wait_ready(base, api)
+            note(f"searching over HTTP, {args.searches} rounds")
+            token = mint_token(env["JWT_SECRET"], str(patient), Role.PATIENT, 3600)
+            over_http = await http_phase(base, token, doctors, args.searches)
+            api.stop()
             note(f"{args.patients} patients competing")
             contended, double = await contention_phase(
                 services, cases, args.patients, args.concurrency
             )
         finally:
             await services.close()
-    print(table(["search", "times listed", "searches", "p50 ms", "p99 ms", "target", ""], searched))
+    heads = ["search", "times listed", "runs", "p50 ms", "p99 ms", "p50/base", "p99/base"]
+    heads += ["target (p99)", ""]
+    print("through the use cases, in process (interleaved with the baseline):")
+    print(table(heads, in_process))
+    print("over HTTP, one uvicorn process, one request at a time (interleaved with the baseline):")
+    print(table(heads, over_http))
     print(
         table(
             [
@@ -254,13 +374,13 @@ async def run(args: argparse.Namespace) -> int:
             [contended],
         )
     )
-    met = all(row[-1] == "met" for row in searched) and double == 0
+    met = all(row[-1] in ("met", "") for row in in_process + over_http) and double == 0
     return 0 if met else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--searches", type=int, default=300)
+    parser.add_argument("--searches", type=int, default=300, help="interleaved rounds, each way")
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
     return asyncio.run(run(parser.parse_args(argv)))

@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Callable
 from functools import partial
 from pathlib import Path
 
-from bench._support import note, table
+from bench._support import figure, note, table
 from domain.adapters.files.block_store import BlockStoreContentStore
 from domain.adapters.files.unixfs import UnixFsImporter, cid_of_bytes
 
@@ -102,6 +102,66 @@ def mb_per_s(size: int, seconds: float) -> str:
     return f"{size / 1e6 / seconds:,.0f}"
 
 
+def measure(sizes: list[int], repeat: int, folder: str) -> list[dict[str, float]]:
+    """Best seconds of each way, per size."""
+    found: list[dict[str, float]] = []
+    workdir = Path(tempfile.mkdtemp(prefix="hp-bench-cid-", dir=folder))
+    try:
+        for size in sizes:
+            note(f"{size / 1e6:g} MB: generating random bytes")
+            data = random.Random(size).randbytes(size)
+            one = {
+                "size": float(size),
+                "sha256": best_seconds(partial(hashlib.sha256, data), repeat),
+                "cid": best_seconds(partial(cid_of_bytes, data), repeat),
+                "kept": best_seconds(partial(import_keeping_blocks, data), repeat),
+            }
+            note(f"{size / 1e6:g} MB: block store add + cat in {workdir}")
+            expected = cid_of_bytes(data)
+            best_add = best_cat = best_write = best_read = float("inf")
+            for run in range(repeat):
+                store_root = workdir / f"store-{run}"
+                added, read = asyncio.run(store_round_trip(store_root, data, expected))
+                written, plain_read = plain_file_round_trip(workdir, data)
+                best_add, best_cat = min(best_add, added), min(best_cat, read)
+                best_write, best_read = min(best_write, written), min(best_read, plain_read)
+                shutil.rmtree(store_root, ignore_errors=True)
+            one |= {"add": best_add, "cat": best_cat, "write": best_write, "read": best_read}
+            found.append(one)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return found
+
+
+def figures(*, quick: bool = False) -> dict[str, object]:
+    """The runner's view: CID and block-store MB/s against sha256 and a plain file."""
+    sizes, repeat = ([10_000_000], 3) if quick else ([100_000_000, 10_000_000], 5)
+    found = measure(sizes, repeat, tempfile.gettempdir())
+    rows = []
+    for one in found:
+        size = one["size"]
+        mb = f"{size / 1e6:g} MB"
+        rows += [
+            figure(
+                f"CID computation, {mb}",
+                size / 1e6 / one["cid"],
+                "MB/s",
+                baseline=size / 1e6 / one["sha256"],
+                baseline_name="hashlib.sha256",
+                ratio=one["sha256"] / one["cid"],
+            ),
+            figure(
+                f"block store add, {mb}",
+                size / 1e6 / one["add"],
+                "MB/s",
+                baseline=size / 1e6 / one["write"],
+                baseline_name="one plain file + fsync",
+                ratio=one["write"] / one["add"],
+            ),
+        ]
+    return {"bench": "cid_speed", "repeat": repeat, "sizes": found, "rows": rows}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.cid_speed", description=__doc__)
     parser.add_argument("--sizes-mb", default="100,10", help="comma-separated sizes in MB")
@@ -114,48 +174,29 @@ def main(argv: list[str] | None = None) -> int:
 
     cid_rows: list[list[object]] = []
     store_rows: list[list[object]] = []
-    workdir = Path(tempfile.mkdtemp(prefix="hp-bench-cid-", dir=args.dir))
-    try:
-        for size in sizes:
-            note(f"{size / 1e6:g} MB: generating random bytes")
-            data = random.Random(size).randbytes(size)
-            sha = best_seconds(partial(hashlib.sha256, data), args.repeat)
-            cid = best_seconds(partial(cid_of_bytes, data), args.repeat)
-            kept = best_seconds(partial(import_keeping_blocks, data), args.repeat)
-            cid_rows.append(
-                [
-                    f"{size / 1e6:g}",
-                    mb_per_s(size, sha),
-                    mb_per_s(size, cid),
-                    f"{sha / cid:.2f}",
-                    mb_per_s(size, kept),
-                    f"{sha / kept:.2f}",
-                ]
-            )
-
-            note(f"{size / 1e6:g} MB: block store add + cat in {workdir}")
-            expected = cid_of_bytes(data)
-            best_add = best_cat = best_write = best_read = float("inf")
-            for run in range(args.repeat):
-                store_root = workdir / f"store-{run}"
-                added, read = asyncio.run(store_round_trip(store_root, data, expected))
-                written, plain_read = plain_file_round_trip(workdir, data)
-                best_add, best_cat = min(best_add, added), min(best_cat, read)
-                best_write, best_read = min(best_write, written), min(best_read, plain_read)
-                shutil.rmtree(store_root, ignore_errors=True)
-            store_rows.append(
-                [
-                    f"{size / 1e6:g}",
-                    mb_per_s(size, best_write),
-                    mb_per_s(size, best_add),
-                    f"{best_write / best_add:.2f}",
-                    mb_per_s(size, best_read),
-                    mb_per_s(size, best_cat),
-                    f"{best_read / best_cat:.2f}",
-                ]
-            )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    for one in measure(sizes, args.repeat, args.dir):
+        size = int(one["size"])
+        cid_rows.append(
+            [
+                f"{size / 1e6:g}",
+                mb_per_s(size, one["sha256"]),
+                mb_per_s(size, one["cid"]),
+                f"{one['sha256'] / one['cid']:.2f}",
+                mb_per_s(size, one["kept"]),
+                f"{one['sha256'] / one['kept']:.2f}",
+            ]
+        )
+        store_rows.append(
+            [
+                f"{size / 1e6:g}",
+                mb_per_s(size, one["write"]),
+                mb_per_s(size, one["add"]),
+                f"{one['write'] / one['add']:.2f}",
+                mb_per_s(size, one["read"]),
+                mb_per_s(size, one["cat"]),
+                f"{one['read'] / one['cat']:.2f}",
+            ]
+        )
 
     print(f"CID computation, best of {args.repeat} (MB/s; ratio = importer / sha256)")
     print()

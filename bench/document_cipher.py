@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bench._support import note, table
+from bench._support import figure, note, table
 from domain.adapters.documents.stream_cipher import (
     SEGMENT_SIZE,
     ciphertext_size,
@@ -97,6 +97,25 @@ async def measure(args: argparse.Namespace) -> dict[str, list[float]]:
         if opened != plaintext:
             raise AssertionError("the stream did not round-trip")
     return seconds
+
+
+def figures(*, quick: bool = False) -> dict[str, object]:
+    """The runner's view: streaming AES-GCM MB/s against one-shot AES-GCM (medians)."""
+    args = argparse.Namespace(megabytes=10, rounds=3 if quick else 7, chunk_kib=64)
+    seconds = asyncio.run(measure(args))
+    rate = {way: args.megabytes / statistics.median(times) for way, times in seconds.items()}
+    rows = [
+        figure(
+            f"document cipher, stream {step}, {args.megabytes} MB",
+            rate[f"stream {step}"],
+            "MB/s",
+            baseline=rate[f"one-shot {step}"],
+            baseline_name=f"one-shot AES-GCM {step}",
+            ratio=rate[f"stream {step}"] / rate[f"one-shot {step}"],
+        )
+        for step in ("encrypt", "decrypt")
+    ]
+    return {"bench": "document_cipher", "rounds": args.rounds, "seconds": seconds, "rows": rows}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,7 @@ from domain.documents.jobs import DOCUMENT_STORE
 from domain.doses.jobs import DOSE_MISSED, DOSE_REMIND
 from domain.errors import NotFound
 from domain.files.jobs import CONTENT_UNPIN
+from domain.job_history.jobs import JOB_RETENTION
 from domain.jobs.model import JobKind
 from domain.jobs.system import NOOP
 from domain.notifications.jobs import EMAIL_SEND
@@ -45,6 +46,7 @@ JOB_KINDS: dict[str, JobKind] = {
         EMAIL_SEND,
         NOOP,
         AUDIT_PARTITIONS,
+        JOB_RETENTION,
         PHI_ROTATE,
         RECORD_STORE,
         DOCUMENT_STORE,

@@ -70,6 +70,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     anchor_batch_max: int = 10_000
     adherence_interval_seconds: float = 30.0  # how soon changed doses show in adherence
     content_retention_days: int = 30
+    job_retention_days: int = 30  # finished jobs and their events are dropped after this
     metrics_token: str | None = None  # None: /metrics answers admins' tokens only
     dose_horizon_days: int = 14  # doses exist this many days ahead, extended daily
     dose_late_after_minutes: int = 60  # a dose taken later than this after due is late
@@ -150,6 +151,7 @@ _INTS = {  # (field, what it counts)
     "STELLAR_MAX_FEE": ("stellar_max_fee", "stroops"),
     "ANCHOR_BATCH_MAX": ("anchor_batch_max", "CIDs"),
     "CONTENT_RETENTION_DAYS": ("content_retention_days", "days"),
+    "JOB_RETENTION_DAYS": ("job_retention_days", "days"),
     "DOSE_HORIZON_DAYS": ("dose_horizon_days", "days"),
     "DOSE_LATE_AFTER_MINUTES": ("dose_late_after_minutes", "minutes"),
     "DOSE_GRACE_MINUTES": ("dose_grace_minutes", "minutes"),

@@ -266,9 +266,19 @@ class AvailabilityController(Controller):
         time_to: TimeTo = None,
         time_zone: TimeZoneParam = None,
         limit: ResultLimit = 500,
+        per_doctor: PerDoctor = None,
     ) -> FreeTimeList:
         return await _search(
-            cases, access, start, end, time_from, time_to, time_zone, limit, specialty=specialty
+            cases,
+            access,
+            start,
+            end,
+            time_from,
+            time_to,
+            time_zone,
+            limit,
+            specialty=specialty,
+            per_doctor=per_doctor,
         )
 
 
@@ -290,7 +300,18 @@ TimeZoneParam = Annotated[
         name="timeZone", description="the zone of timeFrom/timeTo; each doctor's own by default"
     ),
 ]
-ResultLimit = Annotated[int, QueryParameter(ge=1, le=2000)]
+ResultLimit = Annotated[
+    int, QueryParameter(ge=1, le=2000, description="at most this many times (default 500)")
+]
+PerDoctor = Annotated[
+    int | None,
+    QueryParameter(
+        name="perDoctor",
+        ge=1,
+        le=2000,
+        description="at most this many times of each doctor, their soonest (default: no cap)",
+    ),
+]
 DEFAULT_DAYS = 6
 
 
@@ -306,6 +327,7 @@ async def _search(
     *,
     doctor_id: uuid.UUID | None = None,
     specialty: str | None = None,
+    per_doctor: int | None = None,
 ) -> FreeTimeList:
     first = start or datetime.now(UTC).date()
     query = FreeTimeQuery(
@@ -317,6 +339,7 @@ async def _search(
         time_to=wall(time_to) if time_to else None,
         time_zone=time_zone.value if time_zone else None,
         limit=limit,
+        per_doctor=per_doctor,
     )
     found = await cases.run(search_free_times, access, query)
     return FreeTimeList(items=[FreeTimeRead.of(free) for free in found])

@@ -25,6 +25,7 @@ from domain.adapters.documents.crypto import PypdfInspector, SegmentedAesGcm
 from domain.adapters.files.block_store import BlockStoreContentStore
 from domain.adapters.files.ipfs_node import KuboContentStore
 from domain.adapters.files.unixfs import cid_of
+from domain.adapters.job_history.store import PgJobHistory
 from domain.adapters.jobs.messaging import DramatiqSender, build_broker
 from domain.adapters.jobs.store import PgJobStore
 from domain.adapters.monitoring import PlatformFigures, PlatformReadiness
@@ -47,6 +48,7 @@ from domain.audit.ports import AuditPartitions, AuditStore
 from domain.catalogue import JOB_KINDS, PAYMENT_ACTIVATIONS, WEBHOOK_ROUTES
 from domain.clock import Clock, SystemClock
 from domain.files.ports import ContentCipher, ContentStore, PdfInspector
+from domain.job_history.ports import JobHistory
 from domain.jobs.ports import ExclusiveRuns, JobStore, MessageSender
 from domain.monitoring.ports import JobFigures, Readiness
 from domain.notifications.ports import AddressValidator, EmailRenderer, LiveChannel, Mailer
@@ -81,6 +83,7 @@ class Services:
     totp: TotpProvider
     audit_store: AuditStore
     audit_partitions: AuditPartitions
+    job_history: JobHistory
     rate_limiter: RateLimiter
     content: ContentStore
     ledger: AnchorLedger | None  # None: no STELLAR_SECRET_KEY, nothing is anchored
@@ -169,6 +172,7 @@ def build_services(
         addresses=EmailValidatorAddresses(),
         audit_store=PgAuditStore(pool),
         audit_partitions=PgAuditPartitions(pool),
+        job_history=PgJobHistory(pool),
         rate_limiter=RedisRateLimiter.from_url(settings.redis_url),
         cipher=cipher,
         passwords=Argon2Passwords(),

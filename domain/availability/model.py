@@ -15,6 +15,8 @@ be lost to a faster hold, never double booked.
 from __future__ import annotations
 
 import enum
+import functools
+import heapq
 import itertools
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -156,8 +158,14 @@ def _instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
-def _windows_of(calendar: Calendar, day: date) -> list[Window]:
-    exceptions = [e for e in calendar.exceptions if e.day == day]
+def _by_day(exceptions: Iterable[DayException]) -> dict[date, list[DayException]]:
+    found: dict[date, list[DayException]] = {}
+    for exception in exceptions:
+        found.setdefault(exception.day, []).append(exception)
+    return found
+
+
+def _windows_on(calendar: Calendar, day: date, exceptions: Sequence[DayException]) -> list[Window]:
     if any(e.kind is ExceptionKind.OFF and e.window is None for e in exceptions):
         return []
     windows: list[Window] = [w for w in calendar.weekly if w.weekday == day.isoweekday()]
@@ -165,11 +173,11 @@ def _windows_of(calendar: Calendar, day: date) -> list[Window]:
     return windows
 
 
-def _off_ranges(calendar: Calendar, day: date, zone: ZoneInfo) -> list[Busy]:
+def _off_ranges(day: date, exceptions: Sequence[DayException], zone: ZoneInfo) -> list[Busy]:
     return [
         Busy(_instant(day, e.window.start, zone), _instant(day, e.window.end, zone))
-        for e in calendar.exceptions
-        if e.day == day and e.kind is ExceptionKind.OFF and e.window is not None
+        for e in exceptions
+        if e.kind is ExceptionKind.OFF and e.window is not None
     ]
 
 
@@ -177,14 +185,114 @@ def _overlaps(start: datetime, until: datetime, ranges: Iterable[Busy]) -> bool:
     return any(start < busy.until and busy.start < until for busy in ranges)
 
 
-def _times_in(window: Window, day: date, zone: ZoneInfo) -> Iterator[tuple[datetime, datetime]]:
-    opens, closes = _instant(day, window.start, zone), _instant(day, window.end, zone)
-    length = timedelta(minutes=window.slot_minutes)
-    step = length + timedelta(minutes=window.buffer_minutes)
-    start = opens
-    while start + length <= closes:
-        yield start, start + length
-        start += step
+@functools.lru_cache(maxsize=512)
+def _widest_offset(zone_name: str, first: date, last: date) -> timedelta:
+    """The largest UTC offset a wall-clock time of the local days ``first`` to ``last`` may be
+    given (either side of any change: each day's first and last second, both folds), an hour
+    more for safety. No instant of those days is earlier than its naive wall time less this."""
+    zone = ZoneInfo(zone_name)
+    widest = timedelta(0)
+    day, last = max(first, date.min + _DAY) - _DAY, min(last, date.max - _DAY) + _DAY
+    while day <= last:
+        for at in (time.min, _LAST_SECOND):
+            for fold in (0, 1):
+                offset = datetime.combine(day, at, tzinfo=zone).replace(fold=fold).utcoffset()
+                widest = max(widest, offset or timedelta(0))
+        day += _DAY
+    return widest + timedelta(hours=1)
+
+
+_LAST_SECOND = time(23, 59, 59)
+_DAY = timedelta(days=1)
+
+
+def iter_free_times(
+    calendar: Calendar,
+    start: date,
+    end: date,
+    busy: Sequence[Busy],
+    now: datetime,
+    time_of_day: TimeOfDay | None = None,
+) -> Iterator[FreeTime]:
+    """Free times on the doctor's local days ``start`` to ``end`` (both included), in order,
+    computed a day at a time as they are asked for: the first few of a long range cost a day
+    or two of work, not the range's.
+
+    ``busy`` are the doctor's held and confirmed consultations; times before ``now``
+    are gone. Equal starts keep the order of their days, windows and steps (what a stable
+    sort of every time of the range gives). A day's times are held back until no later
+    day can have an earlier one: no time of local day ``d`` or later starts before
+    ``d`` 00:00 (naive, as if UTC) less the widest offset of the zone in the range.
+    """
+    if start > end:
+        return
+    zone = calendar.zone
+    ordered = sorted(busy, key=lambda b: b.start)
+    exceptions = _by_day(calendar.exceptions)
+    widest = _widest_offset(calendar.time_zone, start, end)
+    doctor_id = calendar.doctor_id
+    pending: list[tuple[datetime, int, datetime, int]] = []  # (start, order, end, buffer)
+    order = 0
+    day = start
+    while day <= end:
+        on_day = exceptions.get(day, ())
+        off = _off_ranges(day, on_day, zone)
+        for window in _windows_on(calendar, day, on_day):
+            opens = _instant(day, window.start, zone)
+            closes = _instant(day, window.end, zone)
+            length = timedelta(minutes=window.slot_minutes)
+            buffer = timedelta(minutes=window.buffer_minutes)
+            step = length + buffer
+            at = opens
+            if at < now:  # the first step at or after now
+                at = opens - ((opens - now) // step) * step
+            while at + length <= closes:
+                ends = at + length
+                if (
+                    not (off and _overlaps(at, ends, off))
+                    and not (
+                        ordered and _overlaps(at, ends + buffer, _near(ordered, at, ends + buffer))
+                    )
+                    and (time_of_day is None or time_of_day.admits(at))
+                ):
+                    heapq.heappush(pending, (at, order, ends, window.buffer_minutes))
+                    order += 1
+                at += step
+        day += _DAY
+        later = datetime.combine(day, time.min, tzinfo=UTC) - widest
+        while pending and (day > end or pending[0][0] < later):
+            at, _, ends, buffer_minutes = heapq.heappop(pending)
+            yield FreeTime(
+                doctor_id=doctor_id, starts_at=at, ends_at=ends, buffer_minutes=buffer_minutes
+            )
+
+
+Search = tuple[Calendar, Sequence[Busy], TimeOfDay | None]
+
+
+def first_free_times(
+    searches: Sequence[Search],
+    start: date,
+    end: date,
+    now: datetime,
+    limit: int,
+    per_calendar: int | None = None,
+) -> list[FreeTime]:
+    """The first ``limit`` free times of several calendars (each with its bookings and time of
+    day) on their local days ``start`` to ``end``, soonest first; equal starts in the order of
+    ``searches``, then each calendar's own; with ``per_calendar``, at most that many of each
+    calendar (its soonest). Each calendar is computed only as far as its times are listed."""
+    streams = [
+        itertools.islice(
+            iter_free_times(calendar, start, end, busy, now, time_of_day), per_calendar
+        )
+        for calendar, busy, time_of_day in searches
+    ]
+    return list(itertools.islice(heapq.merge(*streams, key=_starts_at), limit))
+
+
+def _starts_at(free: FreeTime) -> datetime:
+    return free.starts_at
 
 
 def free_times(
@@ -195,39 +303,8 @@ def free_times(
     now: datetime,
     time_of_day: TimeOfDay | None = None,
 ) -> list[FreeTime]:
-    """Free times on the doctor's local days ``start`` to ``end`` (both included), in order.
-
-    ``busy`` are the doctor's held and confirmed consultations; times before ``now``
-    are gone.
-    """
-    zone = calendar.zone
-    ordered = sorted(busy, key=lambda b: b.start)
-    found: list[FreeTime] = []
-    day = start
-    while day <= end:
-        off = _off_ranges(calendar, day, zone)
-        for window in _windows_of(calendar, day):
-            buffer = timedelta(minutes=window.buffer_minutes)
-            for opens, closes in _times_in(window, day, zone):
-                if opens < now or (off and _overlaps(opens, closes, off)):
-                    continue
-                if ordered and _overlaps(
-                    opens, closes + buffer, _near(ordered, opens, closes + buffer)
-                ):
-                    continue
-                if time_of_day is not None and not time_of_day.admits(opens):
-                    continue
-                found.append(
-                    FreeTime(
-                        doctor_id=calendar.doctor_id,
-                        starts_at=opens,
-                        ends_at=closes,
-                        buffer_minutes=window.buffer_minutes,
-                    )
-                )
-        day += timedelta(days=1)
-    found.sort(key=lambda f: f.starts_at)
-    return found
+    """Every free time of ``iter_free_times``, as a list."""
+    return list(iter_free_times(calendar, start, end, busy, now, time_of_day))
 
 
 def _near(ordered: Sequence[Busy], start: datetime, until: datetime) -> Sequence[Busy]:

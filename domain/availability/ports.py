@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from domain.auditing import AuditLog
@@ -16,7 +16,12 @@ class CalendarRepository(Protocol):
 
     async def get(self, doctor_id: uuid.UUID) -> Calendar | None: ...
 
-    async def many(self, doctor_ids: Sequence[uuid.UUID]) -> list[Calendar]: ...
+    async def many(
+        self, doctor_ids: Sequence[uuid.UUID], days: tuple[date, date] | None = None
+    ) -> list[Calendar]:
+        """Active doctors' calendars; with ``days``, only the exceptions on those local days
+        (first and last included): a search needs no others."""
+        ...
 
     async def set_week(
         self, doctor_id: uuid.UUID, time_zone: str, weekly: Sequence[WeeklyWindow], now: datetime

@@ -3,8 +3,6 @@ over a range of the doctors' local days, optionally at a time of day on the sear
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -15,7 +13,7 @@ from domain.availability.model import (
     FreeTime,
     TimeOfDay,
     check_time_zone,
-    free_times,
+    first_free_times,
     searched_days,
 )
 from domain.availability.ports import UnitOfWork
@@ -36,6 +34,7 @@ class FreeTimeQuery(msgspec.Struct, frozen=True, kw_only=True):
     time_to: time | None = None
     time_zone: str | None = None  # of time_from/time_to; default: each doctor's own
     limit: int = 500
+    per_doctor: int | None = None  # at most this many of each doctor (their soonest)
 
 
 def _time_of_day(query: FreeTimeQuery, calendar: Calendar) -> TimeOfDay | None:
@@ -55,6 +54,8 @@ def _check(query: FreeTimeQuery) -> None:
         check_time_zone(query.time_zone)
     if not 1 <= query.limit <= MAX_RESULTS:
         raise ValidationFailed(f"limit is 1 to {MAX_RESULTS}", field="limit")
+    if query.per_doctor is not None and not 1 <= query.per_doctor <= MAX_RESULTS:
+        raise ValidationFailed(f"perDoctor is 1 to {MAX_RESULTS}", field="perDoctor")
 
 
 async def search_free_times(
@@ -64,8 +65,11 @@ async def search_free_times(
     uow_factory: UnitOfWorkFactory[UnitOfWork],
     clock: Clock,
 ) -> list[FreeTime]:
-    """Up to ``limit`` free times, soonest first. A day is each doctor's local day; a search
-    covers at most MAX_SEARCH_DAYS from its first day (a range ending before it starts: none)."""
+    """Up to ``limit`` free times, soonest first (at most ``per_doctor`` of each doctor when
+    given: a specialty's answer then names many doctors, not the first few's whole days). A
+    day is each doctor's local day; a search covers at most MAX_SEARCH_DAYS from its first day
+    (a range ending before it starts: none). Each doctor's times are computed only as far as
+    they are listed, so a month costs about what a week does when the limit is reached."""
     access.authorize(())
     _check(query)
     query = msgspec.structs.replace(query, end=searched_days(query.start, query.end))
@@ -77,19 +81,9 @@ async def search_free_times(
             doctors = [query.doctor_id]
         else:
             doctors = await uow.doctor_finder.with_specialty(query.specialty or "")
-        calendars = await uow.calendars.many(doctors)
+        calendars = await uow.calendars.many(doctors, (query.start, query.end))
         busy = await uow.busy_times.busy([c.doctor_id for c in calendars], lower, upper)
+    ordered = sorted(calendars, key=lambda c: c.doctor_id)  # equal starts: by doctor
+    searches = [(c, busy.get(c.doctor_id, []), _time_of_day(query, c)) for c in ordered]
     now = clock.now()
-    per_doctor = [  # each in time order: merged, not sorted again
-        free_times(
-            calendar,
-            query.start,
-            query.end,
-            busy.get(calendar.doctor_id, []),
-            now,
-            _time_of_day(query, calendar),
-        )
-        for calendar in sorted(calendars, key=lambda c: c.doctor_id)
-    ]
-    merged = heapq.merge(*per_doctor, key=lambda f: f.starts_at)
-    return list(itertools.islice(merged, query.limit))
+    return first_free_times(searches, query.start, query.end, now, query.limit, query.per_doctor)

@@ -20,7 +20,7 @@ from domain.clock import Clock
 from domain.files.details import restaged, stored_file
 from domain.files.model import AnchoredFile, StoredFile
 from domain.files.ports import ContentStore, UnitOfWork
-from domain.files.staging import UploadPayload, add_to_content_store, staged_upload
+from domain.files.staging import UploadPayload, add_to_content_store, find_staged
 from domain.jobs.model import Job
 from domain.jobs.ports import MessageSender, Submission
 from domain.jobs.submit import enqueue_job, send_submitted
@@ -50,12 +50,12 @@ async def store_upload(
     clock: Clock,
     sender: MessageSender,
 ) -> dict[str, Any]:
-    async with uow_factory() as uow:
-        done = await uow.files[kind.table].by_job(job.id)
-    if done is not None:  # an earlier attempt wrote it and died before recording success
-        return job_result(kind, done)
-    upload = await staged_upload(uow_factory, job, payload, kind.name)
-    cid = await add_to_content_store(uow_factory, content, upload)
+    staged = await find_staged(uow_factory, job, payload, kind.name, kind.table)
+    if staged.done is not None:  # an earlier attempt wrote it and died before recording success
+        return job_result(kind, staged.done)
+    upload = staged.upload
+    assert upload is not None  # find_staged gives the file or the upload
+    cid = await add_to_content_store(uow_factory, content, upload, staged.held)
     # ``cipher`` opens nothing but an upload staged before details were sealed once.
     file = stored_file(kind, restaged(kind, cipher, upload), cid, clock.now())
     follow: Submission | None = None

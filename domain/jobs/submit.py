@@ -9,6 +9,8 @@ fails, the same. So a job that a client was told about always runs.
 from __future__ import annotations
 
 import functools
+import os
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -32,7 +34,24 @@ def canonical_request(command: msgspec.Struct | dict) -> bytes:
 
 
 def new_job_id() -> uuid.UUID:
-    return uuid.uuid4()
+    """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, the version, 74 random bits.
+
+    Ids made one after another sort one after another, so a new job's index entries
+    (the jobs primary key, job_events' job_id) land on the few pages the newest jobs
+    already use rather than on a random page of months of history: an insert costs
+    the same whatever the tables hold (bench/job_history.py). 74 random bits keep an
+    id unguessable; the time it shows is the job's createdAt, which its owner sees.
+    """
+    millis = time.time_ns() // 1_000_000
+    random = int.from_bytes(os.urandom(10), "big")  # 80 bits, 74 of them used
+    value = (
+        (millis & (1 << 48) - 1) << 80
+        | 0x7 << 76  # version 7
+        | (random >> 68) << 64  # rand_a, 12 bits
+        | 0b10 << 62  # the RFC variant
+        | random & (1 << 62) - 1  # rand_b, 62 bits
+    )
+    return uuid.UUID(int=value)
 
 
 async def submit_job(

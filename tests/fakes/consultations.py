@@ -316,8 +316,19 @@ class FakeCalendars:
     async def get(self, doctor_id: uuid.UUID) -> Calendar | None:
         return self._calendars.get(doctor_id)
 
-    async def many(self, doctor_ids: Sequence[uuid.UUID]) -> list[Calendar]:
-        return [self._calendars[d] for d in doctor_ids if d in self._calendars]
+    async def many(
+        self, doctor_ids: Sequence[uuid.UUID], days: tuple[date, date] | None = None
+    ) -> list[Calendar]:
+        found = [self._calendars[d] for d in doctor_ids if d in self._calendars]
+        if days is None:
+            return found
+        first, last = days
+        return [
+            msgspec.structs.replace(
+                c, exceptions=tuple(e for e in c.exceptions if first <= e.day <= last)
+            )
+            for c in found
+        ]
 
     async def set_week(
         self, doctor_id: uuid.UUID, time_zone: str, weekly: Sequence[WeeklyWindow], now: datetime

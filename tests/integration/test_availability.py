@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.availability.model import DayException, ExceptionKind, WeeklyWindow, Window
 from tests.support.api import api_client, assert_problem
 from tests.support.rows import audit_events, rows
 from tests.support.users import add_cast
@@ -192,3 +193,79 @@ async def test_searches_are_bounded(api, cast) -> None:
     assert_problem(unknown, 404)
     read = await api.get(f"{AVAILABILITY}/doctors/{doctor}", headers=cast.alice.headers)
     assert read.status_code == 200 and read.json()["windows"][0]["slotMinutes"] == 30
+
+
+async def test_the_store_reads_calendars_in_one_statement_and_a_search_s_exceptions_only(
+    services, cast
+) -> None:
+    """``get`` reads every exception; ``many`` with days only those on the searched days;
+    windows and exceptions come back as written (decoded from the database's JSON)."""
+    week = (
+        WeeklyWindow(weekday=1, start=time(9), end=time(11), slot_minutes=30, buffer_minutes=5),
+        WeeklyWindow(weekday=3, start=time(14, 30), end=time(18), slot_minutes=45),
+    )
+    written = [
+        DayException(id=uuid.uuid4(), day=date(2030, 1, 7), kind=ExceptionKind.OFF),
+        DayException(
+            id=uuid.uuid4(),
+            day=date(2030, 1, 9),
+            kind=ExceptionKind.OFF,
+            window=Window(start=time(15), end=time(16), slot_minutes=0),
+        ),
+        DayException(
+            id=uuid.uuid4(),
+            day=date(2030, 2, 1),
+            kind=ExceptionKind.EXTRA,
+            window=Window(start=time(7), end=time(8), slot_minutes=20, buffer_minutes=10),
+        ),
+    ]
+    async with services.uow() as uow:
+        await uow.calendars.set_week(cast.chantha.id, "Europe/Paris", week, datetime.now(UTC))
+        for exception in written:
+            await uow.calendars.add_exception(cast.chantha.id, exception)
+    async with services.uow() as uow:
+        whole = await uow.calendars.get(cast.chantha.id)
+        january = await uow.calendars.many(
+            [cast.chantha.id, cast.dararith.id], (date(2030, 1, 7), date(2030, 1, 31))
+        )
+        first_week = await uow.calendars.many(
+            [cast.chantha.id], (date(2030, 1, 8), date(2030, 1, 9))
+        )
+    assert whole is not None and whole.time_zone == "Europe/Paris" and whole.weekly == week
+    assert sorted(whole.exceptions, key=lambda e: e.day) == written
+    assert [c.doctor_id for c in january] == [cast.chantha.id]  # Dararith keeps no calendar
+    assert list(january[0].exceptions) == written[:2] and january[0].weekly == week
+    assert list(first_week[0].exceptions) == written[1:2]
+
+
+async def test_a_specialty_search_caps_each_doctor_with_per_doctor(api, cast, settings) -> None:
+    await set_week(api, cast.chantha, "UTC", monday_morning())
+    await set_week(api, cast.dararith, "UTC", monday_morning())
+    moved = rows(
+        settings.database_url,
+        "UPDATE doctor_profiles SET specialty = 'cardiology' WHERE user_id = %s RETURNING user_id",
+        (cast.dararith.id,),
+    )
+    assert len(moved) == 1
+    monday = next_weekday(1)
+    dates = {"from": str(monday), "to": str(monday)}
+    first, second = sorted([str(cast.chantha.id), str(cast.dararith.id)])
+    # equal times: by doctor; each doctor's 09:00, 09:30, 10:00, 10:30
+    everything = await free(api, cast.alice, specialty="cardiology", **dates)
+    assert [(i["startsAt"][11:16], i["doctorId"]) for i in everything] == [
+        (at, doctor) for at in ("09:00", "09:30", "10:00", "10:30") for doctor in (first, second)
+    ]
+    capped = await free(api, cast.alice, specialty="cardiology", perDoctor=1, **dates)
+    assert [(i["startsAt"][11:16], i["doctorId"]) for i in capped] == [
+        ("09:00", first),
+        ("09:00", second),
+    ]
+    both = await free(api, cast.alice, specialty="cardiology", perDoctor=3, limit=5, **dates)
+    assert both == everything[:5]
+    for bad in (0, 2001, "many"):
+        refused = await api.get(
+            f"{AVAILABILITY}/specialties/cardiology/free",
+            params={"perDoctor": bad, **dates},
+            headers=cast.alice.headers,
+        )
+        assert_problem(refused, 400)

@@ -4,43 +4,44 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
 
+import msgspec
 from psycopg import AsyncConnection
 
 from domain.availability.model import (
     Busy,
     Calendar,
     DayException,
-    ExceptionKind,
     WeeklyWindow,
-    Window,
 )
 
-
-def _exception(row: dict[str, Any]) -> DayException:
-    window = None
-    if row["start_time"] is not None:
-        window = Window(
-            start=row["start_time"],
-            end=row["end_time"],
-            slot_minutes=row["slot_minutes"] or 0,
-            buffer_minutes=row["buffer_minutes"] or 0,
-        )
-    return DayException(
-        id=row["id"], day=row["day"], kind=ExceptionKind(row["kind"]), window=window
-    )
-
-
-def _weekly(row: dict[str, Any]) -> WeeklyWindow:
-    return WeeklyWindow(
-        weekday=row["weekday"],
-        start=row["start_time"],
-        end=row["end_time"],
-        slot_minutes=row["slot_minutes"],
-        buffer_minutes=row["buffer_minutes"],
-    )
+# Windows as the model's fields: msgspec reads PostgreSQL's JSON times ("08:00:00"), days and
+# uuids into the structs, with no row dicts in between.
+_CALENDARS = """
+    SELECT c.doctor_id, c.time_zone,
+        (SELECT coalesce(json_agg(json_build_object(
+                    'weekday', w.weekday, 'start', w.start_time, 'end', w.end_time,
+                    'slot_minutes', w.slot_minutes, 'buffer_minutes', w.buffer_minutes)
+                ORDER BY w.weekday, w.start_time), '[]')::text
+         FROM availability_windows w WHERE w.doctor_id = c.doctor_id) AS weekly,
+        (SELECT coalesce(json_agg(json_build_object(
+                    'id', e.id, 'day', e.day, 'kind', e.kind,
+                    'window', CASE WHEN e.start_time IS NOT NULL THEN json_build_object(
+                        'start', e.start_time, 'end', e.end_time,
+                        'slot_minutes', coalesce(e.slot_minutes, 0),
+                        'buffer_minutes', coalesce(e.buffer_minutes, 0)) END)
+                ORDER BY e.day, e.id), '[]')::text
+         FROM availability_exceptions e
+         WHERE e.doctor_id = c.doctor_id
+           AND (%(first)s::date IS NULL OR e.day >= %(first)s::date)
+           AND (%(last)s::date IS NULL OR e.day <= %(last)s::date)) AS exceptions
+    FROM doctor_calendars c JOIN users u ON u.id = c.doctor_id
+    WHERE c.doctor_id = ANY(%(ids)s)
+      AND (NOT %(active_only)s OR (u.role = 'doctor' AND u.status = 'active'))
+"""
+_WEEK = msgspec.json.Decoder(tuple[WeeklyWindow, ...])
+_EXCEPTIONS = msgspec.json.Decoder(tuple[DayException, ...])
 
 
 class PgCalendarRepository:
@@ -48,50 +49,38 @@ class PgCalendarRepository:
         self._conn = conn
 
     async def get(self, doctor_id: uuid.UUID) -> Calendar | None:
-        found = await self._read([doctor_id], active_only=False)
+        found = await self._read([doctor_id], active_only=False, days=None)
         return found[0] if found else None
 
-    async def many(self, doctor_ids: Sequence[uuid.UUID]) -> list[Calendar]:
-        """The calendars of those of ``doctor_ids`` who are active doctors."""
-        return await self._read(doctor_ids, active_only=True)
+    async def many(
+        self, doctor_ids: Sequence[uuid.UUID], days: tuple[date, date] | None = None
+    ) -> list[Calendar]:
+        """The calendars of those of ``doctor_ids`` who are active doctors; with ``days``, only
+        the exceptions on those local days (first and last included)."""
+        return await self._read(doctor_ids, active_only=True, days=days)
 
-    async def _read(self, doctor_ids: Sequence[uuid.UUID], *, active_only: bool) -> list[Calendar]:
-        ids = list(doctor_ids)
+    async def _read(
+        self,
+        doctor_ids: Sequence[uuid.UUID],
+        *,
+        active_only: bool,
+        days: tuple[date, date] | None,
+    ) -> list[Calendar]:
+        """One statement: each calendar's windows and exceptions aggregated as JSON by the
+        database and decoded straight into the model's structs."""
+        first, last = days if days is not None else (None, None)
         cursor = await self._conn.execute(
-            """
-            SELECT c.doctor_id, c.time_zone
-            FROM doctor_calendars c JOIN users u ON u.id = c.doctor_id
-            WHERE c.doctor_id = ANY(%s) AND (NOT %s OR (u.role = 'doctor' AND u.status = 'active'))
-            """,
-            (ids, active_only),
+            _CALENDARS,
+            {"ids": list(doctor_ids), "active_only": active_only, "first": first, "last": last},
         )
-        zones = {row["doctor_id"]: row["time_zone"] for row in await cursor.fetchall()}
-        if not zones:
-            return []
-        found = list(zones)
-        cursor = await self._conn.execute(
-            "SELECT * FROM availability_windows WHERE doctor_id = ANY(%s)"
-            " ORDER BY weekday, start_time",
-            (found,),
-        )
-        weekly: dict[uuid.UUID, list[WeeklyWindow]] = {}
-        for row in await cursor.fetchall():
-            weekly.setdefault(row["doctor_id"], []).append(_weekly(row))
-        cursor = await self._conn.execute(
-            "SELECT * FROM availability_exceptions WHERE doctor_id = ANY(%s) ORDER BY day, id",
-            (found,),
-        )
-        exceptions: dict[uuid.UUID, list[DayException]] = {}
-        for row in await cursor.fetchall():
-            exceptions.setdefault(row["doctor_id"], []).append(_exception(row))
         return [
             Calendar(
-                doctor_id=doctor_id,
-                time_zone=zone,
-                weekly=tuple(weekly.get(doctor_id, ())),
-                exceptions=tuple(exceptions.get(doctor_id, ())),
+                doctor_id=row["doctor_id"],
+                time_zone=row["time_zone"],
+                weekly=_WEEK.decode(row["weekly"]),
+                exceptions=_EXCEPTIONS.decode(row["exceptions"]),
             )
-            for doctor_id, zone in zones.items()
+            for row in await cursor.fetchall()
         ]
 
     async def set_week(

@@ -34,6 +34,7 @@ from domain.jobs.model import (
     target_of,
 )
 from domain.jobs.ports import JobPage, Submission
+from domain.jobs.submit import new_job_id
 
 WORKER_LOST = JobError(code="worker_lost", message="the worker running this job stopped responding")
 
@@ -188,7 +189,7 @@ class PgJobRepository:
             RETURNING *
             """,
             {
-                "id": job_id or uuid.uuid4(),
+                "id": job_id or new_job_id(),
                 "kind": new.kind.name,
                 "queue": new.kind.queue,
                 "payload": Jsonb(new.payload),

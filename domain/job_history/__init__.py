@@ -1,0 +1,1 @@
+"""Job history retention: finished jobs and their events are dropped after JOB_RETENTION_DAYS."""
