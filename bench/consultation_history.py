@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg.rows import dict_row
 
-from bench._support import Servers, fresh_database, note, table, with_path
+from bench._support import Servers, figure, fresh_database, note, table, with_path
 from domain.adapters.consultations.store import PgConsultationRepository
 from domain.adapters.phi.cipher import PhiCipher
 from domain.consultations.history import ARCHIVE_BATCH
@@ -272,15 +272,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--finished", type=int, default=200_000)
-    parser.add_argument("--recent", type=int, default=5_000)
-    parser.add_argument("--upcoming", type=int, default=2_000)
-    parser.add_argument("--doctors", type=int, default=200)
-    parser.add_argument("--patients", type=int, default=5_000)
-    parser.add_argument("--repeat", type=int, default=300)
-    args = parser.parse_args(argv)
+def collect(args: argparse.Namespace) -> tuple:
     with contextlib.ExitStack() as stack:
         servers = Servers(stack)
         note(f"PostgreSQL: {servers.postgres_label}")
@@ -288,9 +280,54 @@ def main(argv: list[str] | None = None) -> int:
         live_url = stack.enter_context(fresh_database(admin_url))
         split_url = with_path(admin_url, f"/hp_bench_{uuid.uuid4().hex[:10]}")
         stack.callback(drop_database, admin_url, split_url)
-        results, (moved, batches, seconds), sizes = asyncio.run(
-            run(admin_url, live_url, split_url, args)
+        return asyncio.run(run(admin_url, live_url, split_url, args))
+
+
+def sizes_of(quick: bool) -> argparse.Namespace:
+    if quick:
+        return argparse.Namespace(
+            finished=20_000, recent=1_000, upcoming=1_000, doctors=100, patients=2_000, repeat=60
         )
+    return argparse.Namespace(
+        finished=200_000, recent=5_000, upcoming=2_000, doctors=200, patients=5_000, repeat=300
+    )
+
+
+def figures(*, quick: bool = False) -> dict[str, object]:
+    """The runner's view: each operation's p50 after the move against all-live (same run,
+    taking turns), and the archiving rate."""
+    args = sizes_of(quick)
+    results, (moved, batches, seconds), sizes = collect(args)
+    rows = [
+        figure(
+            f"consultations, {label}",
+            statistics.median(after),
+            "ms p50",
+            baseline=statistics.median(baseline),
+            baseline_name="every consultation in the live table",
+            ratio=statistics.median(after) / statistics.median(baseline),
+        )
+        for label, (baseline, after) in results.items()
+    ]
+    rows.append(figure("consultations archived", moved / seconds, "rows/s"))
+    return {
+        "bench": "consultation_history",
+        "sizes": vars(args),
+        "archived": {"rows": moved, "batches": batches, "seconds": seconds},
+        "live_rows": sizes["live"],
+        "history_rows": sizes["history"],
+        "months": sizes["months"],
+        "rows": rows,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    defaults = sizes_of(quick=False)
+    for name, value in vars(defaults).items():
+        parser.add_argument(f"--{name}", type=int, default=value)
+    args = parser.parse_args(argv)
+    results, (moved, batches, seconds), sizes = collect(args)
     rows = []
     for label, (baseline, after) in results.items():
         then, now_ = statistics.median(baseline), statistics.median(after)

@@ -55,6 +55,7 @@ BENCHES = (
     "ocr",
     "adherence",
     "job_history",
+    "consultation_history",
 )
 
 
