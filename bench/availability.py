@@ -14,8 +14,9 @@ On a fresh database migrated to head, through the use cases the API calls
    in this process through the use cases (baseline: reading one doctor's calendar, one
    transaction and one statement), then over HTTP to a uvicorn process started on the same
    database, one request at a time with the answer read in full (baseline: ``GET
-   /health/live``). p50/p99 each, and their ratios to the baseline's. Targets (p99): < 50 ms
-   for one doctor's month, < 200 ms across 100 doctors.
+   /health/live``). p50/p99 each, and their ratios to the baseline's; in process also the
+   median CPU time this process spent on each (what a loaded machine cannot inflate much).
+   Targets (p99): < 50 ms for one doctor's month, < 200 ms across 100 doctors.
 2. **Contention.** 10 doctors with 20 times each (200 times, a zero fee so no payment is
    made); ``--patients`` patients each try to hold a random time, ``--concurrency`` at once,
    moving on to another random time after a 409 (at most 5 tries). Holds/s and conflicts
@@ -109,26 +110,37 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def timed_once(run) -> float:
-    started = time.perf_counter()
+async def timed_once(run: Run) -> tuple[float, float]:
+    """Wall-clock and this process's CPU milliseconds of one run."""
+    started, cpu = time.perf_counter(), time.process_time()
     await run()
-    return (time.perf_counter() - started) * 1000
+    return (time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000
 
 
-async def interleaved(plan: list[tuple[str, Run]], rounds: int, warmup: int) -> dict:
+async def interleaved(
+    plan: list[tuple[str, Run]], rounds: int, warmup: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Each round runs every entry of the plan once, in turn: the baseline and the searches see
-    the same moments of a shared machine. The first ``warmup`` rounds are not counted."""
+    the same moments of a shared machine. The first ``warmup`` rounds are not counted.
+    Wall-clock and CPU milliseconds per entry."""
     latencies: dict[str, list[float]] = {label: [] for label, _ in plan}
+    cpu: dict[str, list[float]] = {label: [] for label, _ in plan}
     for n in range(warmup + rounds):
         for label, run in plan:
-            took = await timed_once(run)
+            took, used = await timed_once(run)
             if n >= warmup:
                 latencies[label].append(took)
-    return latencies
+                cpu[label].append(used)
+    return latencies, cpu
 
 
 def figures(
-    label: str, listed: int, latencies: list[float], baseline: list[float], target: float | None
+    label: str,
+    listed: int,
+    latencies: list[float],
+    baseline: list[float],
+    target: float | None,
+    cpu: list[float] | None = None,
 ) -> list[object]:
     p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
     verdict = "" if target is None else ("met" if p99 < target else "MISSED")
@@ -140,6 +152,7 @@ def figures(
         f"{p99:.1f}",
         f"{p50 / statistics.median(baseline):.1f}x",
         f"{p99 / percentile(baseline, 0.99):.1f}x",
+        "-" if cpu is None else f"{statistics.median(cpu):.1f}",
         "baseline" if target is None else f"< {target:.0f}",
         verdict,
     ]
@@ -212,12 +225,12 @@ async def use_case_phase(
     ]
     for label, query, _ in searches(doctors):
         plan.append((label, lambda q=query: cases.run(search_free_times, caller, q)))
-    latencies = await interleaved(plan, rounds, WARMUP)
+    latencies, cpu = await interleaved(plan, rounds, WARMUP)
     baseline = latencies[BASELINE_CASE]
-    rows = [figures(BASELINE_CASE, 1, baseline, baseline, None)]
+    rows = [figures(BASELINE_CASE, 1, baseline, baseline, None, cpu[BASELINE_CASE])]
     for label, query, target in searches(doctors):
         listed = len(await cases.run(search_free_times, caller, query))
-        rows.append(figures(label, listed, latencies[label], baseline, target))
+        rows.append(figures(label, listed, latencies[label], baseline, target, cpu[label]))
     return rows
 
 
@@ -240,7 +253,7 @@ async def http_phase(
         plan: list[tuple[str, Run]] = [(BASELINE_HTTP, lambda: get(BASELINE_HTTP, "/health/live"))]
         for label, url in [(label, url_of(query)) for label, query, _ in searches(doctors)]:
             plan.append((label, lambda lb=label, u=url: get(lb, u)))
-        latencies = await interleaved(plan, rounds, WARMUP)
+        latencies, _ = await interleaved(plan, rounds, WARMUP)  # the client's CPU: not shown
     baseline = latencies[BASELINE_HTTP]
     rows = [figures(BASELINE_HTTP, 0, baseline, baseline, None)]
     for label, _, target in searches(doctors):
@@ -354,7 +367,7 @@ async def run(args: argparse.Namespace) -> int:
         finally:
             await services.close()
     heads = ["search", "times listed", "runs", "p50 ms", "p99 ms", "p50/base", "p99/base"]
-    heads += ["target (p99)", ""]
+    heads += ["CPU p50 ms", "target (p99)", ""]
     print("through the use cases, in process (interleaved with the baseline):")
     print(table(heads, in_process))
     print("over HTTP, one uvicorn process, one request at a time (interleaved with the baseline):")
