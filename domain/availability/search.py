@@ -23,6 +23,10 @@ from domain.policies import Access
 from domain.transactions import UnitOfWorkFactory
 
 MAX_RESULTS = 2000
+# a search's first day: far enough from date.min and date.max for its arithmetic (days either
+# side, MAX_SEARCH_DAYS on), and wider than any calendar anyone keeps
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
 
 
 class FreeTimeQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,6 +60,8 @@ def _check(query: FreeTimeQuery) -> None:
         raise ValidationFailed(f"limit is 1 to {MAX_RESULTS}", field="limit")
     if query.per_doctor is not None and not 1 <= query.per_doctor <= MAX_RESULTS:
         raise ValidationFailed(f"perDoctor is 1 to {MAX_RESULTS}", field="perDoctor")
+    if not EARLIEST_DAY <= query.start <= LATEST_DAY:
+        raise ValidationFailed(f"from is a day from {EARLIEST_DAY} to {LATEST_DAY}", field="from")
 
 
 async def search_free_times(

@@ -185,6 +185,14 @@ async def test_searches_are_bounded(api, cast) -> None:
         headers=cast.alice.headers,
     )
     assert_problem(bad_time, 400)
+    for first in ("0001-01-01", "9999-12-31"):  # date arithmetic's edges: 422, not a 500
+        edge = await api.get(
+            f"{AVAILABILITY}/doctors/{doctor}/free",
+            params={"from": first, "to": "9999-12-31"},
+            headers=cast.alice.headers,
+        )
+        assert_problem(edge, 422)
+        assert "from" in edge.text
     default_week = await api.get(
         f"{AVAILABILITY}/doctors/{doctor}/free", headers=cast.alice.headers
     )
