@@ -55,6 +55,25 @@ async def stored(api, platform, member, patient_id, data: bytes, **fields: str):
 # --- upload and the record job ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "size",
+    [2 * 1024 * 1024, 2_500_000],  # 8 chunks (two full reads, then an empty one); 10 (4, 4, 2)
+    ids=["2-MiB", "2.5-MB"],
+)
+async def test_an_upload_over_a_mebibyte_streams_from_staging_to_ipfs_in_order(
+    api, platform, cast, settings, size
+):
+    data = blob(size, seed=11)  # past READ_AHEAD_BYTES: streamed, not held
+
+    job = await stored(api, platform, cast.alice, cast.alice.id, data)
+
+    assert job.result["cid"] == cid_of_bytes(data)
+    record_id = job.result["recordId"]
+    content = await api.get(f"/api/v1/records/{record_id}/content", headers=cast.alice.headers)
+    assert content.content == data
+    assert rows(settings.database_url, "SELECT count(*) AS n FROM upload_chunks")[0]["n"] == 0
+
+
 async def test_upload_stores_the_bytes_on_ipfs_under_their_own_cid(api, platform, cast, settings):
     data = blob(700_000, seed=1)  # three chunks: a dag-pb root over raw leaves
 

@@ -100,6 +100,7 @@ class PgUploadRepository:
                 WHERE upload_id = %s AND seq > %s ORDER BY seq LIMIT %s
                 """,
                 (upload_id, seq, CHUNKS_PER_READ),
+                binary=True,  # bytea as it is stored, not as hex text twice its size
             )
             rows = await cursor.fetchall()
             for row in rows:
