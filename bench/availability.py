@@ -43,9 +43,19 @@ from datetime import time as wall
 from pathlib import Path
 
 import httpx
+import msgspec
 
 from api.tokens import mint_token
-from bench._support import Child, Servers, app_env, free_port, fresh_database, note, table
+from bench._support import (
+    Child,
+    Servers,
+    app_env,
+    figure,
+    free_port,
+    fresh_database,
+    note,
+    table,
+)
 from bench.api_latency import UNLIMITED_PER_MINUTE, wait_ready
 from domain.adapters.bootstrap import Services, build_services
 from domain.adapters.jobs.messaging import build_broker
@@ -134,7 +144,7 @@ async def interleaved(
     return latencies, cpu
 
 
-def figures(
+def _row(
     label: str,
     listed: int,
     latencies: list[float],
@@ -227,10 +237,10 @@ async def use_case_phase(
         plan.append((label, lambda q=query: cases.run(search_free_times, caller, q)))
     latencies, cpu = await interleaved(plan, rounds, WARMUP)
     baseline = latencies[BASELINE_CASE]
-    rows = [figures(BASELINE_CASE, 1, baseline, baseline, None, cpu[BASELINE_CASE])]
+    rows = [_row(BASELINE_CASE, 1, baseline, baseline, None, cpu[BASELINE_CASE])]
     for label, query, target in searches(doctors):
         listed = len(await cases.run(search_free_times, caller, query))
-        rows.append(figures(label, listed, latencies[label], baseline, target, cpu[label]))
+        rows.append(_row(label, listed, latencies[label], baseline, target, cpu[label]))
     return rows
 
 
@@ -255,9 +265,9 @@ async def http_phase(
             plan.append((label, lambda lb=label, u=url: get(lb, u)))
         latencies, _ = await interleaved(plan, rounds, WARMUP)  # the client's CPU: not shown
     baseline = latencies[BASELINE_HTTP]
-    rows = [figures(BASELINE_HTTP, 0, baseline, baseline, None)]
+    rows = [_row(BASELINE_HTTP, 0, baseline, baseline, None)]
     for label, _, target in searches(doctors):
-        rows.append(figures(label, listed[label], latencies[label], baseline, target))
+        rows.append(_row(label, listed[label], latencies[label], baseline, target))
     return rows
 
 
@@ -324,7 +334,14 @@ async def contention_phase(
     return row, double
 
 
-async def run(args: argparse.Namespace) -> int:
+class Measured(msgspec.Struct):
+    in_process: list[list[object]]
+    over_http: list[list[object]]
+    contended: list[object]
+    double: int
+
+
+async def measure(args: argparse.Namespace) -> Measured:
     with contextlib.ExitStack() as stack:
         servers = Servers(stack)
         note(f"PostgreSQL: {servers.postgres_label}")
@@ -366,6 +383,13 @@ async def run(args: argparse.Namespace) -> int:
             )
         finally:
             await services.close()
+    return Measured(in_process, over_http, contended, double)
+
+
+async def run(args: argparse.Namespace) -> int:
+    measured = await measure(args)
+    in_process, over_http = measured.in_process, measured.over_http
+    contended, double = measured.contended, measured.double
     heads = ["search", "times listed", "runs", "p50 ms", "p99 ms", "p50/base", "p99/base"]
     heads += ["CPU p50 ms", "target (p99)", ""]
     print("through the use cases, in process (interleaved with the baseline):")
@@ -391,12 +415,53 @@ async def run(args: argparse.Namespace) -> int:
     return 0 if met else 1
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--searches", type=int, default=300, help="interleaved rounds, each way")
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
-    return asyncio.run(run(parser.parse_args(argv)))
+    return parser
+
+
+def _search_figure(row: list[object], baseline_name: str) -> dict[str, object]:
+    label, p99, p99_ratio, target, verdict = row[0], row[4], row[6], row[8], row[9]
+    return figure(
+        f"{label}: p99",
+        float(str(p99)),
+        "ms",
+        baseline_name=baseline_name,
+        ratio=float(str(p99_ratio).rstrip("x")),
+        target=None if target == "baseline" else f"p99 {target} ms",
+        met=None if verdict == "" else verdict == "met",
+    )
+
+
+def figures(quick: bool = False) -> dict[str, object]:
+    """For ``python -m bench``: each search's p99 (in process and over HTTP) with its ratio to
+    the same run's baseline, and the contention's holds/s, 409s/s and double bookings."""
+    argv = ["--searches", "40", "--patients", "200"] if quick else []
+    measured = asyncio.run(measure(_parser().parse_args(argv)))
+    rows = [_search_figure(r, BASELINE_CASE) for r in measured.in_process[1:]]
+    rows += [_search_figure(r, BASELINE_HTTP) for r in measured.over_http[1:]]
+    holds_per_second, conflicts_per_second = measured.contended[5], measured.contended[6]
+    rows.append(figure("holds", float(str(holds_per_second).replace(",", "")), "holds/s"))
+    rows.append(
+        figure("409s answered", float(str(conflicts_per_second).replace(",", "")), "409s/s")
+    )
+    rows.append(
+        figure(
+            "double bookings",
+            measured.double,
+            "bookings",
+            target="0",
+            met=measured.double == 0,
+        )
+    )
+    return {"rows": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    return asyncio.run(run(_parser().parse_args(argv)))
 
 
 if __name__ == "__main__":
