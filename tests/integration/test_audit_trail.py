@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -99,6 +100,27 @@ async def test_verify_walks_the_chain_page_by_page(services) -> None:
     await seed(services, 7)
     report = await PgAuditStore(services.pool).verify(page_size=2)
     assert report.valid and report.checked == 7 and report.first_broken is None
+
+
+async def test_concurrent_appends_make_one_unbroken_chain(services, database_url) -> None:
+    """Appends race in separate transactions (the pool's connections); each one waits for the
+    lock and chains onto the commit before it, so the chain holds and no link is shared."""
+
+    async def append(i: int) -> None:
+        async with services.uow() as uow:
+            await uow.audit.record(
+                ALICE if i % 2 else CHANTHA,
+                AuditEntry(action="patient.read", resource_type="patient", resource_id=str(i)),
+            )
+            await asyncio.sleep(0.001 * (i % 3))  # hold the lock a little, as a command does
+
+    await asyncio.gather(*(append(i) for i in range(40)))
+
+    report = await PgAuditStore(services.pool).verify(page_size=7)
+    assert report.valid and report.checked == 40
+    events = audit_events(database_url)
+    assert sorted(event["resource_id"] for event in events) == sorted(str(i) for i in range(40))
+    assert len({bytes(event["prev_hash"]) for event in events}) == 40
 
 
 async def test_verify_of_an_empty_trail_is_valid(services) -> None:
