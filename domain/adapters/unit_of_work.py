@@ -27,7 +27,7 @@ from domain.adapters.adherence.store import PgAdherenceStore
 from domain.adapters.alerts.rules import PgCareTeam, PgRuleOverrides
 from domain.adapters.alerts.store import PgAlertRepository
 from domain.adapters.anchoring.store import PgAnchorBatchRepository
-from domain.adapters.audit.log import PgAuditLog
+from domain.adapters.audit.log import PgAuditLog, chain_after_commit
 from domain.adapters.availability.store import PgBusyTimes, PgCalendarRepository, PgDoctorFinder
 from domain.adapters.connections.store import PgConnectionRepository
 from domain.adapters.consultations.store import PgConsultationRepository
@@ -233,7 +233,9 @@ class PgUnitOfWork:
 
 
 class PgUnitOfWorkFactory:
-    """Calling it opens a transaction; leaving the block commits, an exception rolls back."""
+    """Calling it opens a transaction; leaving the block commits, an exception rolls back.
+    After a commit that recorded audit events, they are linked into the chain
+    (domain/adapters/audit/log.py)."""
 
     def __init__(
         self, pool: AsyncConnectionPool, clock: Clock, cipher: Cipher, request_key: bytes
@@ -250,4 +252,8 @@ class PgUnitOfWorkFactory:
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[PgUnitOfWork]:
         async with pooled(self._pool, transaction=True) as conn:
-            yield PgUnitOfWork(conn, self._clock, self._cipher, self._request_key, self._identity)
+            unit = PgUnitOfWork(conn, self._clock, self._cipher, self._request_key, self._identity)
+            yield unit
+        audit = unit.__dict__.get("audit")  # built only if the transaction used it
+        if audit is not None and audit.recorded:
+            await chain_after_commit(self._pool)
