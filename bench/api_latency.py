@@ -1,23 +1,31 @@
-"""API latency and request rate under wrk, for a command and for a read.
+"""API latency and request rate under wrk, for a command and for a read, against the framework.
 
-    .venv/bin/python -m bench.api_latency [--duration 10] [--connections 16] [--threads 2]
+    .venv/bin/python -m bench.api_latency [--rounds 5] [--duration 5] [--connections 16]
+                                          [--workers N] [--rate 500] [--open-duration 10]
 
-The bench starts the API itself (``uvicorn --factory api.app:create_app``, one
-process, on a free port of 127.0.0.1) on a fresh migrated database, with
-SMTP_URL unset and no worker running, and drives it with wrk (Debian package
-``wrk``) for a fixed time each:
+The bench starts the API itself as the Procfile's ``web`` line does (``uvicorn --factory
+api.app:create_app --workers N``, N from --workers, else WEB_CONCURRENCY, else 2, on a free
+port of 127.0.0.1) on a fresh migrated database, with SMTP_URL unset and no worker running,
+and drives it with wrk (Debian package ``wrk``):
 
 * ``POST /api/v1/notifications/email`` as an admin: validates, renders, and
-  commits an email_messages row plus its job in one transaction, then sends
-  the message to Redis (nothing consumes it; the Redis db is flushed after).
+  commits an email_messages row plus its job and its audit event in one transaction, then
+  sends the message to Redis (nothing consumes it; the Redis db is flushed after).
 * ``GET /api/v1/jobs/{id}`` of one job, as its owner.
 * the baseline, in the same run: ``GET /health/live`` with the same token
   header, which only goes through Litestar and uvicorn (no auth, database or
-  Redis). The ratios say what share of the framework's own request rate each
-  endpoint keeps.
+  Redis), served by the same processes.
 
-Each endpoint gets a short warm-up run first; p50/p99 come from wrk's
-``--latency`` distribution. Bounded by --duration; targets 127.0.0.1 only.
+Closed loop (wrk, --connections at once, as fast as answers come): --rounds rounds, each
+running the baseline, the command and the read for --duration seconds, one after the other
+(interleaved pairs: A, B, C, A, B, C ...), so a change in the machine's other load falls on
+all three. The ratio of each endpoint to the baseline is taken per round; the bench prints
+the median and the range. The first round is preceded by a warm-up of each.
+
+Open loop (--rate, default 500 req/s, for --open-duration s): requests are sent on a fixed
+schedule over --connections keep-alive connections, whatever the answers do, and each one's
+latency is counted from when it was *due* (so a server that falls behind is charged for the
+queue it builds; wrk's closed loop would hide it). p50/p99 of the command and of the read.
 
 The per-user rate limit is raised out of the way (RATE_LIMIT_USER_PER_MINUTE)
 so that every request does the endpoint's whole work; the limiter itself still
@@ -28,10 +36,13 @@ reported as invalid (exit code 1): its figures would time refusals.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
+import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,6 +58,11 @@ from api.tokens import mint_token
 from bench._support import Child, Servers, app_env, free_port, fresh_database, note, table
 
 BASELINE_LABEL = "GET /health/live (baseline)"
+COMMAND_LABEL = "POST /api/v1/notifications/email (202)"
+READ_LABEL = "GET /api/v1/jobs/{id} (200)"
+EMAIL_PATH = "/api/v1/notifications/email"
+# The Procfile's web line: uvicorn --workers "${WEB_CONCURRENCY:-2}".
+DEFAULT_WEB_CONCURRENCY = 2
 
 # Far above what one process can serve in a minute: the limiter counts, never refuses.
 UNLIMITED_PER_MINUTE = 1_000_000_000
@@ -158,23 +174,159 @@ def wait_ready(base: str, api: Child, timeout: float = 60.0) -> None:
     raise TimeoutError(f"the API was not ready within {timeout}s; see {api.log_path}")
 
 
+@dataclass
+class OpenLoopResult:
+    label: str
+    rate: float
+    sent: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: int
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request_bytes: bytes
+) -> int:
+    """One HTTP/1.1 request on a keep-alive connection; the status (the body is read whole)."""
+    writer.write(request_bytes)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+        elif name.strip().lower() == b"transfer-encoding":
+            raise RuntimeError("a chunked answer: the open-loop client reads Content-Length only")
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _open_loop(
+    port: int, request_bytes: bytes, rate: float, duration: float, connections: int
+) -> tuple[list[float], int]:
+    """Send ``rate`` requests a second for ``duration`` s on a fixed schedule; latencies (ms)
+    from each request's due time, and the number of failures."""
+    loop = asyncio.get_running_loop()
+    idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(connections):
+        idle.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+    latencies: list[float] = []
+    errors = 0
+    total = int(rate * duration)
+
+    async def one(due: float) -> None:
+        nonlocal errors
+        reader, writer = await idle.get()  # none free: this request waits, and is charged
+        try:
+            status = await _exchange(reader, writer, request_bytes)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            errors += 1
+            writer.close()
+            idle.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+            return
+        latencies.append((loop.time() - due) * 1000)
+        if not 200 <= status < 300:
+            errors += 1
+        idle.put_nowait((reader, writer))
+
+    start = loop.time() + 0.05
+    tasks = []
+    for i in range(total):
+        due = start + i / rate
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(due)))
+    await asyncio.gather(*tasks)
+    while not idle.empty():
+        _, writer = idle.get_nowait()
+        writer.close()
+    return latencies, errors
+
+
+def http_request_bytes(method: str, path: str, token: str, body: bytes | None) -> bytes:
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "Host: 127.0.0.1",
+        f"Authorization: Bearer {token}",
+    ]
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+
+
+def open_loop(
+    label: str, port: int, request_bytes: bytes, args: argparse.Namespace
+) -> OpenLoopResult:
+    latencies, errors = asyncio.run(
+        _open_loop(port, request_bytes, args.rate, args.open_duration, args.connections)
+    )
+    if not latencies:
+        raise RuntimeError(f"no answer at all in the open-loop run of {label}")
+    return OpenLoopResult(
+        label=label,
+        rate=args.rate,
+        sent=len(latencies) + errors,
+        p50_ms=_percentile(latencies, 0.50),
+        p99_ms=_percentile(latencies, 0.99),
+        max_ms=max(latencies),
+        errors=errors,
+    )
+
+
+def _workers(args: argparse.Namespace) -> int:
+    if args.workers is not None:
+        return args.workers
+    return int(os.environ.get("WEB_CONCURRENCY", DEFAULT_WEB_CONCURRENCY))
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.api_latency", description=__doc__)
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per endpoint")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.api_latency",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (ratio: median)")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per endpoint a round")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up each")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="uvicorn processes (default: WEB_CONCURRENCY, 2)"
+    )
+    parser.add_argument("--rate", type=float, default=500.0, help="open-loop requests a second")
+    parser.add_argument(
+        "--open-duration", type=float, default=10.0, help="seconds of each open-loop run (0: none)"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 300 or not 0 <= args.warmup <= 60:
         parser.error("--duration must be 1-300 s and --warmup 0-60 s")
+    if not 1 <= args.rounds <= 50:
+        parser.error("--rounds must be 1-50")
     if not 1 <= args.connections <= 1000 or not 1 <= args.threads <= args.connections:
         parser.error("--connections must be 1-1000 and --threads 1..connections")
+    if not 1 <= args.rate <= 20_000 or not 0 <= args.open_duration <= 300:
+        parser.error("--rate must be 1-20000 and --open-duration 0-300 s")
+    workers = _workers(args)
+    if not 1 <= workers <= 64:
+        parser.error("--workers (or WEB_CONCURRENCY) must be 1-64")
     wrk = shutil.which("wrk")
     if wrk is None:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
 
-    results: list[WrkResult] = []
+    rounds: list[dict[str, WrkResult]] = []
+    open_results: list[OpenLoopResult] = []
+    skipped: list[str] = []
+    load_before = os.getloadavg()
     with contextlib.ExitStack() as stack:
         servers = Servers(stack)
         workdir = Path(tempfile.mkdtemp(prefix="hp-bench-api-"))
@@ -200,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--no-access-log",
+                "--workers",
+                str(workers),
             ],
             env,
             workdir / "api.log",
@@ -212,59 +367,119 @@ def main(argv: list[str] | None = None) -> int:
         status, accepted = request(email_url, token, EMAIL_BODY)
         if status != 202 or "jobId" not in accepted:
             raise RuntimeError(f"POST {email_url} answered {status}, not 202; see {api.log_path}")
-        job_url = f"{base}/api/v1/jobs/{accepted['jobId']}"
-        status, _ = request(job_url, token)
+        job_path = f"/api/v1/jobs/{accepted['jobId']}"
+        status, _ = request(base + job_path, token)
         if status != 200:
-            raise RuntimeError(f"GET {job_url} answered {status}, not 200")
+            raise RuntimeError(f"GET {base + job_path} answered {status}, not 200")
 
         post_script = lua_script(workdir / "post.lua", "POST", token, json.dumps(EMAIL_BODY))
         get_script = lua_script(workdir / "get.lua", "GET", token, None)
-        live_url = f"{base}/health/live"
         plan = [
-            (BASELINE_LABEL, live_url, get_script),
-            ("POST /api/v1/notifications/email (202)", email_url, post_script),
-            ("GET /api/v1/jobs/{id} (200)", job_url, get_script),
+            (BASELINE_LABEL, f"{base}/health/live", get_script),
+            (COMMAND_LABEL, email_url, post_script),
+            (READ_LABEL, base + job_path, get_script),
         ]
-        for label, url, script in plan:
-            if args.warmup:
+        if args.warmup:
+            for label, url, script in plan:
                 note(f"warming up {label} for {args.warmup:.0f}s")
                 run_wrk(wrk, url, script, args, args.warmup)
-            note(f"measuring {label} for {args.duration:.0f}s")
-            results.append(parse_wrk(label, run_wrk(wrk, url, script, args, args.duration).stdout))
+        for number in range(1, args.rounds + 1):
+            results: dict[str, WrkResult] = {}
+            for label, url, script in plan:
+                note(f"round {number}/{args.rounds}: {label} for {args.duration:.0f}s")
+                output = run_wrk(wrk, url, script, args, args.duration).stdout
+                results[label] = parse_wrk(label, output)
+            rounds.append(results)
+        if args.open_duration:
+            body = json.dumps(EMAIL_BODY).encode()
+            for label, request_bytes in (
+                (COMMAND_LABEL, http_request_bytes("POST", EMAIL_PATH, token, body)),
+                (READ_LABEL, http_request_bytes("GET", job_path, token, None)),
+            ):
+                ceiling = max(results[label].requests_per_second for results in rounds)
+                if ceiling < args.rate:
+                    # The queue would only grow: its p99 would measure --open-duration.
+                    skipped.append(f"{label}: its closed-loop best, {ceiling:,.0f} req/s")
+                    continue
+                note(f"open loop: {label} at {args.rate:.0f} req/s for {args.open_duration:.0f}s")
+                open_results.append(open_loop(label, port, request_bytes, args))
 
         with psycopg.connect(database_url) as conn:
             row = conn.execute("SELECT count(*) FROM jobs").fetchone()
             jobs_created = row[0] if row else 0
         stack.callback(shutil.rmtree, workdir, ignore_errors=True)  # kept only after a failure
+    load_after = os.getloadavg()
 
     print(
-        f"api latency: 1 uvicorn process, wrk {args.threads} threads x {args.connections} "
-        f"connections, {args.duration:.0f}s per endpoint after {args.warmup:.0f}s warm-up"
+        f"api latency: {workers} uvicorn process(es) (--workers), wrk {args.threads} threads x "
+        f"{args.connections} connections, {args.rounds} interleaved rounds of "
+        f"{args.duration:.0f}s per endpoint after {args.warmup:.0f}s warm-up each"
     )
     print(f"servers: {servers.postgres_label}; {servers.redis_label}; SMTP_URL unset, no worker")
+    print(
+        f"machine: {os.cpu_count()} cores; load average {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after"
+    )
     print()
-    rows = [
-        [
-            r.label,
-            f"{r.requests_per_second:,.0f}",
-            f"{r.p50_ms:.2f}",
-            f"{r.p99_ms:.2f}",
-            f"{r.requests:,}",
-            str(r.errors),
+    rows = []
+    for number, results in enumerate(rounds, 1):
+        baseline = results[BASELINE_LABEL].requests_per_second
+        for r in results.values():
+            ratio = r.requests_per_second / baseline
+            rows.append(
+                [
+                    str(number),
+                    r.label,
+                    f"{r.requests_per_second:,.0f}",
+                    f"{r.p50_ms:.2f}",
+                    f"{r.p99_ms:.2f}",
+                    f"{ratio:.2f}",
+                    str(r.errors),
+                ]
+            )
+    print(table(["round", "endpoint", "req/s", "p50 ms", "p99 ms", "ratio", "errors"], rows))
+    print()
+    for label in (COMMAND_LABEL, READ_LABEL):
+        ratios = [
+            results[label].requests_per_second / results[BASELINE_LABEL].requests_per_second
+            for results in rounds
         ]
-        for r in results
-    ]
-    print(table(["endpoint", "req/s", "p50 ms", "p99 ms", "requests", "errors"], rows))
-    print()
-    baseline = next(r for r in results if r.label == BASELINE_LABEL)
-    for r in results:
-        if r is not baseline:
-            ratio = r.requests_per_second / baseline.requests_per_second
-            print(f"ratio {r.label} / baseline, req/s: {ratio:.2f}")
+        rates = [results[label].requests_per_second for results in rounds]
+        print(
+            f"ratio {label} / baseline, req/s: median {statistics.median(ratios):.2f} "
+            f"(range {min(ratios):.2f}-{max(ratios):.2f}, {len(ratios)} rounds); "
+            f"median {statistics.median(rates):,.0f} req/s"
+        )
+    baselines = [results[BASELINE_LABEL].requests_per_second for results in rounds]
+    print(f"baseline median {statistics.median(baselines):,.0f} req/s")
+    if open_results:
+        print()
+        print(
+            table(
+                ["open loop", "offered req/s", "sent", "p50 ms", "p99 ms", "max ms", "errors"],
+                [
+                    [
+                        o.label,
+                        f"{o.rate:,.0f}",
+                        f"{o.sent:,}",
+                        f"{o.p50_ms:.2f}",
+                        f"{o.p99_ms:.2f}",
+                        f"{o.max_ms:.1f}",
+                        str(o.errors),
+                    ]
+                    for o in open_results
+                ],
+            )
+        )
+    for reason in skipped:
+        print(f"open loop at {args.rate:,.0f} req/s not run, above the ceiling: {reason}")
     print(f"checks: {jobs_created:,} jobs created by the POST runs (warm-up included, +1 probe)")
-    failed = [r for r in results if r.errors]
+    failed = sorted(
+        {r.label for results in rounds for r in results.values() if r.errors}
+        | {o.label for o in open_results if o.errors}
+    )
     if failed:
-        print(f"INVALID: non-2xx answers or socket errors in: {', '.join(r.label for r in failed)}")
+        print(f"INVALID: non-2xx answers or socket errors in: {', '.join(failed)}")
         return 1
     return 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import cached_property
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -26,7 +27,7 @@ from domain.adapters.adherence.store import PgAdherenceStore
 from domain.adapters.alerts.rules import PgCareTeam, PgRuleOverrides
 from domain.adapters.alerts.store import PgAlertRepository
 from domain.adapters.anchoring.store import PgAnchorBatchRepository
-from domain.adapters.audit.log import PgAuditLog
+from domain.adapters.audit.log import PgAuditLog, chain_after_commit
 from domain.adapters.availability.store import PgBusyTimes, PgCalendarRepository, PgDoctorFinder
 from domain.adapters.connections.store import PgConnectionRepository
 from domain.adapters.consultations.store import PgConsultationRepository
@@ -56,6 +57,9 @@ from domain.sealing import Cipher
 
 
 class PgUnitOfWork:
+    """The repositories of one transaction, each built on first use: a transaction touches a
+    few of some forty, and the request path opens one per command."""
+
     def __init__(
         self,
         conn: AsyncConnection,
@@ -65,50 +69,173 @@ class PgUnitOfWork:
         identity: UserIdentity,
     ) -> None:
         self.connection = conn
-        self.jobs = PgJobRepository(conn, clock, request_key)
-        self.emails = PgEmailRepository(conn, clock, cipher)
-        self.notices = PgNoticeRepository(conn, clock, cipher)
-        self.audit = PgAuditLog(conn, clock)
-        self.users = PgUserRepository(conn, identity)
-        self.refresh_tokens = PgRefreshTokenRepository(conn)
-        self.secrets = PgOneTimeSecretRepository(conn)
-        self.recovery_codes = PgRecoveryCodeRepository(conn)
-        self.sealed = PgSealedValues(conn)
-        self.connections = PgConnectionRepository(conn, identity)
-        self.patients = PgPatientRepository(conn, identity)
-        self.doctors = PgDoctorDirectory(conn, identity)
-        self.uploads = PgUploadRepository(conn)
-        self.records = PgRecordRepository(conn)
-        self.anchors = PgAnchorBatchRepository(conn)
-        self.documents = PgPatientFiles(conn, DOCUMENTS)
-        self.scans = PgPatientFiles(conn, SCANS)
-        self.scan_readings = PgScanReadings(conn, cipher)
-        self.medicines = PgMedicineRepository(conn)
-        self.prescriptions = PgPrescriptionRepository(conn, cipher)
-        self.prescription_batches = PgPrescriptionBatchRepository(conn, cipher)
-        self.doses = PgDoseRepository(conn, cipher)
-        self.time_zones = PgTimeZones(conn)
-        # every kind of patient file
-        self.files = files_by_table(self.records, self.documents, self.scans)
-        self.adherence = PgAdherenceStore(conn)
-        self.readings = PgReadingRepository(conn, cipher)
-        self.alerts = PgAlertRepository(conn, clock)
-        self.alert_rules = PgRuleOverrides(conn, clock)
-        self.care_team = PgCareTeam(conn)
-        self.deliveries = PgDeliveryRepository(conn, cipher)
-        self.payments = PgPaymentRepository(conn, cipher)
-        self.prices = PgPriceList(conn)
-        self.payers = PgPayers(conn, self.users)
-        self.plans = PgPlanRepository(conn)
-        self.subscriptions = PgSubscriptionRepository(conn)
-        self.calendars = PgCalendarRepository(conn)
-        self.busy_times = PgBusyTimes(conn)
-        self.doctor_finder = PgDoctorFinder(conn)
-        self.consultations = PgConsultationRepository(conn, cipher)
+        self._clock = clock
+        self._cipher = cipher
+        self._request_key = request_key
+        self._identity = identity
+
+    @cached_property
+    def jobs(self) -> PgJobRepository:
+        return PgJobRepository(self.connection, self._clock, self._request_key)
+
+    @cached_property
+    def emails(self) -> PgEmailRepository:
+        return PgEmailRepository(self.connection, self._clock, self._cipher)
+
+    @cached_property
+    def notices(self) -> PgNoticeRepository:
+        return PgNoticeRepository(self.connection, self._clock, self._cipher)
+
+    @cached_property
+    def audit(self) -> PgAuditLog:
+        return PgAuditLog(self.connection, self._clock)
+
+    @cached_property
+    def users(self) -> PgUserRepository:
+        return PgUserRepository(self.connection, self._identity)
+
+    @cached_property
+    def refresh_tokens(self) -> PgRefreshTokenRepository:
+        return PgRefreshTokenRepository(self.connection)
+
+    @cached_property
+    def secrets(self) -> PgOneTimeSecretRepository:
+        return PgOneTimeSecretRepository(self.connection)
+
+    @cached_property
+    def recovery_codes(self) -> PgRecoveryCodeRepository:
+        return PgRecoveryCodeRepository(self.connection)
+
+    @cached_property
+    def sealed(self) -> PgSealedValues:
+        return PgSealedValues(self.connection)
+
+    @cached_property
+    def connections(self) -> PgConnectionRepository:
+        return PgConnectionRepository(self.connection, self._identity)
+
+    @cached_property
+    def patients(self) -> PgPatientRepository:
+        return PgPatientRepository(self.connection, self._identity)
+
+    @cached_property
+    def doctors(self) -> PgDoctorDirectory:
+        return PgDoctorDirectory(self.connection, self._identity)
+
+    @cached_property
+    def uploads(self) -> PgUploadRepository:
+        return PgUploadRepository(self.connection)
+
+    @cached_property
+    def records(self) -> PgRecordRepository:
+        return PgRecordRepository(self.connection)
+
+    @cached_property
+    def anchors(self) -> PgAnchorBatchRepository:
+        return PgAnchorBatchRepository(self.connection)
+
+    @cached_property
+    def documents(self) -> PgPatientFiles:
+        return PgPatientFiles(self.connection, DOCUMENTS)
+
+    @cached_property
+    def scans(self) -> PgPatientFiles:
+        return PgPatientFiles(self.connection, SCANS)
+
+    @cached_property
+    def scan_readings(self) -> PgScanReadings:
+        return PgScanReadings(self.connection, self._cipher)
+
+    @cached_property
+    def medicines(self) -> PgMedicineRepository:
+        return PgMedicineRepository(self.connection)
+
+    @cached_property
+    def prescriptions(self) -> PgPrescriptionRepository:
+        return PgPrescriptionRepository(self.connection, self._cipher)
+
+    @cached_property
+    def prescription_batches(self) -> PgPrescriptionBatchRepository:
+        return PgPrescriptionBatchRepository(self.connection, self._cipher)
+
+    @cached_property
+    def doses(self) -> PgDoseRepository:
+        return PgDoseRepository(self.connection, self._cipher)
+
+    @cached_property
+    def time_zones(self) -> PgTimeZones:
+        return PgTimeZones(self.connection)
+
+    @cached_property
+    def files(self) -> dict[str, PgPatientFiles]:
+        """Every kind of patient file, by its table."""
+        return files_by_table(self.records, self.documents, self.scans)
+
+    @cached_property
+    def adherence(self) -> PgAdherenceStore:
+        return PgAdherenceStore(self.connection)
+
+    @cached_property
+    def readings(self) -> PgReadingRepository:
+        return PgReadingRepository(self.connection, self._cipher)
+
+    @cached_property
+    def alerts(self) -> PgAlertRepository:
+        return PgAlertRepository(self.connection, self._clock)
+
+    @cached_property
+    def alert_rules(self) -> PgRuleOverrides:
+        return PgRuleOverrides(self.connection, self._clock)
+
+    @cached_property
+    def care_team(self) -> PgCareTeam:
+        return PgCareTeam(self.connection)
+
+    @cached_property
+    def deliveries(self) -> PgDeliveryRepository:
+        return PgDeliveryRepository(self.connection, self._cipher)
+
+    @cached_property
+    def payments(self) -> PgPaymentRepository:
+        return PgPaymentRepository(self.connection, self._cipher)
+
+    @cached_property
+    def prices(self) -> PgPriceList:
+        return PgPriceList(self.connection)
+
+    @cached_property
+    def payers(self) -> PgPayers:
+        return PgPayers(self.connection, self.users)
+
+    @cached_property
+    def plans(self) -> PgPlanRepository:
+        return PgPlanRepository(self.connection)
+
+    @cached_property
+    def subscriptions(self) -> PgSubscriptionRepository:
+        return PgSubscriptionRepository(self.connection)
+
+    @cached_property
+    def calendars(self) -> PgCalendarRepository:
+        return PgCalendarRepository(self.connection)
+
+    @cached_property
+    def busy_times(self) -> PgBusyTimes:
+        return PgBusyTimes(self.connection)
+
+    @cached_property
+    def doctor_finder(self) -> PgDoctorFinder:
+        return PgDoctorFinder(self.connection)
+
+    @cached_property
+    def consultations(self) -> PgConsultationRepository:
+        return PgConsultationRepository(self.connection, self._cipher)
 
 
 class PgUnitOfWorkFactory:
-    """Calling it opens a transaction; leaving the block commits, an exception rolls back."""
+    """Calling it opens a transaction; leaving the block commits, an exception rolls back.
+    After a commit that recorded audit events, they are linked into the chain
+    (domain/adapters/audit/log.py)."""
 
     def __init__(
         self, pool: AsyncConnectionPool, clock: Clock, cipher: Cipher, request_key: bytes
@@ -125,4 +252,8 @@ class PgUnitOfWorkFactory:
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[PgUnitOfWork]:
         async with pooled(self._pool, transaction=True) as conn:
-            yield PgUnitOfWork(conn, self._clock, self._cipher, self._request_key, self._identity)
+            unit = PgUnitOfWork(conn, self._clock, self._cipher, self._request_key, self._identity)
+            yield unit
+        audit = unit.__dict__.get("audit")  # built only if the transaction used it
+        if audit is not None and audit.recorded:
+            await chain_after_commit(self._pool)

@@ -16,6 +16,7 @@ import msgspec
 from domain.auditing import AuditContext, AuditEntry, Outcome
 
 GENESIS_HASH = bytes(32)
+_SEQ_ZERO = b"[0"  # how the hashed array of an event with seq 0 begins
 
 
 class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,16 +57,11 @@ class _Hashed(msgspec.Struct, array_like=True):
     changed_fields: tuple[str, ...]
 
 
-def event_hash(
-    prev_hash: bytes,
-    *,
-    seq: int,
-    at: datetime,
-    context: AuditContext,
-    entry: AuditEntry,
-) -> bytes:
+def event_tail(*, at: datetime, context: AuditContext, entry: AuditEntry) -> bytes:
+    """The hashed JSON array of an event without its opening ``[seq``: what is known before
+    the event has its place in the chain (the append gives it its seq, in PostgreSQL)."""
     body = _Hashed(
-        seq=seq,
+        seq=0,
         at=at.astimezone(UTC).isoformat(timespec="microseconds"),
         actor_id=context.actor_id,
         actor_role=context.actor_role,
@@ -79,7 +75,21 @@ def event_hash(
         request_id=context.request_id,
         changed_fields=tuple(entry.changed_fields),
     )
-    return hashlib.sha256(prev_hash + msgspec.json.encode(body)).digest()
+    return msgspec.json.encode(body)[len(_SEQ_ZERO) :]
+
+
+def event_hash(
+    prev_hash: bytes,
+    *,
+    seq: int,
+    at: datetime,
+    context: AuditContext,
+    entry: AuditEntry,
+) -> bytes:
+    """SHA-256 of the previous hash and the event's JSON array (``[seq,"at",...]``); the
+    append computes the same in SQL (migration 0805's ``audit_append``) from ``event_tail``."""
+    tail = event_tail(at=at, context=context, entry=entry)
+    return hashlib.sha256(prev_hash + b"[" + str(seq).encode() + tail).digest()
 
 
 def record_hash(record: AuditRecord) -> bytes:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 
+from domain.adapters.audit.log import PgAuditLog
 from domain.adapters.audit.store import PgAuditStore
 from domain.audit.trail import AuditQuery
 from domain.auditing import AuditContext, AuditEntry, Outcome
+from domain.clock import SystemClock
 from tests.support.api import ADMIN, api_client, assert_problem, bearer
-from tests.support.rows import audit_events
+from tests.support.rows import audit_events, rows
 
 ALICE = AuditContext(actor_id="user-alice", actor_role="patient", ip="10.0.0.1")
 CHANTHA = AuditContext(actor_id="user-chantha", actor_role="doctor", ip="10.0.0.2")
@@ -99,6 +102,73 @@ async def test_verify_walks_the_chain_page_by_page(services) -> None:
     await seed(services, 7)
     report = await PgAuditStore(services.pool).verify(page_size=2)
     assert report.valid and report.checked == 7 and report.first_broken is None
+
+
+async def test_concurrent_appends_make_one_unbroken_chain(services, database_url) -> None:
+    """Appends race in separate transactions (the pool's connections); each one waits for the
+    lock and chains onto the commit before it, so the chain holds and no link is shared."""
+
+    async def append(i: int) -> None:
+        async with services.uow() as uow:
+            await uow.audit.record(
+                ALICE if i % 2 else CHANTHA,
+                AuditEntry(action="patient.read", resource_type="patient", resource_id=str(i)),
+            )
+            await asyncio.sleep(0.001 * (i % 3))  # hold the lock a little, as a command does
+
+    await asyncio.gather(*(append(i) for i in range(40)))
+
+    report = await PgAuditStore(services.pool).verify(page_size=7)
+    assert report.valid and report.checked == 40
+    events = audit_events(database_url)
+    assert sorted(event["resource_id"] for event in events) == sorted(str(i) for i in range(40))
+    assert len({bytes(event["prev_hash"]) for event in events}) == 40
+
+
+async def test_an_event_whose_writer_stopped_before_chaining_is_chained_next(
+    services, database_url
+) -> None:
+    """A writer that committed but never chained (killed in between) leaves its event pending:
+    it is not in the trail yet, and the next audited write links it, before its own."""
+    await seed(services, 2)
+    async with services.pool.connection() as conn, conn.transaction():
+        await PgAuditLog(conn, SystemClock()).record(
+            ALICE, AuditEntry(action="patient.update", resource_type="patient", resource_id="p")
+        )  # committed, and no chaining after it
+    assert [e["resource_id"] for e in audit_events(database_url)] == ["patient-0", "patient-1"]
+    assert rows(database_url, "SELECT count(*) AS n FROM audit_pending")[0]["n"] == 1
+
+    await record(services, CHANTHA, AuditEntry(action="patient.read", resource_type="patient"))
+
+    events = audit_events(database_url)
+    assert [e["resource_id"] for e in events] == ["patient-0", "patient-1", "p", None]
+    assert rows(database_url, "SELECT count(*) AS n FROM audit_pending")[0]["n"] == 0
+    report = await PgAuditStore(services.pool).verify()
+    assert report.valid and report.checked == 4
+
+
+async def test_verifying_links_what_is_pending_first(services, database_url) -> None:
+    async with services.pool.connection() as conn, conn.transaction():
+        await PgAuditLog(conn, SystemClock()).record(
+            ALICE, AuditEntry(action="patient.update", resource_type="patient")
+        )
+
+    report = await PgAuditStore(services.pool).verify()
+
+    assert report.valid and report.checked == 1
+    assert len(audit_events(database_url)) == 1
+
+
+async def test_an_event_of_a_rolled_back_write_is_neither_pending_nor_chained(
+    services, database_url
+) -> None:
+    with pytest.raises(RuntimeError):
+        async with services.uow() as uow:
+            await uow.audit.record(ALICE, AuditEntry(action="x.update", resource_type="x"))
+            raise RuntimeError("the write fails after its event was recorded")
+
+    assert audit_events(database_url, outcome=None) == []
+    assert rows(database_url, "SELECT count(*) AS n FROM audit_pending")[0]["n"] == 0
 
 
 async def test_verify_of_an_empty_trail_is_valid(services) -> None:

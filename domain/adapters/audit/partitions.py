@@ -18,7 +18,7 @@ from datetime import date
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from domain.adapters.audit.log import AUDIT_CHAIN_LOCK
+from domain.adapters.audit.log import AUDIT_CHAIN_LOCK, chain_pending_on
 from domain.adapters.postgres import pooled
 from domain.audit.ports import PartitionUpkeep
 
@@ -80,4 +80,5 @@ class PgAuditPartitions:
             if moved:
                 await conn.execute(f"INSERT INTO audit_events SELECT * FROM {SET_ASIDE}")
                 await conn.execute(f"DROP TABLE {SET_ASIDE}")
+            await chain_pending_on(conn)  # events whose writer stopped before chaining them
         return PartitionUpkeep(created=[partition_name(month) for month in missing], moved=moved)

@@ -1,8 +1,9 @@
 """Reading the audit trail: filtered keyset pages in chain order, and whole-chain verification.
 
-Both read in seq order, which is chain order (events are appended under one
-lock), through short autocommit reads on the pool: neither ever holds the
-append lock, so listing or verifying a long trail never stalls audited writes.
+Both read in seq order, which is chain order (events are chained under one
+lock), through short autocommit reads on the pool: neither holds the chain's
+lock while it reads, so listing or verifying a long trail never stalls audited
+writes. Verifying first links any event still pending (domain/adapters/audit/log.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
+from domain.adapters.audit.log import chain_pending
 from domain.adapters.cursors import decode_sequence, encode_sequence
 from domain.adapters.postgres import pooled
 from domain.audit.trail import AuditPage, AuditQuery, AuditRecord, ChainReport, verify_chain
@@ -101,4 +103,6 @@ class PgAuditStore:
             after = records[-1].seq
 
     async def verify(self, page_size: int = VERIFY_PAGE_SIZE) -> ChainReport:
+        """The whole chain, once every committed event still pending has been linked."""
+        await chain_pending(self._pool)
         return await verify_chain(self._chain_pages(page_size))
