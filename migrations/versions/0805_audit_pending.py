@@ -21,7 +21,7 @@ Revises: 0701
 from alembic import op
 
 revision = "0805"
-down_revision = "0701"
+down_revision = "0605"
 branch_labels = None
 depends_on = None
 
