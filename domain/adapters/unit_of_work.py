@@ -45,6 +45,7 @@ from domain.adapters.postgres import pooled
 from domain.adapters.prescriptions.batches import PgPrescriptionBatchRepository
 from domain.adapters.prescriptions.store import PgPrescriptionRepository
 from domain.adapters.records.store import PgRecordRepository
+from domain.adapters.scans.provider_requests import PgProviderRequests
 from domain.adapters.scans.readings import PgScanReadings
 from domain.adapters.subscriptions.store import PgPlanRepository, PgSubscriptionRepository
 from domain.adapters.vitals.store import PgReadingRepository
@@ -83,6 +84,7 @@ class PgUnitOfWork:
         self.documents = PgPatientFiles(conn, DOCUMENTS)
         self.scans = PgPatientFiles(conn, SCANS)
         self.scan_readings = PgScanReadings(conn, cipher)
+        self.scan_provider_requests = PgProviderRequests(conn)
         self.medicines = PgMedicineRepository(conn)
         self.prescriptions = PgPrescriptionRepository(conn, cipher)
         self.prescription_batches = PgPrescriptionBatchRepository(conn, cipher)
