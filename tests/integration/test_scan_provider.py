@@ -58,9 +58,7 @@ def platform_settings(settings, provider):
 @pytest.fixture
 def callback_api(platform_settings, callback_port, tmp_path):
     """The API the provider calls back: a real process on the test's database."""
-    process = start_api(
-        platform_settings, tmp_path / "logs", callback_port, WEBHOOK_SECRETS=f"ocr:{SECRET}"
-    )
+    process = start_api(platform_settings, tmp_path / "logs", callback_port)
     yield process
     process.stop()
 
