@@ -16,8 +16,11 @@ from typing import Any
 import msgspec
 import pytest
 
+from domain.adapters.scans.provider import HttpOcrProvider
+from domain.errors import PermanentFailure
 from domain.jobs.model import Job, JobStatus
 from domain.scans.jobs import SCAN_PROVIDER_TIMEOUT
+from domain.scans.ports import OcrUnavailable
 from domain.webhooks.jobs import WEBHOOK_PROCESS
 from tests.support.api import assert_problem
 from tests.support.handlers import run_handler
@@ -211,6 +214,26 @@ async def test_a_scan_the_provider_never_answers_times_out_and_a_late_answer_cha
     assert processed.result["outcome"] == "late"
     still = await api.get(f"/api/v1/scans/{scan_id}/reading", headers=cast.alice.headers)
     assert still.json()["code"] == "ocr_provider_timeout"
+
+
+async def test_the_client_tells_a_fault_worth_retrying_from_a_refusal(provider):
+    page = sample(0).data
+    quick = {"tries": 1, "timeout_seconds": 5.0}
+    closed = f"http://127.0.0.1:{free_port()}/v1/read"
+    with pytest.raises(OcrUnavailable):  # connection refused
+        await HttpOcrProvider(closed, TOKEN, **quick).submit(uuid.uuid4(), [page])
+    for status in (503, 429):
+        provider.unavailable(1, status)
+        with pytest.raises(OcrUnavailable):
+            await HttpOcrProvider(provider.url, TOKEN, **quick).submit(uuid.uuid4(), [page])
+    with pytest.raises(PermanentFailure) as refused:  # our token
+        await HttpOcrProvider(provider.url, "not-the-token", **quick).submit(uuid.uuid4(), [page])
+    assert refused.value.code == "ocr_provider_refused"
+    assert provider.refused == [503, 429, 401] and provider.requests == []
+    provider.mode = "silent"
+    reference = uuid.uuid4()
+    await HttpOcrProvider(provider.url, TOKEN, **quick).submit(reference, [page, page])
+    assert provider.requests == [(str(reference), 2)]
 
 
 async def test_a_provider_down_is_retried_then_the_reading_fails_visibly(

@@ -16,7 +16,8 @@ Modes, for the tests (``mode``):
 - ``stale``: sign a timestamp six minutes old;
 - ``replay``: deliver the same webhook (same ``webhook-id``) twice;
 - ``refuse``: answer 403 to every request (a provider refusing our token);
-``unavailable(n)`` answers the next n requests 503 first (then as the mode says).
+``unavailable(n, status)`` answers the next n requests 503 (or ``status``: 429) first, then
+as the mode says.
 
 What it did is kept for the tests: ``requests`` (references with their page counts) and
 ``callbacks`` (each callback's webhook id and the API's status code).
@@ -68,7 +69,7 @@ class OcrProviderServer:
     requests: list[tuple[str, int]] = field(default_factory=list)  # (reference, pages)
     callbacks: list[Callback] = field(default_factory=list)
     refused: list[int] = field(default_factory=list)  # statuses of requests refused
-    _unavailable: int = 0
+    _unavailable: list[int] = field(default_factory=list)
     _answered: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -97,9 +98,9 @@ class OcrProviderServer:
             self._server.shutdown()
             self._server.server_close()
 
-    def unavailable(self, count: int) -> None:
+    def unavailable(self, count: int, status: int = 503) -> None:
         with self._lock:
-            self._unavailable += count
+            self._unavailable += [status] * count
 
     # --- what a test may do by hand ---------------------------------------------------------
 
@@ -134,10 +135,9 @@ class OcrProviderServer:
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
         body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
         with self._lock:
-            down = self._unavailable > 0
-            self._unavailable -= int(down)
-        if down:
-            return self._refuse(request, 503)
+            down = self._unavailable.pop(0) if self._unavailable else None
+        if down is not None:
+            return self._refuse(request, down)
         if self.mode == "refuse" or request.headers.get("Authorization") != f"Bearer {self.token}":
             return self._refuse(request, 403 if self.mode == "refuse" else 401)
         try:
