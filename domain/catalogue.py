@@ -34,7 +34,10 @@ from domain.payments.model import Purpose
 from domain.phi.jobs import PHI_ROTATE
 from domain.prescriptions.jobs import DOSE_EXTEND, PRESCRIPTION_BATCH, PRESCRIPTION_EXPIRE
 from domain.records.jobs import RECORD_STORE
-from domain.scans.jobs import SCAN_READ, SCAN_STORE
+from domain.scans.awaiting import OCR_COMPLETED, OCR_FAILED
+from domain.scans.jobs import SCAN_PROVIDER_TIMEOUT, SCAN_READ, SCAN_STORE
+from domain.scans.provider import on_ocr_completed, on_ocr_failed
+from domain.settings import OCR_PROVIDER
 from domain.subscriptions.jobs import SUBSCRIPTION_UPKEEP
 from domain.subscriptions.service import activate_subscription
 from domain.webhooks.jobs import WEBHOOK_PROCESS
@@ -52,6 +55,7 @@ JOB_KINDS: dict[str, JobKind] = {
         DOCUMENT_STORE,
         SCAN_STORE,
         SCAN_READ,
+        SCAN_PROVIDER_TIMEOUT,
         CONTENT_UNPIN,
         ANCHOR_BATCH,
         ADHERENCE_ROLLUP,
@@ -75,6 +79,8 @@ JOB_KINDS: dict[str, JobKind] = {
 # type not listed here is recorded as unhandled and acknowledged.
 WEBHOOK_ROUTES: dict[RouteKey, EventHandler] = {
     (BAKONG, PAYMENT_COMPLETED): on_bakong_paid,
+    (OCR_PROVIDER, OCR_COMPLETED): on_ocr_completed,
+    (OCR_PROVIDER, OCR_FAILED): on_ocr_failed,
 }
 
 # What a completed payment activates, by its purpose: ``activate(payment, **dependencies)``.

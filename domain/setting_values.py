@@ -28,6 +28,8 @@ SECRET_SETTINGS = frozenset(
         "STELLAR_SECRET_KEY",
         "WEBHOOK_SECRETS",
         "BAKONG_TOKEN",
+        "OCR_PROVIDER_TOKEN",
+        "OCR_PROVIDER_WEBHOOK_SECRETS",
     }
 )
 MASK = "***"

@@ -88,7 +88,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     bakong_app_icon_url: str | None = None
     bakong_deeplink_callback: str | None = None  # where the Bakong app sends the payer back
     payment_expiry_seconds: int = 900
-    ocr_engine: str = "embedded"  # embedded (RapidOCR, in the wheel) | tesseract (Debian's)
+    ocr_engine: str = "embedded"  # embedded (RapidOCR, in the wheel) | tesseract | provider
+    # OCR_ENGINE=provider: an outside OCR service, sent the pages, calling back signed (its
+    # secrets are the "ocr" provider's in webhook_secrets)
+    ocr_provider_url: str | None = None
+    ocr_provider_token: str | None = None
+    ocr_provider_timeout_seconds: float = 600.0  # a scan it has not answered by then fails
+    ocr_provider_check_interval_seconds: float = 30.0  # how often overdue scans are looked for
     payment_poll_interval_seconds: float = 5.0
     hold_ttl_seconds: int = 300  # a held consultation's time is kept this long for its payment
     meeting_base_url: str = "https://meet.healthplat.example/"
@@ -138,6 +144,8 @@ _FLOATS = {  # all of them durations in seconds
     "DOSE_CHECK_INTERVAL_SECONDS": "dose_check_interval_seconds",
     "BAKONG_TIMEOUT_SECONDS": "bakong_timeout_seconds",
     "PAYMENT_POLL_INTERVAL_SECONDS": "payment_poll_interval_seconds",
+    "OCR_PROVIDER_TIMEOUT_SECONDS": "ocr_provider_timeout_seconds",
+    "OCR_PROVIDER_CHECK_INTERVAL_SECONDS": "ocr_provider_check_interval_seconds",
 }
 _INTS = {  # (field, what it counts)
     "ACCESS_TOKEN_TTL_SECONDS": ("access_token_ttl_seconds", "seconds"),
@@ -169,6 +177,7 @@ _STRINGS = {
     "STELLAR_NETWORK_PASSPHRASE": "stellar_network_passphrase",
     "BAKONG_TOKEN": "bakong_token",
     "BAKONG_DEEPLINK_CALLBACK": "bakong_deeplink_callback",
+    "OCR_PROVIDER_TOKEN": "ocr_provider_token",
 }
 _URLS = {
     "PUBLIC_APP_URL": "public_app_url",
@@ -176,12 +185,14 @@ _URLS = {
     "STELLAR_HORIZON_URL": "stellar_horizon_url",
     "BAKONG_API_URL": "bakong_api_url",
     "BAKONG_APP_ICON_URL": "bakong_app_icon_url",
+    "OCR_PROVIDER_URL": "ocr_provider_url",
     "MEETING_BASE_URL": "meeting_base_url",
 }
 LOG_LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_LEVELS = {name.lower(): name for name in LOG_LEVEL_NAMES} | {"warn": "WARNING"}
 LOG_FORMATS = {"json": "json", "console": "console"}
-OCR_ENGINES = {"embedded": "embedded", "tesseract": "tesseract"}
+OCR_ENGINES = {"embedded": "embedded", "tesseract": "tesseract", "provider": "provider"}
+OCR_PROVIDER = "ocr"  # the OCR provider's name among webhook providers (its callback's path)
 KEYRING_FORM = "a keyring of id:<base64 of 32 random bytes> entries, comma-separated"
 
 
@@ -233,7 +244,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "log_level": read.choice(
             "LOG_LEVEL", LOG_LEVELS, f"be one of {', '.join(LOG_LEVEL_NAMES)}"
         ),
-        "ocr_engine": read.choice("OCR_ENGINE", OCR_ENGINES, "be embedded or tesseract"),
+        "ocr_engine": read.choice("OCR_ENGINE", OCR_ENGINES, "be embedded, tesseract or provider"),
         "log_format": read.choice(
             "LOG_FORMAT",
             LOG_FORMATS,
@@ -249,6 +260,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for name, (attr, unit) in _INTS.items():
         fields[attr] = read.number(name, int, f"be a positive whole number of {unit}")
     _check_pairs(read, fields)
+    _check_ocr_provider(read, fields)
     read.raise_if_any()
     # An unset setting keeps the field's default; "metrics_token" and the URLs default to None.
     return Settings(**{k: v for k, v in fields.items() if v is not None})  # type: ignore[arg-type]
@@ -320,14 +332,47 @@ def parse_webhook_secrets(text: str) -> dict[str, tuple[str, ...]]:
 
 
 def _webhook_secrets(read: Refusals) -> dict[str, tuple[str, ...]] | None:
+    """WEBHOOK_SECRETS, with OCR_PROVIDER_WEBHOOK_SECRETS as the ``ocr`` provider's too."""
     text = read.text("WEBHOOK_SECRETS")
-    if text is None:
-        return None
-    try:
-        return parse_webhook_secrets(text)
-    except ValueError as exc:
-        read.refuse("WEBHOOK_SECRETS", f"{WEBHOOK_SECRETS_FORM} ({exc})")
-        return None
+    secrets: dict[str, tuple[str, ...]] = {}
+    if text is not None:
+        try:
+            secrets = parse_webhook_secrets(text)
+        except ValueError as exc:
+            read.refuse("WEBHOOK_SECRETS", f"{WEBHOOK_SECRETS_FORM} ({exc})")
+            return None
+    ocr = read.text("OCR_PROVIDER_WEBHOOK_SECRETS")
+    if ocr is not None:
+        entries = ",".join(f"{OCR_PROVIDER}:{part.strip()}" for part in ocr.split(","))
+        try:
+            own = parse_webhook_secrets(entries)
+        except ValueError as exc:
+            must = "be whsec_<base64 of at least 24 random bytes> secrets, comma-separated"
+            read.refuse("OCR_PROVIDER_WEBHOOK_SECRETS", f"{must} ({exc})")
+            return None
+        secrets[OCR_PROVIDER] = secrets.get(OCR_PROVIDER, ()) + own.get(OCR_PROVIDER, ())
+    return secrets or None
+
+
+def _check_ocr_provider(read: Refusals, fields: Mapping[str, object]) -> None:
+    """OCR_ENGINE=provider needs the provider's address, its token and its signing secrets:
+    without one of them no scan could ever be read, so the process refuses to start. (One
+    set but refused was refused already: it is not named twice.)"""
+    if fields.get("ocr_engine") != "provider":
+        return
+    if read.text("OCR_PROVIDER_URL") is None:
+        read.refuse("OCR_PROVIDER_URL", "be set when OCR_ENGINE is provider (its http(s) URL)")
+    if read.text("OCR_PROVIDER_TOKEN") is None:
+        read.refuse("OCR_PROVIDER_TOKEN", "be set when OCR_ENGINE is provider (its bearer token)")
+    secrets = fields.get("webhook_secrets")
+    if secrets is None and any(map(read.text, ("WEBHOOK_SECRETS", "OCR_PROVIDER_WEBHOOK_SECRETS"))):
+        return  # refused above
+    if OCR_PROVIDER not in (secrets or {}):  # type: ignore[operator]
+        read.refuse(
+            "OCR_PROVIDER_WEBHOOK_SECRETS",
+            "be set when OCR_ENGINE is provider (the whsec_... secrets its callbacks are signed "
+            "with, comma-separated; or ocr:whsec_... entries in WEBHOOK_SECRETS)",
+        )
 
 
 def _bakong_account_problem(value: str) -> str | None:

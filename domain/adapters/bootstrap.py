@@ -40,6 +40,7 @@ from domain.adapters.postgres import create_pool
 from domain.adapters.rate_limiter import RedisRateLimiter
 from domain.adapters.scans.embedded import EmbeddedOcr
 from domain.adapters.scans.images import PillowPages
+from domain.adapters.scans.provider import HttpOcrProvider
 from domain.adapters.scans.tesseract import TesseractOcr
 from domain.adapters.unit_of_work import PgUnitOfWorkFactory
 from domain.adapters.webhooks.signatures import StandardWebhooksVerifier
@@ -55,7 +56,7 @@ from domain.notifications.ports import AddressValidator, EmailRenderer, LiveChan
 from domain.payments.ports import PaymentNetwork, QrRenderer
 from domain.rate_limits import RateLimiter
 from domain.records.verification import CidOf
-from domain.scans.ports import OcrEngine, PageImages
+from domain.scans.ports import OcrEngine, OcrProvider, PageImages
 from domain.sealing import Cipher
 from domain.settings import Settings
 from domain.transactions import UnitOfWorkFactory
@@ -98,6 +99,7 @@ class Services:
     network: PaymentNetwork | None  # None: no BAKONG_API_URL, nothing is polled
     qr: QrRenderer
     ocr: OcrEngine
+    ocr_provider: OcrProvider | None  # OCR_ENGINE=provider: scans are read by it instead
     page_images: PageImages
     _opened: bool = field(default=False, repr=False)
 
@@ -190,6 +192,7 @@ def build_services(
         network=build_network(settings),
         qr=SegnoQr(),
         ocr=build_ocr(settings),
+        ocr_provider=build_ocr_provider(settings),
         page_images=PillowPages(),
     )
 
@@ -221,10 +224,19 @@ def build_content_store(settings: Settings) -> ContentStore:
 
 
 def build_ocr(settings: Settings) -> OcrEngine:
-    """OCR_ENGINE: the embedded engine (nothing to install), or Debian's tesseract-ocr."""
+    """OCR_ENGINE: the embedded engine (nothing to install), or Debian's tesseract-ocr (with
+    the provider, the embedded engine is built but never loaded)."""
     if settings.ocr_engine == "tesseract":
         return TesseractOcr()
     return EmbeddedOcr()
+
+
+def build_ocr_provider(settings: Settings) -> OcrProvider | None:
+    """OCR_ENGINE=provider: the outside service (its URL and token checked at start)."""
+    if settings.ocr_engine != "provider":
+        return None
+    assert settings.ocr_provider_url and settings.ocr_provider_token  # load_settings saw to it
+    return HttpOcrProvider(settings.ocr_provider_url, settings.ocr_provider_token)
 
 
 def build_network(settings: Settings) -> BakongOpenApi | None:

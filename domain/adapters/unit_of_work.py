@@ -46,6 +46,7 @@ from domain.adapters.postgres import pooled
 from domain.adapters.prescriptions.batches import PgPrescriptionBatchRepository
 from domain.adapters.prescriptions.store import PgPrescriptionRepository
 from domain.adapters.records.store import PgRecordRepository
+from domain.adapters.scans.provider_requests import PgProviderRequests
 from domain.adapters.scans.readings import PgScanReadings
 from domain.adapters.subscriptions.store import PgPlanRepository, PgSubscriptionRepository
 from domain.adapters.vitals.store import PgReadingRepository
@@ -145,6 +146,10 @@ class PgUnitOfWork:
     @cached_property
     def scan_readings(self) -> PgScanReadings:
         return PgScanReadings(self.connection, self._cipher)
+
+    @cached_property
+    def scan_provider_requests(self) -> PgProviderRequests:
+        return PgProviderRequests(self.connection)
 
     @cached_property
     def medicines(self) -> PgMedicineRepository:

@@ -1,4 +1,5 @@
-"""What the scans feature needs from outside: an OCR engine that reads a page image."""
+"""What the scans feature needs from outside: an OCR engine that reads a page image, or an
+outside OCR provider that is sent the pages and calls back later."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from domain.files.ports import FileRepository
 from domain.jobs.ports import JobRepository
 from domain.medicines.ports import MedicineRepository
 from domain.patients.ports import PatientRepository
+from domain.scans.awaiting import ProviderRequest, ProviderStatus
 from domain.scans.model import OcrLine, ScanReading
 
 
@@ -42,6 +44,45 @@ class OcrEngine(Protocol):
         ...
 
 
+class OcrProvider(Protocol):
+    """An outside OCR service (OCR_ENGINE=provider): it is sent a scan's pages and answers
+    later, by a signed callback naming ``reference``."""
+
+    name: str  # provider
+
+    async def submit(self, reference: uuid.UUID, pages: list[bytes]) -> None:
+        """Hand the pages (PNG) over. Raises OcrUnavailable when the provider cannot take
+        them now (unreachable, 5xx, 429: retried) and PermanentFailure when it refuses them
+        (any other 4xx: no retry mends it). Sending a reference again is harmless: the
+        provider answers a reference once."""
+        ...
+
+
+class ProviderRequestRepository(Protocol):
+    """Scans awaiting the provider's callback, one row per scan."""
+
+    async def start(self, scan_id: uuid.UUID, reference: uuid.UUID, now: datetime) -> bool:
+        """The scan is (again) awaiting the provider, under ``reference``, from ``now``;
+        False (nothing changes) when the provider has already answered this reference."""
+        ...
+
+    async def by_reference(self, reference: uuid.UUID) -> ProviderRequest | None:
+        """The request of ``reference``, locked until the transaction ends."""
+        ...
+
+    async def of_scan(self, scan_id: uuid.UUID) -> ProviderRequest | None: ...
+
+    async def finish(
+        self, scan_id: uuid.UUID, status: ProviderStatus, reason: str | None, now: datetime
+    ) -> bool:
+        """End an awaiting request; False when it had ended already (nothing changes)."""
+        ...
+
+    async def overdue(self, requested_before: datetime, limit: int) -> list[uuid.UUID]:
+        """Scans still awaiting that were sent before ``requested_before``, oldest first."""
+        ...
+
+
 class ScanReadingRepository(Protocol):
     async def put(self, reading: ScanReading) -> None:
         """Keep the scan's reading (a later reading of the same scan replaces it)."""
@@ -59,6 +100,7 @@ class UnitOfWork(Protocol):
 
     files: Mapping[str, FileRepository]
     scan_readings: ScanReadingRepository
+    scan_provider_requests: ProviderRequestRepository
     medicines: MedicineRepository
     jobs: JobRepository
     audit: AuditLog

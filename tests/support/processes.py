@@ -39,11 +39,20 @@ SETTING_NAMES = {
     "BAKONG_TOKEN": "bakong_token",
     "BAKONG_ACCOUNT_ID": "bakong_account_id",
     "PAYMENT_POLL_INTERVAL_SECONDS": "payment_poll_interval_seconds",
+    "OCR_ENGINE": "ocr_engine",
+    "OCR_PROVIDER_URL": "ocr_provider_url",
+    "OCR_PROVIDER_TOKEN": "ocr_provider_token",
+    "OCR_PROVIDER_TIMEOUT_SECONDS": "ocr_provider_timeout_seconds",
+    "OCR_PROVIDER_CHECK_INTERVAL_SECONDS": "ocr_provider_check_interval_seconds",
 }
 
 
 def platform_env(settings: Settings, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES and k[:4] != "PHI_"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in SETTING_NAMES and k[:4] != "PHI_" and k != "WEBHOOK_SECRETS"
+    }
     for name, attr in SETTING_NAMES.items():
         value = getattr(settings, attr)
         if value is not None:
@@ -52,6 +61,12 @@ def platform_env(settings: Settings, **overrides: str) -> dict[str, str]:
         f"{key_id}:{base64.b64encode(key).decode()}" for key_id, key in settings.phi_keys.items()
     )
     env["PHI_ACTIVE_KEY_ID"] = settings.phi_active_key_id
+    if settings.webhook_secrets:
+        env["WEBHOOK_SECRETS"] = ",".join(
+            f"{provider}:{secret}"
+            for provider, secrets in settings.webhook_secrets.items()
+            for secret in secrets
+        )
     env.update(LOG_LEVEL="INFO", PYTHONUNBUFFERED="1", **overrides)
     return env
 

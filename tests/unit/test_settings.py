@@ -251,3 +251,66 @@ def test_bakong_settings_are_read_and_what_goes_into_a_khqr_is_checked() -> None
         "BAKONG_API_URL",
     ]
     assert not any("t" * 40 in p for p in problems_of(BAKONG_TOKEN="t" * 40, BAKONG_API_URL="x"))
+
+
+OCR_SECRET = "whsec_" + KEY
+OCR_PROVIDER_ENV = {
+    "OCR_ENGINE": "provider",
+    "OCR_PROVIDER_URL": "https://ocr.example/v1/read",
+    "OCR_PROVIDER_TOKEN": "ocr-token",
+    "OCR_PROVIDER_WEBHOOK_SECRETS": OCR_SECRET,
+}
+
+
+def test_the_ocr_provider_is_read_its_secrets_join_the_ocr_webhook_provider() -> None:
+    other = "whsec_" + base64.b64encode(bytes(range(24))).decode()
+    settings = load_settings(
+        {
+            **BASE,
+            **OCR_PROVIDER_ENV,
+            "OCR_PROVIDER_WEBHOOK_SECRETS": f"{OCR_SECRET}, {other}",
+            "WEBHOOK_SECRETS": f"bakong:{other}",
+            "OCR_PROVIDER_TIMEOUT_SECONDS": "120",
+        }
+    )
+    assert settings.ocr_engine == "provider"
+    assert settings.ocr_provider_url == "https://ocr.example/v1/read"
+    assert settings.ocr_provider_token == "ocr-token"
+    assert settings.webhook_secrets == {"bakong": (other,), "ocr": (OCR_SECRET, other)}
+    assert settings.ocr_provider_timeout_seconds == 120.0
+    assert load_settings(BASE).ocr_provider_timeout_seconds == 600.0  # ten minutes
+    # ocr:whsec_... in WEBHOOK_SECRETS serves as well
+    alone = {k: v for k, v in OCR_PROVIDER_ENV.items() if k != "OCR_PROVIDER_WEBHOOK_SECRETS"}
+    settings = load_settings({**BASE, **alone, "WEBHOOK_SECRETS": f"ocr:{OCR_SECRET}"})
+    assert settings.webhook_secrets == {"ocr": (OCR_SECRET,)}
+
+
+@pytest.mark.parametrize(
+    "missing", ["OCR_PROVIDER_URL", "OCR_PROVIDER_TOKEN", "OCR_PROVIDER_WEBHOOK_SECRETS"]
+)
+def test_the_provider_engine_without_its_address_token_or_secret_does_not_start(
+    missing: str,
+) -> None:
+    env = {k: v for k, v in OCR_PROVIDER_ENV.items() if k != missing}
+    [problem] = problems_of(**env)
+    assert problem.startswith(f"{missing} must be set when OCR_ENGINE is provider")
+
+
+def test_a_bad_ocr_provider_setting_is_refused_and_its_secrets_never_quoted() -> None:
+    problems = problems_of(
+        **{
+            **OCR_PROVIDER_ENV,
+            "OCR_PROVIDER_URL": "ftp://ocr.example",
+            "OCR_PROVIDER_WEBHOOK_SECRETS": "whsec_short",
+            "OCR_PROVIDER_TIMEOUT_SECONDS": "0",
+        }
+    )
+    assert [problem.split(" ")[0] for problem in problems] == [
+        "OCR_PROVIDER_WEBHOOK_SECRETS",
+        "OCR_PROVIDER_URL",
+        "OCR_PROVIDER_TIMEOUT_SECONDS",
+    ]
+    assert "whsec_short" not in " ".join(problems)
+    # an engine not named is refused with the three it may be
+    [problem] = problems_of(OCR_ENGINE="cloud")
+    assert "be embedded, tesseract or provider" in problem
