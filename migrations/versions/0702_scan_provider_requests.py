@@ -3,13 +3,13 @@ one row per scan, named to the provider by a reference (the reading job's id, ne
 how it ended (answered, timed out, failed) and why, in the clear (codes only).
 
 Revision ID: 0702
-Revises: 0701
+Revises: 0805
 """
 
 from alembic import op
 
 revision = "0702"
-down_revision = "0701"
+down_revision = "0805"
 branch_labels = None
 depends_on = None
 
