@@ -161,6 +161,11 @@ LINES: list[tuple[str, Row]] = [
     ("Enalapril 5 mg 1 tab B1D x l4 days", ("enalapril", "5 mg", "1", "BID", "any", "14")),
     ("Warfarin l mg 1 tab OD", ("warfarin", "1 mg", "1", "OD", "any", None)),
     ("Amlodipine 5 mg 1 tab q8b", ("amlodipine", "5 mg", "1", "Q8H", "any", None)),
+    ("METFORMIN 850MG one tabs 012H 7 days", ("metformin", "850 mg", "1", "Q12H", "any", "7")),
+    (
+        "Ciprofloxacin 500 mg one tabletBD 10 days",
+        ("ciprofloxacin", "500 mg", "1", "BID", "any", "10"),
+    ),
     # misspelt or misread names
     ("Arnoxicillin 500 mg 1 cap TID", ("amoxicillin", "500 mg", "1", "TID", "any", None)),
     ("Amoxici1lin 500 mg 1 cap TID", ("amoxicillin", "500 mg", "1", "TID", "any", None)),
