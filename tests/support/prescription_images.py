@@ -136,7 +136,17 @@ def _render(rng: random.Random, layout: str, items: tuple[Truth, ...], doctor: s
     size = rng.randint(26, 34)
     font = ImageFont.truetype(font_path, size)
     bold = ImageFont.truetype(font_path, size + 6)
-    image = Image.new("RGB", (1400, 1000 + 70 * len(items)), (252, 252, 248))
+    # a table's columns as wide as their widest cell: no cell runs into the next
+    cells = [("Medicine", "Dose", "Frequency", "Duration")] + [
+        (item.printed, item.sig_dose, item.frequency,
+         item.printed_duration.replace("x ", "").replace("for ", ""))
+        for item in items
+    ]  # fmt: skip
+    xs = [70]
+    for column in range(3):
+        xs.append(xs[-1] + 50 + int(max(font.getlength(row[column]) for row in cells)))
+    width = max(1400, xs[-1] + int(max(font.getlength(row[3]) for row in cells)) + 70)
+    image = Image.new("RGB", (width, 1000 + 70 * len(items)), (252, 252, 248))
     draw = ImageDraw.Draw(image)
     y = 50
 
@@ -151,17 +161,13 @@ def _render(rng: random.Random, layout: str, items: tuple[Truth, ...], doctor: s
     line(f"Date: {day:02d}/11/2026", x=850)
     y += 90
     if layout == "table":
-        for x, header in zip(
-            (70, 560, 760, 1020), ("Medicine", "Dose", "Frequency", "Duration"), strict=True
-        ):
+        for x, header in zip(xs, cells[0], strict=True):
             line(header, x=x)
         y += 55
-        draw.line((70, y - 8, 1330, y - 8), fill=(90, 90, 90), width=2)
-        for item in items:
-            line(item.printed, x=70)
-            line(item.sig_dose, x=560)
-            line(item.frequency, x=760)
-            line(item.printed_duration.replace("x ", "").replace("for ", ""), x=1020)
+        draw.line((70, y - 8, width - 70, y - 8), fill=(90, 90, 90), width=2)
+        for row in cells[1:]:
+            for x, cell in zip(xs, row, strict=True):
+                line(cell, x=x)
             y += 65
     else:
         line("Rx", use=bold)
