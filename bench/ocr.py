@@ -127,6 +127,10 @@ def _targets(row: dict) -> str:
     return verdict
 
 
+def _seconds(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.2f}"
+
+
 def markdown(rows: list[dict], header: str) -> str:
     lines = [
         header,
@@ -144,7 +148,7 @@ def markdown(rows: list[dict], header: str) -> str:
         lines.append(
             f"| {row['engine']} | {row['group']} {row['pages']} | {row['lines']} | {cells} "
             f"| {row['exact_lines']:.3f} | {row['p50']:.2f} / {row['p95']:.2f} "
-            f"| {row['cpu_p50']:.2f} | {_targets(row)} |"
+            f"| {_seconds(row.get('cpu_p50'))} | {_targets(row)} |"
         )
     return "\n".join(lines) + "\n"
 
