@@ -179,8 +179,9 @@ _TABLE: tuple[Policy, ...] = (
     policy("scan.list", CARE, R.SELF, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
     policy("scan.read", CARE, R.SELF, R.CONNECTED_DOCTOR, target="scan", patient_data=True),
     policy("scan.delete", PATIENTS, R.SELF, target="scan", patient_data=True),
-    # a scan's draft becomes a prescription: a connected doctor prescribes it
-    policy("scan.confirm", DOCTORS, R.CONNECTED_DOCTOR, target="scan", patient_data=True),
+    # a scan's draft becomes a prescription: a connected doctor's, or the patient's own record
+    # of the paper prescription (no doctor of ours; the prescriber as printed)
+    policy("scan.confirm", CARE, R.SELF, R.CONNECTED_DOCTOR, target="scan", patient_data=True),
     # adherence: the patient, their connected doctors, (read only, audited) admins; the
     # risk dashboard is a doctor's own
     policy(
@@ -210,8 +211,9 @@ _TABLE: tuple[Policy, ...] = (
     # the medicines catalogue names no patient: anyone signed in reads it, admins keep it
     policy("medicine.read", ANYONE, R.AUTHENTICATED),
     policy("medicine.write", ADMINS, R.AUTHENTICATED),
-    # prescriptions: a connected doctor writes one; only its prescribing doctor (still
-    # connected) edits, activates, completes or cancels it; the patient and their connected
+    # prescriptions: a connected doctor writes one; only its owner edits, activates, completes
+    # or cancels it: its prescribing doctor (still connected), or the patient for their own
+    # record of a paper prescription (confirmed from a scan); the patient and their connected
     # doctors read them
     policy("prescription.create", DOCTORS, R.CONNECTED_DOCTOR, target="patient", patient_data=True),
     policy(
@@ -225,7 +227,7 @@ _TABLE: tuple[Policy, ...] = (
         target="prescription",
         patient_data=True,
     ),
-    policy("prescription.write", DOCTORS, R.OWNER, target="prescription", patient_data=True),
+    policy("prescription.write", CARE, R.OWNER, target="prescription", patient_data=True),
     # a batch: any doctor may send one; the job refuses each patient not connected to them
     policy("prescription.batch", DOCTORS, R.AUTHENTICATED),
     # doses: the patient marks their own; the patient and their connected doctors read them;

@@ -1,6 +1,8 @@
 """Prescriptions: a connected doctor writes a draft, edits it, activates it (doses are made,
-the patient is e-mailed and told in the app), completes or cancels it; the patient and their
-connected doctors read them and their history. Ids travel in URLs, never what is prescribed.
+the patient is e-mailed and told in the app), completes or cancels it; the patient does the
+same with their own record of a paper prescription (confirmed from a scan, scans.py); the
+patient and their connected doctors read them and their history. Ids travel in URLs, never
+what is prescribed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from domain.prescriptions.model import (
     ItemInput,
     Prescription,
     PrescriptionEvent,
+    PrescriptionSource,
     PrescriptionStatus,
     Timing,
 )
@@ -134,9 +137,13 @@ class WarningRead(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class PrescriptionRead(msgspec.Struct, frozen=True, rename="camel"):
+    """``source``: ``manual`` (a doctor wrote it here) or ``scan`` (confirmed from a scanned
+    paper); a patient's own scanned prescription has no ``doctorId``, only the prescriber's
+    name as printed (``prescriberAsPrinted``, also kept when a doctor confirmed a scan)."""
+
     id: uuid.UUID
     patient_id: uuid.UUID
-    doctor_id: uuid.UUID
+    doctor_id: uuid.UUID | None
     status: PrescriptionStatus
     starts_on: date
     ends_on: date
@@ -144,6 +151,8 @@ class PrescriptionRead(msgspec.Struct, frozen=True, rename="camel"):
     created_at: datetime
     updated_at: datetime
     activated_at: datetime | None
+    source: PrescriptionSource
+    prescriber_as_printed: str | None
 
     @classmethod
     def of(cls, prescription: Prescription) -> PrescriptionRead:
@@ -158,6 +167,8 @@ class PrescriptionRead(msgspec.Struct, frozen=True, rename="camel"):
             created_at=prescription.created_at,
             updated_at=prescription.updated_at,
             activated_at=prescription.activated_at,
+            source=prescription.source,
+            prescriber_as_printed=prescription.prescriber_as_printed,
         )
 
 
@@ -332,7 +343,10 @@ class PrescriptionsController(Controller):
     @patch(
         "/{prescription_id:uuid}",
         operation_id="editPrescription",
-        summary="The prescribing doctor replaces a draft's items",
+        summary=(
+            "Its writer (the prescribing doctor; the patient for their own scanned paper) "
+            "replaces a draft's items"
+        ),
         responses=api_responses(400, 403, 404, 409, 413, 422),
         opt={"policy": "prescription.write"},
     )
@@ -356,7 +370,7 @@ class PrescriptionsController(Controller):
     @post(
         "/{prescription_id:uuid}/activate",
         operation_id="activatePrescription",
-        summary="The prescribing doctor activates a draft: doses are scheduled, the patient told",
+        summary="Its writer activates a draft: doses are scheduled, the patient told",
         status_code=200,
         responses=api_responses(400, 403, 404, 409),
         opt={"policy": "prescription.write"},
@@ -389,7 +403,7 @@ class PrescriptionsController(Controller):
     @post(
         "/{prescription_id:uuid}/complete",
         operation_id="completePrescription",
-        summary="The prescribing doctor completes an active prescription; doses to come cancelled",
+        summary="Its writer completes an active prescription; doses to come cancelled",
         status_code=200,
         responses=api_responses(400, 403, 404, 409),
         opt={"policy": "prescription.write"},
@@ -406,7 +420,7 @@ class PrescriptionsController(Controller):
     @post(
         "/{prescription_id:uuid}/cancel",
         operation_id="cancelPrescription",
-        summary="The prescribing doctor cancels a draft or active prescription",
+        summary="Its writer cancels a draft or active prescription",
         status_code=200,
         responses=api_responses(400, 403, 404, 409),
         opt={"policy": "prescription.write"},

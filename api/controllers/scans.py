@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, post
@@ -24,6 +24,7 @@ from api.policy_guard import AccessDep
 from api.problems import api_responses
 from api.state import UseCases
 from domain.files.model import OpenedFile
+from domain.prescriptions.model import MAX_PRESCRIBER_AS_PRINTED
 from domain.scans.confirm import confirm_scan
 from domain.scans.drafts import scan_reading
 from domain.scans.files import MEDIA_TYPES, StoredScan
@@ -84,10 +85,16 @@ SCAN_ROUTES = FileRoutes(
 ScansController = patient_files_controller(SCAN_ROUTES)
 
 
+PrintedName = Annotated[str, msgspec.Meta(max_length=MAX_PRESCRIBER_AS_PRINTED)]
+
+
 class ScanConfirmation(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
-    """The draft's items as reviewed and edited: every field a prescription item has."""
+    """The draft's items as reviewed and edited: every field a prescription item has; and the
+    prescriber's name as printed on the paper (absent: as the scan was read; "": none
+    legible)."""
 
     items: Items
+    prescriber_as_printed: PrintedName | None = None
 
 
 class ReadingController(Controller):
@@ -123,8 +130,10 @@ class ReadingController(Controller):
         "/{scan_id:uuid}/confirm",
         operation_id="confirmScan",
         summary=(
-            "A connected doctor confirms the reviewed items: they become a draft prescription "
-            "(activate it as any prescription); 409 if the scan is not read or already confirmed"
+            "The patient or a connected doctor confirms the reviewed items: a draft prescription "
+            "with source scan (a doctor's is theirs; a patient's own has no doctor, only the "
+            "prescriber as printed, and the patient activates it); 409 if the scan is not read "
+            "or already confirmed"
         ),
         status_code=201,
         responses=api_responses(400, 403, 404, 409, 413, 422),
@@ -139,5 +148,7 @@ class ReadingController(Controller):
         cases: UseCases,
     ) -> PrescriptionWritten:
         items = [item.input() for item in data.items]
-        prescribed = await cases.run(confirm_scan, access, audit_context, scan_id, items)
+        prescribed = await cases.run(
+            confirm_scan, access, audit_context, scan_id, items, data.prescriber_as_printed
+        )
         return PrescriptionWritten.written(prescribed)

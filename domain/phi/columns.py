@@ -67,6 +67,8 @@ VITAL_MEASUREMENT = SealedColumn("vital_readings", "measurement", "id")  # the v
 # What identifies a treatment: a prescription item's medicine, strength, dose, frequency,
 # timing and instructions, as JSON; and why a patient skipped a dose.
 PRESCRIPTION_ITEM_DETAILS = SealedColumn("prescription_items", "details", "id")
+# The prescriber's name as printed on a scanned paper prescription (a patient's own record).
+PRESCRIPTION_PRESCRIBER = SealedColumn("prescriptions", "prescriber", "id")
 DOSE_REASON = SealedColumn("doses", "reason", "id")
 PRESCRIPTION_BATCH_ITEMS = SealedColumn("prescription_batches", "items", "id")
 # A webhook delivery's raw body, as the provider signed it (payment callbacks name amounts).
@@ -104,6 +106,7 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     CONSULTATION_HISTORY_NOTES,
     VITAL_MEASUREMENT,
     PRESCRIPTION_ITEM_DETAILS,
+    PRESCRIPTION_PRESCRIBER,
     DOSE_REASON,
     PRESCRIPTION_BATCH_ITEMS,
     WEBHOOK_BODY,

@@ -1,8 +1,10 @@
 """How a caller stands to a prescription, and what every change records.
 
 The prescribing doctor writes (edits a draft, activates, completes, cancels) while an
-active connection still links them to the patient; the patient and the patient's
-connected doctors read. Anyone else gets the 404 a missing prescription gets.
+active connection still links them to the patient; a prescription no doctor of ours wrote
+(the patient's own record of a paper prescription, confirmed from a scan) is written by the
+patient. The patient and the patient's connected doctors read. Anyone else gets the 404 a
+missing prescription gets.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from domain.prescriptions.ports import UnitOfWork
 async def as_prescriber(
     uow: UnitOfWork, access: Access, prescription: Prescription | None
 ) -> Prescription:
-    owner = str(prescription.doctor_id) if prescription else None
+    owner = str(prescription.owner_id) if prescription else None
     access.authorize(owner_relations(access.principal, owner))
     if prescription is None:  # unreachable: nobody owns a missing prescription
         raise NotFound("prescription not found")
-    if not await uow.connections.is_active(prescription.doctor_id, prescription.patient_id):
+    doctor = prescription.doctor_id
+    if doctor is not None and not await uow.connections.is_active(doctor, prescription.patient_id):
         raise NotFound("prescription not found")  # no longer this patient's doctor
     return prescription
 

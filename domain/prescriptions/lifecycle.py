@@ -1,8 +1,10 @@
-"""A prescription's moves: the prescribing doctor activates, completes or cancels it; a daily
-job expires what has ended.
+"""A prescription's moves: its writer (the prescribing doctor, or the patient for their own
+record of a paper prescription) activates, completes or cancels it; a daily job expires what
+has ended.
 
-Activation makes the doses (``scheduling``), e-mails the patient (``prescription_shared``)
-and tells them in the app; completion and cancellation cancel the doses still to come and
+Activation makes the doses (``scheduling``), e-mails the patient (``prescription_shared``,
+only when a doctor shared it: a patient activating their own record is not e-mailed about
+it) and tells them in the app; completion and cancellation cancel the doses still to come and
 tell the patient too. Every move is in the prescription's history and on the audit trail.
 """
 
@@ -61,6 +63,8 @@ async def _share_by_email(
     renderer: EmailRenderer,
     addresses: AddressValidator,
 ) -> Submission | None:
+    if prescription.doctor_id is None:  # the patient's own record: nobody shared it with them
+        return None
     patient = await uow.patients.get(prescription.patient_id)
     doctor = await uow.users.get(prescription.doctor_id)
     if patient is None or doctor is None:  # both were just checked: a bug gets here

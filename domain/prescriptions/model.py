@@ -6,6 +6,12 @@ tablet, 5 mL, 2 puffs), a frequency as doctors write it (parsed into a schedule 
 ``frequency.parse_frequency``; unparseable: a 422 naming the item), when to take it
 relative to meals, a start date and a duration or an end date, and instructions.
 Everything that identifies the treatment is sealed at rest as one value per item.
+
+A prescription's ``source`` says where it came from: written here by a doctor (``manual``),
+or confirmed from a scanned paper prescription (``scan``). A patient who confirms their own
+scan keeps a record of a paper prescription: no doctor of ours wrote it, so it has no
+``doctor_id``; the prescriber is the name printed on the paper (``prescriber_as_printed``,
+sealed at rest), and the patient is its owner: they edit, activate, complete and cancel it.
 """
 
 from __future__ import annotations
@@ -38,6 +44,13 @@ class PrescriptionStatus(enum.StrEnum):
     EXPIRED = "expired"
     CANCELLED = "cancelled"
 
+
+class PrescriptionSource(enum.StrEnum):
+    MANUAL = "manual"  # a doctor wrote it here
+    SCAN = "scan"  # confirmed from a scanned paper prescription, by the patient or a doctor
+
+
+MAX_PRESCRIBER_AS_PRINTED = 200
 
 LIVE = frozenset({PrescriptionStatus.DRAFT, PrescriptionStatus.ACTIVE})
 
@@ -102,7 +115,7 @@ class Item(msgspec.Struct, frozen=True, kw_only=True):
 class Prescription(msgspec.Struct, frozen=True, kw_only=True):
     id: uuid.UUID
     patient_id: uuid.UUID
-    doctor_id: uuid.UUID
+    doctor_id: uuid.UUID | None  # None: the patient's own record of a paper prescription
     status: PrescriptionStatus
     starts_on: date
     ends_on: date
@@ -110,6 +123,13 @@ class Prescription(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     activated_at: datetime | None = None
+    source: PrescriptionSource = PrescriptionSource.MANUAL
+    prescriber_as_printed: str | None = None  # the name on a scanned paper, as confirmed
+
+    @property
+    def owner_id(self) -> uuid.UUID:
+        """Who writes it: its prescribing doctor, or the patient when no doctor of ours did."""
+        return self.doctor_id if self.doctor_id is not None else self.patient_id
 
 
 class PrescriptionEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -234,9 +254,25 @@ def checked_items(
     return tuple(checked_item(item, n, medicines, today) for n, item in enumerate(items))
 
 
+def prescriber_as_printed(value: str | None) -> str | None:
+    """The printed prescriber's name, cleaned; None when blank (a paper without a legible one)."""
+    if value is None:
+        return None
+    cleaned = _text(value, "prescriberAsPrinted", MAX_PRESCRIBER_AS_PRINTED, blank=True)
+    return cleaned or None
+
+
 def new_prescription(
-    patient_id: uuid.UUID, doctor_id: uuid.UUID, items: tuple[Item, ...], now: datetime
+    patient_id: uuid.UUID,
+    doctor_id: uuid.UUID | None,
+    items: tuple[Item, ...],
+    now: datetime,
+    *,
+    source: PrescriptionSource = PrescriptionSource.MANUAL,
+    printed_prescriber: str | None = None,
 ) -> Prescription:
+    if doctor_id is None and source is not PrescriptionSource.SCAN:
+        raise ValueError("only a scanned paper prescription has no prescribing doctor")
     return Prescription(
         id=uuid.uuid4(),
         patient_id=patient_id,
@@ -247,6 +283,8 @@ def new_prescription(
         items=items,
         created_at=now,
         updated_at=now,
+        source=source,
+        prescriber_as_printed=printed_prescriber,
     )
 
 

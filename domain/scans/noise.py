@@ -2,9 +2,11 @@
 
 A digit-shaped letter inside a number (``5OO`` → ``500``, ``l0`` → ``10``), a letter-shaped
 digit inside an abbreviation (``B1D`` → ``BID``, ``0D`` → ``OD``), ``rn`` read for ``m`` in a
-unit (``500rng``), words glued to numbers (``Amoxicillin500mg``) and units split apart
-(``500 m g``). Names are compared through ``skeleton``, which folds every confusable
-shape to one letter, so ``Arnoxici1lin`` and ``amoxicillin`` look alike.
+unit (``500rng``), ``0`` read for the ``Q`` of an interval (``012H``), words glued to numbers
+(``Amoxicillin500mg``) or to an abbreviation (``tabletBD``), words run together
+(``twiceaday``, ``every8hours``), a stray mark in an interval (``qé8h``), units split apart
+(``500 m g``). Names are compared through ``skeleton``, which folds every confusable shape to
+one letter, so ``Arnoxici1lin`` and ``amoxicillin`` look alike.
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ def clean_line(text: str) -> str:
     text = _NUMBERISH.sub(_digits, text)
     text = _LONE_ONE.sub("1", text)
     text = re.sub(r"\b([qQ])\s?(\d{1,2})\s?[bn]\b", r"\1\2h", text)  # q8b: an h read as b
+    text = re.sub(r"\b0(\d{1,2})\s?[hH]\b", r"Q\1H", text)  # 012H: a Q read as 0
+    text = re.sub(r"\b([qQ])[^\x00-\x7f]\s?(?=\d{1,2}\s?[hH]\b)", r"\1", text)  # qé8h
+    text = re.sub(r"\b(every)(?=\d)", r"\1 ", text)  # every8hours
+    text = re.sub(r"\b(once|twice|thrice)a(day|week)\b", r"\1 a \2", text)  # twiceaday
+    text = re.sub(r"\b(tabs?|tablets?|caps?|capsules?)(?=[A-Z]{2,3}\b)", r"\1 ", text)  # tabletBD
     for pattern, unit in _UNIT_FIXES:
         text = pattern.sub(unit, text)
     text = re.sub(r"(?<=\d)(?=(?:mg|mcg|ml|g|iu|IU|%)\b)", " ", text)  # 500mg → 500 mg

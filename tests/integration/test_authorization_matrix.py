@@ -244,6 +244,36 @@ def prescription(status: PrescriptionStatus) -> Target:
     return build
 
 
+def owned_prescription(status: PrescriptionStatus) -> Target:
+    """A prescription in ``status`` that the caller owns (``own``: a patient's own record of a
+    scanned paper prescription, Alice's; a doctor's own, Alice's by Chantha), or their
+    counterpart owns (Alice's by Chantha for Alice; Alice's own record for Chantha), or a
+    stranger owns (Borey's own record for a patient, Borey's by Dararith otherwise)."""
+
+    async def build(world: World, role: Role, relation: str) -> str | None:
+        cast = world.cast
+        pairs = {
+            (Role.PATIENT, OWN): (cast.alice, None),
+            (Role.PATIENT, CONNECTED): (cast.alice, cast.chantha),
+            (Role.PATIENT, UNRELATED): (cast.borey, None),
+            (Role.DOCTOR, OWN): (cast.alice, cast.chantha),
+            (Role.DOCTOR, CONNECTED): (cast.alice, None),
+            (Role.DOCTOR, UNRELATED): (cast.borey, cast.dararith),
+            (Role.ADMIN, UNRELATED): (cast.borey, cast.dararith),
+        }
+        pair = pairs.get((role, relation))
+        if pair is None:
+            return None
+        patient, doctor = pair
+        return str(
+            await add_prescription(
+                world.services, patient.id, doctor.id if doctor else None, status
+            )
+        )
+
+    return build
+
+
 async def webhook_provider(world: World, role: Role, relation: str) -> str | None:
     """The provider in a webhook's path: the same for everyone (the signature is the check)."""
     return "bakong"
@@ -506,7 +536,8 @@ FILE_READ_WITH_ADMIN = grid(patient="2xx -- 404", doctor="-- 2xx 404", admin="--
 
 # a prescription: read by its patient and their connected doctors; written by its prescriber
 PRESCRIPTION_READ = grid(patient="2xx -- 404", doctor="2xx 2xx 404", admin="-- -- 403")
-PRESCRIBER = grid(patient="403 -- 403", doctor="2xx 404 404", admin="-- -- 403")
+# written by its owner: the prescribing doctor, or the patient for their own scanned paper
+PRESCRIBER = grid(patient="2xx 404 404", doctor="2xx 404 404", admin="-- -- 403")
 DOSE_MARK = grid(patient="2xx -- 404", doctor="-- 403 403", admin="-- -- 403")
 
 ROWS: tuple[Row, ...] = (
@@ -577,13 +608,13 @@ ROWS: tuple[Row, ...] = (
     Row("GET", f"{API}/prescriptions/{{id}}/history", "prescription.read", PRESCRIPTION_READ,
         target=prescription(PrescriptionStatus.DRAFT)),
     Row("PATCH", f"{API}/prescriptions/{{id}}", "prescription.write", PRESCRIBER,
-        target=prescription(PrescriptionStatus.DRAFT), body=edited_items),
+        target=owned_prescription(PrescriptionStatus.DRAFT), body=edited_items),
     Row("POST", f"{API}/prescriptions/{{id}}/activate", "prescription.write", PRESCRIBER,
-        target=prescription(PrescriptionStatus.DRAFT)),
+        target=owned_prescription(PrescriptionStatus.DRAFT)),
     Row("POST", f"{API}/prescriptions/{{id}}/complete", "prescription.write", PRESCRIBER,
-        target=prescription(PrescriptionStatus.ACTIVE)),
+        target=owned_prescription(PrescriptionStatus.ACTIVE)),
     Row("POST", f"{API}/prescriptions/{{id}}/cancel", "prescription.write", PRESCRIBER,
-        target=prescription(PrescriptionStatus.DRAFT)),
+        target=owned_prescription(PrescriptionStatus.DRAFT)),
     Row("GET", f"{API}/patients/{{id}}/doses", "dose.list",
         grid(patient="2xx 404 404", doctor="404 2xx 404", admin="403 -- 403"),
         target=patient_record),
@@ -635,7 +666,7 @@ ROWS: tuple[Row, ...] = (
     Row("GET", f"{API}/scans/{{id}}/content", "scan.read", FILE_READ, target=scan),
     Row("GET", f"{API}/scans/{{id}}/reading", "scan.read", FILE_READ, target=read_scan),
     Row("POST", f"{API}/scans/{{id}}/confirm", "scan.confirm",
-        grid(patient="403 -- 403", doctor="-- 422 404", admin="-- -- 403"),
+        grid(patient="422 -- 404", doctor="-- 422 404", admin="-- -- 403"),
         target=read_scan, body=scan_confirmation),
     Row("DELETE", f"{API}/scans/{{id}}", "scan.delete",
         grid(patient="2xx -- 404", doctor="-- 403 403", admin="-- -- 403"), target=scan),

@@ -29,6 +29,7 @@ from domain.phi.columns import (
     LOOKUP_KEY,
     PATIENT_CLINICAL_NOTES,
     PATIENT_DATE_OF_BIRTH,
+    PRESCRIPTION_PRESCRIBER,
     RECORD_DESCRIPTION,
     SEALED_COLUMNS,
     UPLOAD_DETAILS,
@@ -142,7 +143,8 @@ async def old_key_cast(services) -> Cast:
 
 
 async def prescribe_and_skip(services, cast: Cast) -> None:
-    """A prescription's item details, a skipped dose's reason and a batch's items: sealed."""
+    """A prescription's item details, a skipped dose's reason, a batch's items and a scanned
+    prescription's prescriber as printed: sealed."""
     dose_id = await add_dose(services, cast.alice.id, cast.chantha.id, timedelta(minutes=-5))
     async with services.uow() as uow:
         await uow.doses.mark_skipped(dose_id, DoseEventKind.SKIPPED, "Nausea", services.clock.now())
@@ -153,6 +155,8 @@ async def prescribe_and_skip(services, cast: Cast) -> None:
             dose_form="tablet", frequency="OD", start_date=item.starts_on, duration_days=3,
         )], False, services.clock.now())  # fmt: skip
         await uow.prescription_batches.add(batch)
+    # as a doctor's confirmation of a scan keeps it
+    await seal_extra(services, PRESCRIPTION_PRESCRIBER, prescription.id, "Dr. Sok Dara")
 
 
 async def record_vital(services, patient_id: uuid.UUID) -> None:
@@ -268,6 +272,7 @@ async def test_rows_under_the_old_key_are_resealed_under_the_active_one(
             "email_messages.data": 1,
             "notices.data": 1,
             "prescription_items.details": 1,
+            "prescriptions.prescriber": 1,
             "doses.reason": 1,
             "prescription_batches.items": 1,
             "vital_readings.measurement": 1,
@@ -327,6 +332,7 @@ async def test_each_batch_is_audited_with_table_and_column(
         ("vital_readings", ("measurement",)),
         ("notices", ("data",)),
         ("prescription_items", ("details",)),
+        ("prescriptions", ("prescriber",)),
         ("doses", ("reason",)),
         ("prescription_batches", ("items",)),
         ("webhook_deliveries", ("body",)),

@@ -1,7 +1,9 @@
 """Reading a scan end to end on the real embedded engine: upload → scan.store → scan.read
 (enqueued with the stored scan) → the reading, sealed at rest, reviewed through the API.
 A blank page is a reading that found nothing; an engine that is down is retried, then
-fails the job visibly."""
+fails the job visibly. The draft confirmed: by a connected doctor, their prescription; by
+the patient, their own record of the paper prescription (no doctor, the prescriber as
+printed), which they activate themselves."""
 
 from __future__ import annotations
 
@@ -13,10 +15,18 @@ from PIL import Image
 from domain.jobs.model import JobStatus
 from domain.scans.ports import OcrUnavailable
 from tests.support.api import assert_problem
+from tests.support.medicines import seeded_medicine
+from tests.support.pdfs import png_image
 from tests.support.prescription_images import sample
 from tests.support.records import job_id_of
 from tests.support.rows import audit_events, rows
-from tests.support.scans import reading_job_of, run_scan_read, store_scan, upload_scan
+from tests.support.scans import (
+    add_read_scan,
+    reading_job_of,
+    run_scan_read,
+    store_scan,
+    upload_scan,
+)
 
 
 @pytest.fixture
@@ -93,10 +103,6 @@ async def test_a_prescription_is_read_into_a_draft_a_connected_doctor_reviews(
         }
         for item in draft["items"]
     ]
-    by_patient = await api.post(
-        f"/api/v1/scans/{scan_id}/confirm", headers=cast.alice.headers, json={"items": items}
-    )
-    assert_problem(by_patient, 403)
     confirmed = await api.post(
         f"/api/v1/scans/{scan_id}/confirm", headers=cast.chantha.headers, json={"items": items}
     )
@@ -104,6 +110,8 @@ async def test_a_prescription_is_read_into_a_draft_a_connected_doctor_reviews(
     prescription = confirmed.json()
     assert prescription["status"] == "draft"
     assert prescription["doctorId"] == str(cast.chantha.id)
+    assert prescription["source"] == "scan"
+    assert prescription["prescriberAsPrinted"] == sample(1).prescriber  # as read
     assert [i["schedule"]["notation"] for i in prescription["items"]] == [
         t.notation for t in sample(1).items
     ]
@@ -169,3 +177,119 @@ async def test_a_stranger_cannot_see_the_reading(api, platform, cast, settings):
     response = await api.get(f"/api/v1/scans/{scan_id}/reading", headers=cast.dararith.headers)
 
     assert_problem(response, 404)
+
+
+def _item(medicine_id: str, today: str, **changes) -> dict:
+    return {
+        "medicineId": medicine_id,
+        "strength": "500 mg",
+        "doseAmount": "1",
+        "doseForm": "tablet",
+        "frequency": "BID",
+        "startDate": today,
+        "durationDays": 5,
+    } | changes
+
+
+async def test_a_patient_confirms_their_own_scan_into_a_record_they_activate(
+    api, platform, cast, settings
+):
+    scan_id = await add_read_scan(platform, cast.alice.id, png_image(), prescriber="Dr. Sok Dara")
+    paracetamol = await seeded_medicine(platform, "paracetamol")
+    today = platform.clock.now().date().isoformat()
+    body = {"items": [_item(paracetamol, today)], "prescriberAsPrinted": "Dr. Sok Dara, MD"}
+
+    confirmed = await api.post(
+        f"/api/v1/scans/{scan_id}/confirm", headers=cast.alice.headers, json=body
+    )
+
+    assert confirmed.status_code == 201, confirmed.text
+    prescription = confirmed.json()
+    assert prescription["status"] == "draft"
+    assert prescription["source"] == "scan"
+    assert prescription["doctorId"] is None  # no doctor of ours wrote it
+    assert prescription["prescriberAsPrinted"] == "Dr. Sok Dara, MD"
+    # the printed name is sealed at rest, bound to the prescription
+    [row] = rows(
+        settings.database_url,
+        "SELECT doctor_id, source, prescriber_sealed FROM prescriptions WHERE id = %s",
+        (prescription["id"],),
+    )
+    assert (row["doctor_id"], row["source"]) == (None, "scan")
+    assert b"Sok Dara" not in bytes(row["prescriber_sealed"])
+    [reading] = rows(
+        settings.database_url,
+        "SELECT prescription_id FROM scan_readings WHERE scan_id = %s",
+        (scan_id,),
+    )
+    assert str(reading["prescription_id"]) == prescription["id"]
+    assert len(audit_events(settings.database_url, "scan.confirm")) == 1
+    # confirmed once: the connected doctor's confirmation comes too late
+    again = await api.post(
+        f"/api/v1/scans/{scan_id}/confirm",
+        headers=cast.chantha.headers,
+        json={"items": body["items"]},
+    )
+    assert_problem(again, 409)
+
+    # the patient owns it: the connected doctor reads it but does not activate it
+    url = f"/api/v1/prescriptions/{prescription['id']}"
+    seen = await api.get(url, headers=cast.chantha.headers)
+    assert seen.status_code == 200 and seen.json()["source"] == "scan"
+    assert_problem(await api.post(f"{url}/activate", headers=cast.chantha.headers), 404)
+    activated = await api.post(f"{url}/activate", headers=cast.alice.headers)
+    assert activated.status_code == 200, activated.text
+    assert activated.json()["status"] == "active"
+    # doses scheduled as for any prescription; no "your doctor shared" e-mail to herself
+    doses = await api.get(f"/api/v1/patients/{cast.alice.id}/doses", headers=cast.alice.headers)
+    assert doses.status_code == 200, doses.text
+    assert {dose["prescriptionId"] for dose in doses.json()["items"]} == {prescription["id"]}
+    assert rows(settings.database_url, "SELECT id FROM jobs WHERE kind = 'email.send'") == []
+    cancelled = await api.post(f"{url}/cancel", headers=cast.alice.headers)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+
+async def test_the_printed_prescriber_is_kept_as_read_unless_the_confirmer_says(
+    api, platform, cast, settings
+):
+    paracetamol = await seeded_medicine(platform, "paracetamol")
+    today = platform.clock.now().date().isoformat()
+    as_read = await add_read_scan(platform, cast.alice.id, png_image(), prescriber="Dr. Lim Bora")
+    none_legible = await add_read_scan(
+        platform, cast.alice.id, png_image(), prescriber="Dr. Lim Bora"
+    )
+    # bad items: 422 naming the item, nothing written, the draft still open
+    refused = await api.post(
+        f"/api/v1/scans/{as_read}/confirm",
+        headers=cast.alice.headers,
+        json={"items": [_item(paracetamol, today, frequency="now and then")]},
+    )
+    assert_problem(refused, 422)
+    assert rows(settings.database_url, "SELECT id FROM prescriptions") == []
+
+    kept = await api.post(
+        f"/api/v1/scans/{as_read}/confirm",
+        headers=cast.alice.headers,
+        json={"items": [_item(paracetamol, today)]},
+    )
+    blank = await api.post(
+        f"/api/v1/scans/{none_legible}/confirm",
+        headers=cast.alice.headers,
+        json={"items": [_item(paracetamol, today)], "prescriberAsPrinted": "  "},
+    )
+    by_doctor = await api.post(
+        f"/api/v1/scans/{await add_read_scan(platform, cast.alice.id, png_image())}/confirm",
+        headers=cast.chantha.headers,
+        json={"items": [_item(paracetamol, today)]},
+    )
+
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["prescriberAsPrinted"] == "Dr. Lim Bora"
+    assert blank.status_code == 201, blank.text
+    assert blank.json()["prescriberAsPrinted"] is None
+    assert by_doctor.status_code == 201, by_doctor.text
+    assert (by_doctor.json()["doctorId"], by_doctor.json()["source"]) == (
+        str(cast.chantha.id),
+        "scan",
+    )
+    assert by_doctor.json()["prescriberAsPrinted"] is None  # none was read, none given

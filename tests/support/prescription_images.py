@@ -1,7 +1,11 @@
 """A seeded corpus of prescription images with their ground truth: Pillow renders a clinic's
-page in a Debian font (DejaVu, Liberation), in one of three layouts (free lines, a table, a
-header-and-signature letter), optionally degraded (rotation up to 5°, blur, noise, dim
-light, JPEG compression) or as a one-page PDF. The same seed gives the same image."""
+page in one of nine DejaVu faces (sans, serif, mono, condensed, oblique, bold), in one of
+four layouts (free lines, a table, a header-and-signature letter, dashed bullets), with
+varied notations (generic or brand names, "500 mg" / "500mg" / upper case, "1 tab" / "one
+tab" / "1/2 tab", OD BID TDS QDS q6h 1-0-1 b.i.d. nocte "every 8 hours", "x 7 days" "for 2
+weeks" "x 5/7"), optionally degraded (rotation up to 5°, blur, noise, dim and uneven light,
+JPEG compression) or as a one-page PDF (every other one a degraded scan). The same seed
+gives the same image on any machine with Debian's fonts-dejavu-core and -extra."""
 
 from __future__ import annotations
 
@@ -12,56 +16,85 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
+_DEJAVU = "/usr/share/fonts/truetype/dejavu/"
 FONTS = [
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf",
+    _DEJAVU + name
+    for name in (
+        "DejaVuSans.ttf",
+        "DejaVuSerif.ttf",
+        "DejaVuSansMono.ttf",
+        "DejaVuSansCondensed.ttf",
+        "DejaVuSerifCondensed.ttf",
+        "DejaVuSans-Oblique.ttf",
+        "DejaVuSerif-Italic.ttf",
+        "DejaVuSans-Bold.ttf",
+        "DejaVuSerifCondensed-Bold.ttf",
+    )
 ]
-LAYOUTS = ("lines", "table", "letter")
+LAYOUTS = ("lines", "table", "letter", "bullets")
 
 
 @dataclass(frozen=True)
 class Truth:
-    """One item as the doctor meant it."""
+    """One item as the doctor meant it, and how it was printed."""
 
     generic: str
     strength: str  # as the catalogue spells it
-    printed: str  # "Amoxicillin 500 mg"
-    dose: str  # "1"
+    printed: str  # "Amoxicillin 500 mg", "AMOXIL 500MG"
+    dose: str  # "1", "1/2"
     dose_word: str  # "cap"
     frequency: str  # as printed
     notation: str
     duration_days: str | None
     printed_duration: str
+    printed_dose: str = ""  # "one", "1/2"; the dose itself when empty
+
+    @property
+    def sig_dose(self) -> str:
+        return f"{self.printed_dose or self.dose} {self.dose_word}"
 
 
-# (generic, catalogue strength, printed name and strength, dose, dose word)
+# (generic, catalogue strength, printed names (generic first, then brands), form)
 MEDICINES = [
-    ("amoxicillin", "500 mg", "Amoxicillin 500 mg", "1", "cap"),
-    ("paracetamol", "500 mg", "Paracetamol 500 mg", "2", "tabs"),
-    ("metformin", "850 mg", "Metformin 850 mg", "1", "tab"),
-    ("amlodipine", "5 mg", "Amlodipine 5 mg", "1", "tab"),
-    ("omeprazole", "20 mg", "Omeprazole 20 mg", "1", "cap"),
-    ("ibuprofen", "400 mg", "Ibuprofen 400 mg", "1", "tab"),
-    ("ciprofloxacin", "500 mg", "Ciprofloxacin 500 mg", "1", "tab"),
-    ("atorvastatin", "20 mg", "Atorvastatin 20 mg", "1", "tab"),
-    ("losartan", "50 mg", "Losartan 50 mg", "1", "tab"),
-    ("azithromycin", "500 mg", "Azithromycin 500 mg", "1", "tab"),
-    ("doxycycline", "100 mg", "Doxycycline 100 mg", "1", "cap"),
-    ("furosemide", "40 mg", "Furosemide 40 mg", "1", "tab"),
-    ("cefalexin", "500 mg", "Cefalexin 500 mg", "1", "cap"),
-    ("metronidazole", "400 mg", "Metronidazole 400 mg", "1", "tab"),
-    ("clopidogrel", "75 mg", "Clopidogrel 75 mg", "1", "tab"),
+    ("amoxicillin", "500 mg", ("Amoxicillin", "Amoxil"), "capsule"),
+    ("paracetamol", "500 mg", ("Paracetamol", "Panadol"), "tablet"),
+    ("metformin", "850 mg", ("Metformin", "Glucophage"), "tablet"),
+    ("amlodipine", "5 mg", ("Amlodipine", "Norvasc"), "tablet"),
+    ("omeprazole", "20 mg", ("Omeprazole", "Losec"), "capsule"),
+    ("ibuprofen", "400 mg", ("Ibuprofen", "Brufen"), "tablet"),
+    ("ciprofloxacin", "500 mg", ("Ciprofloxacin", "Ciproxin"), "tablet"),
+    ("atorvastatin", "20 mg", ("Atorvastatin", "Lipitor"), "tablet"),
+    ("losartan", "50 mg", ("Losartan", "Cozaar"), "tablet"),
+    ("azithromycin", "500 mg", ("Azithromycin", "Zithromax"), "tablet"),
+    ("doxycycline", "100 mg", ("Doxycycline", "Vibramycin"), "capsule"),
+    ("furosemide", "40 mg", ("Furosemide", "Lasix"), "tablet"),
+    ("cefalexin", "500 mg", ("Cefalexin", "Keflex"), "capsule"),
+    ("metronidazole", "400 mg", ("Metronidazole", "Flagyl"), "tablet"),
+    ("clopidogrel", "75 mg", ("Clopidogrel", "Plavix"), "tablet"),
+    ("enalapril", "10 mg", ("Enalapril", "Renitec"), "tablet"),
+    ("bisoprolol", "5 mg", ("Bisoprolol", "Concor"), "tablet"),
+    ("simvastatin", "40 mg", ("Simvastatin", "Zocor"), "tablet"),
+    ("glibenclamide", "5 mg", ("Glibenclamide", "Daonil"), "tablet"),
+    ("loratadine", "10 mg", ("Loratadine", "Claritin"), "tablet"),
+    ("prednisolone", "5 mg", ("Prednisolone",), "tablet"),
+    ("fluconazole", "150 mg", ("Fluconazole", "Diflucan"), "capsule"),
 ]
+DOSE_WORDS = {"tablet": ("tab", "tabs", "tablet"), "capsule": ("cap", "caps", "capsule")}
+# (as printed, the dose it means)
+DOSES = [("1", "1"), ("1", "1"), ("2", "2"), ("one", "1"), ("two", "2"), ("1/2", "1/2")]
 FREQUENCIES = [("TID", "TID"), ("BID", "BID"), ("OD", "OD"), ("QID", "QID"),
                ("1-0-1", "1-0-1"), ("q8h", "Q8H"), ("twice a day", "BID"),
-               ("once daily", "OD"), ("1-1-1", "1-1-1")]  # fmt: skip
+               ("once daily", "OD"), ("1-1-1", "1-1-1"), ("b.i.d.", "BID"), ("TDS", "TID"),
+               ("BD", "BID"), ("QDS", "QID"), ("q6h", "Q6H"), ("every 8 hours", "Q8H"),
+               ("three times a day", "TID"), ("nocte", "OD"), ("t.i.d.", "TID"),
+               ("1-0-0", "1-0-0"), ("Q12H", "Q12H")]  # fmt: skip
 DURATIONS = [("x 7 days", "7"), ("for 5 days", "5"), ("x 14 days", "14"), ("x 30 days", "30"),
-             ("for 10 days", "10"), ("", None)]  # fmt: skip
+             ("for 10 days", "10"), ("", None), ("for 2 weeks", "14"), ("x 1 week", "7"),
+             ("x 5/7", "5"), ("x 10 days", "10")]  # fmt: skip
 DOCTORS = ["Dr. Sok Dara", "Dr. Chea Sophal", "Dr. Lim Bora", "Dr. Keo Malis"]
 PATIENTS = ["Chan Vannak", "Heng Srey Pov", "Mao Rithy", "Ouk Sreymom"]
+CLINICS = ["Sunrise Medical Clinic  -  Phnom Penh", "Angkor Family Practice, Siem Reap",
+           "Mekong Health Centre - Kampong Cham"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -79,11 +112,21 @@ class Sample:
 def _items(rng: random.Random) -> tuple[Truth, ...]:
     chosen = rng.sample(MEDICINES, rng.randint(1, 4))
     items = []
-    for generic, strength, printed, dose, word in chosen:
+    for generic, strength, names, form in chosen:
+        name = rng.choice(names)
+        amount, unit = strength.split()
+        printed_strength = rng.choice((f"{amount} {unit}", f"{amount}{unit}"))
+        printed = f"{name} {printed_strength}"
+        if rng.random() < 0.25:
+            printed = printed.upper()
+        printed_dose, dose = rng.choice(DOSES if form == "tablet" else DOSES[:-1])
+        word = rng.choice(DOSE_WORDS[form])
         frequency, notation = rng.choice(FREQUENCIES)
         printed_duration, days = rng.choice(DURATIONS)
-        items.append(Truth(generic, strength, printed, dose, word, frequency, notation, days,
-                           printed_duration))  # fmt: skip
+        items.append(
+            Truth(generic, strength, printed, dose, word, frequency, notation, days,
+                  printed_duration, printed_dose if printed_dose != dose else "")
+        )  # fmt: skip
     return tuple(items)
 
 
@@ -93,14 +136,24 @@ def _render(rng: random.Random, layout: str, items: tuple[Truth, ...], doctor: s
     size = rng.randint(26, 34)
     font = ImageFont.truetype(font_path, size)
     bold = ImageFont.truetype(font_path, size + 6)
-    image = Image.new("RGB", (1400, 1000 + 70 * len(items)), (252, 252, 248))
+    # a table's columns as wide as their widest cell: no cell runs into the next
+    cells = [("Medicine", "Dose", "Frequency", "Duration")] + [
+        (item.printed, item.sig_dose, item.frequency,
+         item.printed_duration.replace("x ", "").replace("for ", ""))
+        for item in items
+    ]  # fmt: skip
+    xs = [70]
+    for column in range(3):
+        xs.append(xs[-1] + 50 + int(max(font.getlength(row[column]) for row in cells)))
+    width = max(1400, xs[-1] + int(max(font.getlength(row[3]) for row in cells)) + 70)
+    image = Image.new("RGB", (width, 1000 + 70 * len(items)), (252, 252, 248))
     draw = ImageDraw.Draw(image)
     y = 50
 
     def line(text: str, x: int = 70, use: ImageFont.FreeTypeFont = font) -> None:
         draw.text((x, y), text, fill=(20, 20, 30), font=use)
 
-    line("Sunrise Medical Clinic  -  Phnom Penh", use=bold)
+    line(rng.choice(CLINICS), use=bold)
     y += 80
     line(f"{doctor}, MD")
     y += 60
@@ -108,31 +161,26 @@ def _render(rng: random.Random, layout: str, items: tuple[Truth, ...], doctor: s
     line(f"Date: {day:02d}/11/2026", x=850)
     y += 90
     if layout == "table":
-        for x, header in zip(
-            (70, 560, 760, 1020), ("Medicine", "Dose", "Frequency", "Duration"), strict=True
-        ):
+        for x, header in zip(xs, cells[0], strict=True):
             line(header, x=x)
         y += 55
-        draw.line((70, y - 8, 1330, y - 8), fill=(90, 90, 90), width=2)
-        for item in items:
-            line(item.printed, x=70)
-            line(f"{item.dose} {item.dose_word}", x=560)
-            line(item.frequency, x=760)
-            line(item.printed_duration.replace("x ", "").replace("for ", ""), x=1020)
+        draw.line((70, y - 8, width - 70, y - 8), fill=(90, 90, 90), width=2)
+        for row in cells[1:]:
+            for x, cell in zip(xs, row, strict=True):
+                line(cell, x=x)
             y += 65
     else:
         line("Rx", use=bold)
         y += 70
         for number, item in enumerate(items, start=1):
+            sig = f"{item.sig_dose} {item.frequency} {item.printed_duration}".strip()
             if layout == "letter":
                 line(f"{number}. {item.printed}")
                 y += 50
-                line(
-                    f"Sig: {item.dose} {item.dose_word} {item.frequency} {item.printed_duration}",
-                    x=120,
-                )
+                line(f"Sig: {sig}", x=120)
+            elif layout == "bullets":
+                line(f"- {item.printed}  -  {sig}")
             else:
-                sig = f"{item.dose} {item.dose_word} {item.frequency} {item.printed_duration}"
                 line(f"{number}. {item.printed} {sig}")
             y += 70
     y += 60
@@ -146,6 +194,11 @@ def _degrade(rng: random.Random, image: Image.Image) -> Image.Image:
     image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.3)))
     image = ImageEnhance.Brightness(image).enhance(rng.uniform(0.65, 0.95))
     image = ImageEnhance.Contrast(image).enhance(rng.uniform(0.6, 0.9))
+    # uneven light: a shadow falling across the page from one side
+    shade = Image.linear_gradient("L").rotate(rng.choice((0, 90, 180, 270)))
+    depth = rng.uniform(0.2, 0.45)
+    shade = shade.resize(image.size).point(lambda v: 255 - int(v * depth))
+    image = Image.composite(image, Image.new("RGB", image.size, (0, 0, 0)), shade)
     noise = Image.effect_noise(image.size, rng.uniform(10, 30)).convert("RGB")
     return Image.blend(image, noise, rng.uniform(0.05, 0.15))
 
@@ -182,12 +235,13 @@ def sample(
     )
 
 
-def corpus(clean: int = 60, degraded: int = 40, pdfs: int = 4) -> list[Sample]:
-    """The labelled corpus: ``clean`` + ``degraded`` images and ``pdfs`` one-page PDFs."""
+def corpus(clean: int = 60, degraded: int = 50, pdfs: int = 6) -> list[Sample]:
+    """The labelled corpus: ``clean`` PNGs, ``degraded`` JPEGs and ``pdfs`` one-page PDFs,
+    every other PDF a degraded scan (116 pages by default)."""
     return (
         [sample(seed) for seed in range(clean)]
         + [sample(1000 + seed, degraded=True) for seed in range(degraded)]
-        + [sample(2000 + seed, pdf=True) for seed in range(pdfs)]
+        + [sample(2000 + seed, pdf=True, degraded=seed % 2 == 1) for seed in range(pdfs)]
     )
 
 

@@ -10,6 +10,7 @@ from domain.adapters.bootstrap import Services
 from domain.doses.model import Dose, DoseStatus
 from domain.prescriptions.model import (
     ItemInput,
+    PrescriptionSource,
     PrescriptionStatus,
     checked_items,
     new_prescription,
@@ -20,10 +21,11 @@ from tests.support.medicines import seeded_medicine
 async def add_prescription(
     services: Services,
     patient_id: uuid.UUID,
-    doctor_id: uuid.UUID,
+    doctor_id: uuid.UUID | None,
     status: PrescriptionStatus = PrescriptionStatus.DRAFT,
 ) -> uuid.UUID:
-    """A week of paracetamol 500 mg TID, from today, in ``status``."""
+    """A week of paracetamol 500 mg TID, from today, in ``status``; with no doctor, the
+    patient's own record of a scanned paper prescription (by "Dr. Sok Dara", as printed)."""
     medicine = uuid.UUID(await seeded_medicine(services, "paracetamol"))
     now = datetime.now(UTC)
     item = ItemInput(
@@ -38,7 +40,12 @@ async def add_prescription(
     async with services.uow() as uow:
         medicines = await uow.medicines.many([medicine])
         prescription = new_prescription(
-            patient_id, doctor_id, checked_items([item], medicines, now.date()), now
+            patient_id,
+            doctor_id,
+            checked_items([item], medicines, now.date()),
+            now,
+            source=PrescriptionSource.MANUAL if doctor_id else PrescriptionSource.SCAN,
+            printed_prescriber=None if doctor_id else "Dr. Sok Dara",
         )
         await uow.prescriptions.add(prescription)
         if status is not PrescriptionStatus.DRAFT:

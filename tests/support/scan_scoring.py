@@ -44,22 +44,33 @@ class Score:
     lines: int = 0
     exact_lines: int = 0
 
-    def add(self, sample: Sample, parsed: ParsedPrescription) -> None:
+    def add(self, sample: Sample, parsed: ParsedPrescription) -> list[str]:
+        """Count the sample's fields; returns what was read wrong, for a person to look at."""
         by_medicine = {item.medicine.name: item for item in parsed.items}
+        misses = []
         for item in parsed.items:
             for name in FIELDS:
                 self.given[name] += _value(item, name) is not None
+            if item.medicine.name not in {truth.generic for truth in sample.items}:
+                misses.append(f"extra item {item.medicine.name!r} from {item.line!r}")
         for truth in sample.items:
             found = by_medicine.get(truth.generic)
             exact = found is not None
+            if found is None:
+                misses.append(f"no item for {truth.printed!r}")
             for name in FIELDS:
                 wanted = _truth(truth, name)
                 self.expected[name] += wanted is not None
                 ok = found is not None and _value(found, name) == wanted
                 self.right[name] += ok and wanted is not None
                 exact = exact and ok
+                if found is not None and not ok:
+                    misses.append(
+                        f"{name}: wanted {wanted!r}, read {_value(found, name)!r} in {found.line!r}"
+                    )
             self.lines += 1
             self.exact_lines += exact
+        return misses
 
     def f1(self, name: str) -> tuple[float, float, float]:
         precision = self.right[name] / self.given[name] if self.given[name] else 0.0

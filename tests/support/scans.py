@@ -91,18 +91,22 @@ def reading_job_of(database_url: str, scan_id: str) -> uuid.UUID:
     return row["id"]
 
 
-async def add_read_scan(services: Services, patient_id: uuid.UUID, image: bytes) -> str:
-    """A stored scan of ``patient_id`` and its reading (a draft that found nothing)."""
+async def add_read_scan(
+    services: Services, patient_id: uuid.UUID, image: bytes, *, prescriber: str | None = None
+) -> str:
+    """A stored scan of ``patient_id`` and its reading (a draft that found no item; the
+    ``prescriber`` printed, when given)."""
     from domain.scans.model import Field, ParsedPrescription, ScanReading
 
     scan_id = await add_scan(services, patient_id, image)
     nothing = Field.missing()
+    printed = Field.found(prescriber, 0.95, prescriber) if prescriber else nothing
     reading = ScanReading(
         scan_id=scan_id,
         patient_id=str(patient_id),
         engine="embedded",
         lines=(),
-        draft=ParsedPrescription(items=(), prescriber=nothing, patient_name=nothing, date=nothing),
+        draft=ParsedPrescription(items=(), prescriber=printed, patient_name=nothing, date=nothing),
         created_at=datetime.now(UTC).isoformat(),
     )
     async with services.uow() as uow:

@@ -27,7 +27,14 @@ from domain.policies import Access, policy_named
 from domain.prescriptions import batch, lifecycle, reading, time_zone, writing
 from domain.prescriptions import ports as prescription_ports
 from domain.prescriptions.batch_run import BatchPayload, prescribe_batch
-from domain.prescriptions.model import ItemInput, PrescriptionStatus
+from domain.prescriptions.model import (
+    ItemInput,
+    PrescriptionSource,
+    PrescriptionStatus,
+    checked_items,
+    new_prescription,
+    prescriber_as_printed,
+)
 from tests.fakes import medication
 from tests.fakes.medication import MedicationWorld
 
@@ -318,3 +325,37 @@ async def test_the_catalogue_is_kept_by_admins(world) -> None:
             interactions.record_interaction, admin, "medicine.write", added.id, uuid.uuid4(),
             Severity.MINOR, "n",
         )  # fmt: skip
+
+
+async def test_a_patients_own_scanned_prescription_is_theirs_to_write(world, people) -> None:
+    """No doctor of ours wrote it: the patient activates it (doses made, no e-mail to
+    herself); her connected doctor reads it but does not write it."""
+    patient, doctor, _ = people
+    drug = medicine(world, "paracetamol")
+    now = world.clock.now()
+    items = checked_items([item(drug.id)], {drug.id: drug}, now.date())
+    own = new_prescription(
+        uid(patient), None, items, now, source=PrescriptionSource.SCAN,
+        printed_prescriber="Dr. Sok Dara",
+    )  # fmt: skip
+    world.uow.database.table("prescriptions")[own.id] = own
+
+    with pytest.raises(NotFound):
+        await world.run(lifecycle.activate_prescription, doctor, "prescription.write", own.id)
+    active = await world.run(lifecycle.activate_prescription, patient, "prescription.write", own.id)
+
+    assert active.prescription.status is PrescriptionStatus.ACTIVE
+    assert active.prescription.doctor_id is None
+    assert len(world.doses()) == 6
+    assert world.uow.database.table("emails") == {}
+    read = await world.run(reading.get_prescription, doctor, "prescription.read", own.id)
+    assert read.source is PrescriptionSource.SCAN and read.prescriber_as_printed == "Dr. Sok Dara"
+
+
+def test_only_a_scanned_prescription_goes_without_a_doctor() -> None:
+    with pytest.raises(ValueError, match="no prescribing doctor"):
+        new_prescription(uuid.uuid4(), None, (), datetime.now(UTC))
+    assert prescriber_as_printed("  Dr.  Sok   Dara ") == "Dr. Sok Dara"
+    assert prescriber_as_printed("   ") is None
+    with pytest.raises(ValidationFailed):
+        prescriber_as_printed("x" * 201)

@@ -161,6 +161,17 @@ LINES: list[tuple[str, Row]] = [
     ("Enalapril 5 mg 1 tab B1D x l4 days", ("enalapril", "5 mg", "1", "BID", "any", "14")),
     ("Warfarin l mg 1 tab OD", ("warfarin", "1 mg", "1", "OD", "any", None)),
     ("Amlodipine 5 mg 1 tab q8b", ("amlodipine", "5 mg", "1", "Q8H", "any", None)),
+    ("METFORMIN 850MG one tabs 012H 7 days", ("metformin", "850 mg", "1", "Q12H", "any", "7")),
+    ("Flagyl 400 mg one tablet qé8h 5/7", ("metronidazole", "400 mg", "1", "Q8H", "any", "5")),
+    ("Ciproxin 500 mg 1 tablet twiceaday 5/7", ("ciprofloxacin", "500 mg", "1", "BID", "any", "5")),
+    (
+        "Loratadine 10 mg 1 tablet every8hours 10 days",
+        ("loratadine", "10 mg", "1", "Q8H", "any", "10"),
+    ),
+    (
+        "Ciprofloxacin 500 mg one tabletBD 10 days",
+        ("ciprofloxacin", "500 mg", "1", "BID", "any", "10"),
+    ),
     # misspelt or misread names
     ("Arnoxicillin 500 mg 1 cap TID", ("amoxicillin", "500 mg", "1", "TID", "any", None)),
     ("Amoxici1lin 500 mg 1 cap TID", ("amoxicillin", "500 mg", "1", "TID", "any", None)),

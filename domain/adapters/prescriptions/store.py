@@ -1,7 +1,8 @@
 """Prescriptions, their items and history in PostgreSQL, inside the caller's transaction.
 
 An item's details are sealed here (``prescription_items.details``, bound to the item's
-id) and opened when read, so the domain holds them whole. Dates that jobs select on stay
+id) and opened when read, so the domain holds them whole; so is a scanned prescription's
+prescriber as printed (``prescriptions.prescriber``). Dates that jobs select on stay
 in the clear: a prescription's end (``ends_on``) and the patient's time zone are enough
 to find what has ended, without opening anything.
 """
@@ -17,12 +18,13 @@ import msgspec
 from psycopg import AsyncConnection
 
 from domain.adapters.keyset import cursor_after, position_of
-from domain.phi.columns import PRESCRIPTION_ITEM_DETAILS
+from domain.phi.columns import PRESCRIPTION_ITEM_DETAILS, PRESCRIPTION_PRESCRIBER
 from domain.prescriptions.model import (
     Item,
     ItemDetails,
     Prescription,
     PrescriptionEvent,
+    PrescriptionSource,
     PrescriptionStatus,
 )
 from domain.sealing import Cipher, Sealed
@@ -59,6 +61,12 @@ class PgPrescriptionRepository:
             found[row["prescription_id"]].append(self._item(row))
         return found
 
+    def _prescriber(self, row: dict[str, Any]) -> str | None:
+        if row["prescriber_sealed"] is None:
+            return None
+        sealed = Sealed(key_id=row["prescriber_key_id"], blob=bytes(row["prescriber_sealed"]))
+        return self._cipher.open(sealed, PRESCRIPTION_PRESCRIBER.context(row["id"])).decode()
+
     async def _with_items(self, rows: list[dict[str, Any]]) -> list[Prescription]:
         items = await self._items([row["id"] for row in rows])
         return [
@@ -73,6 +81,8 @@ class PgPrescriptionRepository:
                 created_at=row["created_at"],
                 updated_at=row["updated_at"],
                 activated_at=row["activated_at"],
+                source=PrescriptionSource(row["source"]),
+                prescriber_as_printed=self._prescriber(row),
             )
             for row in rows
         ]
@@ -106,11 +116,20 @@ class PgPrescriptionRepository:
         )
 
     async def add(self, prescription: Prescription) -> None:
+        prescriber = (
+            self._cipher.seal(
+                prescription.prescriber_as_printed.encode(),
+                PRESCRIPTION_PRESCRIBER.context(prescription.id),
+            )
+            if prescription.prescriber_as_printed is not None
+            else None
+        )
         await self._conn.execute(
             """
             INSERT INTO prescriptions (id, patient_id, doctor_id, status, starts_on, ends_on,
-                                       created_at, updated_at, activated_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                       created_at, updated_at, activated_at, source,
+                                       prescriber_sealed, prescriber_key_id)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             """,
             (
                 prescription.id,
@@ -122,6 +141,9 @@ class PgPrescriptionRepository:
                 prescription.created_at,
                 prescription.updated_at,
                 prescription.activated_at,
+                prescription.source.value,
+                prescriber.blob if prescriber else None,
+                prescriber.key_id if prescriber else None,
             ),
         )
         await self._insert_items(prescription)
