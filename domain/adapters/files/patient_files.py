@@ -14,6 +14,7 @@ identifiers.
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,13 @@ def _stored_value(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _field_names(row: type[msgspec.Struct]) -> frozenset[str]:
+    """A row struct's field names, once per struct: ``msgspec.structs.fields`` evaluates the
+    annotations on every call (about 0.5 ms), and a repository is built per transaction."""
+    return frozenset(field.name for field in msgspec.structs.fields(row))
+
+
 async def insert_row(conn: AsyncConnection, table: str, columns: dict[str, Any]) -> None:
     """INSERT one row of ``columns`` (names from declarations, values as parameters)."""
     statement = sql.SQL("INSERT INTO {t} ({names}) VALUES ({values})").format(
@@ -55,7 +63,7 @@ class PgPatientFiles:
         self._conn = conn
         self.kind = kind
         self._table = sql.Identifier(kind.table)
-        self._fields = {field.name for field in msgspec.structs.fields(kind.row)}
+        self._fields = _field_names(kind.row)
 
     def from_row(self, row: dict[str, Any]) -> StoredFile:
         values = dict(row)

@@ -8,11 +8,16 @@ is due"; the job's row says everything else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import Iterable
+from typing import Any
 
 import dramatiq
 import redis
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.common import compute_backoff, current_millis, dq_name
+from dramatiq.errors import ConnectionClosed
 
 from domain.jobs.model import Job, actor_name_of
 from domain.setting_values import SettingsError, refusal
@@ -35,13 +40,113 @@ def check_redis_url(url: str) -> None:
         raise SettingsError(refusal("REDIS_URL", f"be {REDIS_URL_FORM}", url)) from None
 
 
+def wake_channel(namespace: str, queue_name: str) -> str:
+    return f"{namespace}:{queue_name}.wake"
+
+
+def _is_delay_queue(queue_name: str) -> bool:
+    return queue_name == dq_name(queue_name.removesuffix(".DQ"))
+
+
+class _WakingConsumer(_RedisConsumer):
+    """A queue's consumer that, when a fetch finds nothing, waits for the queue's wake-up
+    instead of sleeping (Dramatiq's consumer sleeps up to its worker timeout, 1 s, once
+    idle: a job submitted to an idle pool would wait that long).
+
+    The wait is bounded by the same backoff Dramatiq sleeps, so a lost wake-up costs
+    no more than before. Delay queues keep Dramatiq's polling (nothing there is due at
+    once). The subscription is made before the first fetch, so a wake-up published
+    between an empty fetch and the wait is buffered, not missed.
+    """
+
+    def __init__(self, broker: WakingRedisBroker, queue_name: str, prefetch: int, timeout: int):
+        super().__init__(broker, queue_name, prefetch, timeout)
+        self._idle_ms = timeout
+        self._idle_misses = 0
+        self._pubsub: Any = None
+        if not _is_delay_queue(queue_name):
+            self.timeout = 0  # the base class's own sleep; the waiting is done below
+            try:
+                self._pubsub = broker.client.pubsub(ignore_subscribe_messages=True)
+                self._pubsub.subscribe(wake_channel(broker.namespace, queue_name))
+            except redis.ConnectionError as e:
+                raise ConnectionClosed(e) from None
+
+    def __next__(self) -> Any:
+        if self._pubsub is None:
+            return super().__next__()
+        could_fetch = self.outstanding_message_count < self.prefetch
+        message = super().__next__()  # a fetch, no sleep (timeout 0)
+        if message is not None:
+            self._idle_misses = 0
+            return message
+        self._idle_misses, backoff_ms = compute_backoff(
+            self._idle_misses, max_backoff=self._idle_ms
+        )
+        if not could_fetch:  # the prefetch is full: a wake-up would not let us fetch more
+            time.sleep(backoff_ms / 1000)
+            return None
+        try:
+            if self._pubsub.get_message(timeout=backoff_ms / 1000) is not None:
+                while self._pubsub.get_message(timeout=0) is not None:
+                    pass  # one fetch answers every wake-up that has come
+                self._idle_misses = 0
+        except redis.ConnectionError as e:
+            raise ConnectionClosed(e) from None
+        return None
+
+    def close(self) -> None:
+        if self._pubsub is not None:
+            with contextlib.suppress(redis.RedisError):  # a connection already gone
+                self._pubsub.close()
+        super().close()
+
+
+class WakingRedisBroker(RedisBroker):
+    """Dramatiq's RedisBroker, with a wake-up published beside every enqueue (in the same
+    round trip) that idle consumers wait for (``_WakingConsumer``)."""
+
+    consumer_class = _WakingConsumer
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._plain_enqueue = self.do_enqueue
+        self.do_enqueue = self._enqueue_and_wake
+
+    def _enqueue_and_wake(self, queue_name: str, message_id: str, data: bytes) -> Any:
+        if _is_delay_queue(queue_name):
+            return self._plain_enqueue(queue_name, message_id, data)
+        # The arguments of Dramatiq's dispatch script, as RedisBroker._dispatch passes them.
+        args = [
+            "enqueue",
+            current_millis(),
+            queue_name,
+            self.broker_id,
+            self.heartbeat_timeout,
+            self.dead_message_ttl,
+            self._should_do_maintenance("enqueue"),
+            self._max_unpack_size(),
+            message_id,
+            data,
+        ]
+        pipe = self.client.pipeline(transaction=False)
+        pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace, *args)
+        pipe.publish(wake_channel(self.namespace, queue_name), b"")
+        try:
+            result, _ = pipe.execute()
+        except redis.exceptions.NoScriptError:  # Redis restarted: load the script, then wake
+            result = self.scripts["dispatch"](keys=[self.namespace], args=args)
+            self.client.publish(wake_channel(self.namespace, queue_name), b"")
+        return result
+
+
 def build_broker(
     redis_url: str, middleware: Iterable[dramatiq.Middleware] | None = None
 ) -> RedisBroker:
     client = redis.Redis.from_url(
         redis_url, socket_timeout=10.0, socket_connect_timeout=2.0, health_check_interval=30
     )
-    return RedisBroker(
+    return WakingRedisBroker(
         client=client,
         middleware=list(middleware) if middleware is not None else None,
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
