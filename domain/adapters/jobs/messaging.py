@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +20,7 @@ from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import compute_backoff, current_millis, dq_name
 from dramatiq.errors import ConnectionClosed
 
+from domain.adapters.jobs.coalescer import Coalescer
 from domain.jobs.model import Job, actor_name_of
 from domain.setting_values import SettingsError, refusal
 
@@ -113,11 +115,9 @@ class WakingRedisBroker(RedisBroker):
         self._plain_enqueue = self.do_enqueue
         self.do_enqueue = self._enqueue_and_wake
 
-    def _enqueue_and_wake(self, queue_name: str, message_id: str, data: bytes) -> Any:
-        if _is_delay_queue(queue_name):
-            return self._plain_enqueue(queue_name, message_id, data)
-        # The arguments of Dramatiq's dispatch script, as RedisBroker._dispatch passes them.
-        args = [
+    def _enqueue_args(self, queue_name: str, message_id: str, data: bytes) -> list[Any]:
+        """The arguments of Dramatiq's dispatch script, as RedisBroker._dispatch passes them."""
+        return [
             "enqueue",
             current_millis(),
             queue_name,
@@ -129,15 +129,52 @@ class WakingRedisBroker(RedisBroker):
             message_id,
             data,
         ]
+
+    def _enqueue_and_wake(self, queue_name: str, message_id: str, data: bytes) -> Any:
+        if _is_delay_queue(queue_name):
+            return self._plain_enqueue(queue_name, message_id, data)
+        return self._dispatch_all([(queue_name, message_id, data)])[0]
+
+    def _dispatch_all(self, enqueues: list[tuple[str, str, bytes]]) -> list[Any]:
+        """Every enqueue and the wake-up of each ready queue named, in one round trip."""
         pipe = self.client.pipeline(transaction=False)
-        pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace, *args)
-        pipe.publish(wake_channel(self.namespace, queue_name), b"")
+        sha = self.scripts["dispatch"].sha
+        for queue_name, message_id, data in enqueues:
+            pipe.evalsha(sha, 1, self.namespace, *self._enqueue_args(queue_name, message_id, data))
+        woken = {q for q, _, _ in enqueues if not _is_delay_queue(q)}
+        for queue_name in sorted(woken):
+            pipe.publish(wake_channel(self.namespace, queue_name), b"")
         try:
-            result, _ = pipe.execute()
-        except redis.exceptions.NoScriptError:  # Redis restarted: load the script, then wake
-            result = self.scripts["dispatch"](keys=[self.namespace], args=args)
+            return pipe.execute()[: len(enqueues)]
+        except redis.exceptions.NoScriptError:
+            pass  # Redis restarted (a script cache is not kept): load it, then the same one by one
+        results = [
+            self.scripts["dispatch"](
+                keys=[self.namespace], args=self._enqueue_args(queue_name, message_id, data)
+            )
+            for queue_name, message_id, data in enqueues
+        ]
+        for queue_name in sorted(woken):
             self.client.publish(wake_channel(self.namespace, queue_name), b"")
-        return result
+        return results
+
+    def enqueue_many(self, sends: list[tuple[dramatiq.Message, int | None]]) -> None:
+        """``enqueue(message, delay=...)`` for each of ``sends``, in one round trip to Redis
+        (the middleware hooks run for each message as ``enqueue`` runs them)."""
+        prepared: list[tuple[str, dramatiq.Message, int | None]] = []
+        for message, delay in sends:
+            queue_name = message.queue_name
+            message = message.copy(options={"redis_message_id": str(uuid.uuid4())})
+            if delay is not None:
+                queue_name = dq_name(queue_name)
+                message = message.copy(
+                    queue_name=queue_name, options={"eta": current_millis() + delay}
+                )
+            self.emit_before("enqueue", message, delay)
+            prepared.append((queue_name, message, delay))
+        self._dispatch_all([(q, m.options["redis_message_id"], m.encode()) for q, m, _ in prepared])
+        for _, message, delay in prepared:
+            self.emit_after("enqueue", message, delay)
 
 
 def build_broker(
@@ -164,12 +201,33 @@ def message_for(job: Job) -> dramatiq.Message:
     )
 
 
+_Send = tuple[dramatiq.Message, int | None]
+
+
 class DramatiqSender:
-    """Sends job messages through a broker; Redis calls run off the event loop."""
+    """Sends job messages through a broker; Redis calls run off the event loop.
+
+    Sends that come while one is in flight go together in the next: one hop to a
+    thread and one round trip to Redis for all of them (``enqueue_many``), as the job
+    store batches its writes (coalescer.py). A lone send goes at once. A batch that
+    fails fails each of its senders, who leave the job to the relay (``send_quietly``).
+    """
 
     def __init__(self, broker: RedisBroker) -> None:
         self._broker = broker
+        self._sends: Coalescer[_Send, None] = Coalescer(self._send_many, max_in_flight=1)
 
     async def send(self, job: Job, delay_seconds: float = 0.0) -> None:
         delay_ms = int(delay_seconds * 1000) if delay_seconds > 0 else None
-        await asyncio.to_thread(self._broker.enqueue, message_for(job), delay=delay_ms)
+        await self._sends.submit((message_for(job), delay_ms))
+
+    async def _send_many(self, sends: list[_Send]) -> list[None]:
+        await asyncio.to_thread(self._enqueue_many, sends)
+        return [None] * len(sends)
+
+    def _enqueue_many(self, sends: list[_Send]) -> None:
+        if isinstance(self._broker, WakingRedisBroker):
+            self._broker.enqueue_many(sends)
+            return
+        for message, delay in sends:
+            self._broker.enqueue(message, delay=delay)
