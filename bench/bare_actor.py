@@ -9,6 +9,7 @@ state at all.
 from __future__ import annotations
 
 import os
+import time
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
@@ -22,3 +23,10 @@ dramatiq.set_broker(broker)
 @dramatiq.actor(queue_name=QUEUE, max_retries=0)
 def bare_noop() -> None:
     return None
+
+
+@dramatiq.actor(queue_name=QUEUE, max_retries=0)
+def bare_stamp(sent_at: float) -> None:
+    """For bench/idle_latency.py: how long after its send (``time.time()``) it started."""
+    started = time.time()
+    broker.client.rpush("bench:idle:stamps", started - sent_at)

@@ -17,6 +17,7 @@ too, so a blink in the middle of a job costs a pause, not an attempt.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -43,8 +44,25 @@ _held_until: ContextVar[Callable[[], float] | None] = ContextVar("attempt_held_u
 
 async def write_until(write: Callable[[], Awaitable[T]], held_until: Callable[[], float]) -> T:
     """``write()``, retried while the database is unavailable and ``held_until()`` lies ahead;
-    raises ``DatabaseUnavailable`` once it has passed."""
+    raises ``DatabaseUnavailable`` once it has passed.
 
+    The first try is made outside tenacity: it almost always lands, and building a
+    tenacity retry loop costs more CPU than a job's claim (measured under the throughput
+    bench: a third of a worker's event loop went to the two loops every job built).
+    """
+    try:
+        written = await write()
+    except DatabaseUnavailable as exc:
+        if time.monotonic() >= held_until():
+            raise
+        DATABASE.failed(exc)
+        await asyncio.sleep(FIRST_WAIT_SECONDS)
+        written = await _retried(write, held_until)
+    DATABASE.answered()
+    return written
+
+
+async def _retried(write: Callable[[], Awaitable[T]], held_until: Callable[[], float]) -> T:
     def out_of_time(_: RetryCallState) -> bool:
         return time.monotonic() >= held_until()
 
@@ -62,7 +80,6 @@ async def write_until(write: Callable[[], Awaitable[T]], held_until: Callable[[]
     async for attempt in retrying:
         with attempt:
             written = await write()
-    DATABASE.answered()
     return written
 
 

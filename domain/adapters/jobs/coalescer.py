@@ -33,6 +33,8 @@ class Coalescer(Generic[K, R]):
         self._max_batch = max_batch
         self._pending: list[tuple[K, asyncio.Future[R]]] = []
         self._in_flight = 0
+        self._starting = 0
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(self, key: K) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
@@ -41,13 +43,23 @@ class Coalescer(Generic[K, R]):
         return await future
 
     def _maybe_flush(self) -> None:
-        while self._pending and self._in_flight < self._max_in_flight:
-            batch = self._pending[: self._max_batch]
-            del self._pending[: self._max_batch]
-            self._in_flight += 1
-            asyncio.get_running_loop().create_task(self._flush(batch))
+        loop = asyncio.get_running_loop()
+        while self._pending and self._in_flight + self._starting < self._max_in_flight:
+            self._starting += 1
+            task = loop.create_task(self._flush())
+            self._tasks.add(task)  # held until done: the loop keeps only weak references
+            task.add_done_callback(self._tasks.discard)
 
-    async def _flush(self, batch: list[tuple[K, asyncio.Future[R]]]) -> None:
+    async def _flush(self) -> None:
+        # The batch is taken when the flush starts, not when it was scheduled: calls made
+        # in the same turn of the loop (a worker's threads hand their jobs to it between
+        # turns) join it.
+        self._starting -= 1
+        batch = self._pending[: self._max_batch]
+        del self._pending[: self._max_batch]
+        if not batch:
+            return
+        self._in_flight += 1
         try:
             results = await self._run_many([key for key, _ in batch])
         except BaseException as exc:  # every caller of the batch sees the failure

@@ -8,12 +8,19 @@ is due"; the job's row says everything else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
+import uuid
 from collections.abc import Iterable
+from typing import Any
 
 import dramatiq
 import redis
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.common import compute_backoff, current_millis, dq_name
+from dramatiq.errors import ConnectionClosed
 
+from domain.adapters.jobs.coalescer import Coalescer
 from domain.jobs.model import Job, actor_name_of
 from domain.setting_values import SettingsError, refusal
 
@@ -35,13 +42,148 @@ def check_redis_url(url: str) -> None:
         raise SettingsError(refusal("REDIS_URL", f"be {REDIS_URL_FORM}", url)) from None
 
 
+def wake_channel(namespace: str, queue_name: str) -> str:
+    return f"{namespace}:{queue_name}.wake"
+
+
+def _is_delay_queue(queue_name: str) -> bool:
+    return queue_name == dq_name(queue_name.removesuffix(".DQ"))
+
+
+class _WakingConsumer(_RedisConsumer):
+    """A queue's consumer that, when a fetch finds nothing, waits for the queue's wake-up
+    instead of sleeping (Dramatiq's consumer sleeps up to its worker timeout, 1 s, once
+    idle: a job submitted to an idle pool would wait that long).
+
+    The wait is bounded by the same backoff Dramatiq sleeps, so a lost wake-up costs
+    no more than before. Delay queues keep Dramatiq's polling (nothing there is due at
+    once). The subscription is made before the first fetch, so a wake-up published
+    between an empty fetch and the wait is buffered, not missed.
+    """
+
+    def __init__(self, broker: WakingRedisBroker, queue_name: str, prefetch: int, timeout: int):
+        super().__init__(broker, queue_name, prefetch, timeout)
+        self._idle_ms = timeout
+        self._idle_misses = 0
+        self._pubsub: Any = None
+        if not _is_delay_queue(queue_name):
+            self.timeout = 0  # the base class's own sleep; the waiting is done below
+            try:
+                self._pubsub = broker.client.pubsub(ignore_subscribe_messages=True)
+                self._pubsub.subscribe(wake_channel(broker.namespace, queue_name))
+            except redis.ConnectionError as e:
+                raise ConnectionClosed(e) from None
+
+    def __next__(self) -> Any:
+        if self._pubsub is None:
+            return super().__next__()
+        could_fetch = self.outstanding_message_count < self.prefetch
+        message = super().__next__()  # a fetch, no sleep (timeout 0)
+        if message is not None:
+            self._idle_misses = 0
+            return message
+        self._idle_misses, backoff_ms = compute_backoff(
+            self._idle_misses, max_backoff=self._idle_ms
+        )
+        if not could_fetch:  # the prefetch is full: a wake-up would not let us fetch more
+            time.sleep(backoff_ms / 1000)
+            return None
+        try:
+            if self._pubsub.get_message(timeout=backoff_ms / 1000) is not None:
+                while self._pubsub.get_message(timeout=0) is not None:
+                    pass  # one fetch answers every wake-up that has come
+                self._idle_misses = 0
+        except redis.ConnectionError as e:
+            raise ConnectionClosed(e) from None
+        return None
+
+    def close(self) -> None:
+        if self._pubsub is not None:
+            with contextlib.suppress(redis.RedisError):  # a connection already gone
+                self._pubsub.close()
+        super().close()
+
+
+class WakingRedisBroker(RedisBroker):
+    """Dramatiq's RedisBroker, with a wake-up published beside every enqueue (in the same
+    round trip) that idle consumers wait for (``_WakingConsumer``)."""
+
+    consumer_class = _WakingConsumer
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._plain_enqueue = self.do_enqueue
+        self.do_enqueue = self._enqueue_and_wake
+
+    def _enqueue_args(self, queue_name: str, message_id: str, data: bytes) -> list[Any]:
+        """The arguments of Dramatiq's dispatch script, as RedisBroker._dispatch passes them."""
+        return [
+            "enqueue",
+            current_millis(),
+            queue_name,
+            self.broker_id,
+            self.heartbeat_timeout,
+            self.dead_message_ttl,
+            self._should_do_maintenance("enqueue"),
+            self._max_unpack_size(),
+            message_id,
+            data,
+        ]
+
+    def _enqueue_and_wake(self, queue_name: str, message_id: str, data: bytes) -> Any:
+        if _is_delay_queue(queue_name):
+            return self._plain_enqueue(queue_name, message_id, data)
+        return self._dispatch_all([(queue_name, message_id, data)])[0]
+
+    def _dispatch_all(self, enqueues: list[tuple[str, str, bytes]]) -> list[Any]:
+        """Every enqueue and the wake-up of each ready queue named, in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        sha = self.scripts["dispatch"].sha
+        for queue_name, message_id, data in enqueues:
+            pipe.evalsha(sha, 1, self.namespace, *self._enqueue_args(queue_name, message_id, data))
+        woken = {q for q, _, _ in enqueues if not _is_delay_queue(q)}
+        for queue_name in sorted(woken):
+            pipe.publish(wake_channel(self.namespace, queue_name), b"")
+        try:
+            return pipe.execute()[: len(enqueues)]
+        except redis.exceptions.NoScriptError:
+            pass  # Redis restarted (a script cache is not kept): load it, then the same one by one
+        results = [
+            self.scripts["dispatch"](
+                keys=[self.namespace], args=self._enqueue_args(queue_name, message_id, data)
+            )
+            for queue_name, message_id, data in enqueues
+        ]
+        for queue_name in sorted(woken):
+            self.client.publish(wake_channel(self.namespace, queue_name), b"")
+        return results
+
+    def enqueue_many(self, sends: list[tuple[dramatiq.Message, int | None]]) -> None:
+        """``enqueue(message, delay=...)`` for each of ``sends``, in one round trip to Redis
+        (the middleware hooks run for each message as ``enqueue`` runs them)."""
+        prepared: list[tuple[str, dramatiq.Message, int | None]] = []
+        for message, delay in sends:
+            queue_name = message.queue_name
+            message = message.copy(options={"redis_message_id": str(uuid.uuid4())})
+            if delay is not None:
+                queue_name = dq_name(queue_name)
+                message = message.copy(
+                    queue_name=queue_name, options={"eta": current_millis() + delay}
+                )
+            self.emit_before("enqueue", message, delay)
+            prepared.append((queue_name, message, delay))
+        self._dispatch_all([(q, m.options["redis_message_id"], m.encode()) for q, m, _ in prepared])
+        for _, message, delay in prepared:
+            self.emit_after("enqueue", message, delay)
+
+
 def build_broker(
     redis_url: str, middleware: Iterable[dramatiq.Middleware] | None = None
 ) -> RedisBroker:
     client = redis.Redis.from_url(
         redis_url, socket_timeout=10.0, socket_connect_timeout=2.0, health_check_interval=30
     )
-    return RedisBroker(
+    return WakingRedisBroker(
         client=client,
         middleware=list(middleware) if middleware is not None else None,
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
@@ -59,12 +201,33 @@ def message_for(job: Job) -> dramatiq.Message:
     )
 
 
+_Send = tuple[dramatiq.Message, int | None]
+
+
 class DramatiqSender:
-    """Sends job messages through a broker; Redis calls run off the event loop."""
+    """Sends job messages through a broker; Redis calls run off the event loop.
+
+    Sends that come while one is in flight go together in the next: one hop to a
+    thread and one round trip to Redis for all of them (``enqueue_many``), as the job
+    store batches its writes (coalescer.py). A lone send goes at once. A batch that
+    fails fails each of its senders, who leave the job to the relay (``send_quietly``).
+    """
 
     def __init__(self, broker: RedisBroker) -> None:
         self._broker = broker
+        self._sends: Coalescer[_Send, None] = Coalescer(self._send_many, max_in_flight=1)
 
     async def send(self, job: Job, delay_seconds: float = 0.0) -> None:
         delay_ms = int(delay_seconds * 1000) if delay_seconds > 0 else None
-        await asyncio.to_thread(self._broker.enqueue, message_for(job), delay=delay_ms)
+        await self._sends.submit((message_for(job), delay_ms))
+
+    async def _send_many(self, sends: list[_Send]) -> list[None]:
+        await asyncio.to_thread(self._enqueue_many, sends)
+        return [None] * len(sends)
+
+    def _enqueue_many(self, sends: list[_Send]) -> None:
+        if isinstance(self._broker, WakingRedisBroker):
+            self._broker.enqueue_many(sends)
+            return
+        for message, delay in sends:
+            self._broker.enqueue(message, delay=delay)

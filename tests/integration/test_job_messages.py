@@ -1,0 +1,80 @@
+"""Job messages on a real Redis: idle consumers woken by a send, batched sends."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+
+from domain.adapters.jobs.messaging import WakingRedisBroker, build_broker
+
+IDLE_TIMEOUT_MS = 1000
+
+
+def message(queue: str = "default", n: int = 0) -> dramatiq.Message:
+    return dramatiq.Message(
+        queue_name=queue, actor_name="system.noop", args=(str(n),), kwargs={}, options={}
+    )
+
+
+def idle_consumer(broker: RedisBroker):
+    """A consumer that has found its queue empty long enough to wait its full timeout."""
+    consumer = broker.consume("default", prefetch=4, timeout=IDLE_TIMEOUT_MS)
+    for _ in range(12):  # Dramatiq's backoff doubles up to the timeout
+        assert next(consumer) is None
+    return consumer
+
+
+def seconds_until_fetched(broker: RedisBroker) -> float:
+    consumer = idle_consumer(broker)
+    sent_at: list[float] = []
+
+    def send_soon() -> None:
+        time.sleep(0.05)
+        sent_at.append(time.monotonic())
+        broker.enqueue(message())
+
+    sender = threading.Thread(target=send_soon)
+    sender.start()
+    try:
+        while (fetched := next(consumer)) is None:
+            pass
+        received = time.monotonic()
+        consumer.ack(fetched)
+    finally:
+        sender.join()
+        consumer.close()
+    return received - sent_at[0]
+
+
+def test_an_idle_consumer_fetches_a_sent_message_at_once(redis_url: str) -> None:
+    broker = build_broker(redis_url)
+    assert isinstance(broker, WakingRedisBroker)
+    broker.declare_queue("default")
+    waits = [seconds_until_fetched(broker) for _ in range(3)]
+    broker.close()
+    # Dramatiq's own consumer, idle, sleeps up to its timeout (1 s) between fetches.
+    assert max(waits) < 0.25, waits
+
+
+def test_sends_in_one_batch_arrive_each_once_and_delayed_ones_wait(redis_url: str) -> None:
+    broker = build_broker(redis_url)
+    broker.declare_queue("default")
+    broker.enqueue_many([(message(n=n), None) for n in range(5)] + [(message(n=9), 60_000)])
+    consumer = broker.consume("default", prefetch=10, timeout=100)
+    fetched = []
+    deadline = time.monotonic() + 5
+    while len(fetched) < 5 and time.monotonic() < deadline:
+        got = next(consumer)
+        if got is not None:
+            fetched.append(got)
+            consumer.ack(got)
+    assert sorted(m.args[0] for m in fetched) == ["0", "1", "2", "3", "4"]
+    delayed = broker.consume("default.DQ", prefetch=10, timeout=100)
+    waiting = next(delayed)
+    assert waiting is not None and waiting.args == ("9",) and waiting.options["eta"] > 0
+    delayed.close()
+    consumer.close()
+    broker.close()
