@@ -105,8 +105,9 @@ async def test_verify_walks_the_chain_page_by_page(services) -> None:
 
 
 async def test_concurrent_appends_make_one_unbroken_chain(services, database_url) -> None:
-    """Appends race in separate transactions (the pool's connections); each one waits for the
-    lock and chains onto the commit before it, so the chain holds and no link is shared."""
+    """Appends race in separate transactions (the pool's connections); none waits for another:
+    each links, after its commit, what has committed so far under the chain's lock, so the
+    chain holds and no link is shared."""
 
     async def append(i: int) -> None:
         async with services.uow() as uow:
@@ -114,7 +115,7 @@ async def test_concurrent_appends_make_one_unbroken_chain(services, database_url
                 ALICE if i % 2 else CHANTHA,
                 AuditEntry(action="patient.read", resource_type="patient", resource_id=str(i)),
             )
-            await asyncio.sleep(0.001 * (i % 3))  # hold the lock a little, as a command does
+            await asyncio.sleep(0.001 * (i % 3))  # stay open a little, as a command does
 
     await asyncio.gather(*(append(i) for i in range(40)))
 
