@@ -35,9 +35,10 @@ log = structlog.get_logger(__name__)
 
 AUDIT_CHAIN_LOCK = 0x4155_4454  # "AUDT"; audit_chain_pending (migration 0806) has it too
 CHAIN_BATCH = 5000  # events linked per call of audit_chain_pending, one transaction each
-# An after-commit chaining waits this long for the chain's lock (held by a long partition
-# upkeep, say) before it leaves the events to the next chaining: the write has committed.
-AFTER_COMMIT_LOCK_TIMEOUT = "5s"
+# An after-commit chaining, or the one before a page of the trail, waits this long for the
+# chain's lock (held by a long partition upkeep, say) before it leaves the events to the
+# next chaining: the write has committed, the page shows what is linked already.
+LINK_LOCK_TIMEOUT = "5s"
 
 _RECORD = """
     INSERT INTO audit_pending (tail, at, actor_id, actor_role, action, resource_type,
@@ -104,6 +105,26 @@ async def chain_after_commit(pool: AsyncConnectionPool, recorded: int) -> None:
     pending, to be linked by the next chaining (a write, a read of the trail, the sweep).
     It is logged as an error all the same: the trail lags until then."""
     try:
-        await chain_pending(pool, lock_timeout=AFTER_COMMIT_LOCK_TIMEOUT)
+        await chain_pending(pool, lock_timeout=LINK_LOCK_TIMEOUT)
     except Exception as exc:  # the next chaining picks them up; the write stands
         log.error("audit_chaining_failed", pending=recorded, **exception_fields(exc))
+
+
+async def link_before_reading(pool: AsyncConnectionPool) -> None:
+    """Link what is pending before a page of the trail is read; a failure leaves the page
+    to show what is linked already (logged as an error, with how many wait)."""
+    try:
+        await chain_pending(pool, lock_timeout=LINK_LOCK_TIMEOUT)
+    except Exception as exc:
+        pending = await _pending_count(pool)
+        log.error("audit_chaining_failed", during="read", pending=pending, **exception_fields(exc))
+
+
+async def _pending_count(pool: AsyncConnectionPool) -> int | None:
+    try:
+        async with pooled(pool) as conn:
+            cursor = await conn.execute("SELECT count(*) AS n FROM audit_pending")
+            row = await cursor.fetchone()
+    except Exception:  # the database is what failed: the count is unknown
+        return None
+    return row["n"] if row else None

@@ -16,7 +16,7 @@ from typing import Any
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from domain.adapters.audit.log import chain_pending
+from domain.adapters.audit.log import chain_pending, link_before_reading
 from domain.adapters.cursors import decode_sequence, encode_sequence
 from domain.adapters.postgres import pooled
 from domain.audit.trail import AuditPage, AuditQuery, AuditRecord, ChainReport, verify_chain
@@ -87,8 +87,10 @@ class PgAuditStore:
         return [record_from_row(row) for row in rows]
 
     async def page(self, query: AuditQuery, *, limit: int, cursor: str | None) -> AuditPage:
-        """A page in chain order, once every committed event still pending has been linked."""
-        await chain_pending(self._pool)
+        """A page in chain order, once every committed event still pending has been linked
+        (if the chain's lock is not free within ``LINK_LOCK_TIMEOUT``, or the linking fails,
+        the page shows what is linked already: that failure is logged as an error)."""
+        await link_before_reading(self._pool)
         after = decode_sequence(cursor) if cursor is not None else None
         records = await self._select(query, after, limit + 1)
         more = len(records) > limit
