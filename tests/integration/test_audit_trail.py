@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import psycopg
 import pytest
+from alembic import command
 
 from domain.adapters.audit import log as audit_log
 from domain.adapters.audit.log import AUDIT_CHAIN_LOCK, PgAuditLog, chain_pending
@@ -17,6 +18,12 @@ from domain.audit.trail import AuditQuery, event_hash, event_tail
 from domain.auditing import AuditContext, AuditEntry, Outcome
 from domain.clock import SystemClock
 from tests.support.api import ADMIN, api_client, assert_problem, bearer
+from tests.support.databases import (
+    alembic_config,
+    create_database,
+    database_url_for,
+    drop_database,
+)
 from tests.support.rows import audit_events, rows
 
 ALICE = AuditContext(actor_id="user-alice", actor_role="patient", ip="10.0.0.1")
@@ -567,3 +574,46 @@ async def test_non_ascii_and_escaped_fields_round_trip_and_hash_as_before(
     assert odd.hash == hash_before_0805(first.hash, odd.seq, odd.at, ODD, ODD_ENTRY)
     report = await PgAuditStore(services.pool).verify()
     assert report.valid and report.checked == 2
+
+
+def execute(url: str, statement: str, params: tuple = ()) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(statement, params)
+
+
+def test_going_down_from_0806_restores_0805s_chaining(servers) -> None:
+    """0806 down: 0805's function (the key as a parameter) and no guard; 0805 down links what
+    is pending (with the table locked against writers) before it drops the table."""
+    name = create_database(servers.admin_database_url)
+    url = database_url_for(servers.admin_database_url, name)
+    add_pending = (
+        "INSERT INTO audit_pending (tail, at, action, resource_type, outcome) "
+        "VALUES (%s, %s, 'x.update', 'x', 'success')"
+    )
+    at = datetime(2031, 3, 9, tzinfo=UTC)
+    tail = event_tail(
+        at=at,
+        context=AuditContext(actor_id=None, actor_role=None),
+        entry=AuditEntry(action="x.update", resource_type="x"),
+    )
+    try:
+        config = alembic_config(url)
+        command.upgrade(config, "head")
+        command.downgrade(config, "0702")
+        execute(url, add_pending, (tail, at))
+        execute(url, "UPDATE audit_pending SET action = 'x.update'")  # no guard any more
+        assert rows(url, "SELECT audit_chain_pending(%s::bigint) AS n", (AUDIT_CHAIN_LOCK,)) == [
+            {"n": 1}
+        ]
+        execute(url, add_pending, (tail, at))
+        command.downgrade(config, "0605")  # 0805 down: the pending event is linked first
+        assert "audit_pending" not in {
+            r["tablename"] for r in rows(url, "SELECT tablename FROM pg_tables")
+        }
+        assert [e["action"] for e in audit_events(url)] == ["x.update", "x.update"]
+        command.upgrade(config, "head")  # and the guard is back
+        execute(url, add_pending, (tail, at))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            execute(url, "DELETE FROM audit_pending")
+    finally:
+        drop_database(servers.admin_database_url, name)
