@@ -76,9 +76,23 @@ class PgAuditLog:
         self.recorded += 1
 
 
-async def chain_batch_on(conn: AsyncConnection, batch: int = CHAIN_BATCH) -> int:
+_CHAIN = "SELECT audit_chain_pending(%s) AS chained"
+# The lock wait bounded in the same statement (one round trip, the statement's own
+# transaction on an autocommit connection): the CTE is read, so set, before the call.
+_CHAIN_WAITING_AT_MOST = """
+    WITH bounded AS MATERIALIZED (SELECT set_config('lock_timeout', %s, true))
+    SELECT audit_chain_pending(%s) AS chained FROM bounded
+"""
+
+
+async def chain_batch_on(
+    conn: AsyncConnection, batch: int = CHAIN_BATCH, lock_timeout: str | None = None
+) -> int:
     """Link up to ``batch`` committed pending events into the chain; how many were linked."""
-    cursor = await conn.execute("SELECT audit_chain_pending(%s) AS chained", (batch,))
+    if lock_timeout is None:
+        cursor = await conn.execute(_CHAIN, (batch,))
+    else:
+        cursor = await conn.execute(_CHAIN_WAITING_AT_MOST, (lock_timeout, batch))
     row = await cursor.fetchone()
     return row["chained"] if row else 0
 
@@ -86,17 +100,15 @@ async def chain_batch_on(conn: AsyncConnection, batch: int = CHAIN_BATCH) -> int
 async def chain_pending(
     pool: AsyncConnectionPool, *, batch: int = CHAIN_BATCH, lock_timeout: str | None = None
 ) -> int:
-    """Link every committed pending event, one batch per transaction of its own, until a
-    batch comes back short; how many were linked."""
+    """Link every committed pending event, one batch per transaction of its own (the pool's
+    connections autocommit), until a batch comes back short; how many were linked."""
     linked = 0
-    while True:
-        async with pooled(pool, transaction=True) as conn:  # READ COMMITTED, the default
-            if lock_timeout is not None:
-                await conn.execute(f"SET LOCAL lock_timeout = '{lock_timeout}'")
-            chained = await chain_batch_on(conn, batch)
-        linked += chained
-        if chained < batch:
-            return linked
+    async with pooled(pool) as conn:
+        while True:
+            chained = await chain_batch_on(conn, batch, lock_timeout)
+            linked += chained
+            if chained < batch:
+                return linked
 
 
 async def chain_after_commit(pool: AsyncConnectionPool, recorded: int) -> None:
