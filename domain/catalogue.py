@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from domain.adherence.jobs import ADHERENCE_ROLLUP
 from domain.anchoring.jobs import ANCHOR_BATCH
-from domain.audit.jobs import AUDIT_PARTITIONS
+from domain.audit.jobs import AUDIT_CHAIN_PENDING, AUDIT_PARTITIONS
 from domain.consultations.confirmation import activate_consultation
 from domain.consultations.jobs import (
     CONSULTATION_ARCHIVE,
@@ -49,6 +49,7 @@ JOB_KINDS: dict[str, JobKind] = {
         EMAIL_SEND,
         NOOP,
         AUDIT_PARTITIONS,
+        AUDIT_CHAIN_PENDING,
         JOB_RETENTION,
         PHI_ROTATE,
         RECORD_STORE,

@@ -95,6 +95,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ocr_provider_token: str | None = None
     ocr_provider_timeout_seconds: float = 600.0  # a scan it has not answered by then fails
     ocr_provider_check_interval_seconds: float = 30.0  # how often overdue scans are looked for
+    audit_chain_interval_seconds: float = 30.0  # how often events left pending are looked for
     payment_poll_interval_seconds: float = 5.0
     hold_ttl_seconds: int = 300  # a held consultation's time is kept this long for its payment
     meeting_base_url: str = "https://meet.healthplat.example/"
@@ -146,6 +147,7 @@ _FLOATS = {  # all of them durations in seconds
     "PAYMENT_POLL_INTERVAL_SECONDS": "payment_poll_interval_seconds",
     "OCR_PROVIDER_TIMEOUT_SECONDS": "ocr_provider_timeout_seconds",
     "OCR_PROVIDER_CHECK_INTERVAL_SECONDS": "ocr_provider_check_interval_seconds",
+    "AUDIT_CHAIN_INTERVAL_SECONDS": "audit_chain_interval_seconds",
 }
 _INTS = {  # (field, what it counts)
     "ACCESS_TOKEN_TTL_SECONDS": ("access_token_ttl_seconds", "seconds"),

@@ -261,4 +261,4 @@ class PgUnitOfWorkFactory:
             yield unit
         audit = unit.__dict__.get("audit")  # built only if the transaction used it
         if audit is not None and audit.recorded:
-            await chain_after_commit(self._pool)
+            await chain_after_commit(self._pool, audit.recorded)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 import msgspec
@@ -18,6 +18,14 @@ class AuditStore(Protocol):
     async def page(self, query: AuditQuery, *, limit: int, cursor: str | None) -> AuditPage: ...
 
     async def verify(self) -> ChainReport: ...
+
+    async def link_pending(self) -> int:
+        """Link every committed event still pending into the chain; how many were linked."""
+        ...
+
+    async def oldest_pending(self) -> datetime | None:
+        """When the oldest event still pending was recorded; None if none is."""
+        ...
 
 
 class PartitionUpkeep(msgspec.Struct, frozen=True):

@@ -1,10 +1,10 @@
 """Reading the audit trail is itself audited: who looked, and when.
 
-The read and its record are separate transactions on purpose: the record
-takes the append lock, and holding that lock across a long read (a whole
-chain verification) would stall every audited write on the platform. The
-record is written after the read succeeds and before anything is answered,
-so no answer leaves without its trace.
+The read and its record are separate transactions on purpose: the record is
+linked into the chain after its own commit, under the chain's lock, and a read
+that held a transaction (or that lock) across a long verification would hold
+back every audited write's linking. The record is written after the read
+succeeds and before anything is answered, so no answer leaves without its trace.
 """
 
 from __future__ import annotations

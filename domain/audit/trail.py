@@ -87,7 +87,8 @@ def event_hash(
     entry: AuditEntry,
 ) -> bytes:
     """SHA-256 of the previous hash and the event's JSON array (``[seq,"at",...]``); the
-    append computes the same in SQL (migration 0805's ``audit_append``) from ``event_tail``."""
+    chaining computes the same in SQL (``audit_chain_pending``, migrations 0805 and 0806)
+    from the ``event_tail`` the writer stored in ``audit_pending``."""
     tail = event_tail(at=at, context=context, entry=entry)
     return hashlib.sha256(prev_hash + b"[" + str(seq).encode() + tail).digest()
 

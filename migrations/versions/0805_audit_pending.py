@@ -15,7 +15,7 @@ batch. ``audit_events`` keeps its form and its rules (append-only, seq order is 
 order), and its readers and the verification are unchanged.
 
 Revision ID: 0805
-Revises: 0701
+Revises: 0605
 """
 
 from alembic import op
@@ -89,7 +89,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(
         """
-        -- nothing pending is lost going down (the key: AUDIT_CHAIN_LOCK)
+        -- no writer adds a pending event between the last link and the drop; nothing
+        -- pending is lost going down (the key: AUDIT_CHAIN_LOCK)
+        LOCK TABLE audit_pending IN ACCESS EXCLUSIVE MODE;
         SELECT audit_chain_pending(1096107092);
         DROP FUNCTION audit_chain_pending(bigint);
         DROP TABLE audit_pending;

@@ -8,14 +8,23 @@ import msgspec
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from domain.adapters.audit import partitions as audit_partitions
+from domain.adapters.audit.log import PgAuditLog
 from domain.adapters.audit.partitions import add_months, partition_name
 from domain.adapters.audit.store import PgAuditStore
-from domain.audit.jobs import AUDIT_PARTITIONS, enqueue_partition_upkeep, partition_job
+from domain.audit.jobs import (
+    AUDIT_CHAIN_PENDING,
+    AUDIT_PARTITIONS,
+    enqueue_partition_upkeep,
+    partition_job,
+)
 from domain.auditing import AuditContext, AuditEntry
-from domain.errors import PermanentFailure
+from domain.clock import Clock, SystemClock
+from domain.errors import DatabaseUnavailable, PermanentFailure
 from tests.support.api import job_rows
-from tests.support.handlers import enqueue_audit_partitions, maintain_partitions
+from tests.support.handlers import enqueue_audit_partitions, maintain_partitions, run_handler
 from tests.support.rows import audit_events, rows
+from workers.handlers import bind_plan
 from workers.scheduler import plan_quietly, schedule_periodic_jobs
 
 FAR_MONTH = date(2031, 3, 1)
@@ -140,3 +149,85 @@ async def test_the_scheduler_holds_a_daily_entry(services) -> None:
     assert entry is not None
     assert entry.func is plan_quietly and entry.args[0] is AUDIT_PARTITIONS  # from the catalogue
     assert "hour='0'" in str(entry.trigger) and "minute='10'" in str(entry.trigger)
+
+
+# --- events left pending: linked by the upkeep, and by their own sweep ----------------------
+
+
+async def leave_pending(services, action: str, clock: Clock | None = None) -> None:
+    """Record and commit an event with no chaining after it (a writer killed in between)."""
+    async with services.pool.connection() as conn, conn.transaction():
+        await PgAuditLog(conn, clock or SystemClock()).record(
+            ALICE, AuditEntry(action=action, resource_type="patient")
+        )
+
+
+def pending(database_url: str) -> int:
+    return rows(database_url, "SELECT count(*) AS n FROM audit_pending")[0]["n"]
+
+
+async def test_the_upkeep_links_what_is_pending_after_its_own_commit(
+    services, database_url
+) -> None:
+    await leave_pending(services, "stopped.one")
+    await leave_pending(services, "stopped.two")
+
+    upkeep = await services.audit_partitions.ensure(FAR_MONTH, 1)
+
+    assert upkeep.created == ["audit_events_2031_03"]
+    assert pending(database_url) == 0
+    assert [e["action"] for e in audit_events(database_url)] == ["stopped.one", "stopped.two"]
+    report = await PgAuditStore(services.pool).verify()
+    assert report.valid and report.checked == 2
+
+
+async def test_a_failed_linking_never_undoes_the_upkeep(
+    services, database_url, monkeypatch
+) -> None:
+    """Fault injection: the database fails between the upkeep's commit and its linking."""
+
+    async def unavailable(pool) -> int:
+        raise DatabaseUnavailable("the database went away")
+
+    monkeypatch.setattr(audit_partitions, "chain_pending", unavailable)
+    await leave_pending(services, "stopped")
+
+    upkeep = await services.audit_partitions.ensure(FAR_MONTH, 1)
+
+    assert upkeep.created == ["audit_events_2031_03"]
+    assert "audit_events_2031_03" in partitions(database_url)
+    assert pending(database_url) == 1 and audit_events(database_url) == []
+
+
+async def test_the_sweep_is_planned_only_for_events_pending_too_long_and_links_them(
+    clocked_services, clock, database_url
+) -> None:
+    services = clocked_services
+    plan = bind_plan(AUDIT_CHAIN_PENDING, services.dependencies())
+    interval = services.settings.audit_chain_interval_seconds
+    assert await plan() is None  # nothing pending
+
+    await leave_pending(services, "stopped", clock)
+    assert await plan() is None  # pending, but its writer may still be linking it
+    clock.advance(interval + 1)
+    submission = await plan()
+    again = await plan()  # a second scheduler, the same interval
+
+    assert submission.created and not again.created and again.job.id == submission.job.id
+    [job] = job_rows(database_url)
+    assert job["kind"] == "audit.chain_pending" and job["owner_id"] == "system"
+    assert await run_handler(AUDIT_CHAIN_PENDING, submission.job, services) == {"linked": 1}
+    assert pending(database_url) == 0
+    assert [e["action"] for e in audit_events(database_url)] == ["stopped"]
+    clock.advance(interval + 1)
+    assert await plan() is None  # nothing left: no job
+
+
+async def test_the_scheduler_holds_the_sweep_every_interval(services) -> None:
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    schedule_periodic_jobs(scheduler, services)
+    entry = scheduler.get_job("audit_chain_pending")
+    assert entry is not None
+    assert entry.func is plan_quietly and entry.args[0] is AUDIT_CHAIN_PENDING
+    seconds = services.settings.audit_chain_interval_seconds
+    assert entry.trigger.interval.total_seconds() == seconds

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import psycopg
 import pytest
+from alembic import command
 
-from domain.adapters.audit.log import PgAuditLog
+from domain.adapters.audit import log as audit_log
+from domain.adapters.audit.log import AUDIT_CHAIN_LOCK, PgAuditLog, chain_pending
 from domain.adapters.audit.store import PgAuditStore
-from domain.audit.trail import AuditQuery
+from domain.audit.trail import AuditQuery, event_hash, event_tail
 from domain.auditing import AuditContext, AuditEntry, Outcome
 from domain.clock import SystemClock
 from tests.support.api import ADMIN, api_client, assert_problem, bearer
+from tests.support.databases import (
+    alembic_config,
+    create_database,
+    database_url_for,
+    drop_database,
+)
 from tests.support.rows import audit_events, rows
 
 ALICE = AuditContext(actor_id="user-alice", actor_role="patient", ip="10.0.0.1")
@@ -105,8 +115,9 @@ async def test_verify_walks_the_chain_page_by_page(services) -> None:
 
 
 async def test_concurrent_appends_make_one_unbroken_chain(services, database_url) -> None:
-    """Appends race in separate transactions (the pool's connections); each one waits for the
-    lock and chains onto the commit before it, so the chain holds and no link is shared."""
+    """Appends race in separate transactions (the pool's connections); none waits for another:
+    each links, after its commit, what has committed so far under the chain's lock, so the
+    chain holds and no link is shared."""
 
     async def append(i: int) -> None:
         async with services.uow() as uow:
@@ -114,7 +125,7 @@ async def test_concurrent_appends_make_one_unbroken_chain(services, database_url
                 ALICE if i % 2 else CHANTHA,
                 AuditEntry(action="patient.read", resource_type="patient", resource_id=str(i)),
             )
-            await asyncio.sleep(0.001 * (i % 3))  # hold the lock a little, as a command does
+            await asyncio.sleep(0.001 * (i % 3))  # stay open a little, as a command does
 
     await asyncio.gather(*(append(i) for i in range(40)))
 
@@ -313,3 +324,296 @@ async def test_refused_reads_are_not_audited_as_reads(api, services, database_ur
     await record(services, ALICE, AuditEntry(action="x", resource_type="y", outcome=Outcome.DENIED))
     assert_problem(await api.get("/api/v1/audit", params={"cursor": "%%%"}, headers=ADMIN), 422)
     assert audit_events(database_url, "audit.read") == []
+
+
+# --- pending events: guarded, linked in batches, linked by reads ----------------------------
+
+
+async def leave_pending(services, context: AuditContext, entry: AuditEntry) -> None:
+    """Record and commit an event with no chaining after it (a writer killed in between)."""
+    async with services.pool.connection() as conn, conn.transaction():
+        await PgAuditLog(conn, SystemClock()).record(context, entry)
+
+
+def pending_count(database_url: str) -> int:
+    return rows(database_url, "SELECT count(*) AS n FROM audit_pending")[0]["n"]
+
+
+class RecordingLog:
+    """Stands in for the module's structlog logger: what was logged, at which level."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, dict]] = []
+
+    def error(self, event: str, **fields) -> None:
+        self.lines.append(("error", event, fields))
+
+    def warning(self, event: str, **fields) -> None:
+        self.lines.append(("warning", event, fields))
+
+
+async def test_a_failed_chaining_after_commit_keeps_the_2xx_and_the_next_read_links_it(
+    api, database_url, monkeypatch
+) -> None:
+    """The chain's lock is held elsewhere (a long upkeep, a stuck chainer): the read's own
+    linking and the chaining after its record's commit both give up; the 200 still comes,
+    the record waits in audit_pending, it is logged as an error, and the next read (its
+    page links first) shows it."""
+    logged = RecordingLog()
+    monkeypatch.setattr(audit_log, "log", logged)
+    monkeypatch.setattr(audit_log, "LINK_LOCK_TIMEOUT", "200ms")
+    with psycopg.connect(database_url) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (AUDIT_CHAIN_LOCK,))
+
+        first = await api.get("/api/v1/audit", headers=ADMIN)
+
+        assert first.status_code == 200, first.text
+        assert first.json()["items"] == []
+        assert pending_count(database_url) == 1
+        assert audit_events(database_url, "audit.read") == []
+        holder.execute("SELECT pg_advisory_unlock(%s)", (AUDIT_CHAIN_LOCK,))
+    failures = [(level, fields) for level, event, fields in logged.lines]
+    assert [level for level, _ in failures] == ["error", "error"]
+    assert failures[0][1]["during"] == "read" and failures[0][1]["pending"] == 0
+    assert failures[1][1]["pending"] == 1  # the read's own record, after its commit
+
+    second = await api.get("/api/v1/audit", headers=ADMIN)
+
+    assert [item["action"] for item in second.json()["items"]] == ["audit.read"]
+    assert pending_count(database_url) == 0  # and the second read's record was linked too
+
+
+async def test_pending_events_cannot_be_changed_or_deleted_but_by_the_chaining(
+    services, database_url
+) -> None:
+    await leave_pending(services, ALICE, AuditEntry(action="patient.update", resource_type="p"))
+    for statement in (
+        "UPDATE audit_pending SET action = 'patient.read'",
+        "DELETE FROM audit_pending",
+        "TRUNCATE audit_pending",
+    ):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+            rows(database_url, statement)
+    assert pending_count(database_url) == 1
+    # the chaining's own delete goes through, and leaves the guard up behind it
+    with (
+        psycopg.connect(database_url) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        assert conn.execute("SELECT audit_chain_pending()").fetchone()[0] == 1
+        conn.execute(
+            "INSERT INTO audit_pending (tail, at, action, resource_type, outcome) "
+            "VALUES ('\\x5d', now(), 'x', 'y', 'success')"
+        )
+        conn.execute("DELETE FROM audit_pending")
+    assert pending_count(database_url) == 1  # that transaction rolled back: the event is too
+    assert await chain_pending(services.pool) == 1
+    assert pending_count(database_url) == 0
+    assert [e["action"] for e in audit_events(database_url)] == ["patient.update"]
+
+
+async def test_the_chaining_runs_in_read_committed_only_under_its_own_lock_key(
+    services, database_url
+) -> None:
+    await leave_pending(services, ALICE, AuditEntry(action="patient.update", resource_type="p"))
+    for level in ("REPEATABLE READ", "SERIALIZABLE"):
+        with psycopg.connect(database_url) as conn:
+            conn.execute(f"SET TRANSACTION ISOLATION LEVEL {level}")
+            with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="READ COMMITTED"):
+                conn.execute("SELECT audit_chain_pending()")
+    with psycopg.connect(database_url) as conn, pytest.raises(psycopg.errors.UndefinedFunction):
+        conn.execute("SELECT audit_chain_pending(%s::bigint)", (AUDIT_CHAIN_LOCK,))  # 0805's
+    # the function takes the real lock itself: while another session holds it, it waits
+    with psycopg.connect(database_url) as holder, psycopg.connect(database_url) as chainer:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_CHAIN_LOCK,))
+        chainer.execute("SET lock_timeout = '100ms'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            chainer.execute("SELECT audit_chain_pending()")
+    assert pending_count(database_url) == 1
+    assert await chain_pending(services.pool) == 1
+
+
+async def test_a_backlog_is_linked_in_batches_in_order(services, database_url) -> None:
+    for i in range(7):
+        await leave_pending(
+            services,
+            ALICE,
+            AuditEntry(action="patient.read", resource_type="p", resource_id=str(i)),
+        )
+    with psycopg.connect(database_url) as conn:  # one call links one batch, the oldest first
+        assert conn.execute("SELECT audit_chain_pending(3)").fetchone()[0] == 3
+    assert [e["resource_id"] for e in audit_events(database_url)] == ["0", "1", "2"]
+    assert pending_count(database_url) == 4
+
+    assert await chain_pending(services.pool, batch=3) == 4  # 3, then 1: a short batch ends it
+
+    assert [e["resource_id"] for e in audit_events(database_url)] == [str(i) for i in range(7)]
+    assert pending_count(database_url) == 0
+    report = await PgAuditStore(services.pool).verify(page_size=2)
+    assert report.valid and report.checked == 7
+
+
+async def test_a_write_committing_after_a_later_one_is_linked_once_after_it(
+    services, database_url
+) -> None:
+    """A records and stays open; B records, commits and chains; A commits: A waits in
+    audit_pending (B's chaining could not see it), then one chaining links it, once."""
+    async with services.pool.connection() as a_conn:
+        async with a_conn.transaction():
+            await PgAuditLog(a_conn, SystemClock()).record(
+                ALICE, AuditEntry(action="a.update", resource_type="p")
+            )
+            await record(services, CHANTHA, AuditEntry(action="b.update", resource_type="p"))
+            assert [e["action"] for e in audit_events(database_url)] == ["b.update"]
+            assert pending_count(database_url) == 0  # A's row is not committed yet
+        # A has committed, and (like a writer killed here) has not chained
+        assert pending_count(database_url) == 1
+        assert [e["action"] for e in audit_events(database_url)] == ["b.update"]
+
+    assert await chain_pending(services.pool) == 1
+    assert await chain_pending(services.pool) == 0
+
+    events = audit_events(database_url)
+    assert [e["action"] for e in events] == ["b.update", "a.update"]
+    assert bytes(events[1]["prev_hash"]) == bytes(events[0]["hash"])
+    report = await PgAuditStore(services.pool).verify()
+    assert report.valid and report.checked == 2
+
+
+# The hash before migration 0805 (commit e78afee's domain/audit/trail.py): SHA-256 of the
+# previous hash and the msgspec JSON array of the whole event, seq first.
+def hash_before_0805(prev: bytes, seq: int, at: datetime, context, entry) -> bytes:
+    body = [
+        seq,
+        at.astimezone(UTC).isoformat(timespec="microseconds"),
+        context.actor_id,
+        context.actor_role,
+        entry.action,
+        entry.resource_type,
+        entry.resource_id,
+        entry.outcome.value,
+        entry.status_code,
+        context.ip,
+        context.user_agent,
+        context.request_id,
+        list(entry.changed_fields),
+    ]
+    return hashlib.sha256(prev + msgspec.json.encode(body)).digest()
+
+
+VECTOR_AT = datetime(2031, 3, 9, 12, 30, 1, 234567, tzinfo=UTC)
+VECTOR_PREV = bytes(range(32))
+VECTOR_CONTEXT = AuditContext(
+    actor_id="user-alice",
+    actor_role="patient",
+    ip="10.0.0.1",
+    user_agent="curl/8",
+    request_id="req-1",
+)
+VECTOR_ENTRY = AuditEntry(
+    action="patient.update",
+    resource_type="patient",
+    resource_id="p-1",
+    status_code=200,
+    changed_fields=("phone", "name"),
+)
+# sha256(VECTOR_PREV + b'[42,"2031-03-09T12:30:01.234567+00:00","user-alice","patient",
+# "patient.update","patient","p-1","success",200,"10.0.0.1","curl/8","req-1",["phone","name"]]')
+VECTOR_HASH = "32000f51042907220bdce280d2c7424ed6aaa165706aabd67b1fbd4387cf4d62"
+
+
+async def test_a_known_event_hashes_as_before_0805_in_python_and_in_sql(database_url) -> None:
+    args = (VECTOR_PREV, 42, VECTOR_AT, VECTOR_CONTEXT, VECTOR_ENTRY)
+    assert hash_before_0805(*args).hex() == VECTOR_HASH
+    python = event_hash(
+        VECTOR_PREV, seq=42, at=VECTOR_AT, context=VECTOR_CONTEXT, entry=VECTOR_ENTRY
+    )
+    assert python.hex() == VECTOR_HASH
+    tail = event_tail(at=VECTOR_AT, context=VECTOR_CONTEXT, entry=VECTOR_ENTRY)
+    [row] = rows(  # the expression audit_chain_pending hashes with
+        database_url,
+        "SELECT sha256(%s || convert_to('[' || %s::bigint::text, 'UTF8') || %s) AS h",
+        (VECTOR_PREV, 42, tail),
+    )
+    assert bytes(row["h"]).hex() == VECTOR_HASH
+
+
+ODD = AuditContext(
+    actor_id='user-"quoted"\\back',
+    actor_role="doctor",
+    ip="::1",
+    user_agent="Mozilla/5.0 (ខ្មែរ; é) \u2028 line\nbreak\ttab \U0001f9ea </script>",
+    request_id="req-\u00e9\u200b",
+)
+ODD_ENTRY = AuditEntry(
+    action="patient.update",
+    resource_type="patient",
+    resource_id='សុខា/\\u0041"}',
+    status_code=201,
+    changed_fields=("ឈ្មោះ", 'a"b', "c\\d", "e\nf"),
+)
+
+
+async def test_non_ascii_and_escaped_fields_round_trip_and_hash_as_before(
+    services, database_url
+) -> None:
+    await record(services, ALICE, AuditEntry(action="patient.read", resource_type="patient"))
+    await record(services, ODD, ODD_ENTRY)
+
+    page = await PgAuditStore(services.pool).page(AuditQuery(), limit=10, cursor=None)
+
+    first, odd = page.records
+    assert (odd.actor_id, odd.user_agent, odd.request_id) == (
+        ODD.actor_id,
+        ODD.user_agent,
+        ODD.request_id,
+    )
+    assert odd.resource_id == ODD_ENTRY.resource_id
+    assert odd.changed_fields == ODD_ENTRY.changed_fields
+    assert odd.prev_hash == first.hash
+    assert odd.hash == hash_before_0805(first.hash, odd.seq, odd.at, ODD, ODD_ENTRY)
+    report = await PgAuditStore(services.pool).verify()
+    assert report.valid and report.checked == 2
+
+
+def execute(url: str, statement: str, params: tuple = ()) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(statement, params)
+
+
+def test_going_down_from_0806_restores_0805s_chaining(servers) -> None:
+    """0806 down: 0805's function (the key as a parameter) and no guard; 0805 down links what
+    is pending (with the table locked against writers) before it drops the table."""
+    name = create_database(servers.admin_database_url)
+    url = database_url_for(servers.admin_database_url, name)
+    add_pending = (
+        "INSERT INTO audit_pending (tail, at, action, resource_type, outcome) "
+        "VALUES (%s, %s, 'x.update', 'x', 'success')"
+    )
+    at = datetime(2031, 3, 9, tzinfo=UTC)
+    tail = event_tail(
+        at=at,
+        context=AuditContext(actor_id=None, actor_role=None),
+        entry=AuditEntry(action="x.update", resource_type="x"),
+    )
+    try:
+        config = alembic_config(url)
+        command.upgrade(config, "head")
+        command.downgrade(config, "0702")
+        execute(url, add_pending, (tail, at))
+        execute(url, "UPDATE audit_pending SET action = 'x.update'")  # no guard any more
+        assert rows(url, "SELECT audit_chain_pending(%s::bigint) AS n", (AUDIT_CHAIN_LOCK,)) == [
+            {"n": 1}
+        ]
+        execute(url, add_pending, (tail, at))
+        command.downgrade(config, "0605")  # 0805 down: the pending event is linked first
+        assert "audit_pending" not in {
+            r["tablename"] for r in rows(url, "SELECT tablename FROM pg_tables")
+        }
+        assert [e["action"] for e in audit_events(url)] == ["x.update", "x.update"]
+        command.upgrade(config, "head")  # and the guard is back
+        execute(url, add_pending, (tail, at))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            execute(url, "DELETE FROM audit_pending")
+    finally:
+        drop_database(servers.admin_database_url, name)

@@ -44,6 +44,7 @@ SETTING_NAMES = {
     "OCR_PROVIDER_TOKEN": "ocr_provider_token",
     "OCR_PROVIDER_TIMEOUT_SECONDS": "ocr_provider_timeout_seconds",
     "OCR_PROVIDER_CHECK_INTERVAL_SECONDS": "ocr_provider_check_interval_seconds",
+    "AUDIT_CHAIN_INTERVAL_SECONDS": "audit_chain_interval_seconds",
 }
 
 

@@ -3,15 +3,20 @@
 ``record`` inserts the event into ``audit_pending`` with the rest of the transaction
 (it commits or rolls back with the write it records) and takes no lock. Once the
 transaction has committed, ``chain_pending`` (called by the unit of work) links every
-committed pending event into ``audit_events`` under the chain's advisory lock, in one
-statement and one short transaction of its own (migration 0806's
-``audit_chain_pending``): two chainers never link onto the same predecessor, and seq
-order stays chain order. Audited writes used to hold that lock from their append to
-their commit, so each waited for the previous one's commit; now only the chaining is
-serial, and one call chains everything committed meanwhile.
+committed pending event into ``audit_events`` under the chain's advisory lock, in short
+transactions of their own (``audit_chain_pending``, migrations 0805 and 0806: the lock's
+key is in the function, it runs in READ COMMITTED only, and links at most ``CHAIN_BATCH``
+events a call, so a backlog is linked in several calls, none near a statement timeout):
+two chainers never link onto the same predecessor, and seq order stays chain order.
+Audited writes used to hold that lock from their append to their commit, so each waited
+for the previous one's commit; now only the chaining is serial, and one call chains
+everything committed meanwhile. ``audit_pending`` refuses UPDATE, and any DELETE but the
+chaining's own.
 
-An event whose writer died between its commit and the chaining stays pending until the
-next chaining, by any audited write, the daily partition upkeep or a verification.
+An event whose writer died (or whose chaining failed) between its commit and the chaining
+stays pending until the next chaining: by any audited write, any read of the trail
+(listing or verifying links first), the daily partition upkeep, or the
+``audit.chain_pending`` sweep the scheduler plans when an event has waited too long.
 """
 
 from __future__ import annotations
@@ -28,7 +33,12 @@ from domain.logging import exception_fields
 
 log = structlog.get_logger(__name__)
 
-AUDIT_CHAIN_LOCK = 0x4155_4454  # "AUDT"
+AUDIT_CHAIN_LOCK = 0x4155_4454  # "AUDT"; audit_chain_pending (migration 0806) has it too
+CHAIN_BATCH = 5000  # events linked per call of audit_chain_pending, one transaction each
+# An after-commit chaining, or the one before a page of the trail, waits this long for the
+# chain's lock (held by a long partition upkeep, say) before it leaves the events to the
+# next chaining: the write has committed, the page shows what is linked already.
+LINK_LOCK_TIMEOUT = "5s"
 
 _RECORD = """
     INSERT INTO audit_pending (tail, at, actor_id, actor_role, action, resource_type,
@@ -41,7 +51,7 @@ class PgAuditLog:
     def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
-        self.recorded = False  # whether this transaction left events to chain
+        self.recorded = 0  # events this transaction left to chain
 
     async def record(self, context: AuditContext, entry: AuditEntry) -> None:
         at = self._clock.now()
@@ -63,27 +73,70 @@ class PgAuditLog:
                 list(entry.changed_fields),
             ),
         )
-        self.recorded = True
+        self.recorded += 1
 
 
-async def chain_pending_on(conn: AsyncConnection) -> int:
-    """Link every committed pending event into the chain; how many were linked."""
-    cursor = await conn.execute("SELECT audit_chain_pending(%s) AS chained", (AUDIT_CHAIN_LOCK,))
+_CHAIN = "SELECT audit_chain_pending(%s) AS chained"
+# The lock wait bounded in the same statement (one round trip, the statement's own
+# transaction on an autocommit connection): the CTE is read, so set, before the call.
+_CHAIN_WAITING_AT_MOST = """
+    WITH bounded AS MATERIALIZED (SELECT set_config('lock_timeout', %s, true))
+    SELECT audit_chain_pending(%s) AS chained FROM bounded
+"""
+
+
+async def chain_batch_on(
+    conn: AsyncConnection, batch: int = CHAIN_BATCH, lock_timeout: str | None = None
+) -> int:
+    """Link up to ``batch`` committed pending events into the chain; how many were linked."""
+    if lock_timeout is None:
+        cursor = await conn.execute(_CHAIN, (batch,))
+    else:
+        cursor = await conn.execute(_CHAIN_WAITING_AT_MOST, (lock_timeout, batch))
     row = await cursor.fetchone()
     return row["chained"] if row else 0
 
 
-async def chain_pending(pool: AsyncConnectionPool) -> int:
-    """``chain_pending_on`` in a transaction of its own, after an audited commit."""
-    async with pooled(pool) as conn:  # autocommit: the call is its own transaction
-        return await chain_pending_on(conn)
+async def chain_pending(
+    pool: AsyncConnectionPool, *, batch: int = CHAIN_BATCH, lock_timeout: str | None = None
+) -> int:
+    """Link every committed pending event, one batch per transaction of its own (the pool's
+    connections autocommit), until a batch comes back short; how many were linked."""
+    linked = 0
+    async with pooled(pool) as conn:
+        while True:
+            chained = await chain_batch_on(conn, batch, lock_timeout)
+            linked += chained
+            if chained < batch:
+                return linked
 
 
-async def chain_after_commit(pool: AsyncConnectionPool) -> None:
-    """The unit of work's step after an audited commit. The write has committed, so a
-    failure here must not turn it into an error: the events stay pending, and the next
-    chaining (by anyone) links them."""
+async def chain_after_commit(pool: AsyncConnectionPool, recorded: int) -> None:
+    """The unit of work's step after a commit that recorded ``recorded`` events. The write
+    has committed, so a failure here must not turn it into an error: the events stay
+    pending, to be linked by the next chaining (a write, a read of the trail, the sweep).
+    It is logged as an error all the same: the trail lags until then."""
     try:
-        await chain_pending(pool)
+        await chain_pending(pool, lock_timeout=LINK_LOCK_TIMEOUT)
     except Exception as exc:  # the next chaining picks them up; the write stands
-        log.warning("audit_chaining_deferred", **exception_fields(exc))
+        log.error("audit_chaining_failed", pending=recorded, **exception_fields(exc))
+
+
+async def link_before_reading(pool: AsyncConnectionPool) -> None:
+    """Link what is pending before a page of the trail is read; a failure leaves the page
+    to show what is linked already (logged as an error, with how many wait)."""
+    try:
+        await chain_pending(pool, lock_timeout=LINK_LOCK_TIMEOUT)
+    except Exception as exc:
+        pending = await _pending_count(pool)
+        log.error("audit_chaining_failed", during="read", pending=pending, **exception_fields(exc))
+
+
+async def _pending_count(pool: AsyncConnectionPool) -> int | None:
+    try:
+        async with pooled(pool) as conn:
+            cursor = await conn.execute("SELECT count(*) AS n FROM audit_pending")
+            row = await cursor.fetchone()
+    except Exception:  # the database is what failed: the count is unknown
+        return None
+    return row["n"] if row else None

@@ -9,18 +9,26 @@ routes it to its month. Rows are re-inserted unchanged, so the hash chain is
 untouched; all of it is one transaction, so a failure leaves the table as it
 was. The append-only trigger is never bypassed: nothing is updated or deleted,
 the set-aside table is dropped only after its rows are back.
+
+After that transaction has committed, the upkeep links any event still pending (its
+writer stopped before chaining it), in transactions of its own: a chaining failure is
+logged and leaves them to the next chaining, never undoes the partitions.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
+import structlog
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from domain.adapters.audit.log import AUDIT_CHAIN_LOCK, chain_pending_on
+from domain.adapters.audit.log import AUDIT_CHAIN_LOCK, chain_pending
 from domain.adapters.postgres import pooled
 from domain.audit.ports import PartitionUpkeep
+from domain.logging import exception_fields
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_PARTITION = "audit_events_default"
 SET_ASIDE = "audit_events_default_moving"
@@ -80,5 +88,8 @@ class PgAuditPartitions:
             if moved:
                 await conn.execute(f"INSERT INTO audit_events SELECT * FROM {SET_ASIDE}")
                 await conn.execute(f"DROP TABLE {SET_ASIDE}")
-            await chain_pending_on(conn)  # events whose writer stopped before chaining them
+        try:  # events whose writer stopped before chaining them
+            await chain_pending(self._pool)
+        except Exception as exc:  # the partitions stand; the next chaining links them
+            log.error("audit_chaining_failed", during="partition_upkeep", **exception_fields(exc))
         return PartitionUpkeep(created=[partition_name(month) for month in missing], moved=moved)

@@ -3,18 +3,20 @@
 Both read in seq order, which is chain order (events are chained under one
 lock), through short autocommit reads on the pool: neither holds the chain's
 lock while it reads, so listing or verifying a long trail never stalls audited
-writes. Verifying first links any event still pending (domain/adapters/audit/log.py).
+writes. Both first link any event still pending (domain/adapters/audit/log.py), so an
+event whose after-commit chaining failed shows at the next read, not at the next write.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from domain.adapters.audit.log import chain_pending
+from domain.adapters.audit.log import chain_pending, link_before_reading
 from domain.adapters.cursors import decode_sequence, encode_sequence
 from domain.adapters.postgres import pooled
 from domain.audit.trail import AuditPage, AuditQuery, AuditRecord, ChainReport, verify_chain
@@ -85,6 +87,10 @@ class PgAuditStore:
         return [record_from_row(row) for row in rows]
 
     async def page(self, query: AuditQuery, *, limit: int, cursor: str | None) -> AuditPage:
+        """A page in chain order, once every committed event still pending has been linked
+        (if the chain's lock is not free within ``LINK_LOCK_TIMEOUT``, or the linking fails,
+        the page shows what is linked already: that failure is logged as an error)."""
+        await link_before_reading(self._pool)
         after = decode_sequence(cursor) if cursor is not None else None
         records = await self._select(query, after, limit + 1)
         more = len(records) > limit
@@ -101,6 +107,15 @@ class PgAuditStore:
             if len(records) < page_size:
                 return
             after = records[-1].seq
+
+    async def link_pending(self) -> int:
+        return await chain_pending(self._pool)
+
+    async def oldest_pending(self) -> datetime | None:
+        async with pooled(self._pool) as conn:
+            cursor = await conn.execute("SELECT min(at) AS at FROM audit_pending")
+            row = await cursor.fetchone()
+        return row["at"] if row else None
 
     async def verify(self, page_size: int = VERIFY_PAGE_SIZE) -> ChainReport:
         """The whole chain, once every committed event still pending has been linked."""
