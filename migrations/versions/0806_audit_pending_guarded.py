@@ -20,13 +20,13 @@ delete, and back to ``off``). TRUNCATE is refused too.
 Going down restores 0805's function exactly.
 
 Revision ID: 0806
-Revises: 0702
+Revises: 0705
 """
 
 from alembic import op
 
 revision = "0806"
-down_revision = "0702"
+down_revision = "0705"
 branch_labels = None
 depends_on = None
 

@@ -599,7 +599,7 @@ def test_going_down_from_0806_restores_0805s_chaining(servers) -> None:
     try:
         config = alembic_config(url)
         command.upgrade(config, "head")
-        command.downgrade(config, "0702")
+        command.downgrade(config, "0705")
         execute(url, add_pending, (tail, at))
         execute(url, "UPDATE audit_pending SET action = 'x.update'")  # no guard any more
         assert rows(url, "SELECT audit_chain_pending(%s::bigint) AS n", (AUDIT_CHAIN_LOCK,)) == [
