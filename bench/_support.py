@@ -190,6 +190,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 # --- figures the runner (python -m bench) collects -----------------------------------
 
 
+class Unavailable(Exception):
+    """Raised by a bench's ``figures()`` that cannot run on this machine (a tool it drives is
+    not installed): the runner lists the bench as skipped, with this reason, not as failed."""
+
+
 def figure(
     name: str,
     value: float,

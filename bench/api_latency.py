@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -55,7 +56,17 @@ from pathlib import Path
 import psycopg
 
 from api.tokens import mint_token
-from bench._support import Child, Servers, app_env, free_port, fresh_database, note, table
+from bench._support import (
+    Child,
+    Servers,
+    Unavailable,
+    app_env,
+    figure,
+    free_port,
+    fresh_database,
+    note,
+    table,
+)
 
 BASELINE_LABEL = "GET /health/live (baseline)"
 COMMAND_LABEL = "POST /api/v1/notifications/email (202)"
@@ -288,7 +299,7 @@ def _workers(args: argparse.Namespace) -> int:
     return int(os.environ.get("WEB_CONCURRENCY", DEFAULT_WEB_CONCURRENCY))
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.api_latency",
         description=__doc__,
@@ -306,7 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--open-duration", type=float, default=10.0, help="seconds of each open-loop run (0: none)"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """The arguments' bounds (``parser.error`` when out of them); the uvicorn process count."""
     if not 1 <= args.duration <= 300 or not 0 <= args.warmup <= 60:
         parser.error("--duration must be 1-300 s and --warmup 0-60 s")
     if not 1 <= args.rounds <= 50:
@@ -318,11 +333,24 @@ def main(argv: list[str] | None = None) -> int:
     workers = _workers(args)
     if not 1 <= workers <= 64:
         parser.error("--workers (or WEB_CONCURRENCY) must be 1-64")
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
-        return 2
+    return workers
 
+
+@dataclass
+class Measured:
+    """What one run measured (``main`` prints it, ``figures`` tabulates it)."""
+
+    rounds: list[dict[str, WrkResult]]
+    open_results: list[OpenLoopResult]
+    skipped: list[str]  # open-loop runs not made, and why
+    jobs_created: int
+    postgres_label: str
+    redis_label: str
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+
+
+def measure(args: argparse.Namespace, workers: int, wrk: str) -> Measured:
     rounds: list[dict[str, WrkResult]] = []
     open_results: list[OpenLoopResult] = []
     skipped: list[str] = []
@@ -409,13 +437,102 @@ def main(argv: list[str] | None = None) -> int:
             jobs_created = row[0] if row else 0
         stack.callback(shutil.rmtree, workdir, ignore_errors=True)  # kept only after a failure
     load_after = os.getloadavg()
+    return Measured(
+        rounds,
+        open_results,
+        skipped,
+        jobs_created,
+        servers.postgres_label,
+        servers.redis_label,
+        load_before,
+        load_after,
+    )
+
+
+def figures(quick: bool = False) -> dict[str, object]:
+    """For ``python -m bench``: the command's and the read's req/s against GET /health/live
+    (median of the rounds' ratios), and their open-loop p99 at --rate req/s."""
+    parser = _parser()
+    quick_argv = ["--rounds", "3", "--duration", "3", "--warmup", "1", "--open-duration", "5"]
+    args = parser.parse_args(quick_argv if quick else [])
+    workers = _check(parser, args)
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise Unavailable("wrk is not installed (apt-get install -y wrk)")
+    measured = measure(args, workers, wrk)
+    rounds = measured.rounds
+    baseline = statistics.median([r[BASELINE_LABEL].requests_per_second for r in rounds])
+    rows = []
+    for label, name, target in ((COMMAND_LABEL, "command", 0.3), (READ_LABEL, "GET job", 0.6)):
+        ratio = statistics.median(
+            [r[label].requests_per_second / r[BASELINE_LABEL].requests_per_second for r in rounds]
+        )
+        rows.append(
+            figure(
+                f"{name}: {label}",
+                statistics.median([r[label].requests_per_second for r in rounds]),
+                "req/s",
+                baseline=baseline,
+                baseline_name=f"{BASELINE_LABEL}, median of {len(rounds)} rounds",
+                ratio=ratio,
+                target=f"ratio >= {target}",
+                met=ratio >= target,
+            )
+        )
+    target = f"p99 < 20 ms at {args.rate:,.0f} req/s"
+    for result in measured.open_results:
+        rows.append(
+            figure(
+                f"open loop p99: {result.label}",
+                result.p99_ms,
+                "ms",
+                target=target,
+                met=result.p99_ms < 20 and not result.errors,
+            )
+        )
+    ran = {result.label for result in measured.open_results}
+    for label in (COMMAND_LABEL, READ_LABEL):
+        if args.open_duration and label not in ran:  # its closed-loop best is below the rate
+            rows.append(
+                figure(
+                    f"open loop not run, {label}: closed-loop best below the rate",
+                    max(r[label].requests_per_second for r in rounds),
+                    "req/s",
+                    target=target,
+                    met=False,
+                )
+            )
+    errors = sum(r.errors for results in rounds for r in results.values())
+    errors += sum(o.errors for o in measured.open_results)
+    rows.append(figure("non-2xx answers and socket errors", errors, "", target="0", met=not errors))
+    return {
+        "rows": rows,
+        "workers": workers,
+        "rounds": [{k: dataclasses.asdict(v) for k, v in r.items()} for r in rounds],
+        "open_loop": [dataclasses.asdict(o) for o in measured.open_results],
+        "open_loop_skipped": measured.skipped,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    workers = _check(parser, args)
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    measured = measure(args, workers, wrk)
+    rounds, open_results, skipped = measured.rounds, measured.open_results, measured.skipped
+    load_before, load_after = measured.load_before, measured.load_after
+    jobs_created = measured.jobs_created
 
     print(
         f"api latency: {workers} uvicorn process(es) (--workers), wrk {args.threads} threads x "
         f"{args.connections} connections, {args.rounds} interleaved rounds of "
         f"{args.duration:.0f}s per endpoint after {args.warmup:.0f}s warm-up each"
     )
-    print(f"servers: {servers.postgres_label}; {servers.redis_label}; SMTP_URL unset, no worker")
+    print(f"servers: {measured.postgres_label}; {measured.redis_label}; SMTP_URL unset, no worker")
     print(
         f"machine: {os.cpu_count()} cores; load average {load_before[0]:.2f} before, "
         f"{load_after[0]:.2f} after"

@@ -29,13 +29,14 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 import redis
 
-from bench._support import Child, Servers, app_env, fresh_database, note, table
+from bench._support import Child, Servers, app_env, figure, fresh_database, note, table
 from bench.throughput import READY_LINE
 from domain.adapters.bootstrap import build_services
 from domain.adapters.jobs.messaging import build_broker
@@ -53,7 +54,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def figures(name: str, seconds: list[float]) -> dict[str, float | str]:
+def latency_summary(name: str, seconds: list[float]) -> dict[str, float | str]:
     ms = [s * 1000 for s in seconds]
     return {
         "name": name,
@@ -162,7 +163,7 @@ def run_platform(
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.idle_latency", description=__doc__)
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--gap", default="0.2-1.0", help="seconds idle before each job, LOW-HIGH")
@@ -170,10 +171,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    args = parser.parse_args(argv)
-    if not 1 <= args.samples <= 10_000:
-        parser.error("--samples must be between 1 and 10,000")
+    return parser
 
+
+@dataclass
+class Measured:
+    """What one run measured: the three latency summaries (bare, running, succeeded)."""
+
+    rows: list[dict[str, float | str]]
+    postgres_label: str
+    redis_label: str
+    load_before: float
+    load_after: float
+
+
+def measure(args: argparse.Namespace) -> Measured:
     with contextlib.ExitStack() as stack:
         servers = Servers(stack)
         workdir = Path(tempfile.mkdtemp(prefix="hp-bench-idle-"))
@@ -185,17 +197,54 @@ def main(argv: list[str] | None = None) -> int:
         running, succeeded = run_platform(servers, args, workdir)
         load_after = os.getloadavg()[0]
         shutil.rmtree(workdir, ignore_errors=True)
-
     rows = [
-        figures("bare Dramatiq: send -> actor starts", bare),
-        figures("healthplat: submit -> running", running),
-        figures("healthplat: submit -> succeeded", succeeded),
+        latency_summary("bare Dramatiq: send -> actor starts", bare),
+        latency_summary("healthplat: submit -> running", running),
+        latency_summary("healthplat: submit -> succeeded", succeeded),
     ]
+    return Measured(rows, servers.postgres_label, servers.redis_label, load_before, load_after)
+
+
+def figures(quick: bool = False) -> dict[str, object]:
+    """For ``python -m bench``: submit -> running p50 and p99 on an idle pool, against bare
+    Dramatiq's send -> actor starts in the same run; submit -> succeeded beside them."""
+    args = _parser().parse_args(["--samples", "30"] if quick else [])
+    measured = measure(args)
+    bare, running, succeeded = measured.rows
+    rows = []
+    for key, label, limit in (("p50_ms", "p50", 10.0), ("p99_ms", "p99", 50.0)):
+        value, baseline = float(running[key]), float(bare[key])
+        rows.append(
+            figure(
+                f"submit -> running {label}",
+                value,
+                "ms",
+                baseline=baseline,
+                baseline_name=f"bare Dramatiq send -> actor starts {label}",
+                ratio=value / baseline if baseline else None,
+                target=f"{label} < {limit:g} ms",
+                met=value < limit,
+            )
+        )
+    for key, label in (("p50_ms", "p50"), ("p99_ms", "p99")):
+        rows.append(figure(f"submit -> succeeded {label}", float(succeeded[key]), "ms"))
+    return {"rows": rows, "samples": args.samples, "latencies": measured.rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not 1 <= args.samples <= 10_000:
+        parser.error("--samples must be between 1 and 10,000")
+    measured = measure(args)
+    rows = measured.rows
+    load_before, load_after = measured.load_before, measured.load_after
+
     print(
         f"idle latency: {args.samples} jobs one at a time, {args.gap} s idle before each, pool "
         f"--processes {args.processes} --threads {args.threads}, {os.cpu_count()} CPUs"
     )
-    print(f"servers: {servers.postgres_label}; {servers.redis_label}")
+    print(f"servers: {measured.postgres_label}; {measured.redis_label}")
     print(f"load average (1 min) before / after: {load_before:.2f} / {load_after:.2f}")
     print()
     print(

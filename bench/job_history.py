@@ -43,6 +43,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -50,7 +51,7 @@ import psycopg
 import redis
 from psycopg.rows import dict_row
 
-from bench._support import Child, Servers, app_env, fresh_database, note, table
+from bench._support import Servers, app_env, figure, fresh_database, note, table
 from bench.throughput import dramatiq_argv, submit_all, timed_pool
 from domain.adapters.job_history.store import PgJobHistory
 from domain.adapters.jobs.store import PgJobStore
@@ -323,8 +324,16 @@ def throughput(
             ).fetchone()
             return bool(row and row[0] == 0)
 
-        pool = Child(dramatiq_argv("workers.app", args), env, workdir / f"pool-{label}.log")
-        seconds = timed_pool(pool, all_done, args, f"{label} jobs")
+        run = timed_pool(
+            dramatiq_argv("workers.app", args),
+            env,
+            workdir / f"pool-{label}.log",
+            all_done,
+            args,
+            f"{label} jobs",
+            client,
+        )
+        seconds = run.seconds
         # this run's jobs join the finished ones, in both databases alike
         conn.execute("UPDATE jobs SET owner_id = 'bench-done' WHERE owner_id = 'bench'")
     servers.flush_redis()
@@ -347,7 +356,7 @@ async def prune_rate(url: str, newest: datetime, days: int) -> tuple[dict[str, i
 # --- the run -----------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.job_history", description=__doc__)
     parser.add_argument("--history", type=int, default=10_000_000, help="finished jobs")
     parser.add_argument("--days", type=int, default=90, help="the history's time span")
@@ -371,10 +380,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-throughput", action="store_true")
     parser.add_argument("--prune", action="store_true", help="time retention at the end")
-    args = parser.parse_args(argv)
-    if not 0 <= args.history <= 50_000_000:
-        parser.error("--history must be between 0 and 50,000,000")
+    return parser
 
+
+@dataclass
+class Measured:
+    """What one run measured: per figure, its (empty, full) value in each pair."""
+
+    results: dict[str, list[tuple[float, float]]]
+    build_seconds: float
+    prune: tuple[dict[str, int], float] | None  # --prune: (counts, seconds)
+
+
+def measure(args: argparse.Namespace) -> Measured:
     if args.ids == "random":  # the platform's ids before UUIDv7, for the comparison
         import domain.adapters.jobs.store as job_store
 
@@ -405,17 +423,60 @@ def main(argv: list[str] | None = None) -> int:
                 empty_figure, full_figure = measured["empty"][name], measured["full"][name]
                 results.setdefault(name, []).append((empty_figure, full_figure))
                 note(f"  {name}: empty {empty_figure:.4g}, full {full_figure:.4g}")
-        report(args, results, build_seconds)
+        prune = None
         if args.prune:
             note("retention: one daily run over the full database")
-            counts, seconds = asyncio.run(prune_rate(full, newest_history, args.days))
-            print()
-            print(
-                f"retention, one daily run: dropped {counts['dropped']:,} of "
-                f"{counts['walked']:,} jobs walked (and their events) in {seconds:.1f} s: "
-                f"{counts['dropped'] / seconds:,.0f} jobs/s"
-            )
+            prune = asyncio.run(prune_rate(full, newest_history, args.days))
         shutil.rmtree(workdir, ignore_errors=True)
+    return Measured(results, build_seconds, prune)
+
+
+def figures(quick: bool = False) -> dict[str, object]:
+    """For ``python -m bench``: each figure on the full database against the empty one
+    (median of the pairs' full / empty ratios), with the issue's targets."""
+    quick_argv = ["--history", "200000", "--pairs", "3", "--samples", "10", "--jobs", "1000"]
+    args = _parser().parse_args(quick_argv if quick else [])
+    measured = measure(args)
+    rows = []
+    for name, pairs in measured.results.items():
+        higher_is_better = name.startswith("throughput")
+        ratio = statistics.median([full / empty for empty, full in pairs])
+        scale, unit = (1.0, "jobs/s") if higher_is_better else (1000.0, "ms")
+        rows.append(
+            figure(
+                name,
+                statistics.median(f for _, f in pairs) * scale,
+                unit,
+                baseline=statistics.median(e for e, _ in pairs) * scale,
+                baseline_name=f"empty tables, median of {len(pairs)} pairs",
+                ratio=ratio,
+                target="ratio >= 0.9" if higher_is_better else "ratio <= 1.1",
+                met=ratio >= 0.9 if higher_is_better else ratio <= 1.1,
+            )
+        )
+    return {
+        "rows": rows,
+        "history": args.history,
+        "build_seconds": measured.build_seconds,
+        "pairs": {name: pairs for name, pairs in measured.results.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not 0 <= args.history <= 50_000_000:
+        parser.error("--history must be between 0 and 50,000,000")
+    measured = measure(args)
+    report(args, measured.results, measured.build_seconds)
+    if measured.prune is not None:
+        counts, seconds = measured.prune
+        print()
+        print(
+            f"retention, one daily run: dropped {counts['dropped']:,} of "
+            f"{counts['walked']:,} jobs walked (and their events) in {seconds:.1f} s: "
+            f"{counts['dropped'] / seconds:,.0f} jobs/s"
+        )
     return 0
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import msgspec
 
+from bench._support import figure
 from domain.adapters.scans.embedded import EmbeddedOcr
 from domain.adapters.scans.images import PillowPages
 from domain.adapters.scans.tesseract import TesseractOcr
@@ -162,6 +163,47 @@ def _saved(path: Path) -> dict[str, Read]:
             for name, kept in pages.items()
         }
         for engine, pages in raw.items()
+    }
+
+
+def figures(quick: bool = False) -> dict[str, object]:
+    """For ``python -m bench``: F1 of medicine, strength and frequency per engine, clean and
+    degraded, and the embedded engine's p50 s/page, with issue 14's targets. Quick: 4 clean
+    and 4 degraded pages, the embedded engine only. Writes no file."""
+    clean, degraded, pdfs = (4, 4, 0) if quick else (60, 50, 6)
+    engines = ["embedded"] if quick else list(ENGINES)
+    samples = corpus(clean, degraded, pdfs)
+    rows: list[dict] = []
+    for name in engines:
+        rows += score(samples, asyncio.run(read_all(ENGINES[name](), samples)), name, False)
+    table = []
+    for row in rows:
+        floor = TARGET_F1[row["group"]]
+        for field in TARGET_FIELDS:
+            f1 = row["fields"][field]["f1"]
+            table.append(
+                figure(
+                    f"{row['engine']}, {row['group']} {row['pages']} pages: {field} F1",
+                    f1,
+                    "",
+                    target=f"F1 >= {floor}",
+                    met=f1 >= floor,
+                )
+            )
+        on_target = row["engine"] == "embedded"
+        table.append(
+            figure(
+                f"{row['engine']}, {row['group']}: p50 (CPU p50 {row['cpu_p50']:.2f} s)",
+                row["p50"],
+                "s/page",
+                target=f"p50 <= {TARGET_P50:g} s" if on_target else None,
+                met=row["p50"] <= TARGET_P50 if on_target else None,
+            )
+        )
+    return {
+        "rows": table,
+        "corpus": {"clean": clean, "degraded": degraded, "pdfs": pdfs},
+        "engines": rows,
     }
 
 

@@ -37,6 +37,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bench._support import Unavailable
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT_ROOT / "bench" / "results"
 
@@ -127,6 +129,8 @@ def run_one(name: str, quick: bool, importer: Importer = _import) -> Outcome:
         result = function(quick=quick) if _takes_quick(function) else function()
     except KeyboardInterrupt:
         raise
+    except Unavailable as error:
+        return Outcome(name, "skipped", str(error), time.monotonic() - started)
     except BaseException as error:  # SystemExit from a bench's own checks included
         traceback.print_exc()
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""

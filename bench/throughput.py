@@ -50,7 +50,7 @@ from pathlib import Path
 import psycopg
 import redis
 
-from bench._support import Child, Servers, app_env, fresh_database, note, table
+from bench._support import Child, Servers, app_env, figure, fresh_database, note, table
 from domain.adapters.bootstrap import build_services
 from domain.adapters.jobs.messaging import build_broker
 from domain.jobs.model import NewJob
@@ -389,7 +389,7 @@ def summary(pairs: list[tuple[Result, Result]]) -> dict[str, float]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.throughput", description=__doc__)
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--pairs", type=int, default=5, help="interleaved pairs (default 5)")
@@ -408,12 +408,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="WARNING", help="the platform workers' LOG_LEVEL")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per phase")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    args = parser.parse_args(argv)
-    if not 1 <= args.jobs <= 1_000_000:
-        parser.error("--jobs must be between 1 and 1,000,000")
-    if not 1 <= args.pairs <= 50:
-        parser.error("--pairs must be between 1 and 50")
+    return parser
 
+
+@dataclass
+class Measured:
+    """What one run of the bench measured (``main`` prints it, ``figures`` tabulates it)."""
+
+    pairs: list[tuple[Result, Result]]
+    checks: list[str]
+    postgres_label: str
+    redis_label: str
+    load_before: float
+    load_after: float
+
+
+def measure(args: argparse.Namespace) -> Measured:
     with contextlib.ExitStack() as stack:
         servers = Servers(stack)
         workdir = Path(tempfile.mkdtemp(prefix="hp-bench-"))
@@ -424,6 +434,66 @@ def main(argv: list[str] | None = None) -> int:
             pairs, checks = run_pairs(servers, args, workdir)
         load_after = os.getloadavg()[0]
         shutil.rmtree(workdir, ignore_errors=True)
+    return Measured(
+        pairs, checks, servers.postgres_label, servers.redis_label, load_before, load_after
+    )
+
+
+def _ratio_figures(measured: Measured, label: str, processed_target: float) -> list[dict]:
+    summed = summary(measured.pairs)
+    processed = summed["processed_ratio"]
+    enqueued = summed["enqueue_ratio"]
+    pairs = f"bare Dramatiq, median of {len(measured.pairs)} pairs"
+    return [
+        figure(
+            f"processed{label}",
+            summed["platform_processed_per_second"],
+            "jobs/s",
+            baseline=summed["bare_processed_per_second"],
+            baseline_name=pairs,
+            ratio=processed,
+            target=f"ratio >= {processed_target}",
+            met=processed >= processed_target,
+        ),
+        figure(
+            f"enqueued{label}",
+            summed["platform_enqueued_per_second"],
+            "jobs/s",
+            baseline=summed["bare_enqueued_per_second"],
+            baseline_name=pairs,
+            ratio=enqueued,
+            target="ratio >= 0.5",
+            met=enqueued >= 0.5,
+        ),
+    ]
+
+
+def figures(quick: bool = False) -> dict[str, object]:
+    """For ``python -m bench``: processed and enqueued jobs/s against bare Dramatiq (median
+    ratio of interleaved pairs); the full size runs again with a CPU hog per core."""
+    argv = ["--jobs", "2000", "--pairs", "3"] if quick else []
+    args = _parser().parse_args(argv)
+    measured = measure(args)
+    rows = _ratio_figures(measured, "", 0.7)
+    result: dict[str, object] = {"jobs": args.jobs, "pairs": args.pairs, **summary(measured.pairs)}
+    if not quick:
+        hogs = os.cpu_count() or 2
+        hogged = measure(_parser().parse_args(["--cpu-hog", str(hogs)]))
+        rows += _ratio_figures(hogged, f", {hogs} CPU hogs beside", 0.5)
+        result["with_cpu_hogs"] = {"hogs": hogs, **summary(hogged.pairs)}
+    return {"rows": rows, **result}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not 1 <= args.jobs <= 1_000_000:
+        parser.error("--jobs must be between 1 and 1,000,000")
+    if not 1 <= args.pairs <= 50:
+        parser.error("--pairs must be between 1 and 50")
+    measured = measure(args)
+    pairs, checks = measured.pairs, measured.checks
+    load_before, load_after = measured.load_before, measured.load_after
 
     pool = f"--processes {args.processes} --threads {args.threads} --queues {NOOP.queue}"
     hog = f", {args.cpu_hog} CPU-bound process(es) beside both" if args.cpu_hog else ""
@@ -431,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
         f"throughput: {args.jobs} no-op jobs, pool `dramatiq ... {pool}`, {os.cpu_count()} CPUs"
         f"{hog}; {args.pairs} interleaved pairs (bare, healthplat, bare, ...)"
     )
-    print(f"servers: {servers.postgres_label}; {servers.redis_label}")
+    print(f"servers: {measured.postgres_label}; {measured.redis_label}")
     print(f"load average (1 min) before / after: {load_before:.2f} / {load_after:.2f}")
     print(
         "processed jobs/s = jobs / (first worker process 'ready for action' -> last job done), "

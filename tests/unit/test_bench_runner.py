@@ -10,6 +10,7 @@ from types import ModuleType
 
 import pytest
 
+from bench._support import Unavailable
 from bench.runner import Outcome, report_stem, run_one, table_rows, write_report
 
 
@@ -205,3 +206,12 @@ def test_a_figure_that_is_not_a_number_is_refused_in_the_json(tmp_path: Path, me
     outcomes = [Outcome("throughput", "ok", result={"rows": [{**ROW, "ratio": float("nan")}]})]
     with pytest.raises(ValueError):
         write_report(tmp_path, meta, outcomes, "x")
+
+
+def test_a_bench_that_cannot_run_here_is_skipped_with_its_reason() -> None:
+    def figures(*, quick: bool = False) -> dict:
+        raise Unavailable("wrk is not installed (apt-get install -y wrk)")
+
+    outcome = run_one("api_latency", True, importer(module("api_latency", figures=figures)))
+    assert outcome.status == "skipped"
+    assert outcome.reason == "wrk is not installed (apt-get install -y wrk)"
