@@ -1,9 +1,11 @@
 """Scan quotas through the API: the patient's plan's OCR scans a calendar month (UTC, the free
 plan's three without a live subscription), refused with 403 ``scan_quota_exhausted`` before
-any job is queued or byte kept; a paid plan allows more, and a new month starts again."""
+any job is queued or byte kept; a paid plan allows more, a new month starts again, and two
+uploads racing for the last scan of the month are counted one after the other."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -104,3 +106,56 @@ async def test_a_new_month_starts_the_count_again(api, platform, cast, settings)
         )
 
     assert (await upload_scan(api, cast.alice.headers, cast.alice.id, JPEG)).status_code == 202
+
+
+async def test_two_uploads_racing_for_the_last_scan_one_wins(api, cast, settings):
+    for _ in range(FREE_SCANS - 1):
+        await upload_scan(api, cast.alice.headers, cast.alice.id, JPEG)
+    before = counts(settings)
+
+    responses = await asyncio.gather(
+        *(upload_scan(api, who.headers, cast.alice.id, JPEG) for who in (cast.alice, cast.chantha))
+    )
+
+    assert sorted(r.status_code for r in responses) == [202, 403]
+    after = counts(settings)
+    assert (after["jobs"], after["uploads"]) == (before["jobs"] + 1, before["uploads"] + 1)
+
+
+def waiting_for_advisory_locks(settings) -> int:
+    [row] = rows(
+        settings.database_url,
+        "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+    )
+    return row["n"]
+
+
+async def test_the_quota_lock_makes_the_second_count_wait_for_the_first_commit(platform, cast):
+    """Why the race above has one winner whatever the timing: the second upload's count waits
+    until the first upload's transaction (its staged row included) has committed."""
+    since = month_of(datetime.now(UTC))[0]
+    counted, release = asyncio.Event(), asyncio.Event()
+
+    async def first() -> int:
+        async with platform.uow() as uow:
+            used = await uow.scan_usage.lock_and_count(cast.alice.id, since)
+            counted.set()
+            await release.wait()
+            return used
+
+    async def second() -> int:
+        await counted.wait()
+        async with platform.uow() as uow:
+            return await uow.scan_usage.lock_and_count(cast.alice.id, since)
+
+    racing = asyncio.gather(first(), second())
+    await counted.wait()
+    for _ in range(100):
+        if waiting_for_advisory_locks(platform.settings) == 1:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the second count did not wait for the quota lock")
+    release.set()
+    assert await racing == [0, 0]
+    assert waiting_for_advisory_locks(platform.settings) == 0
