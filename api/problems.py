@@ -140,7 +140,11 @@ def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response
         headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
     elif isinstance(exc, UnstorableValue):
         _log_error(log.warning, "request_value_unstorable", request, exc)
-    return problem_response(status, exc.message, code=exc.code, errors=errors, headers=headers)
+    # an error may carry a few more plain members for the client (a quota's allowance)
+    extensions = getattr(exc, "extensions", None)
+    return problem_response(
+        status, exc.message, code=exc.code, errors=errors, headers=headers, extensions=extensions
+    )
 
 
 def _field_errors(extra: Any) -> list[FieldError]:

@@ -48,6 +48,7 @@ from domain.adapters.prescriptions.store import PgPrescriptionRepository
 from domain.adapters.records.store import PgRecordRepository
 from domain.adapters.scans.provider_requests import PgProviderRequests
 from domain.adapters.scans.readings import PgScanReadings
+from domain.adapters.scans.usage import PgScanUsage
 from domain.adapters.subscriptions.store import PgPlanRepository, PgSubscriptionRepository
 from domain.adapters.vitals.store import PgReadingRepository
 from domain.adapters.webhooks.store import PgDeliveryRepository
@@ -146,6 +147,10 @@ class PgUnitOfWork:
     @cached_property
     def scan_readings(self) -> PgScanReadings:
         return PgScanReadings(self.connection, self._cipher)
+
+    @cached_property
+    def scan_usage(self) -> PgScanUsage:
+        return PgScanUsage(self.connection)
 
     @cached_property
     def scan_provider_requests(self) -> PgProviderRequests:

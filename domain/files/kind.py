@@ -16,6 +16,7 @@ import functools
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -67,6 +68,11 @@ Attach = Callable[[Any, Sequence[StoredFile]], Awaitable[list[Any]]]
 # The job that follows a stored file (a scan's reading), enqueued in the transaction that
 # writes its row: given the file and its storing job.
 Then = Callable[[StoredFile, Job], NewJob]
+# Whether one more upload of the kind is allowed for the patient now (a scan quota): run in
+# the upload's transaction when its job is new, before its row is written; raises to refuse,
+# and the refusal rolls back the job and the staged bytes. Given the unit of work, the
+# patient's id and the time.
+Admit = Callable[[Any, uuid.UUID, datetime], Awaitable[None]]
 
 
 class Encryption(msgspec.Struct, frozen=True, kw_only=True):
@@ -96,6 +102,7 @@ class FileKind:
     content_action: str = "content"  # the audit action of reading the bytes
     attach: Attach | None = None
     then: Then | None = None
+    admit: Admit | None = None
     store_job: JobKind = field(init=False)
 
     def __post_init__(self) -> None:

@@ -77,6 +77,8 @@ async def submit_upload(
     )
 
     async def write(uow: UnitOfWork, job: Job) -> None:
+        if kind.admit is not None:  # only a new job counts: a replay is not a second upload
+            await kind.admit(uow, upload.form.patient_id, clock.now())
         public, sealed = seal_details(kind, cipher, staged.upload_id, upload.details)
         await uow.uploads.add(
             StagedUpload(

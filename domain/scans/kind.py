@@ -1,6 +1,7 @@
 """Scans as a kind of patient file: photographed prescriptions, checked and encrypted by us,
 then read: the storing job enqueues ``scan.read`` with the scan's row.
 
+Each upload counts against the patient's plan's scans a month (domain/scans/quota.py).
 Who may: the patient and their connected doctors upload, list and download; only the
 patient deletes (the ``scan.*`` rows of domain/policies.py). The storing job keeps the
 ciphertext on the content store like any file.
@@ -15,6 +16,7 @@ from domain.files.model import StoredFile
 from domain.jobs.model import Job, JobKind, NewJob
 from domain.phi.columns import SCAN_DATA_KEY
 from domain.scans.files import MAX_SCAN_BYTES, StoredScan, scan_facts, scan_form
+from domain.scans.quota import admit_scan
 from domain.scans.reading import ReadPayload, read_scan
 
 
@@ -40,6 +42,7 @@ SCANS = FileKind(
     policies=FilePolicies.of("scan", read=None, content="scan.read"),
     content_action="download",
     then=read_next,
+    admit=admit_scan,
 )
 
 # The engine down (a crash, out of memory): retried soon, then later, then failed, visibly.

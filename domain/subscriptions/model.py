@@ -19,6 +19,9 @@ from domain.errors import ValidationFailed
 
 REMIND_BEFORE = timedelta(days=3)
 GRACE = timedelta(days=3)
+# The plan of everyone without a live subscription: never sold (it has no price), its
+# entitlements are what a user gets for nothing (migration 0706 seeds it; admins may set it).
+FREE_PLAN = "free"
 
 
 class Entitlement(enum.StrEnum):
@@ -127,3 +130,17 @@ def may(
     if subscription is None or plan is None or status_at(subscription, now) not in LIVE:
         return False
     return used < plan.entitlements.get(action, 0)
+
+
+def allowance(
+    subscription: Subscription | None,
+    plan: Plan | None,
+    free: Plan | None,
+    action: Entitlement,
+    now: datetime,
+) -> int:
+    """How much of ``action`` a period allows: the live subscription's plan's, else the free
+    plan's (none seeded: nothing)."""
+    if subscription is not None and plan is not None and status_at(subscription, now) in LIVE:
+        return plan.entitlements.get(action, 0)
+    return free.entitlements.get(action, 0) if free is not None else 0

@@ -78,3 +78,28 @@ class FakeProviderRequests:
             key=lambda row: row.requested_at,
         )
         return [row.scan_id for row in due[:limit]]
+
+
+class FakeScanUsage:
+    """The adapter's count: the patient's scans since ``since`` (deleted ones too) and their
+    scan uploads waiting for a storing job. One fake transaction runs at a time, so the lock
+    the adapter takes has nothing to order here (the integration tests race real ones)."""
+
+    def __init__(self, database: FakeDatabase, clock: Clock) -> None:
+        self._scans = database.table("scans")
+        self._uploads = database.table("uploads")
+
+    async def lock_and_count(self, patient_id: uuid.UUID, since: datetime) -> int:
+        scans = [
+            row.file
+            for row in self._scans.values()
+            if row.file.patient_id == patient_id and row.file.created_at >= since
+        ]
+        waiting = [
+            upload
+            for upload in self._uploads.values()
+            if upload.purpose == "scan"
+            and upload.patient_id == patient_id
+            and upload.created_at >= since
+        ]
+        return len(scans) + len(waiting)
