@@ -1,13 +1,13 @@
 """The free plan: what a user without a live subscription may do (three OCR scans a month).
 
 Revision ID: 0706
-Revises: 0705
+Revises: 0806
 """
 
 from alembic import op
 
 revision = "0706"
-down_revision = "0705"
+down_revision = "0806"
 branch_labels = None
 depends_on = None
 
