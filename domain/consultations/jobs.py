@@ -18,7 +18,7 @@ from domain.consultations.ports import UnitOfWork
 from domain.consultations.telling import News, appointment_url, starts_label, tell_parties
 from domain.jobs.model import SYSTEM_OWNER, DailyAt, Every, Job, JobKind, Periodic
 from domain.jobs.ports import MessageSender, Submission
-from domain.jobs.submit import interval_job, send_submitted, submit_job
+from domain.jobs.submit import plan_when_found, send_submitted
 from domain.notifications.email import SendEmail, enqueue_email, sender_domain
 from domain.notifications.inapp import NoticeKind, NoticeValue
 from domain.notifications.notices import announce, notify
@@ -85,11 +85,14 @@ async def plan_release(
     settings: Settings,
 ) -> Submission | None:
     now = clock.now()
-    async with uow_factory() as uow:
-        if not await uow.consultations.to_release(now, 1):
-            return None
-    new = interval_job(CONSULTATION_RELEASE, now, settings.consultation_check_interval_seconds)
-    return await submit_job(uow_factory, sender, new)
+    return await plan_when_found(
+        lambda uow: uow.consultations.to_release(now, 1),
+        CONSULTATION_RELEASE,
+        now,
+        settings.consultation_check_interval_seconds,
+        uow_factory=uow_factory,
+        sender=sender,
+    )
 
 
 REMINDER_LEADS = {1: "24 hours", 2: "1 hour"}
@@ -180,11 +183,14 @@ async def plan_reminders(
     settings: Settings,
 ) -> Submission | None:
     now = clock.now()
-    async with uow_factory() as uow:
-        if not await uow.consultations.to_remind(now, 1):
-            return None
-    new = interval_job(CONSULTATION_REMIND, now, settings.consultation_check_interval_seconds)
-    return await submit_job(uow_factory, sender, new)
+    return await plan_when_found(
+        lambda uow: uow.consultations.to_remind(now, 1),
+        CONSULTATION_REMIND,
+        now,
+        settings.consultation_check_interval_seconds,
+        uow_factory=uow_factory,
+        sender=sender,
+    )
 
 
 CONSULTATION_REMIND = JobKind(

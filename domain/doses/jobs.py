@@ -15,7 +15,7 @@ from domain.doses.model import Dose
 from domain.doses.ports import UnitOfWork
 from domain.jobs.model import SYSTEM_OWNER, Every, Job, JobKind, Periodic
 from domain.jobs.ports import MessageSender, Submission
-from domain.jobs.submit import interval_job, send_submitted, submit_job
+from domain.jobs.submit import plan_when_found, send_submitted
 from domain.notifications.email import SendEmail, enqueue_email, sender_domain
 from domain.notifications.inapp import NoticeKind
 from domain.notifications.notices import announce, notify, wants_email
@@ -124,11 +124,15 @@ async def plan_missed(
     settings: Settings,
 ) -> Submission | None:
     now = clock.now()
-    async with uow_factory() as uow:
-        if not await uow.doses.any_scheduled(now - timedelta(minutes=settings.dose_grace_minutes)):
-            return None
-    new = interval_job(DOSE_MISSED, now, settings.dose_check_interval_seconds)
-    return await submit_job(uow_factory, sender, new)
+    overdue = now - timedelta(minutes=settings.dose_grace_minutes)
+    return await plan_when_found(
+        lambda uow: uow.doses.any_scheduled(overdue),
+        DOSE_MISSED,
+        now,
+        settings.dose_check_interval_seconds,
+        uow_factory=uow_factory,
+        sender=sender,
+    )
 
 
 async def plan_reminders(
@@ -139,11 +143,14 @@ async def plan_reminders(
     settings: Settings,
 ) -> Submission | None:
     now = clock.now()
-    async with uow_factory() as uow:
-        if not await uow.doses.any_scheduled(now, unreminded=True):
-            return None
-    new = interval_job(DOSE_REMIND, now, settings.dose_check_interval_seconds)
-    return await submit_job(uow_factory, sender, new)
+    return await plan_when_found(
+        lambda uow: uow.doses.any_scheduled(now, unreminded=True),
+        DOSE_REMIND,
+        now,
+        settings.dose_check_interval_seconds,
+        uow_factory=uow_factory,
+        sender=sender,
+    )
 
 
 DOSE_MISSED = JobKind(

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 import structlog
@@ -150,3 +151,20 @@ def interval_job(kind: JobKind, now: datetime, seconds: float) -> NewJob:
         idempotency_key=f"every:{bucket}",
         request=canonical_request({}),
     )
+
+
+async def plan_when_found(
+    found: Callable[[Any], Awaitable[object]],
+    kind: JobKind,
+    now: datetime,
+    seconds: float,
+    *,
+    uow_factory: UnitOfWorkFactory[Any],
+    sender: MessageSender,
+) -> Submission | None:
+    """The interval's job of ``kind`` (see ``interval_job``) when ``found``, asked in a
+    transaction of its own, finds work for it: most looks find none, and write nothing."""
+    async with uow_factory() as uow:
+        if not await found(uow):
+            return None
+    return await submit_job(uow_factory, sender, interval_job(kind, now, seconds))

@@ -9,7 +9,7 @@ from datetime import timedelta
 from domain.clock import Clock
 from domain.jobs.model import Every, JobKind, Periodic
 from domain.jobs.ports import MessageSender, Submission
-from domain.jobs.submit import interval_job, submit_job
+from domain.jobs.submit import plan_when_found
 from domain.scans.kind import SCAN_READ, SCANS
 from domain.scans.ports import UnitOfWork
 from domain.scans.provider import time_out_scans
@@ -29,11 +29,14 @@ async def plan_timeouts(
     """A sweep when a scan has awaited the provider too long (most runs find none)."""
     now = clock.now()
     cutoff = now - timedelta(seconds=settings.ocr_provider_timeout_seconds)
-    async with uow_factory() as uow:
-        if not await uow.scan_provider_requests.overdue(cutoff, 1):
-            return None
-    new = interval_job(SCAN_PROVIDER_TIMEOUT, now, settings.ocr_provider_check_interval_seconds)
-    return await submit_job(uow_factory, sender, new)
+    return await plan_when_found(
+        lambda uow: uow.scan_provider_requests.overdue(cutoff, 1),
+        SCAN_PROVIDER_TIMEOUT,
+        now,
+        settings.ocr_provider_check_interval_seconds,
+        uow_factory=uow_factory,
+        sender=sender,
+    )
 
 
 SCAN_PROVIDER_TIMEOUT = JobKind(
