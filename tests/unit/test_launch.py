@@ -96,6 +96,7 @@ def test_every_bad_setting_of_a_launch_is_named_and_nothing_is_written(tmp_path:
         "DATA_DIR": str(data_dir),
         "PORT": "99999",
         "HOST": "not a host",
+        "WEB_CONCURRENCY": "two",
         "WORKER_PROCESSES": "0",
         "WORKER_THREADS": "many",
         "EMBEDDED_REDIS_PORT": "0",
@@ -109,6 +110,7 @@ def test_every_bad_setting_of_a_launch_is_named_and_nothing_is_written(tmp_path:
     assert caught.value.problems == (
         'PORT must be a port number from 1 to 65535 (got "99999")',
         'HOST must be an IP address or a host name (got "not a host")',
+        'WEB_CONCURRENCY must be a positive whole number of processes (got "two")',
         'WORKER_PROCESSES must be a positive whole number of processes (got "0")',
         'WORKER_THREADS must be a positive whole number of threads (got "many")',
         'EMBEDDED_REDIS_PORT must be a port number from 1 to 65535 (got "0")',

@@ -1,7 +1,7 @@
 """Every setting of a launch checked before anything starts, every bad one reported at once.
 
-Three kinds: the launcher's own (DATA_DIR, PORT, HOST, WORKER_PROCESSES,
-WORKER_THREADS, EMBEDDED_REDIS_PORT, STOP_TIMEOUT_SECONDS); the secrets kept in
+Three kinds: the launcher's own (DATA_DIR, PORT, HOST, WEB_CONCURRENCY,
+WORKER_PROCESSES, WORKER_THREADS, EMBEDDED_REDIS_PORT, STOP_TIMEOUT_SECONDS); the secrets kept in
 DATA_DIR for settings left unset; and every setting of the processes, checked
 by the code the processes themselves run at start
 (domain/adapters/settings_check.py) on the environment they will get, with
@@ -56,7 +56,11 @@ def read_launch_settings(base: Mapping[str, str], *, terminal: bool) -> LaunchSe
         read.refuse("DATA_DIR", data_dir_bad, str(data_dir))
     port = read.port("PORT")
     host = read.checked("HOST", host_problem)
-    for name, what in (("WORKER_PROCESSES", "processes"), ("WORKER_THREADS", "threads")):
+    for name, what in (
+        ("WEB_CONCURRENCY", "processes"),
+        ("WORKER_PROCESSES", "processes"),
+        ("WORKER_THREADS", "threads"),
+    ):
         read.number(name, int, f"be a positive whole number of {what}")
     redis_port = read.port("EMBEDDED_REDIS_PORT")
     stop_timeout = read.number("STOP_TIMEOUT_SECONDS", float, SECONDS)
