@@ -105,10 +105,13 @@ function dosesCard(patientId, timeZone, onMarked) {
       for (const [date, list] of [...days].sort(([a], [b]) => a.localeCompare(b))) {
         const heading = date === today ? "Today" : date < today ? "Earlier, still open" : null;
         const rows = await Promise.all(list.sort((a, b) => a.dueAt.localeCompare(b.dueAt)).map((d) => doseRow(d, items, () => onMarked(reload))));
-        (date <= today ? soon : later).push(h("section.day", { "aria-label": heading || day(date).textContent, dataset: { date } },
+        // a day ahead whose doses can already be marked (up to 12 h early) stays in view:
+        // at 23:00 the dose of 00:00 is tomorrow's, and it is the next one to take
+        const markableNow = list.some((d) => new Date(d.dueAt).getTime() - Date.now() <= MARKABLE_BEFORE_MS);
+        (date <= today || markableNow ? soon : later).push(h("section.day", { "aria-label": heading || day(date).textContent, dataset: { date } },
           h("h3", {}, heading ? `${heading} · ` : "", day(date)), h("ul.doses", {}, rows)));
       }
-      // the days after today fold away, open when nothing is left today
+      // the days after those fold away, open when nothing is left in view
       const sections = [...soon];
       if (later.length) sections.push(h("details.next-days", { open: !soon.length }, h("summary", {}, `The next ${later.length === 1 ? "day" : `${later.length} days`}`), ...later));
       body.replaceChildren(...sections);
