@@ -34,6 +34,7 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.http_stub import serve_posts, stop_serving
 from tests.support.servers import free_port
 
 ONE = "/v1/check_transaction_by_md5"
@@ -72,24 +73,11 @@ class BakongServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> BakongServer:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
-
-            def do_POST(self) -> None:
-                owner._serve(self)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve_posts(self.port, self._serve)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        stop_serving(self._server)
 
     # --- what tests do -------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ import msgspec
 from standardwebhooks.webhooks import Webhook
 
 from domain.adapters.scans.embedded import read_page
+from tests.support.http_stub import serve_posts, stop_serving
 from tests.support.servers import free_port
 from tests.support.webhooks import new_secret
 
@@ -79,24 +80,11 @@ class OcrProviderServer:
         return f"http://127.0.0.1:{self.port}/v1/read"
 
     def start(self) -> OcrProviderServer:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # quiet (and nothing read is logged)
-                pass
-
-            def do_POST(self) -> None:
-                owner._serve(self)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve_posts(self.port, self._serve)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        stop_serving(self._server)
 
     def unavailable(self, count: int, status: int = 503) -> None:
         with self._lock:
