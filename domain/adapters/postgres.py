@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -93,6 +95,29 @@ def create_pool(
     )
 
 
+_checks_under_way: dict[int, asyncio.Task[None]] = {}
+
+
+def check_idle_connections_soon(pool: AsyncConnectionPool) -> None:
+    """Test the pool's idle connections in the background, once at a time per pool.
+
+    A restarted server leaves every idle connection dead, and each is found dead only by
+    the caller it is handed to next: without this, one caller after another would fail
+    until all were used up. One failure starts a check that replaces the dead ones.
+    """
+    key = id(pool)
+    if key in _checks_under_way or pool.closed:
+        return
+    task = asyncio.get_running_loop().create_task(_check(pool))
+    _checks_under_way[key] = task
+    task.add_done_callback(lambda _: _checks_under_way.pop(key, None))
+
+
+async def _check(pool: AsyncConnectionPool) -> None:
+    with contextlib.suppress(Exception):  # a pool closing meanwhile; the next failure retries
+        await pool.check()
+
+
 @asynccontextmanager
 async def pooled(
     pool: AsyncConnectionPool, *, transaction: bool = False
@@ -112,6 +137,7 @@ async def pooled(
             else:
                 yield conn
     except psycopg.OperationalError as exc:  # includes the pool's PoolTimeout
+        check_idle_connections_soon(pool)
         raise DatabaseUnavailable(
             "the database is unavailable or too busy to answer in time; try again shortly"
         ) from exc

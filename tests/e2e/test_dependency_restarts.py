@@ -295,7 +295,8 @@ async def test_under_the_launcher_a_database_and_a_redis_restart_stop_nothing(
         if "system" in line.split("|", 1)[0] and " stopped (" in line
     )
     assert stops == {}, said[-4000:]  # no process exited, none was restarted
-    assert httpx.get(f"http://127.0.0.1:{port}/health/ready").json()["status"] == "ready"
+    readiness = httpx.get(f"http://127.0.0.1:{port}/health/ready").json()
+    assert readiness["status"] == "ready", readiness
 
 
 async def test_the_scheduler_leads_again_after_a_database_restart(

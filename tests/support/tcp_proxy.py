@@ -35,6 +35,11 @@ class TcpProxy:
     def cut(self) -> None:
         self._call(self._cut())
 
+    def drop_connections(self) -> None:
+        """Abort every open connection but keep listening: what clients see of a server
+        restarted while their connections sat idle (dead ones, and new ones that work)."""
+        self._call(self._drop_connections())
+
     def stop(self) -> None:
         if self._thread.is_alive():
             self.cut()
@@ -47,6 +52,9 @@ class TcpProxy:
     async def _cut(self) -> None:
         if self._server is not None:
             self._server.close()
+        await self._drop_connections()
+
+    async def _drop_connections(self) -> None:
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
