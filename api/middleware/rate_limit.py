@@ -35,7 +35,6 @@ from typing import Any
 
 import structlog
 from litestar.connection import ASGIConnection, Request
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -135,13 +134,17 @@ class RateLimitMiddleware(ASGIMiddleware):
         if not decision.allowed:
             await _answer(scope, receive, send, too_many_requests(scope, decision))
             return
-        headers = rate_limit_headers(decision)
+        budget = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in rate_limit_headers(decision).items()
+        ]
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                mutable = MutableScopeHeaders.from_message(message)
-                for name, value in headers.items():
-                    mutable.setdefault(name, value)  # a service's own refusal keeps its budget's
+                own = message.get("headers", [])
+                present = {header[0].lower() for header in own}
+                # a service's own refusal keeps its budget's headers
+                message["headers"] = [*own, *(h for h in budget if h[0] not in present)]
             await send(message)
 
         await next_app(scope, receive, with_headers)

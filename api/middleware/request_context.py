@@ -8,17 +8,18 @@ identifier or search term a client put in a URL ends up in a log.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import uuid
 
 import structlog
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_NAME = REQUEST_ID_HEADER.encode("latin-1")
 _SANE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _STATE_KEY = "request_id"
 _TYPED_PARAM = re.compile(r"\{(\w+):[^}]*\}")
@@ -29,7 +30,12 @@ log = structlog.get_logger("api.access")
 def route_template(scope: Scope) -> str | None:
     """The matched route as written in the code (``/jobs/{job_id}``), or None if none matched."""
     template = scope.get("path_template")
-    return _TYPED_PARAM.sub(r"{\1}", template) if template else None
+    return _untyped(template) if template else None
+
+
+@functools.lru_cache(maxsize=1024)  # one entry per route of the app
+def _untyped(template: str) -> str:
+    return _TYPED_PARAM.sub(r"{\1}", template)
 
 
 def ensure_request_id(scope: Scope) -> str:
@@ -39,7 +45,7 @@ def ensure_request_id(scope: Scope) -> str:
     if found:
         return found
     offered = next(
-        (value for name, value in scope.get("headers", ()) if name == REQUEST_ID_HEADER.encode()),
+        (value for name, value in scope.get("headers", ()) if name == _REQUEST_ID_NAME),
         b"",
     ).decode("latin-1")
     request_id = offered if _SANE_ID.fullmatch(offered) else uuid.uuid4().hex
@@ -50,7 +56,9 @@ def ensure_request_id(scope: Scope) -> str:
 async def echo_request_id(message: Message, scope: Scope) -> None:
     """A ``before_send`` hook: it sees every response, even a 404 for a path no route matches."""
     if message["type"] == "http.response.start":
-        MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = ensure_request_id(scope)
+        own = [h for h in message.get("headers", ()) if h[0].lower() != _REQUEST_ID_NAME]
+        own.append((_REQUEST_ID_NAME, ensure_request_id(scope).encode("latin-1")))
+        message["headers"] = own
 
 
 class RequestContextMiddleware(ASGIMiddleware):

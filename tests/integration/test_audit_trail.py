@@ -136,6 +136,39 @@ async def test_concurrent_appends_make_one_unbroken_chain(services, database_url
     assert len({bytes(event["prev_hash"]) for event in events}) == 40
 
 
+async def test_writes_that_commit_together_share_a_chaining_and_each_answers_linked(
+    services, database_url, monkeypatch
+) -> None:
+    """One chaining at a time: the writes that commit while one runs wait for the next one,
+    together; none returns before its own event is in the chain."""
+    chainings = []
+    real = audit_log.chain_after_commit
+
+    async def counted(pool, recorded):  # type: ignore[no-untyped-def]
+        chainings.append(recorded)
+        await real(pool, recorded)
+
+    monkeypatch.setattr(audit_log, "chain_after_commit", counted)
+    linked_on_return = []
+
+    async def append(i: int) -> None:
+        async with services.uow() as uow:
+            await uow.audit.record(
+                ALICE,
+                AuditEntry(action="patient.read", resource_type="patient", resource_id=str(i)),
+            )
+        linked = rows(database_url, "SELECT resource_id FROM audit_events")
+        linked_on_return.append(str(i) in {row["resource_id"] for row in linked})
+
+    await asyncio.gather(*(append(i) for i in range(30)))
+
+    assert linked_on_return == [True] * 30
+    assert sum(chainings) == 30  # every event's chaining was asked for once
+    assert len(chainings) < 30  # and shared: fewer chainings than writes
+    report = await PgAuditStore(services.pool).verify()
+    assert report.valid and report.checked == 30
+
+
 async def test_an_event_whose_writer_stopped_before_chaining_is_chained_next(
     services, database_url
 ) -> None:
