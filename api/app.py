@@ -41,6 +41,7 @@ from api.controllers.scans import ReadingController, ScansController
 from api.controllers.subscriptions import SubscriptionsController
 from api.controllers.vitals import VitalsController
 from api.controllers.webhooks import WebhooksController
+from api.inline_dependencies import resolve_dependencies_in_line
 from api.lifespan import services_lifespan
 from api.middleware.allow_header import allow_every_method
 from api.middleware.failure_audit import FailureAuditMiddleware
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     and a bad one ends the process with one line per bad setting (settings_or_exit)."""
     settings = settings or settings_or_exit()
     http_metrics = HttpMetrics()
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             MetricsController,
@@ -160,3 +161,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    resolve_dependencies_in_line(app)
+    return app
