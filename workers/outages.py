@@ -21,12 +21,18 @@ class Outage:
     def __init__(self, dependency: str) -> None:
         self.dependency = dependency
         self._since: float | None = None
+        self._back_at = float("-inf")
 
     @property
     def ongoing(self) -> bool:
         return self._since is not None
 
-    def failed(self, exc: BaseException) -> None:
+    def failed(self, exc: BaseException, *, attempt_started: float | None = None) -> None:
+        """``attempt_started`` (a ``time.monotonic()`` value): an attempt begun before the
+        dependency was last reported back, that failed only now (it waited on the old
+        outage: a pool's connection wait, say), tells nothing new and is not reported."""
+        if attempt_started is not None and attempt_started < self._back_at:
+            return
         if self._since is None:
             self._since = time.monotonic()
             log.warning(
@@ -38,7 +44,8 @@ class Outage:
 
     def answered(self) -> None:
         if self._since is not None:
-            waited = time.monotonic() - self._since
+            self._back_at = time.monotonic()
+            waited = self._back_at - self._since
             self._since = None
             log.info("dependency_back", dependency=self.dependency, waited_seconds=round(waited, 1))
 

@@ -12,6 +12,8 @@ Two sweeps, both over PostgreSQL only:
 
 from __future__ import annotations
 
+import time
+
 import msgspec
 import structlog
 
@@ -52,10 +54,11 @@ class Relay:
     async def run_quietly(self) -> None:
         """A pass as the scheduler runs it: a database outage is reported once (the next pass
         tries again), anything else is logged by type and frame."""
+        started = time.monotonic()
         try:
             await self.run_once()
         except DatabaseUnavailable as exc:
-            DATABASE.failed(exc)
+            DATABASE.failed(exc, attempt_started=started)
         except Exception as exc:
             log.error("relay_pass_failed", **exception_fields(exc))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -84,10 +85,11 @@ def schedule_periodic_jobs(scheduler: AsyncIOScheduler, services: Services) -> N
 
 async def plan_quietly(kind: JobKind, plan: Callable[[], Awaitable[object]]) -> None:
     """One planner run: an enqueued job is logged, a database outage reported once."""
+    started = time.monotonic()
     try:
         submission = await plan()
     except DatabaseUnavailable as exc:  # the next run tries again
-        DATABASE.failed(exc)
+        DATABASE.failed(exc, attempt_started=started)
         return
     except Exception as exc:
         log.warning(f"{kind.actor_name}_enqueue_failed", **exception_fields(exc))

@@ -312,8 +312,8 @@ async def test_the_scheduler_leads_again_after_a_database_restart(
 
     await async_wait_until(lambda: scheduler.output().count("scheduler_leading") == 2, timeout=30)
     said = scheduler.output()
-    assert said.count('"dependency_unavailable"') == 1  # said once that it waits
-    assert said.count('"dependency_back"') == 1  # and once that the database is back
+    assert said.count('"dependency_unavailable"') == 1, said  # said once that it waits
+    assert said.count('"dependency_back"') == 1, said  # and once that the database is back
     assert "scheduler_lead_lost" in said
     assert_all_running(processes)
     # It schedules again: the day's audit upkeep is found, not enqueued twice.

@@ -66,7 +66,9 @@ async def active_prescription(api, services, doctor, patient) -> str:
     return made.json()["id"]
 
 
-async def past_doses(api, patient) -> list[dict]:
+async def past_doses(api, patient, grace_minutes: int) -> list[dict]:
+    """The doses already past their grace: the ones ``mark_missed_doses`` settles if not taken
+    (a dose due less than the grace ago is still open, whatever the hour the test runs at)."""
     listed = await api.get(
         f"/api/v1/patients/{patient.id}/doses",
         params={"from": (datetime.now(UTC) - timedelta(days=6)).isoformat()},
@@ -77,7 +79,8 @@ async def past_doses(api, patient) -> list[dict]:
     return [
         dose
         for dose in listed.json()["items"]
-        if datetime.fromisoformat(dose["dueAt"]) < now - timedelta(hours=3)
+        if datetime.fromisoformat(dose["dueAt"])
+        < now - timedelta(minutes=grace_minutes, seconds=30)
     ]
 
 
@@ -89,7 +92,7 @@ async def roll_up(services) -> dict:
 async def test_a_patients_adherence_follows_their_doses(api, services, cast, settings) -> None:
     alice, chantha = cast.alice, cast.chantha
     prescription = await active_prescription(api, services, chantha, alice)
-    doses = await past_doses(api, alice)
+    doses = await past_doses(api, alice, settings.dose_grace_minutes)
     assert len(doses) >= 9  # TID for the days before today
     taken, skipped = doses[:4], doses[4:5]
     for dose in taken:
