@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import msgspec
 import psycopg
@@ -44,41 +45,37 @@ async def test_a_database_lost_after_start_makes_the_api_not_ready_and_its_reads
             assert "127.0.0.1" not in response.text and "psycopg" not in response.text
 
 
-async def _fill_the_pool(api, size: int) -> None:  # type: ignore[no-untyped-def]
-    """Concurrent reads, so the pool holds several idle connections afterwards."""
-    responses = await asyncio.gather(*(api.get("/api/v1/jobs", headers=ADMIN) for _ in range(size)))
-    assert {r.status_code for r in responses} == {200}
+@contextlib.asynccontextmanager
+async def an_api_whose_database_restarted(settings):  # type: ignore[no-untyped-def]
+    """The API with several idle pooled connections, all of which a restart of the server
+    (while they sat idle) has just killed; new connections work."""
+    with postgres_behind_proxy(settings.database_url) as (proxy, proxied_url):
+        behind = msgspec.structs.replace(settings, database_url=proxied_url)
+        async with api_client(behind) as api:
+            filled = await asyncio.gather(
+                *(api.get("/api/v1/jobs", headers=ADMIN) for _ in range(6))
+            )
+            assert {r.status_code for r in filled} == {200}
+            proxy.drop_connections()
+            yield api
+
+
+async def reads(api, count: int) -> list[int]:  # type: ignore[no-untyped-def]
+    return [(await api.get("/api/v1/jobs", headers=ADMIN)).status_code for _ in range(count)]
 
 
 async def test_after_a_restart_readiness_reports_the_server_not_its_dead_connections(
     settings,
 ) -> None:
-    with postgres_behind_proxy(settings.database_url) as (proxy, proxied_url):
-        behind = msgspec.structs.replace(settings, database_url=proxied_url)
-        async with api_client(behind) as api:
-            await _fill_the_pool(api, 6)
-
-            proxy.drop_connections()  # a restart while they sat idle
-
-            assert (await api.get("/health/ready")).json()["status"] == "ready"
-            statuses = [
-                (await api.get("/api/v1/jobs", headers=ADMIN)).status_code for _ in range(8)
-            ]
-            assert statuses == [200] * 8  # the probe replaced every dead connection
+    async with an_api_whose_database_restarted(settings) as api:
+        assert (await api.get("/health/ready")).json()["status"] == "ready"
+        assert await reads(api, 8) == [200] * 8  # the probe replaced every dead connection
 
 
 async def test_after_a_restart_one_dead_connection_fails_one_request_not_one_each(
     settings,
 ) -> None:
-    with postgres_behind_proxy(settings.database_url) as (proxy, proxied_url):
-        behind = msgspec.structs.replace(settings, database_url=proxied_url)
-        async with api_client(behind) as api:
-            await _fill_the_pool(api, 6)
-
-            proxy.drop_connections()
-
-            statuses = [
-                (await api.get("/api/v1/jobs", headers=ADMIN)).status_code for _ in range(8)
-            ]
-            assert statuses[0] == 503  # it met a dead connection (and said so: no silent retry)
-            assert statuses[1:] == [200] * 7  # the others were tested and replaced meanwhile
+    async with an_api_whose_database_restarted(settings) as api:
+        statuses = await reads(api, 8)
+    assert statuses[0] == 503  # it met a dead connection (and said so: no silent retry)
+    assert statuses[1:] == [200] * 7  # the others were tested and replaced meanwhile
