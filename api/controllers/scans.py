@@ -20,15 +20,18 @@ from litestar.params import FromPath, JSONBody
 from api.audit_context import AuditContextDep
 from api.controllers.patient_files import FileRoutes, patient_files_controller
 from api.controllers.prescriptions import Items, PrescriptionWritten
+from api.params import PatientFilter
 from api.policy_guard import AccessDep
 from api.problems import api_responses
 from api.state import UseCases
 from domain.files.model import OpenedFile
 from domain.prescriptions.model import MAX_PRESCRIBER_AS_PRINTED
+from domain.scans.allowance import scan_allowance
 from domain.scans.confirm import confirm_scan
 from domain.scans.drafts import scan_reading
 from domain.scans.files import MEDIA_TYPES, StoredScan
 from domain.scans.kind import SCANS
+from domain.scans.quota import ScanAllowance
 
 
 class ScanRead(msgspec.Struct, frozen=True, rename="camel"):
@@ -97,11 +100,46 @@ class ScanConfirmation(msgspec.Struct, frozen=True, rename="camel", forbid_unkno
     prescriber_as_printed: PrintedName | None = None
 
 
+class ScanAllowanceRead(msgspec.Struct, frozen=True, rename="camel"):
+    plan: str
+    allowed: int
+    used: int
+    remaining: int
+    period_start: datetime
+    resets_at: datetime
+
+    @classmethod
+    def of(cls, shown: ScanAllowance) -> ScanAllowanceRead:
+        return cls(**msgspec.structs.asdict(shown), remaining=shown.remaining)
+
+
 class ReadingController(Controller):
-    """What was read on a scan, and the draft made of it (its own path beside the file's)."""
+    """What was read on a scan, and the draft made of it (its own path beside the file's);
+    and how many scans the patient's plan has left this month."""
 
     path = "/scans"
     tags = ["scans"]
+
+    @get(
+        "/allowance",
+        operation_id="getScanAllowance",
+        summary=(
+            "A patient's scans this calendar month (UTC): the plan that sets the allowance (a live "
+            "subscription's, else the free plan), scans allowed, used (stored and waiting "
+            "uploads), remaining, and when the count starts again"
+        ),
+        responses=api_responses(403, 404, 422),
+        opt={"policy": "scan.list"},
+    )
+    async def allowance(
+        self,
+        access: AccessDep,
+        audit_context: AuditContextDep,
+        cases: UseCases,
+        patient_id: PatientFilter = None,
+    ) -> ScanAllowanceRead:
+        shown = await cases.run(scan_allowance, access, audit_context, patient_id)
+        return ScanAllowanceRead.of(shown)
 
     @get(
         "/{scan_id:uuid}/reading",

@@ -15,8 +15,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Protocol
 
+import msgspec
+
 from domain.errors import Forbidden
-from domain.subscriptions.model import FREE_PLAN, Entitlement, allowance
+from domain.subscriptions.model import FREE_PLAN, Entitlement, allowance, applicable_plan
 from domain.subscriptions.ports import PlanRepository, SubscriptionRepository
 
 
@@ -24,6 +26,10 @@ class ScanUsage(Protocol):
     async def lock_and_count(self, patient_id: uuid.UUID, since: datetime) -> int:
         """Take the patient's quota lock (held to the end of the transaction), then count
         their scans and waiting scan uploads since ``since``."""
+        ...
+
+    async def count(self, patient_id: uuid.UUID, since: datetime) -> int:
+        """The same count, without the lock (to show it, not to admit an upload)."""
         ...
 
 
@@ -55,13 +61,45 @@ def month_of(now: datetime) -> tuple[datetime, datetime]:
     return start, following
 
 
+class ScanAllowance(msgspec.Struct, frozen=True):
+    """A patient's scans this month: the plan that sets the allowance (their live
+    subscription's, else the free plan), how many it allows, how many are used."""
+
+    plan: str
+    allowed: int
+    used: int
+    period_start: datetime
+    resets_at: datetime
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.allowed - self.used)
+
+
+async def _allowed(uow: QuotaUnitOfWork, patient_id: uuid.UUID, now: datetime) -> tuple[str, int]:
+    """The plan whose allowance applies to ``patient_id`` now, and that allowance."""
+    subscription = await uow.subscriptions.live_of(patient_id)
+    plan = await uow.plans.get(subscription.plan_code) if subscription else None
+    free = await uow.plans.get(FREE_PLAN)
+    applied = applicable_plan(subscription, plan, free, now)
+    allowed = allowance(subscription, plan, free, Entitlement.OCR_SCANS_PER_MONTH, now)
+    return (applied.code if applied is not None else FREE_PLAN), allowed
+
+
 async def admit_scan(uow: QuotaUnitOfWork, patient_id: uuid.UUID, now: datetime) -> None:
     """Refuse (ScanQuotaExhausted) one more scan of ``patient_id`` over their plan's allowance."""
     start, resets_at = month_of(now)
     used = await uow.scan_usage.lock_and_count(patient_id, start)
-    subscription = await uow.subscriptions.live_of(patient_id)
-    plan = await uow.plans.get(subscription.plan_code) if subscription else None
-    free = await uow.plans.get(FREE_PLAN)
-    allowed = allowance(subscription, plan, free, Entitlement.OCR_SCANS_PER_MONTH, now)
+    _, allowed = await _allowed(uow, patient_id, now)
     if used >= allowed:
         raise ScanQuotaExhausted(allowed, resets_at)
+
+
+async def usage_of(uow: QuotaUnitOfWork, patient_id: uuid.UUID, now: datetime) -> ScanAllowance:
+    """What ``admit_scan`` would count for ``patient_id`` now, as a figure to show."""
+    start, resets_at = month_of(now)
+    used = await uow.scan_usage.count(patient_id, start)
+    plan, allowed = await _allowed(uow, patient_id, now)
+    return ScanAllowance(
+        plan=plan, allowed=allowed, used=used, period_start=start, resets_at=resets_at
+    )

@@ -141,6 +141,15 @@ def allowance(
 ) -> int:
     """How much of ``action`` a period allows: the live subscription's plan's, else the free
     plan's (none seeded: nothing)."""
+    applied = applicable_plan(subscription, plan, free, now)
+    return applied.entitlements.get(action, 0) if applied is not None else 0
+
+
+def applicable_plan(
+    subscription: Subscription | None, plan: Plan | None, free: Plan | None, now: datetime
+) -> Plan | None:
+    """The plan whose entitlements apply now: the live subscription's (``plan`` is its plan),
+    else the free plan (None when none is seeded)."""
     if subscription is not None and plan is not None and status_at(subscription, now) in LIVE:
-        return plan.entitlements.get(action, 0)
-    return free.entitlements.get(action, 0) if free is not None else 0
+        return plan
+    return free

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 
 MAX_EXAMPLES = 12
 RUN_TIMEOUT_SECONDS = 170.0
-OPERATIONS = 135  # every operation of the document is tested; a new one raises this
+OPERATIONS = 136  # every operation of the document is tested; a new one raises this
 
 
 async def test_the_api_keeps_its_openapi_contract(

@@ -90,6 +90,9 @@ class FakeScanUsage:
         self._uploads = database.table("uploads")
 
     async def lock_and_count(self, patient_id: uuid.UUID, since: datetime) -> int:
+        return await self.count(patient_id, since)
+
+    async def count(self, patient_id: uuid.UUID, since: datetime) -> int:
         scans = [
             row.file
             for row in self._scans.values()

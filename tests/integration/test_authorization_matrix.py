@@ -663,6 +663,7 @@ ROWS: tuple[Row, ...] = (
     Row("POST", f"{API}/scans", "scan.create", UPLOAD_FOR_PATIENT,
         target=patient_record, body=scan_upload),
     Row("GET", f"{API}/scans", "scan.list", by_role("2xx", "422", "403")),
+    Row("GET", f"{API}/scans/allowance", "scan.list", by_role("2xx", "422", "403")),
     Row("GET", f"{API}/scans/{{id}}/content", "scan.read", FILE_READ, target=scan),
     Row("GET", f"{API}/scans/{{id}}/reading", "scan.read", FILE_READ, target=read_scan),
     Row("POST", f"{API}/scans/{{id}}/confirm", "scan.confirm",

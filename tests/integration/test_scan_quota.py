@@ -159,3 +159,56 @@ async def test_the_quota_lock_makes_the_second_count_wait_for_the_first_commit(p
     release.set()
     assert await racing == [0, 0]
     assert waiting_for_advisory_locks(platform.settings) == 0
+
+
+async def allowance_of(api, who, patient=None):  # type: ignore[no-untyped-def]
+    params = {"patientId": str(patient)} if patient is not None else {}
+    return await api.get("/api/v1/scans/allowance", params=params, headers=who.headers)
+
+
+async def test_the_allowance_shows_what_the_quota_counts_and_refuses_by(
+    api, platform, cast, settings
+):
+    start, resets_at = month_of(datetime.now(UTC))
+    empty = await allowance_of(api, cast.alice)
+    assert empty.status_code == 200, empty.text
+    assert empty.json() == {
+        "plan": "free",
+        "allowed": FREE_SCANS,
+        "used": 0,
+        "remaining": FREE_SCANS,
+        "periodStart": start.isoformat().replace("+00:00", "Z"),
+        "resetsAt": resets_at.isoformat().replace("+00:00", "Z"),
+    }
+    stored = await upload_scan(api, cast.alice.headers, cast.alice.id, JPEG)
+    await store_scan(platform, job_id_of(stored))  # one stored, one waiting: both count
+    await upload_scan(api, cast.alice.headers, cast.alice.id, JPEG)
+
+    # the connected doctor names the patient; the same figures
+    for who, patient in ((cast.alice, None), (cast.chantha, cast.alice.id)):
+        shown = (await allowance_of(api, who, patient)).json()
+        assert (shown["used"], shown["remaining"]) == (2, FREE_SCANS - 2)
+
+    assert (await upload_scan(api, cast.alice.headers, cast.alice.id, JPEG)).status_code == 202
+    assert (await allowance_of(api, cast.alice)).json()["remaining"] == 0
+    assert (await upload_scan(api, cast.alice.headers, cast.alice.id, JPEG)).status_code == 403
+
+    subscribe(settings, cast.alice.id, "basic-monthly")
+    upgraded = (await allowance_of(api, cast.alice)).json()
+    assert (upgraded["plan"], upgraded["allowed"], upgraded["remaining"]) == (
+        "basic-monthly",
+        10,
+        10 - FREE_SCANS,
+    )
+    reads = audit_events(settings.database_url, "scan.allowance")
+    assert {event["resource_id"] for event in reads} == {str(cast.alice.id)}
+
+
+async def test_the_allowance_is_refused_to_strangers_and_needs_a_patient_for_a_doctor(
+    api, cast
+) -> None:
+    # Dararith is a doctor not connected to Alice; Borey another patient
+    for stranger in (cast.dararith, cast.borey):
+        assert_problem(await allowance_of(api, stranger, cast.alice.id), 404)
+    problem = assert_problem(await allowance_of(api, cast.chantha), 422)
+    assert "patientId" in problem["detail"]

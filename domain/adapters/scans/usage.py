@@ -1,4 +1,5 @@
-"""A patient's scans of a month, counted under a transaction-level advisory lock."""
+"""A patient's scans of a month, counted under a transaction-level advisory lock (to admit an
+upload) or without it (to show the count)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ class PgScanUsage:
         await self._conn.execute(
             "SELECT pg_advisory_xact_lock(%s)", (lock_key(f"scan-quota:{patient_id}"),)
         )
+        return await self.count(patient_id, since)
+
+    async def count(self, patient_id: uuid.UUID, since: datetime) -> int:
         cursor = await self._conn.execute(
             """
             SELECT (SELECT count(*) FROM scans WHERE patient_id = %(p)s AND created_at >= %(s)s)

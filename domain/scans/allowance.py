@@ -1,0 +1,49 @@
+"""How many scans a patient has left this month: the figure the quota admits uploads by.
+
+Shown to the patient and to their connected doctors (the ``scan.list`` policy: whoever may
+see the patient's scans), before an upload rather than as its refusal. The count is the
+quota's own (``usage_of``), read without the quota's lock. Each read is audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Protocol
+
+from domain.auditing import AuditContext, AuditEntry
+from domain.clock import Clock
+from domain.errors import ValidationFailed
+from domain.patients.access import authorize_patient
+from domain.patients.ports import UnitOfWork as PatientsUnitOfWork
+from domain.policies import Access, user_uuid
+from domain.scans.quota import QuotaUnitOfWork, ScanAllowance, usage_of
+from domain.transactions import UnitOfWorkFactory
+
+
+class UnitOfWork(PatientsUnitOfWork, QuotaUnitOfWork, Protocol):
+    pass
+
+
+async def scan_allowance(
+    access: Access,
+    audit: AuditContext,
+    patient_id: uuid.UUID | None,
+    *,
+    uow_factory: UnitOfWorkFactory[UnitOfWork],
+    clock: Clock,
+) -> ScanAllowance:
+    """``patient_id``'s scans this month (a patient's own when they name nobody)."""
+    if patient_id is None:
+        patient_id = user_uuid(access.principal) if access.principal.role == "patient" else None
+        if patient_id is None:
+            raise ValidationFailed("name the patient: patientId", field="patientId")
+    async with uow_factory() as uow:
+        await authorize_patient(uow, access, patient_id)
+        shown = await usage_of(uow, patient_id, clock.now())
+        await uow.audit.record(
+            audit,
+            AuditEntry(
+                action="scan.allowance", resource_type="patient", resource_id=str(patient_id)
+            ),
+        )
+    return shown
