@@ -13,7 +13,7 @@ from domain.files.upload import upload_file
 from domain.identity import Role
 from domain.records.kind import RECORDS
 from domain.scans.kind import SCANS
-from domain.scans.quota import ScanQuotaExhausted, month_of
+from domain.scans.quota import ScanAllowance, ScanQuotaExhausted, month_of, usage_of
 from domain.subscriptions.model import (
     FREE_PLAN,
     Entitlement,
@@ -186,3 +186,27 @@ async def test_other_kinds_have_no_quota(platform) -> None:
             upload_file, RECORDS, access(patient, RECORDS.policies.upload), CALLER, receive, None
         )
     assert len(platform.table("jobs")) == 3
+
+
+async def test_the_allowance_shown_names_the_plan_that_sets_it(platform) -> None:
+    patient = await platform.person(Role.PATIENT)
+    await upload(platform, patient, patient)
+    patient_id = uuid.UUID(patient.user_id)
+    async with platform.uow() as uow:
+        shown = await usage_of(uow, patient_id, NOW)
+    assert shown == ScanAllowance(
+        plan=FREE_PLAN,
+        allowed=2,
+        used=1,
+        period_start=datetime(2026, 3, 1, tzinfo=UTC),
+        resets_at=datetime(2026, 4, 1, tzinfo=UTC),
+    )
+    assert shown.remaining == 1
+
+    await subscribe(platform, patient, BASIC)
+    async with platform.uow() as uow:
+        paid = await usage_of(uow, patient_id, NOW)
+        lapsed = await usage_of(uow, patient_id, NOW + timedelta(days=40))
+    assert (paid.plan, paid.allowed, paid.remaining) == ("basic-monthly", 4, 3)
+    # past its grace the subscription no longer applies: the free plan's, in April's count
+    assert (lapsed.plan, lapsed.allowed, lapsed.used) == (FREE_PLAN, 2, 0)
