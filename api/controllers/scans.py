@@ -128,7 +128,7 @@ class ReadingController(Controller):
             "subscription's, else the free plan), scans allowed, used (stored and waiting "
             "uploads), remaining, and when the count starts again"
         ),
-        responses=api_responses(403, 404, 422),
+        responses=api_responses(400, 403, 404, 422),
         opt={"policy": "scan.list"},
     )
     async def allowance(
