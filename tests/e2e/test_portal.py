@@ -219,6 +219,9 @@ def test_a_patient_signs_up_and_keeps_documents(stack: Stack) -> None:
 
         # a forgotten password: the e-mailed link, a new password, signed in with it
         page.get_by_role("link", name="Forgot your password?").click()
+        # the page renders on the hash change, after the click returns: until then "E-mail
+        # address" is still the sign-in form's field, which the new page replaces, emptied
+        expect(page.get_by_role("heading", name="Reset your password")).to_be_visible()
         page.get_by_label("E-mail address", exact=True).fill(PATIENT_ALICE.email)
         page.get_by_role("button", name="E-mail me a link").click()
         expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
