@@ -40,7 +40,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import principal_of
-from api.middleware import under_api
+from api.middleware import add_headers, raw_headers, under_api
 from api.problems import problem_response
 from domain.errors import Unauthorized
 from domain.logging import exception_fields
@@ -134,17 +134,12 @@ class RateLimitMiddleware(ASGIMiddleware):
         if not decision.allowed:
             await _answer(scope, receive, send, too_many_requests(scope, decision))
             return
-        budget = [
-            (name.lower().encode("latin-1"), value.encode("latin-1"))
-            for name, value in rate_limit_headers(decision).items()
-        ]
+        budget = raw_headers(rate_limit_headers(decision))
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                own = message.get("headers", [])
-                present = {header[0].lower() for header in own}
                 # a service's own refusal keeps its budget's headers
-                message["headers"] = [*own, *(h for h in budget if h[0] not in present)]
+                add_headers(message, budget, replace=False)
             await send(message)
 
         await next_app(scope, receive, with_headers)

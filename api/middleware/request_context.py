@@ -18,6 +18,8 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.middleware import add_headers
+
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_NAME = REQUEST_ID_HEADER.encode("latin-1")
 _SANE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -56,9 +58,8 @@ def ensure_request_id(scope: Scope) -> str:
 async def echo_request_id(message: Message, scope: Scope) -> None:
     """A ``before_send`` hook: it sees every response, even a 404 for a path no route matches."""
     if message["type"] == "http.response.start":
-        own = [h for h in message.get("headers", ()) if h[0].lower() != _REQUEST_ID_NAME]
-        own.append((_REQUEST_ID_NAME, ensure_request_id(scope).encode("latin-1")))
-        message["headers"] = own
+        ours = [(_REQUEST_ID_NAME, ensure_request_id(scope).encode("latin-1"))]
+        add_headers(message, ours, replace=True)
 
 
 class RequestContextMiddleware(ASGIMiddleware):

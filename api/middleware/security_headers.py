@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from litestar.config.cors import CORSConfig
 from litestar.types import Message, Scope
 
-from api.middleware import under_api
+from api.middleware import RawHeader, add_headers, raw_headers, under_api
 from api.portal.routes import is_portal_path
 from domain.settings import Settings
 
@@ -86,22 +86,12 @@ def _policy_for(path: str, docs_path: str) -> str:
     return DOCS_CSP if _under(path, docs_path) else API_CSP
 
 
-Header = tuple[bytes, bytes]
+def _our_headers(policy: str, no_store: bool) -> list[RawHeader]:
+    no_cache = {"Cache-Control": "no-store"} if no_store else {}
+    return raw_headers({**STATIC_HEADERS, "Content-Security-Policy": policy, **no_cache})
 
 
-def _raw(name: str, value: str) -> Header:
-    return name.lower().encode("latin-1"), value.encode("latin-1")
-
-
-def _our_headers(policy: str, no_store: bool) -> tuple[frozenset[bytes], list[Header]]:
-    ours = [_raw(name, value) for name, value in STATIC_HEADERS.items()]
-    ours.append(_raw("Content-Security-Policy", policy))
-    if no_store:
-        ours.append(_raw("Cache-Control", "no-store"))
-    return frozenset(name for name, _ in ours), ours
-
-
-_OURS = {
+_OURS = {  # built once: this runs on every response
     (policy, no_store): _our_headers(policy, no_store)
     for policy in (API_CSP, PORTAL_CSP, DOCS_CSP)
     for no_store in (False, True)
@@ -109,18 +99,14 @@ _OURS = {
 
 
 def security_headers(docs_path: str) -> Callable[[Message, Scope], Awaitable[None]]:
-    """The ``before_send`` hook; ``docs_path`` is where the OpenAPI pages are served.
-
-    Ours replace any of the same name the response set (one pass over its raw headers,
-    the lists built once: this runs on every response)."""
+    """The ``before_send`` hook; ``docs_path`` is where the OpenAPI pages are served. Ours
+    replace any of the same name the response set."""
 
     async def add_security_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
         path = scope.get("path", "")
-        names, ours = _OURS[(_policy_for(path, docs_path), under_api(path))]
-        kept = [header for header in message.get("headers", ()) if header[0].lower() not in names]
-        message["headers"] = kept + ours
+        add_headers(message, _OURS[(_policy_for(path, docs_path), under_api(path))], replace=True)
 
     return add_security_headers
 

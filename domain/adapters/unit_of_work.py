@@ -27,7 +27,7 @@ from domain.adapters.adherence.store import PgAdherenceStore
 from domain.adapters.alerts.rules import PgCareTeam, PgRuleOverrides
 from domain.adapters.alerts.store import PgAlertRepository
 from domain.adapters.anchoring.store import PgAnchorBatchRepository
-from domain.adapters.audit.log import CoalescedChaining, PgAuditLog
+from domain.adapters.audit.log import PgAuditLog, coalesced_chaining
 from domain.adapters.availability.store import PgBusyTimes, PgCalendarRepository, PgDoctorFinder
 from domain.adapters.connections.store import PgConnectionRepository
 from domain.adapters.consultations.store import PgConsultationRepository
@@ -255,7 +255,7 @@ class PgUnitOfWorkFactory:
         self._cipher = cipher
         self._request_key = request_key
         self._identity = UserIdentity(cipher, LookupKeys(cipher, pool.conninfo, pool.kwargs))
-        self._chaining = CoalescedChaining(pool)
+        self._chaining = coalesced_chaining(pool)
 
     def __call__(self) -> AbstractAsyncContextManager[PgUnitOfWork]:
         return self._transaction()
@@ -267,4 +267,4 @@ class PgUnitOfWorkFactory:
             yield unit
         audit = unit.__dict__.get("audit")  # built only if the transaction used it
         if audit is not None and audit.recorded:
-            await self._chaining.after_commit(audit.recorded)
+            await self._chaining.submit(audit.recorded)

@@ -15,13 +15,13 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from domain.auditing import AuditContext, AuditEntry
-from domain.errors import NotFound, ValidationFailed
+from domain.errors import NotFound
 from domain.files.details import open_details
 from domain.files.encryption import decrypted
 from domain.files.model import FileQuery, OpenedFile, StoredFile
 from domain.files.ports import ContentCipher, ContentStore, UnitOfWork
-from domain.patients.access import authorize_patient, authorize_patient_file
-from domain.policies import Access, user_uuid
+from domain.patients.access import authorize_patient, authorize_patient_file, named_or_own
+from domain.policies import Access
 from domain.sealing import Cipher
 from domain.transactions import UnitOfWorkFactory
 
@@ -113,9 +113,7 @@ async def list_files(
     gets one event per patient shown, so a bulk read is as visible as reading each patient."""
     async with uow_factory() as uow:
         if patient_id is None and not access.sees_all():
-            patient_id = user_uuid(access.principal) if access.principal.role == "patient" else None
-            if patient_id is None:
-                raise ValidationFailed("name the patient: patientId", field="patientId")
+            patient_id = named_or_own(access, None)
         if patient_id is not None:
             await authorize_patient(uow, access, patient_id)
         page = await uow.files[kind.table].page(

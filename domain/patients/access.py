@@ -12,7 +12,8 @@ import uuid
 
 import structlog
 
-from domain.errors import NotFound
+from domain.errors import NotFound, ValidationFailed
+from domain.identity import Role
 from domain.patients.ports import UnitOfWork
 from domain.policies import (
     Access,
@@ -23,6 +24,16 @@ from domain.policies import (
 )
 
 log = structlog.get_logger(__name__)
+
+
+def named_or_own(access: Access, patient_id: uuid.UUID | None) -> uuid.UUID:
+    """The patient a route names, else the caller when the caller is a patient (their own);
+    anyone else must name one (422)."""
+    if patient_id is not None:
+        return patient_id
+    if access.principal.role is not Role.PATIENT or access.user_uuid is None:
+        raise ValidationFailed("name the patient: patientId", field="patientId")
+    return access.user_uuid
 
 
 async def authorize_patient(

@@ -6,9 +6,7 @@ from __future__ import annotations
 import uuid
 
 from domain.auditing import AuditContext
-from domain.errors import ValidationFailed
-from domain.identity import Role
-from domain.patients.access import authorize_patient
+from domain.patients.access import authorize_patient, named_or_own
 from domain.policies import Access
 from domain.prescriptions.access import as_reader, read_entry
 from domain.prescriptions.model import Prescription, PrescriptionEvent, PrescriptionStatus
@@ -16,12 +14,6 @@ from domain.prescriptions.ports import UnitOfWork
 from domain.transactions import UnitOfWorkFactory
 
 PAGE_MAX = 100
-
-
-def _own(access: Access) -> uuid.UUID:
-    if access.principal.role is not Role.PATIENT or access.user_uuid is None:
-        raise ValidationFailed("name the patient (patientId)", field="patientId")
-    return access.user_uuid
 
 
 async def get_prescription(
@@ -62,7 +54,7 @@ async def list_prescriptions(
     uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> tuple[list[Prescription], str | None]:
     """A patient's prescriptions, newest first; a patient's own when no patient is named."""
-    patient_id = patient_id or _own(access)
+    patient_id = named_or_own(access, patient_id)
     async with uow_factory() as uow:
         await authorize_patient(uow, access, patient_id)
         await uow.audit.record(audit, read_entry("prescription.list", None))

@@ -12,10 +12,9 @@ from typing import Protocol
 
 from domain.auditing import AuditContext, AuditEntry
 from domain.clock import Clock
-from domain.errors import ValidationFailed
-from domain.patients.access import authorize_patient
+from domain.patients.access import authorize_patient, named_or_own
 from domain.patients.ports import UnitOfWork as PatientsUnitOfWork
-from domain.policies import Access, user_uuid
+from domain.policies import Access
 from domain.scans.quota import QuotaUnitOfWork, ScanAllowance, usage_of
 from domain.transactions import UnitOfWorkFactory
 
@@ -33,10 +32,7 @@ async def scan_allowance(
     clock: Clock,
 ) -> ScanAllowance:
     """``patient_id``'s scans this month (a patient's own when they name nobody)."""
-    if patient_id is None:
-        patient_id = user_uuid(access.principal) if access.principal.role == "patient" else None
-        if patient_id is None:
-            raise ValidationFailed("name the patient: patientId", field="patientId")
+    patient_id = named_or_own(access, patient_id)
     async with uow_factory() as uow:
         await authorize_patient(uow, access, patient_id)
         shown = await usage_of(uow, patient_id, clock.now())

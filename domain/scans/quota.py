@@ -18,7 +18,7 @@ from typing import Protocol
 import msgspec
 
 from domain.errors import Forbidden
-from domain.subscriptions.model import FREE_PLAN, Entitlement, allowance, applicable_plan
+from domain.subscriptions.model import FREE_PLAN, Entitlement, applicable_plan, entitlement
 from domain.subscriptions.ports import PlanRepository, SubscriptionRepository
 
 
@@ -82,7 +82,7 @@ async def _allowed(uow: QuotaUnitOfWork, patient_id: uuid.UUID, now: datetime) -
     plan = await uow.plans.get(subscription.plan_code) if subscription else None
     free = await uow.plans.get(FREE_PLAN)
     applied = applicable_plan(subscription, plan, free, now)
-    allowed = allowance(subscription, plan, free, Entitlement.OCR_SCANS_PER_MONTH, now)
+    allowed = entitlement(applied, Entitlement.OCR_SCANS_PER_MONTH)
     return (applied.code if applied is not None else FREE_PLAN), allowed
 
 

@@ -141,8 +141,12 @@ def allowance(
 ) -> int:
     """How much of ``action`` a period allows: the live subscription's plan's, else the free
     plan's (none seeded: nothing)."""
-    applied = applicable_plan(subscription, plan, free, now)
-    return applied.entitlements.get(action, 0) if applied is not None else 0
+    return entitlement(applicable_plan(subscription, plan, free, now), action)
+
+
+def entitlement(plan: Plan | None, action: Entitlement) -> int:
+    """How much of ``action`` ``plan`` allows a period (no plan: nothing)."""
+    return plan.entitlements.get(action, 0) if plan is not None else 0
 
 
 def applicable_plan(

@@ -21,12 +21,11 @@ stays pending until the next chaining: by any audited write, any read of the tra
 
 from __future__ import annotations
 
-import asyncio
-
 import structlog
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from domain.adapters.jobs.coalescer import Coalescer
 from domain.adapters.postgres import pooled
 from domain.audit.trail import event_tail
 from domain.auditing import AuditContext, AuditEntry
@@ -124,53 +123,21 @@ async def chain_after_commit(pool: AsyncConnectionPool, recorded: int) -> None:
         log.error("audit_chaining_failed", pending=recorded, **exception_fields(exc))
 
 
-class CoalescedChaining:
-    """``chain_after_commit`` shared by the writes that commit while one runs.
+def coalesced_chaining(pool: AsyncConnectionPool) -> Coalescer[int, None]:
+    """``chain_after_commit`` shared by the writes that commit while one runs (the job
+    store's group commit, ``Coalescer``, one flush at a time).
 
-    Each audited write, once committed, waits for a chaining that *starts* after its
-    commit (so its events are linked when its request answers, as before). One chaining
-    runs at a time per process; the writes that commit meanwhile all wait for the next
-    one, which links them together: under load a chaining per batch of writes, not one
-    per write, and no write waits behind a queue of chainings. Bound to the event loop
-    it is first used on; from another loop a write chains on its own.
+    Each audited write, once committed, submits how many events it recorded and waits for a
+    chaining that *starts* after that (so its events are linked when its request answers,
+    as before); the writes that commit while one runs go together in the next: under load a
+    chaining per batch of writes, not one per write.
     """
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
-        self._pool = pool
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._next: asyncio.Future[None] | None = None  # the chaining not yet started
-        self._recorded = 0  # events the writes waiting for it recorded
-        self._running: asyncio.Task[None] | None = None
+    async def chain_for(recorded: list[int]) -> list[None]:
+        await chain_after_commit(pool, sum(recorded))  # never raises an Exception
+        return [None] * len(recorded)
 
-    async def after_commit(self, recorded: int) -> None:
-        loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = loop
-        elif self._loop is not loop:
-            await chain_after_commit(self._pool, recorded)
-            return
-        if self._next is None:
-            self._next = loop.create_future()
-        waiting = self._next
-        self._recorded += recorded
-        if self._running is None:
-            self._running = loop.create_task(self._chain_while_wanted())
-        await asyncio.shield(waiting)
-
-    async def _chain_while_wanted(self) -> None:
-        try:
-            while self._next is not None:
-                waiting, self._next = self._next, None
-                recorded, self._recorded = self._recorded, 0
-                try:
-                    await chain_after_commit(self._pool, recorded)  # never raises an Exception
-                finally:
-                    waiting.set_result(None)
-        finally:
-            self._running = None
-            if self._next is not None:  # cancelled (shutdown): none waits forever
-                self._next.set_result(None)
-                self._next = None
+    return Coalescer(chain_for, max_in_flight=1)
 
 
 async def link_before_reading(pool: AsyncConnectionPool) -> None:
