@@ -113,11 +113,11 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-def new_context(browser: Browser, stack: Stack) -> BrowserContext:
+def new_context(browser: Browser, stack: Stack, time_zone: str = TIME_ZONE) -> BrowserContext:
     context = browser.new_context(
         base_url=stack.url,
         viewport=DESKTOP,
-        timezone_id=TIME_ZONE,
+        timezone_id=time_zone,
         locale="en-GB",
         accept_downloads=True,
     )
