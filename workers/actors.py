@@ -4,14 +4,22 @@ Actors are declared on a broker given at start-up rather than with the
 ``@dramatiq.actor`` decorator at import time, so importing this module binds
 nothing to a global broker before settings are read. Everything an actor
 needs (queue, time limit, handler) comes from the kind's declaration.
+
+An actor runs its attempt on the worker's event loop and returns once the
+handler has returned; the attempt's outcome is still being written, and the
+message is acknowledged only once it is (``ack_after``). The worker thread
+meanwhile takes its next message, whose claim joins that write's batch.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import uuid
 
 import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
 
+from domain.adapters.jobs.messaging import ack_after
 from domain.catalogue import JOB_KINDS
 from domain.jobs.model import JobKind
 from workers.lifecycle import ClaimDeferred
@@ -31,12 +39,25 @@ def declare_actors(broker: dramatiq.Broker, runtime: WorkerRuntime) -> list[dram
 
 
 def _declare(broker: dramatiq.Broker, runtime: WorkerRuntime, kind: JobKind) -> dramatiq.Actor:
-    async def perform(job_id: str) -> None:
+    async def attempt(job_id: str) -> concurrent.futures.Future[object] | None:
         try:
-            await runtime.runner.run(uuid.UUID(job_id), runtime.handler(kind))
+            recording = await runtime.runner.start(uuid.UUID(job_id), runtime.handler(kind))
         except ClaimDeferred:
             # Back to the queue, delivered again later (the relay would send it anyway).
             raise dramatiq.Retry(delay=CLAIM_RETRY_DELAY_MS) from None
+        if recording is None:
+            return None
+        recorded: concurrent.futures.Future[object] = concurrent.futures.Future()
+        recording.add_done_callback(lambda _: recorded.set_result(None))
+        return recorded
+
+    def perform(job_id: str) -> None:
+        loop_thread = get_event_loop_thread()
+        if loop_thread is None:
+            raise RuntimeError("the AsyncIO middleware must come before the actors run")
+        recorded = loop_thread.run_coroutine(attempt(job_id))
+        if recorded is not None:
+            ack_after(recorded)
 
     perform.__name__ = perform.__qualname__ = kind.actor_name
     return dramatiq.Actor(

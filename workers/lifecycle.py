@@ -141,11 +141,24 @@ class LifecycleRunner:
         self._clock = clock
         self._stale_after = stale_after_seconds
         self._heartbeats = Heartbeats(store, heartbeat_seconds, stale_after_seconds)
+        self._recording: set[asyncio.Future[Job | None]] = set()  # held until done
 
     async def run(self, job_id: uuid.UUID, handler: Handler) -> Job | None:
         """Run one attempt of ``job_id``; the job as recorded after it, or None if dropped.
 
         Raises ``ClaimDeferred`` when the claim could not be written.
+        """
+        outcome = await self.start(job_id, handler)
+        return await outcome if outcome is not None else None
+
+    async def start(self, job_id: uuid.UUID, handler: Handler) -> asyncio.Future[Job | None] | None:
+        """Claim ``job_id`` and run its handler; returns once the handler has returned, with
+        the writing of the attempt's outcome under way: a future of the job as recorded
+        after it (None if the outcome could not be written). None if the message was dropped.
+
+        The caller may take its next job meanwhile, but must not acknowledge this job's
+        message before the future is done (workers/actors.py). Raises ``ClaimDeferred`` when
+        the claim could not be written.
         """
         job = await self._claim(job_id)
         if job is None:
@@ -161,13 +174,27 @@ class LifecycleRunner:
                 try:
                     result = await handler(job)
                 except Exception as exc:
-                    return await self._record_failure(job, exc)
-                return await self._record_success(job, result)
-            except _Unrecorded:
-                return None
+                    outcome = self._record_failure(job, exc)
+                else:
+                    outcome = self._record_success(job, result)
+            except BaseException:  # cancelled: no outcome is written, the relay will see
+                self._heartbeats.discard(job)
+                raise
             finally:
                 release_attempt(held)
-                self._heartbeats.discard(job)
+            # created in the attempt's logging context, which the task copies
+            recording = asyncio.ensure_future(self._recorded(job, outcome))
+        self._recording.add(recording)
+        recording.add_done_callback(self._recording.discard)
+        return recording
+
+    async def _recorded(self, job: Job, outcome: Awaitable[Job | None]) -> Job | None:
+        try:
+            return await outcome
+        except _Unrecorded:
+            return None
+        finally:
+            self._heartbeats.discard(job)
 
     async def _claim(self, job_id: uuid.UUID) -> Job | None:
         patience = time.monotonic() + self._stale_after

@@ -8,7 +8,9 @@ is due"; the job's row says everything else.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -20,6 +22,7 @@ from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import compute_backoff, current_millis, dq_name
 from dramatiq.errors import ConnectionClosed
 
+from domain.adapters.jobs.acks import AckSender
 from domain.adapters.jobs.coalescer import Coalescer
 from domain.jobs.model import Job, actor_name_of
 from domain.setting_values import SettingsError, refusal
@@ -46,6 +49,22 @@ def wake_channel(namespace: str, queue_name: str) -> str:
     return f"{namespace}:{queue_name}.wake"
 
 
+_processing = threading.local()
+
+
+def ack_after(outcome: concurrent.futures.Future[object]) -> None:
+    """For an actor: the message this worker thread is processing is acknowledged only once
+    ``outcome`` is done (its job's outcome committed), not when the actor returns; the
+    thread takes its next message meanwhile."""
+    _processing.outcome = outcome
+
+
+def _outcome_of_processed() -> concurrent.futures.Future[object] | None:
+    outcome = getattr(_processing, "outcome", None)
+    _processing.outcome = None
+    return outcome
+
+
 def _is_delay_queue(queue_name: str) -> bool:
     return queue_name == dq_name(queue_name.removesuffix(".DQ"))
 
@@ -53,12 +72,14 @@ def _is_delay_queue(queue_name: str) -> bool:
 class _WakingConsumer(_RedisConsumer):
     """A queue's consumer that, when a fetch finds nothing, waits for the queue's wake-up
     instead of sleeping (Dramatiq's consumer sleeps up to its worker timeout, 1 s, once
-    idle: a job submitted to an idle pool would wait that long).
+    idle: a job submitted to an idle pool would wait that long), and whose acks are sent
+    in batches by a thread of their own (acks.py).
 
     The wait is bounded by the same backoff Dramatiq sleeps, so a lost wake-up costs
     no more than before. Delay queues keep Dramatiq's polling (nothing there is due at
-    once). The subscription is made before the first fetch, so a wake-up published
-    between an empty fetch and the wait is buffered, not missed.
+    once) and its acks (each follows the message's move to its ready queue). The
+    subscription is made before the first fetch, so a wake-up published between an
+    empty fetch and the wait is buffered, not missed.
     """
 
     def __init__(self, broker: WakingRedisBroker, queue_name: str, prefetch: int, timeout: int):
@@ -66,6 +87,7 @@ class _WakingConsumer(_RedisConsumer):
         self._idle_ms = timeout
         self._idle_misses = 0
         self._pubsub: Any = None
+        self._acks: AckSender | None = None
         if not _is_delay_queue(queue_name):
             self.timeout = 0  # the base class's own sleep; the waiting is done below
             try:
@@ -73,6 +95,21 @@ class _WakingConsumer(_RedisConsumer):
                 self._pubsub.subscribe(wake_channel(broker.namespace, queue_name))
             except redis.ConnectionError as e:
                 raise ConnectionClosed(e) from None
+            self._acks = AckSender(
+                lambda ids: broker.ack_many(queue_name, ids), name=f"acks-{queue_name}"
+            )
+
+    def ack(self, message: Any) -> None:
+        """Called by the worker thread that processed ``message``, once its actor returned."""
+        outcome = _outcome_of_processed()
+        if self._acks is None:
+            return super().ack(message)
+        self._acks.add(message.options["redis_message_id"], after=outcome)
+        self.queued_message_ids.discard(message.message_id)
+
+    def nack(self, message: Any) -> None:
+        _outcome_of_processed()  # a failed message is dead-lettered now, whatever it started
+        super().nack(message)
 
     def __next__(self) -> Any:
         if self._pubsub is None:
@@ -98,6 +135,8 @@ class _WakingConsumer(_RedisConsumer):
         return None
 
     def close(self) -> None:
+        if self._acks is not None:
+            self._acks.close()
         if self._pubsub is not None:
             with contextlib.suppress(redis.RedisError):  # a connection already gone
                 self._pubsub.close()
@@ -115,20 +154,35 @@ class WakingRedisBroker(RedisBroker):
         self._plain_enqueue = self.do_enqueue
         self.do_enqueue = self._enqueue_and_wake
 
-    def _enqueue_args(self, queue_name: str, message_id: str, data: bytes) -> list[Any]:
+    def _dispatch_args(self, command: str, queue_name: str, *args: Any) -> list[Any]:
         """The arguments of Dramatiq's dispatch script, as RedisBroker._dispatch passes them."""
         return [
-            "enqueue",
+            command,
             current_millis(),
             queue_name,
             self.broker_id,
             self.heartbeat_timeout,
             self.dead_message_ttl,
-            self._should_do_maintenance("enqueue"),
+            self._should_do_maintenance(command),
             self._max_unpack_size(),
-            message_id,
-            data,
+            *args,
         ]
+
+    def _enqueue_args(self, queue_name: str, message_id: str, data: bytes) -> list[Any]:
+        return self._dispatch_args("enqueue", queue_name, message_id, data)
+
+    def ack_many(self, queue_name: str, message_ids: list[str]) -> None:
+        """Dramatiq's ``do_ack`` for each of ``message_ids``, in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        sha = self.scripts["dispatch"].sha
+        for message_id in message_ids:
+            args = self._dispatch_args("ack", queue_name, message_id)
+            pipe.evalsha(sha, 1, self.namespace, *args)
+        try:
+            pipe.execute()
+        except redis.exceptions.NoScriptError:  # Redis restarted: the script is loaded again
+            for message_id in message_ids:
+                self.do_ack(queue_name, message_id)
 
     def _enqueue_and_wake(self, queue_name: str, message_id: str, data: bytes) -> Any:
         if _is_delay_queue(queue_name):

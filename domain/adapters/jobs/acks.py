@@ -1,0 +1,97 @@
+"""A queue consumer's acknowledgements, sent by a thread of their own, many per round trip.
+
+Dramatiq acknowledges each message from the worker thread that processed it,
+once the actor has returned: one round trip to Redis per message, during which
+that thread takes no new message (a sixth of a worker's samples under the
+throughput bench). Here the worker thread hands the message's id over and
+moves on; this thread sends every id handed over meanwhile in one pipeline.
+
+A job's actor returns when its handler has, while its outcome is still being
+written (workers/lifecycle.py): its ack is handed over with that write as
+``after``, and is sent only once the write is done. So a message leaves Redis
+only after its job's outcome is committed, or given up (then the relay takes
+the job back), never before. Closing waits for those writes.
+
+An ack that never reaches Redis (the process killed, Redis away until the
+consumer closes) leaves its message held by this worker; Redis hands it out
+again once the worker's heartbeat is stale (messaging.py), and the job's claim
+then finds it finished and drops it. So a lost ack costs a redelivery, never a
+job: the same as a worker killed between the commit and Dramatiq's own ack.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+import structlog
+
+log = structlog.get_logger(__name__)
+
+RETRY_SECONDS = 0.5
+# An outcome write gives up once its attempt no longer holds its job (JOB_STALE_AFTER_SECONDS).
+CLOSE_WAIT_SECONDS = 120.0
+
+# Sends one batch of message ids; raises redis.RedisError when Redis does not take it.
+SendBatch = Callable[[list[str]], Any]
+
+
+class AckSender:
+    def __init__(self, send_batch: SendBatch, name: str) -> None:
+        self._send_batch = send_batch
+        self._pending: list[str] = []
+        self._waiting = 0  # acks handed over whose ``after`` is not done yet
+        self._ready = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def add(self, message_id: str, after: concurrent.futures.Future[object] | None = None) -> None:
+        """Acknowledge ``message_id`` soon, once ``after`` (if given) is done."""
+        if after is None or after.done():
+            self._ready_to_send(message_id)
+            return
+        with self._ready:
+            self._waiting += 1
+        after.add_done_callback(lambda _: self._ready_to_send(message_id, waited=True))
+
+    def _ready_to_send(self, message_id: str, waited: bool = False) -> None:
+        with self._ready:
+            self._pending.append(message_id)
+            self._waiting -= waited
+            self._ready.notify()
+
+    def close(self) -> None:
+        """Wait for the ``after`` still running, send what is pending (one try if Redis is
+        away), then stop the thread."""
+        with self._ready:
+            self._closing = True
+            self._ready.notify()
+        self._thread.join(CLOSE_WAIT_SECONDS)
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._pending and not (self._closing and not self._waiting):
+                    self._ready.wait()
+                batch, self._pending = self._pending, []
+                closing = self._closing and not self._waiting
+            if batch and not self._sent(batch) and not closing:
+                with self._ready:  # kept, in front, for the next try
+                    self._pending[:0] = batch
+                time.sleep(RETRY_SECONDS)
+                continue
+            if closing:
+                return
+
+    def _sent(self, batch: list[str]) -> bool:
+        try:
+            self._send_batch(batch)
+        except redis.RedisError as exc:
+            log.warning("job_message_acks_deferred", count=len(batch), error=type(exc).__name__)
+            return False
+        return True
