@@ -65,3 +65,28 @@ async def test_duplicate_messages_run_a_job_once(services, settings, processes, 
             (job.id,),
         ).fetchone()[0]
     assert runs == 1
+
+
+async def test_a_worker_stopped_mid_stream_leaves_no_job_held_and_none_run_twice(
+    services, settings, processes, log_dir
+) -> None:
+    """Actors return before their outcome is written and acks follow the writes (acks.py):
+    a graceful stop (SIGTERM) still waits for every outcome and sends its ack, so no job is
+    left running for the relay to take back, no finished job's message stays in Redis,
+    and the next worker runs the rest, each job once."""
+    jobs = [await submit_noop(services) for _ in range(3000)]
+    worker = start_worker(settings, log_dir, processes=1, threads=8)
+    processes.append(worker)
+    await async_wait_until(all_succeeded(settings.database_url, 50), timeout=60)
+    worker.stop()  # SIGTERM mid-stream
+
+    statuses = [job["status"] for job in jobs_of_kind(settings.database_url, NOOP.name)]
+    assert "running" not in statuses
+    assert statuses.count("succeeded") < len(jobs), "stopped too late to test anything"
+    unfinished = len(jobs) - statuses.count("succeeded")
+    assert services.broker.client.hlen("dramatiq:default.msgs") == unfinished
+
+    processes.append(start_worker(settings, log_dir, processes=1, threads=8))
+    await async_wait_until(all_succeeded(settings.database_url, len(jobs)), timeout=60)
+    for job in jobs:
+        assert (await services.store.get(job.id)).attempts == 1

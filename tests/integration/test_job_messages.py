@@ -1,14 +1,17 @@
-"""Job messages on a real Redis: idle consumers woken by a send, batched sends."""
+"""Job messages on a real Redis: idle consumers woken by a send, batched sends, acks sent
+in batches and only once the outcome they wait for is written."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 import time
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from domain.adapters.jobs.messaging import WakingRedisBroker, build_broker
+from domain.adapters.jobs.messaging import WakingRedisBroker, ack_after, build_broker
 
 IDLE_TIMEOUT_MS = 1000
 
@@ -77,4 +80,68 @@ def test_sends_in_one_batch_arrive_each_once_and_delayed_ones_wait(redis_url: st
     assert waiting is not None and waiting.args == ("9",) and waiting.options["eta"] > 0
     delayed.close()
     consumer.close()
+    broker.close()
+
+
+def fetch_all(consumer, count: int) -> list:
+    fetched = []
+    deadline = time.monotonic() + 5
+    while len(fetched) < count and time.monotonic() < deadline:
+        got = next(consumer)
+        if got is not None:
+            fetched.append(got)
+    assert len(fetched) == count
+    return fetched
+
+
+def held_messages(client: redis.Redis, queue: str = "default") -> int:
+    """Messages still in Redis: fetched or not, a message leaves this hash when acked."""
+    return client.hlen(f"dramatiq:{queue}.msgs")
+
+
+def wait_until(check, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.01)
+
+
+def test_acks_leave_redis_only_after_the_outcome_they_wait_for(redis_url: str) -> None:
+    """A worker thread hands its ack over with the outcome write it waits for and moves on:
+    the message stays in Redis until that write is done, then leaves (batched with others)."""
+    broker = build_broker(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    broker.declare_queue("default")
+    broker.enqueue_many([(message(n=n), None) for n in range(20)])
+    consumer = broker.consume("default", prefetch=20, timeout=100)
+    fetched = fetch_all(consumer, 20)
+    outcome: concurrent.futures.Future[object] = concurrent.futures.Future()
+    ack_after(outcome)  # as an actor does on this thread; the next ack waits for it
+    consumer.ack(fetched[0])
+    for done in fetched[1:]:
+        consumer.ack(done)  # nothing to wait for: sent at once, together
+    wait_until(lambda: held_messages(client) == 1)
+    time.sleep(0.2)
+    assert held_messages(client) == 1  # its outcome is not written yet
+    outcome.set_result(None)
+    wait_until(lambda: held_messages(client) == 0)
+    consumer.close()
+    broker.close()
+
+
+def test_closing_a_consumer_waits_for_outcomes_then_sends_their_acks(redis_url: str) -> None:
+    broker = build_broker(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    broker.declare_queue("default")
+    broker.enqueue(message())
+    consumer = broker.consume("default", prefetch=1, timeout=100)
+    (fetched,) = fetch_all(consumer, 1)
+    outcome: concurrent.futures.Future[object] = concurrent.futures.Future()
+    ack_after(outcome)
+    consumer.ack(fetched)
+    threading.Timer(0.3, outcome.set_result, (None,)).start()
+    started = time.monotonic()
+    consumer.close()  # a worker stopping gracefully
+    assert time.monotonic() - started >= 0.25
+    assert held_messages(client) == 0
     broker.close()

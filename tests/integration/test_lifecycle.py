@@ -350,3 +350,30 @@ async def test_an_outcome_is_given_up_when_the_attempt_loses_its_hold(
     clock.advance(60)
     [recovered] = await clocked_services.store.recover_stale(30, 10)
     assert recovered.id == job.id and recovered.error.code == "worker_lost"
+
+
+async def test_start_returns_when_the_handler_has_and_the_outcome_lands_after(
+    clocked_services, sender, clock
+):
+    """The actor's way in: its thread is free once the handler returned; the success is
+    written after (here the database is away for a while), the heartbeat keeps the job held
+    meanwhile, and the future answers the job as recorded (workers/actors.py acks then)."""
+    job = await submit_noop(clocked_services)
+    store = FlakyStore(clocked_services.store, "succeed", failures=3)
+    runner = LifecycleRunner(store, sender, clock, heartbeat_seconds=0.05)
+
+    recording = await runner.start(job.id, Handler({"sent": True}))
+
+    assert recording is not None and not recording.done()
+    assert (await clocked_services.store.get(job.id)).status is JobStatus.RUNNING
+    beat_before = (await clocked_services.store.get(job.id)).heartbeat_at
+    clock.advance(5)
+    await asyncio.sleep(0.2)  # beats go on while the success waits for the database
+    waiting = await clocked_services.store.get(job.id)
+    assert waiting.status is JobStatus.RUNNING and not recording.done()
+    assert waiting.heartbeat_at > beat_before
+    done = await recording
+    assert store.calls == 4  # three refusals, retried with backoff (0.1 s, 0.2 s, ...)
+    assert done.status is JobStatus.SUCCEEDED and done.result == {"sent": True}
+    assert done.attempts == 1
+    assert await runner.start(job.id, Handler()) is None  # finished: a later message is dropped
