@@ -41,9 +41,21 @@ def wait_for(check, timeout: float = 5.0) -> None:
         time.sleep(0.005)
 
 
+class Log:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def warning(self, event: str, **_: object) -> None:
+        self.events.append(event)
+
+    info = warning
+
+
 def test_acks_refused_by_redis_are_sent_again_in_order(monkeypatch) -> None:
     monkeypatch.setattr(acks, "RETRY_SECONDS", 0.01)
-    server = Redis(refusals=2)
+    said = Log()
+    monkeypatch.setattr(acks, "log", said)
+    server = Redis(refusals=3)
     sender = AckSender(server.send, "acks-test")
     for n in range(5):
         sender.add(f"m{n}")
@@ -52,6 +64,8 @@ def test_acks_refused_by_redis_are_sent_again_in_order(monkeypatch) -> None:
     wait_for(lambda: len(server.acked) == 6)
     sender.close()
     assert server.acked == [f"m{n}" for n in range(6)]
+    # the outage is said once, and its end once, not once per try
+    assert said.events == ["job_message_acks_deferred", "job_message_acks_sent_again"]
 
 
 def test_an_ack_waits_for_its_outcome_and_others_do_not() -> None:

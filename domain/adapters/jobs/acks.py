@@ -47,6 +47,7 @@ class AckSender:
         self._waiting = 0  # acks handed over whose ``after`` is not done yet
         self._ready = threading.Condition()
         self._closing = False
+        self._refused = False  # the last try failed: said once per outage, not per try
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -92,6 +93,11 @@ class AckSender:
         try:
             self._send_batch(batch)
         except redis.RedisError as exc:
-            log.warning("job_message_acks_deferred", count=len(batch), error=type(exc).__name__)
+            if not self._refused:
+                log.warning("job_message_acks_deferred", count=len(batch), error=type(exc).__name__)
+            self._refused = True
             return False
+        if self._refused:
+            log.info("job_message_acks_sent_again", count=len(batch))
+            self._refused = False
         return True
