@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import psycopg
@@ -72,9 +73,10 @@ async def test_a_worker_stopped_mid_stream_leaves_no_job_held_and_none_run_twice
 ) -> None:
     """Actors return before their outcome is written and acks follow the writes (acks.py):
     a graceful stop (SIGTERM) still waits for every outcome and sends its ack, so no job is
-    left running for the relay to take back, no finished job's message stays in Redis,
-    and the next worker runs the rest, each job once."""
-    jobs = [await submit_noop(services) for _ in range(3000)]
+    left running for the relay to take back, no finished job's message stays in Redis, the
+    rest are back on the queue (prefetched ones too), and the next worker runs them, each
+    job once."""
+    jobs = [await submit_noop(services) for _ in range(2000)]
     worker = start_worker(settings, log_dir, processes=1, threads=8)
     processes.append(worker)
     await async_wait_until(all_succeeded(settings.database_url, 50), timeout=60)
@@ -85,8 +87,22 @@ async def test_a_worker_stopped_mid_stream_leaves_no_job_held_and_none_run_twice
     assert statuses.count("succeeded") < len(jobs), "stopped too late to test anything"
     unfinished = len(jobs) - statuses.count("succeeded")
     assert services.broker.client.hlen("dramatiq:default.msgs") == unfinished
+    # and every one of them is back on the queue, none held by the stopped worker
+    assert services.broker.client.llen("dramatiq:default") == unfinished
 
-    processes.append(start_worker(settings, log_dir, processes=1, threads=8))
-    await async_wait_until(all_succeeded(settings.database_url, len(jobs)), timeout=60)
-    for job in jobs:
-        assert (await services.store.get(job.id)).attempts == 1
+    second = start_worker(settings, log_dir, processes=1, threads=8)
+    processes.append(second)
+    try:
+        await async_wait_until(all_succeeded(settings.database_url, len(jobs)), timeout=60)
+    except AssertionError:
+        statuses = [job["status"] for job in jobs_of_kind(settings.database_url, NOOP.name)]
+        client = services.broker.client
+        keys = {key.decode(): client.type(key).decode() for key in client.keys("dramatiq:*")}
+        raise AssertionError(
+            f"statuses {Counter(statuses)}; redis {keys}; "
+            f"queued messages {client.llen('dramatiq:default')}, "
+            f"held {client.hlen('dramatiq:default.msgs')}\n"
+            f"first worker:\n{worker.output()[-3000:]}\nsecond worker:\n{second.output()[-3000:]}"
+        ) from None
+    done = jobs_of_kind(settings.database_url, NOOP.name)
+    assert {job["attempts"] for job in done} == {1} and len(done) == len(jobs)

@@ -145,3 +145,27 @@ def test_closing_a_consumer_waits_for_outcomes_then_sends_their_acks(redis_url: 
     assert time.monotonic() - started >= 0.25
     assert held_messages(client) == 0
     broker.close()
+
+
+def test_closing_a_consumer_puts_back_what_it_fetched_but_did_not_hand_out(
+    redis_url: str,
+) -> None:
+    """A worker stopping gracefully: the messages it prefetched and never gave a thread go
+    back on the queue at once, for the next worker, instead of staying held by this one
+    until Redis finds it dead."""
+    broker = build_broker(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    broker.declare_queue("default")
+    broker.enqueue_many([(message(n=n), None) for n in range(10)])
+    consumer = broker.consume("default", prefetch=10, timeout=100)
+    (taken,) = fetch_all(consumer, 1)  # one handed out, nine in the consumer's cache
+    assert client.llen("dramatiq:default") == 0
+    consumer.close()
+    assert client.llen("dramatiq:default") == 9
+    assert held_messages(client) == 10  # the one handed out stays held until acked
+    again = broker.consume("default", prefetch=10, timeout=100)
+    assert sorted(m.args[0] for m in fetch_all(again, 9)) == sorted(
+        str(n) for n in range(10) if str(n) != taken.args[0]
+    )
+    again.close()
+    broker.close()

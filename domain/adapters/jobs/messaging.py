@@ -21,6 +21,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import compute_backoff, current_millis, dq_name
 from dramatiq.errors import ConnectionClosed
+from dramatiq.message import Message
 
 from domain.adapters.jobs.acks import AckSender
 from domain.adapters.jobs.coalescer import Coalescer
@@ -135,12 +136,23 @@ class _WakingConsumer(_RedisConsumer):
         return None
 
     def close(self) -> None:
+        self._requeue_prefetched()
         if self._acks is not None:
             self._acks.close()
         if self._pubsub is not None:
             with contextlib.suppress(redis.RedisError):  # a connection already gone
                 self._pubsub.close()
         super().close()
+
+    def _requeue_prefetched(self) -> None:
+        """Put back the messages fetched but not yet handed to a worker thread. Dramatiq puts
+        back those its threads had not started, not these: they stayed held by the stopped
+        worker until Redis found its heartbeat stale (15 s and more) and handed them out."""
+        cached, self.message_cache = self.message_cache, []
+        ids = [Message.decode(data).options["redis_message_id"] for data in cached if data]
+        if ids:
+            with contextlib.suppress(redis.RedisError):  # Redis away: it hands them out later
+                self.broker.do_requeue(self.queue_name, *ids)
 
 
 class WakingRedisBroker(RedisBroker):
