@@ -17,13 +17,12 @@ import concurrent.futures
 import uuid
 
 import dramatiq
-from dramatiq.asyncio import get_event_loop_thread
 
 from domain.adapters.jobs.messaging import ack_after
 from domain.catalogue import JOB_KINDS
 from domain.jobs.model import JobKind
 from workers.lifecycle import ClaimDeferred
-from workers.runtime import WorkerRuntime
+from workers.runtime import WorkerRuntime, event_loop_thread
 
 # Job-level retries and liveness are the lifecycle's business: Dramatiq retries a
 # message only when its claim could not be written (the database was away).
@@ -52,10 +51,7 @@ def _declare(broker: dramatiq.Broker, runtime: WorkerRuntime, kind: JobKind) -> 
         return recorded
 
     def perform(job_id: str) -> None:
-        loop_thread = get_event_loop_thread()
-        if loop_thread is None:
-            raise RuntimeError("the AsyncIO middleware must come before the actors run")
-        recorded = loop_thread.run_coroutine(attempt(job_id))
+        recorded = event_loop_thread().run_coroutine(attempt(job_id))
         if recorded is not None:
             ack_after(recorded)
 

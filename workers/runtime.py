@@ -10,13 +10,21 @@ the worker threads).
 from __future__ import annotations
 
 import dramatiq
-from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
 
 from domain.adapters.bootstrap import Services, build_services
 from domain.jobs.model import JobKind
 from domain.settings import Settings
 from workers.handlers import BoundHandler, bound_handlers
 from workers.lifecycle import LifecycleRunner
+
+
+def event_loop_thread() -> EventLoopThread:
+    """The AsyncIO middleware's loop, on which every coroutine of a worker process runs."""
+    loop_thread = get_event_loop_thread()
+    if loop_thread is None:
+        raise RuntimeError("the AsyncIO middleware must come before WorkerRuntime")
+    return loop_thread
 
 
 class WorkerRuntime(dramatiq.Middleware):
@@ -46,10 +54,7 @@ class WorkerRuntime(dramatiq.Middleware):
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         services = build_services(self.settings, broker)  # type: ignore[arg-type]
-        loop_thread = get_event_loop_thread()
-        if loop_thread is None:
-            raise RuntimeError("the AsyncIO middleware must come before WorkerRuntime")
-        loop_thread.run_coroutine(services.open())
+        event_loop_thread().run_coroutine(services.open())
         self._services = services
         self._handlers = bound_handlers(services)
         self._runner = LifecycleRunner(

@@ -180,21 +180,28 @@ class WakingRedisBroker(RedisBroker):
             *args,
         ]
 
-    def _enqueue_args(self, queue_name: str, message_id: str, data: bytes) -> list[Any]:
-        return self._dispatch_args("enqueue", queue_name, message_id, data)
+    def _dispatch_many(self, calls: list[list[Any]], wake: Iterable[str] = ()) -> list[Any]:
+        """Dramatiq's dispatch script once for each arguments of ``calls``, then a wake-up of
+        each queue of ``wake``, in one round trip; the scripts' answers."""
+        channels = [wake_channel(self.namespace, queue_name) for queue_name in wake]
+        pipe = self.client.pipeline(transaction=False)
+        sha = self.scripts["dispatch"].sha
+        for args in calls:
+            pipe.evalsha(sha, 1, self.namespace, *args)
+        for channel in channels:
+            pipe.publish(channel, b"")
+        try:
+            return pipe.execute()[: len(calls)]
+        except redis.exceptions.NoScriptError:
+            pass  # Redis restarted (a script cache is not kept): load it, then the same one by one
+        results = [self.scripts["dispatch"](keys=[self.namespace], args=args) for args in calls]
+        for channel in channels:
+            self.client.publish(channel, b"")
+        return results
 
     def ack_many(self, queue_name: str, message_ids: list[str]) -> None:
         """Dramatiq's ``do_ack`` for each of ``message_ids``, in one round trip."""
-        pipe = self.client.pipeline(transaction=False)
-        sha = self.scripts["dispatch"].sha
-        for message_id in message_ids:
-            args = self._dispatch_args("ack", queue_name, message_id)
-            pipe.evalsha(sha, 1, self.namespace, *args)
-        try:
-            pipe.execute()
-        except redis.exceptions.NoScriptError:  # Redis restarted: the script is loaded again
-            for message_id in message_ids:
-                self.do_ack(queue_name, message_id)
+        self._dispatch_many([self._dispatch_args("ack", queue_name, m) for m in message_ids])
 
     def _enqueue_and_wake(self, queue_name: str, message_id: str, data: bytes) -> Any:
         if _is_delay_queue(queue_name):
@@ -203,26 +210,11 @@ class WakingRedisBroker(RedisBroker):
 
     def _dispatch_all(self, enqueues: list[tuple[str, str, bytes]]) -> list[Any]:
         """Every enqueue and the wake-up of each ready queue named, in one round trip."""
-        pipe = self.client.pipeline(transaction=False)
-        sha = self.scripts["dispatch"].sha
-        for queue_name, message_id, data in enqueues:
-            pipe.evalsha(sha, 1, self.namespace, *self._enqueue_args(queue_name, message_id, data))
-        woken = {q for q, _, _ in enqueues if not _is_delay_queue(q)}
-        for queue_name in sorted(woken):
-            pipe.publish(wake_channel(self.namespace, queue_name), b"")
-        try:
-            return pipe.execute()[: len(enqueues)]
-        except redis.exceptions.NoScriptError:
-            pass  # Redis restarted (a script cache is not kept): load it, then the same one by one
-        results = [
-            self.scripts["dispatch"](
-                keys=[self.namespace], args=self._enqueue_args(queue_name, message_id, data)
-            )
-            for queue_name, message_id, data in enqueues
+        calls = [
+            self._dispatch_args("enqueue", q, message_id, data) for q, message_id, data in enqueues
         ]
-        for queue_name in sorted(woken):
-            self.client.publish(wake_channel(self.namespace, queue_name), b"")
-        return results
+        woken = {q for q, _, _ in enqueues if not _is_delay_queue(q)}
+        return self._dispatch_many(calls, sorted(woken))
 
     def enqueue_many(self, sends: list[tuple[dramatiq.Message, int | None]]) -> None:
         """``enqueue(message, delay=...)`` for each of ``sends``, in one round trip to Redis
