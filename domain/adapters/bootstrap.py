@@ -26,7 +26,7 @@ from domain.adapters.files.block_store import BlockStoreContentStore
 from domain.adapters.files.ipfs_node import KuboContentStore
 from domain.adapters.files.unixfs import cid_of
 from domain.adapters.job_history.store import PgJobHistory
-from domain.adapters.jobs.messaging import DramatiqSender, build_broker
+from domain.adapters.jobs.messaging import DramatiqSender, WakingRedisBroker, build_broker
 from domain.adapters.jobs.store import PgJobStore
 from domain.adapters.monitoring import PlatformFigures, PlatformReadiness
 from domain.adapters.notifications.addresses import EmailValidatorAddresses
@@ -132,6 +132,7 @@ class Services:
             if self.network is not None:
                 await self.network.close()
             await self.rate_limiter.close()
+            await self.sender.close()
             await self.live.close()
             await self.pool.close()
             self._opened = False
@@ -142,14 +143,14 @@ def address_validator() -> AddressValidator:
     return EmailValidatorAddresses()
 
 
-def broker_for(settings: Settings) -> RedisBroker:
+def broker_for(settings: Settings) -> WakingRedisBroker:
     """The message channel a process sends on (workers build theirs with middleware)."""
     return build_broker(settings.redis_url)
 
 
 def build_services(
     settings: Settings,
-    broker: RedisBroker,
+    broker: WakingRedisBroker,
     *,
     clock: Clock | None = None,
     pool_max_size: int | None = None,
@@ -168,7 +169,7 @@ def build_services(
         broker=broker,
         store=PgJobStore(pool, clock),
         uow=PgUnitOfWorkFactory(pool, clock, cipher, settings.request_fingerprint_key),
-        sender=DramatiqSender(broker),
+        sender=DramatiqSender.from_url(broker, settings.redis_url),
         renderer=JinjaEmailRenderer(),
         mailer=build_mailer(settings),
         addresses=EmailValidatorAddresses(),

@@ -92,6 +92,10 @@ class MessageSender(Protocol):
 
     async def send(self, job: Job, delay_seconds: float = 0.0) -> None: ...
 
+    async def close(self) -> None:
+        """Let go of its connections: the process is stopping."""
+        ...
+
 
 class ExclusiveRuns(Protocol):
     """``async with exclusive("anchor") as held``: held is False while another run holds it."""

@@ -137,6 +137,9 @@ class RecordingSender:
     async def send(self, job: Job, delay_seconds: float = 0.0) -> None:
         self.sent.append((job.id, delay_seconds))
 
+    async def close(self) -> None:
+        pass  # holds no connection
+
 
 def failed(job: Job) -> Job:
     """Test setup: ``job`` after its last attempt failed."""

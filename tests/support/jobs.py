@@ -27,6 +27,9 @@ class RecordingSender:
         self.sent.append((job.id, delay_seconds))
         await self.inner.send(job, delay_seconds)
 
+    async def close(self) -> None:
+        await self.inner.close()
+
 
 async def submit_noop(
     services: Services, owner_id: str = "user-1", kind: JobKind = NOOP, **payload: object
