@@ -5,7 +5,11 @@ key's window on its first hit (INCR, then PEXPIRE if the key has no expiry
 yet), atomically and in one round trip: two processes can never both see
 the last free slot. Another takes one hit back while the key's window
 lasts. The window starts with a key's first hit, so it needs no clock
-agreement between API hosts. Timeouts are short: a request must
+agreement between API hosts. Hits of requests a process serves at the same
+time go to Redis together, in one call of the script (the same key twice
+counts twice, in order), as the job store batches its writes (coalescer.py):
+a lone request is counted at once, and under load the per-request cost of
+a round trip is shared. Timeouts are short: a request must
 not wait on a sick Redis; the caller decides what a failure means.
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from domain.adapters.jobs.coalescer import Coalescer
 from domain.rate_limits import RateCount, RateLimit
 
 KEY_PREFIX = "healthplat:ratelimit:"
@@ -47,6 +52,7 @@ class RedisRateLimiter:
     def __init__(self, client: aioredis.Redis) -> None:
         self._client = client
         self._hit = client.register_script(_HIT)
+        self._hits: Coalescer[list[RateLimit], list[RateCount]] = Coalescer(self._hit_many)
         self._give_back = client.register_script(_GIVE_BACK)
 
     @classmethod
@@ -63,11 +69,21 @@ class RedisRateLimiter:
     async def hit(self, rates: list[RateLimit]) -> list[RateCount]:
         if not rates:
             return []
+        return await self._hits.submit(rates)
+
+    async def _hit_many(self, requests: list[list[RateLimit]]) -> list[list[RateCount]]:
+        """Every request's hits in one call of the script; each request's counts, in order."""
+        rates = [rate for request in requests for rate in request]
         flat = await self._hit(
             keys=[KEY_PREFIX + rate.key for rate in rates],
             args=[rate.window_seconds * 1000 for rate in rates],
         )
-        return [RateCount(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+        counts = [RateCount(int(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+        answers: list[list[RateCount]] = []
+        for request in requests:
+            answers.append(counts[: len(request)])
+            del counts[: len(request)]
+        return answers
 
     async def give_back(self, rate: RateLimit) -> None:
         await self._give_back(keys=[KEY_PREFIX + rate.key])

@@ -46,6 +46,31 @@ async def test_concurrent_hits_each_get_their_own_count(redis_url) -> None:
         await limiter.close()
 
 
+def script_calls(redis_url: str) -> int:
+    stats = redis.Redis.from_url(redis_url).info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("evalsha", "eval"))
+
+
+async def test_requests_counted_together_each_get_their_own_answers(redis_url) -> None:
+    limiter = RedisRateLimiter.from_url(redis_url)
+    user = RateLimit("test:user", limit=100)
+    address = RateLimit("test:address", limit=100, window_seconds=5)
+    # a credential request counts against two budgets, the others against one
+    requests = [[user, address] if n % 3 == 0 else [user] for n in range(30)]
+    try:
+        await limiter.hit([RateLimit("test:warm", limit=1)])  # the script loaded, a connection
+        calls_before = script_calls(redis_url)
+        answers = await asyncio.gather(*(limiter.hit(rates) for rates in requests))
+        calls = script_calls(redis_url) - calls_before
+    finally:
+        await limiter.close()
+    assert [len(answer) for answer in answers] == [len(rates) for rates in requests]
+    assert sorted(answer[0].count for answer in answers) == list(range(1, 31))
+    assert sorted(answer[1].count for answer in answers if len(answer) == 2) == list(range(1, 11))
+    assert all(answer[1].reset_ms <= 5000 for answer in answers if len(answer) == 2)
+    assert calls < len(requests) / 2, f"{calls} script calls for {len(requests)} requests"
+
+
 async def test_a_hit_given_back_frees_its_slot_but_never_outlives_its_window(redis_url) -> None:
     limiter = RedisRateLimiter.from_url(redis_url)
     try:
