@@ -3,10 +3,10 @@
     .venv/bin/python -m bench.api_latency [--rounds 5] [--duration 5] [--connections 16]
                                           [--workers N] [--rate 500] [--open-duration 10]
 
-The bench starts the API itself as the Procfile's ``web`` line does (``uvicorn --factory
-api.app:create_app --workers N``, N from --workers, else WEB_CONCURRENCY, else 2, on a free
-port of 127.0.0.1) on a fresh migrated database, with SMTP_URL unset and no worker running,
-and drives it with wrk (Debian package ``wrk``):
+The bench starts the API itself as the Procfile's ``web`` line does (``python -m api.serve
+--workers N``: N processes, each listening on its own SO_REUSEPORT socket; N from --workers,
+else WEB_CONCURRENCY, else 2, on a free port of 127.0.0.1) on a fresh migrated database,
+with SMTP_URL unset and no worker running, and drives it with wrk (Debian package ``wrk``):
 
 * ``POST /api/v1/notifications/email`` as an admin: validates, renders, and
   commits an email_messages row plus its job and its audit event in one transaction, then
@@ -373,14 +373,13 @@ def measure(args: argparse.Namespace, workers: int, wrk: str) -> Measured:
         )
         api = Child(
             [
-                str(Path(sys.executable).parent / "uvicorn"),
-                "--factory",
-                "api.app:create_app",
+                sys.executable,
+                "-m",
+                "api.serve",
                 "--host",
                 "127.0.0.1",
                 "--port",
                 str(port),
-                "--no-access-log",
                 "--workers",
                 str(workers),
             ],

@@ -122,9 +122,12 @@ def start_scheduler(settings: Settings, log_dir: Path) -> PlatformProcess:
     return PlatformProcess("scheduler", argv, platform_env(settings), log_dir)
 
 
-def start_api(settings: Settings, log_dir: Path, port: int, **overrides: str) -> PlatformProcess:
-    argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app"]
-    argv += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+def start_api(
+    settings: Settings, log_dir: Path, port: int, workers: int = 1, **overrides: str
+) -> PlatformProcess:
+    """The API as the Procfile's web line runs it (``python -m api.serve``)."""
+    argv = [sys.executable, "-m", "api.serve", "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--workers", str(workers)]
     api = PlatformProcess("api", argv, platform_env(settings, **overrides), log_dir)
     return _answering(api, port, "/health/live", timeout=30)
 

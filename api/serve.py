@@ -1,0 +1,116 @@
+"""``python -m api.serve``: the API as the Procfile's ``web`` line runs it, on N processes that
+share the load.
+
+uvicorn's ``--workers N`` hands one listening socket to every process. Whichever
+process's loop wakes first accepts every connection waiting (asyncio accepts up to the
+backlog per wake-up), so clients that keep their connections open (a proxy's pool, a
+mobile app, a load test) can all land on one process while the others sit idle: measured
+with ``bench.api_latency``, 16 keep-alive connections put all of the commands on one of
+two processes (0.98 of a core, the other 0.00).
+
+Here each process listens on a socket of its own, bound to the same address with
+``SO_REUSEPORT``, and the kernel spreads new connections over them (by a hash of each
+connection's addresses and ports). uvicorn's supervisor still starts, watches, restarts
+and stops the processes; the parent first checks the port is free (a port another API
+holds is refused, not silently shared), then binds it without listening (so it takes no
+connection). One process (``--workers 1``) is plain
+uvicorn. Linux (3.9+) has ``SO_REUSEPORT``; elsewhere this falls back to uvicorn's shared
+socket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+
+import uvicorn
+from uvicorn.supervisors import multiprocess
+
+APP = "api.app:create_app"
+LISTEN_BACKLOG = 2048  # uvicorn's default
+
+
+def shared_port_socket(host: str, port: int, *, listen: bool) -> socket.socket:
+    """A TCP socket bound to ``host:port`` with SO_REUSEPORT (and listening, if ``listen``)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say they are TCP (a
+    # proto of 0 left answers waiting on delayed ACKs, 40 ms each)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        if listen:
+            sock.listen(LISTEN_BACKLOG)
+        sock.set_inheritable(True)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def refuse_if_taken(host: str, port: int) -> None:
+    """Exit if something holds the port. A socket with SO_REUSEPORT would share it, without a
+    word, with another process of the same user that has it too (a second API on the same
+    port): bound once without it, as uvicorn binds, the port must be free."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's own bind
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            sys.exit(f"cannot start: {host}:{port} is not free ({exc.strerror})")
+
+
+class OwnSocketProcess(multiprocess.Process):
+    """A uvicorn worker process that serves on a listening socket of its own."""
+
+    def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover
+        own = shared_port_socket(self.config.host, self.config.port, listen=True)
+        super().target([own])
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m api.serve", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 1)))
+    parser.add_argument("--timeout-graceful-shutdown", type=int, default=5)
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers (WEB_CONCURRENCY) must be at least 1")
+    if not 1 <= args.port <= 65535:
+        parser.error("--port must be 1-65535 (a process of its own for each worker needs it)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    config = uvicorn.Config(
+        APP,
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        timeout_graceful_shutdown=args.timeout_graceful_shutdown,
+    )
+    if args.workers == 1:
+        uvicorn.Server(config).run()
+        return
+    if not hasattr(socket, "SO_REUSEPORT"):
+        multiprocess.Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return
+    refuse_if_taken(args.host, args.port)
+    reserved = shared_port_socket(args.host, args.port, listen=False)
+    multiprocess.Process = OwnSocketProcess  # type: ignore[misc]  # the supervisor's factory
+    try:
+        multiprocess.Multiprocess(config, sockets=[reserved]).run()
+    finally:
+        reserved.close()
+
+
+if __name__ == "__main__":
+    main()
