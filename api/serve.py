@@ -24,6 +24,7 @@ import argparse
 import os
 import socket
 import sys
+from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import multiprocess
@@ -76,7 +77,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m api.serve", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 1)))
+    parser.add_argument("--workers", type=int, default=os.environ.get("WEB_CONCURRENCY", "1"))
     parser.add_argument("--timeout-graceful-shutdown", type=int, default=5)
     args = parser.parse_args(argv)
     if args.workers < 1:
@@ -88,26 +89,22 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(sys.argv[1:] if argv is None else argv)
-    config = uvicorn.Config(
-        APP,
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        access_log=False,
-        timeout_graceful_shutdown=args.timeout_graceful_shutdown,
-    )
-    if args.workers == 1:
-        uvicorn.Server(config).run()
-        return
-    if not hasattr(socket, "SO_REUSEPORT"):
-        multiprocess.Multiprocess(config, sockets=[config.bind_socket()]).run()
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "access_log": False,
+        "timeout_graceful_shutdown": args.timeout_graceful_shutdown,
+    }
+    if args.workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
+        uvicorn.run(APP, **options)  # uvicorn's own way, its exit codes included
         return
     refuse_if_taken(args.host, args.port)
     reserved = shared_port_socket(args.host, args.port, listen=False)
     multiprocess.Process = OwnSocketProcess  # type: ignore[misc]  # the supervisor's factory
     try:
-        multiprocess.Multiprocess(config, sockets=[reserved]).run()
+        multiprocess.Multiprocess(uvicorn.Config(APP, **options), sockets=[reserved]).run()
     finally:
         reserved.close()
 
