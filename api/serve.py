@@ -13,9 +13,8 @@ Here each process listens on a socket of its own, bound to the same address with
 connection's addresses and ports). uvicorn's supervisor still starts, watches, restarts
 and stops the processes; the parent first checks the port is free (a port another API
 holds is refused, not silently shared), then binds it without listening (so it takes no
-connection). One process (``--workers 1``) is plain
-uvicorn. Linux (3.9+) has ``SO_REUSEPORT``; elsewhere this falls back to uvicorn's shared
-socket.
+connection). One process (``--workers 1``) is plain ``uvicorn.run``. Linux (3.9+) has
+``SO_REUSEPORT``; elsewhere this falls back to uvicorn's shared socket.
 """
 
 from __future__ import annotations
