@@ -32,12 +32,15 @@ APP = "api.app:create_app"
 LISTEN_BACKLOG = 2048  # uvicorn's default
 
 
+def address_family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def shared_port_socket(host: str, port: int, *, listen: bool) -> socket.socket:
     """A TCP socket bound to ``host:port`` with SO_REUSEPORT (and listening, if ``listen``)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say they are TCP (a
     # proto of 0 left answers waiting on delayed ACKs, 40 ms each)
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = socket.socket(address_family(host), socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -55,8 +58,7 @@ def refuse_if_taken(host: str, port: int) -> None:
     """Exit if something holds the port. A socket with SO_REUSEPORT would share it, without a
     word, with another process of the same user that has it too (a second API on the same
     port): bound once without it, as uvicorn binds, the port must be free."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
+    with socket.socket(address_family(host), socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's own bind
         try:
             probe.bind((host, port))

@@ -74,7 +74,8 @@ def test_connections_held_open_are_spread_over_the_web_processes(settings, tmp_p
             conn.close()
         api.process.send_signal(signal.SIGTERM)
         api.process.wait(timeout=20)
-        assert not any(child.is_running() and child.status() != "zombie" for child in children)
+        _, alive = psutil.wait_procs(children, timeout=5)
+        assert not alive, alive
     finally:
         for conn in connections:
             conn.close()

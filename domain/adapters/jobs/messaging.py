@@ -187,21 +187,26 @@ class WakingRedisBroker(RedisBroker):
     def _dispatch_many(self, calls: list[list[Any]], wake: Iterable[str] = ()) -> list[Any]:
         """Dramatiq's dispatch script once for each arguments of ``calls``, then a wake-up of
         each queue of ``wake``, in one round trip; the scripts' answers."""
-        channels = [wake_channel(self.namespace, queue_name) for queue_name in wake]
-        pipe = self.client.pipeline(transaction=False)
-        sha = self.scripts["dispatch"].sha
-        for args in calls:
-            pipe.evalsha(sha, 1, self.namespace, *args)
-        for channel in channels:
-            pipe.publish(channel, b"")
+        wake = list(wake)
+        pipe = self.fill_pipeline(self.client.pipeline(transaction=False), calls, wake)
         try:
             return pipe.execute()[: len(calls)]
         except redis.exceptions.NoScriptError:
             pass  # Redis restarted (a script cache is not kept): load it, then the same one by one
         results = [self.scripts["dispatch"](keys=[self.namespace], args=args) for args in calls]
-        for channel in channels:
-            self.client.publish(channel, b"")
+        for queue_name in wake:
+            self.client.publish(wake_channel(self.namespace, queue_name), b"")
         return results
+
+    def fill_pipeline(self, pipe: Any, calls: list[list[Any]], wake: Iterable[str]) -> Any:
+        """``pipe`` (a blocking or an asyncio Redis pipeline) with the dispatch script once
+        for each arguments of ``calls``, then a wake-up of each queue of ``wake``."""
+        sha = self.scripts["dispatch"].sha
+        for args in calls:
+            pipe.evalsha(sha, 1, self.namespace, *args)
+        for queue_name in wake:
+            pipe.publish(wake_channel(self.namespace, queue_name), b"")
+        return pipe
 
     def ack_many(self, queue_name: str, message_ids: list[str]) -> None:
         """Dramatiq's ``do_ack`` for each of ``message_ids``, in one round trip."""
@@ -320,19 +325,14 @@ class DramatiqSender:
         broker = self._broker
         prepared = broker.prepare_enqueues(sends)
         calls, woken = broker.dispatch_plan(enqueued(prepared))
-        script = broker.scripts["dispatch"]
         try:
-            await self._dispatch(script.sha, calls, woken)
+            await self._dispatch(calls, woken)
         except redis.exceptions.NoScriptError:  # Redis restarted: a script cache is not kept
-            await self._client.script_load(script.script)
-            await self._dispatch(script.sha, calls, woken)
+            await self._client.script_load(broker.scripts["dispatch"].script)
+            await self._dispatch(calls, woken)
         broker.finish_enqueues(prepared)
         return [None] * len(sends)
 
-    async def _dispatch(self, sha: str, calls: list[list[Any]], woken: list[str]) -> None:
+    async def _dispatch(self, calls: list[list[Any]], woken: list[str]) -> None:
         pipe = self._client.pipeline(transaction=False)
-        for args in calls:
-            pipe.evalsha(sha, 1, self._broker.namespace, *args)
-        for queue_name in woken:
-            pipe.publish(wake_channel(self._broker.namespace, queue_name), b"")
-        await pipe.execute()
+        await self._broker.fill_pipeline(pipe, calls, woken).execute()
