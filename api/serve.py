@@ -14,7 +14,8 @@ connection's addresses and ports). uvicorn's supervisor still starts, watches, r
 and stops the processes; the parent first checks the port is free (a port another API
 holds is refused, not silently shared), then binds it without listening (so it takes no
 connection). One process (``--workers 1``) is plain ``uvicorn.run``. Linux (3.9+) has
-``SO_REUSEPORT``; elsewhere this falls back to uvicorn's shared socket.
+``SO_REUSEPORT``; elsewhere this falls back to uvicorn's shared socket. Either way each
+process freezes its start-up objects once it has started (``create_served_app``).
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ import argparse
 import os
 import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from uvicorn.supervisors import multiprocess
 
-APP = "api.app:create_app"
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+APP = "api.serve:create_served_app"
 LISTEN_BACKLOG = 2048  # uvicorn's default
 
 
@@ -64,6 +68,18 @@ def refuse_if_taken(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as exc:
             sys.exit(f"cannot start: {host}:{port} is not free ({exc.strerror})")
+
+
+def create_served_app() -> Litestar:
+    """The app as a serving process runs it: once started (services open), what start-up
+    built is frozen out of the garbage collector's full passes (domain/adapters/heap.py).
+    Imported here, in the serving process: the supervisor has no use for the app."""
+    from api.app import create_app
+    from domain.adapters.heap import freeze_start_up_objects
+
+    app = create_app()
+    app.on_startup.append(freeze_start_up_objects)
+    return app
 
 
 class OwnSocketProcess(multiprocess.Process):
