@@ -21,7 +21,10 @@ was just bulk-loaded). Then, in interleaved pairs (empty, full, empty, full
   sample runs the real call and then puts the rows back, untimed;
 * GET /jobs pages, through ``PgJobStore.page`` (the route's query): an
   owner's first page and a page from the middle of that owner's history, and
-  the admin's unfiltered list first page and middle page; ``--limit`` rows.
+  the admin's unfiltered list first page and middle page; ``--limit`` rows;
+* a /metrics scrape's job figures (``job_counts`` and ``job_durations``, what
+  the route reads from PostgreSQL), the history having been tallied as
+  migration 0011 does (``job_tallies_rebuild``: the load ran without triggers).
 
 Each figure is the median of ``--samples`` calls in a pair; the ratio full /
 empty is computed per pair and the median ratio printed, with the target
@@ -54,6 +57,7 @@ from psycopg.rows import dict_row
 from bench._support import Servers, app_env, figure, fresh_database, note, table
 from bench.throughput import dramatiq_argv, submit_all, timed_pool
 from domain.adapters.job_history.store import PgJobHistory
+from domain.adapters.jobs.metrics import DURATION_BOUNDS, job_counts, job_durations
 from domain.adapters.jobs.store import PgJobStore
 from domain.adapters.keyset import cursor_after
 from domain.adapters.postgres import create_pool, job_from_row
@@ -161,6 +165,8 @@ def build_history(url: str, args: argparse.Namespace, newest: datetime) -> float
         note(f"full: {args.history * 3:,} history events")
         insert_events(conn, "TRUE")
         conn.execute("SET session_replication_role = origin")
+        note("full: tallying the history (job_tallies_rebuild)")
+        conn.execute("SELECT job_tallies_rebuild(%s)", (list(DURATION_BOUNDS),))
         for name, definition in indexes:
             note(f"full: building {name}")
             conn.execute(definition)
@@ -298,6 +304,13 @@ async def query_times(url: str, args: argparse.Namespace) -> dict[str, float]:
         ):
             await call()  # warm
             figures[name] = await median_seconds(call, args.samples)
+
+        async def scrape() -> None:
+            await job_counts(pool)
+            await job_durations(pool)
+
+        await scrape()  # folds what the live set and the last throughput run finished
+        figures["/metrics: job figures"] = await median_seconds(scrape, args.samples)
         return figures
     finally:
         await pool.close()
