@@ -72,10 +72,10 @@ def refuse_if_taken(host: str, port: int) -> None:
 
 def create_served_app() -> Litestar:
     """The app as a serving process runs it: once started (services open), what start-up
-    built is frozen out of the garbage collector's full passes (domain/adapters/heap.py).
+    built is frozen out of the garbage collector's full passes (domain/heap.py).
     Imported here, in the serving process: the supervisor has no use for the app."""
     from api.app import create_app
-    from domain.adapters.heap import freeze_start_up_objects
+    from domain.heap import freeze_start_up_objects
 
     app = create_app()
     app.on_startup.append(freeze_start_up_objects)

@@ -13,7 +13,7 @@ import dramatiq
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
 
 from domain.adapters.bootstrap import Services, build_services
-from domain.adapters.heap import freeze_start_up_objects
+from domain.heap import freeze_start_up_objects
 from domain.jobs.model import JobKind
 from domain.settings import Settings
 from workers.handlers import BoundHandler, bound_handlers

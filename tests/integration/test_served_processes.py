@@ -1,5 +1,5 @@
 """Serving processes freeze their start-up objects once started: the API as ``python -m
-api.serve`` builds it, and a worker process after boot (domain/adapters/heap.py)."""
+api.serve`` builds it, and a worker process after boot (domain/heap.py)."""
 
 from __future__ import annotations
 

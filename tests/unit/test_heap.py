@@ -1,11 +1,11 @@
-"""Start-up objects frozen out of the garbage collector's full passes (domain/adapters/heap.py)."""
+"""Start-up objects frozen out of the garbage collector's full passes (domain/heap.py)."""
 
 from __future__ import annotations
 
 import gc
 import weakref
 
-from domain.adapters.heap import freeze_start_up_objects
+from domain.heap import freeze_start_up_objects
 
 
 class Node:
