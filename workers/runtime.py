@@ -13,7 +13,6 @@ import dramatiq
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
 
 from domain.adapters.bootstrap import Services, build_services
-from domain.heap import freeze_start_up_objects
 from domain.jobs.model import JobKind
 from domain.settings import Settings
 from workers.handlers import BoundHandler, bound_handlers
@@ -65,9 +64,6 @@ class WorkerRuntime(dramatiq.Middleware):
             heartbeat_seconds=self.settings.job_heartbeat_seconds,
             stale_after_seconds=self.settings.job_stale_after_seconds,
         )
-
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        freeze_start_up_objects()  # the actors, the pool: out of the collector's full passes
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         loop_thread = get_event_loop_thread()

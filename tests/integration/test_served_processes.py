@@ -1,5 +1,5 @@
-"""Serving processes freeze their start-up objects once started: the API as ``python -m
-api.serve`` builds it, and a worker process after boot (domain/heap.py)."""
+"""An API process freezes its start-up objects once started, as ``python -m api.serve``
+builds it (domain/heap.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from litestar.testing import AsyncTestClient
 import api.app
 from api.serve import create_served_app
 from domain.settings import Settings
-from workers.runtime import WorkerRuntime
 
 
 @pytest.fixture
@@ -32,9 +31,3 @@ async def test_the_served_app_freezes_once_its_services_are_open(
         assert gc.get_freeze_count() > 0
         assert app.state.services is not None  # started first, then frozen
         assert (await client.get("/health/live")).status_code == 200
-
-
-def test_a_worker_process_freezes_after_boot(settings: Settings, unfrozen: None) -> None:
-    runtime = WorkerRuntime(settings)
-    runtime.after_worker_boot(None, None)  # type: ignore[arg-type]  # neither is read
-    assert gc.get_freeze_count() > 0
