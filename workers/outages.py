@@ -6,6 +6,12 @@ dependency's ``Outage`` here instead of logging: the first failure logs that
 the process is waiting, the first success after it logs that it is back and
 how long it waited. One instance per dependency per process, all used from
 one event loop (a worker's, the scheduler's).
+
+An attempt's start time, when the caller gives it, keeps one outage one: a
+failure of an attempt begun before the last return waited on the old outage,
+and a success of an attempt begun before the outage was reported got through
+before it (a server shutting down refuses new connections a moment before it
+ends the open ones, more than a second under load). Neither says anything new.
 """
 
 from __future__ import annotations
@@ -42,12 +48,15 @@ class Outage:
                 note="waiting for it; work is retried until it is back",
             )
 
-    def answered(self) -> None:
-        if self._since is not None:
-            self._back_at = time.monotonic()
-            waited = self._back_at - self._since
-            self._since = None
-            log.info("dependency_back", dependency=self.dependency, waited_seconds=round(waited, 1))
+    def answered(self, *, attempt_started: float | None = None) -> None:
+        """``attempt_started``: an attempt begun before the outage was reported, that
+        succeeded, does not end it (the next attempt will say)."""
+        if self._since is None or (attempt_started is not None and attempt_started < self._since):
+            return
+        self._back_at = time.monotonic()
+        waited = self._back_at - self._since
+        self._since = None
+        log.info("dependency_back", dependency=self.dependency, waited_seconds=round(waited, 1))
 
 
 DATABASE = Outage("postgres")

@@ -56,13 +56,14 @@ class Relay:
         tries again), anything else is logged by type and frame."""
         started = time.monotonic()
         try:
-            await self.run_once()
+            await self.run_once(started)
         except DatabaseUnavailable as exc:
             DATABASE.failed(exc, attempt_started=started)
         except Exception as exc:
             log.error("relay_pass_failed", **exception_fields(exc))
 
-    async def run_once(self) -> RelayReport:
+    async def run_once(self, started: float | None = None) -> RelayReport:
+        """One pass; ``started``: when it began (``time.monotonic()``), for the outage report."""
         batch = self._settings.relay_batch_size
         recovered = abandoned = resent = 0
         self._broker_down = False
@@ -83,7 +84,7 @@ class Relay:
             resent += len(due)
             if len(due) < batch:
                 break
-        DATABASE.answered()
+        DATABASE.answered(attempt_started=started)
         if not self._broker_down:
             MESSAGE_BROKER.answered()
         report = RelayReport(recovered=recovered, abandoned=abandoned, resent=resent)

@@ -94,7 +94,7 @@ async def plan_quietly(kind: JobKind, plan: Callable[[], Awaitable[object]]) -> 
     except Exception as exc:
         log.warning(f"{kind.actor_name}_enqueue_failed", **exception_fields(exc))
         return
-    DATABASE.answered()
+    DATABASE.answered(attempt_started=started)
     if isinstance(submission, Submission) and submission.created:
         log.info(f"{kind.actor_name}_enqueued", job_id=str(submission.job.id))
 

@@ -1,5 +1,6 @@
 """An outage is said once when it starts and once when it ends; an attempt that began
-during it and failed only after the end (it waited on the old outage) says nothing."""
+during it and failed only after the end (it waited on the old outage) says nothing, nor
+does one that began before it was said and succeeded after (it got through before)."""
 
 from __future__ import annotations
 
@@ -67,4 +68,28 @@ def test_an_attempt_begun_after_the_return_that_fails_is_a_new_outage(said: Said
     assert said_after_a_return(said, attempt_started_before_it=False) == (
         ["dependency_unavailable", "dependency_back", "dependency_unavailable"],
         True,
+    )
+
+
+def said_during_an_outage(said: Said, attempt_started_before_it: bool) -> tuple[list[str], bool]:
+    """A success, during an outage, of an attempt begun before or after it was reported."""
+    outage = Outage("postgres")
+    begun_before = time.monotonic()
+    outage.failed(ConnectionError())  # a new connection refused: the server is shutting down
+    started = begun_before if attempt_started_before_it else time.monotonic()
+    outage.answered(attempt_started=started)
+    return said.events, outage.ongoing
+
+
+def test_an_attempt_begun_before_the_outage_that_succeeds_does_not_end_it(said: Said) -> None:
+    assert said_during_an_outage(said, attempt_started_before_it=True) == (
+        ["dependency_unavailable"],
+        True,
+    )
+
+
+def test_an_attempt_begun_after_the_outage_was_said_that_succeeds_ends_it(said: Said) -> None:
+    assert said_during_an_outage(said, attempt_started_before_it=False) == (
+        ["dependency_unavailable", "dependency_back"],
+        False,
     )
