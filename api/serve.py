@@ -21,6 +21,7 @@ process freezes its start-up objects once it has started (``create_served_app``)
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import socket
 import sys
@@ -70,12 +71,23 @@ def refuse_if_taken(host: str, port: int) -> None:
             sys.exit(f"cannot start: {host}:{port} is not free ({exc.strerror})")
 
 
+def freeze_start_up_objects() -> None:
+    """Collect what start-up left as garbage, then freeze the rest out of the collector's
+    full passes. What an API process builds as it starts (modules, the app and its routes,
+    the pool) lives as long as it does, and a full collection walked all of it each time:
+    some 230,000 objects, 60-160 ms in which no request was served. Frozen, a full pass
+    walks only what came later (1-3 ms). Worker processes do not do it: measured with
+    ``bench.throughput``, frozen workers spent slightly more CPU a job (0.51 against 0.49
+    ms, two pairs each way) and ran no faster, and no request waits on a worker's pause."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_served_app() -> Litestar:
-    """The app as a serving process runs it: once started (services open), what start-up
-    built is frozen out of the garbage collector's full passes (domain/heap.py).
-    Imported here, in the serving process: the supervisor has no use for the app."""
+    """The app as a serving process runs it: its start-up objects frozen once it has
+    started (services open). Imported here, in the serving process: the supervisor has no
+    use for the app."""
     from api.app import create_app
-    from domain.heap import freeze_start_up_objects
 
     app = create_app()
     app.on_startup.append(freeze_start_up_objects)

@@ -22,8 +22,8 @@ was just bulk-loaded). Then, in interleaved pairs (empty, full, empty, full
 * GET /jobs pages, through ``PgJobStore.page`` (the route's query): an
   owner's first page and a page from the middle of that owner's history, and
   the admin's unfiltered list first page and middle page; ``--limit`` rows;
-* a /metrics scrape's job figures (``job_counts`` and ``job_durations``, what
-  the route reads from PostgreSQL), the history having been tallied as
+* a /metrics scrape's job figures (``job_figures``, what the route reads from
+  PostgreSQL), the history having been tallied as
   migration 0011 does (``job_tallies_rebuild``: the load ran without triggers).
 
 Each figure is the median of ``--samples`` calls in a pair; the ratio full /
@@ -57,7 +57,7 @@ from psycopg.rows import dict_row
 from bench._support import Servers, app_env, figure, fresh_database, note, table
 from bench.throughput import dramatiq_argv, submit_all, timed_pool
 from domain.adapters.job_history.store import PgJobHistory
-from domain.adapters.jobs.metrics import DURATION_BOUNDS, job_counts, job_durations
+from domain.adapters.jobs.metrics import DURATION_BOUNDS, job_figures
 from domain.adapters.jobs.store import PgJobStore
 from domain.adapters.keyset import cursor_after
 from domain.adapters.postgres import create_pool, job_from_row
@@ -306,8 +306,7 @@ async def query_times(url: str, args: argparse.Namespace) -> dict[str, float]:
             figures[name] = await median_seconds(call, args.samples)
 
         async def scrape() -> None:
-            await job_counts(pool)
-            await job_durations(pool)
+            await job_figures(pool)
 
         await scrape()  # folds what the live set and the last throughput run finished
         figures["/metrics: job figures"] = await median_seconds(scrape, args.samples)

@@ -108,8 +108,7 @@ async def _within_deadline(source: str, work: Awaitable[T]) -> T | None:
 
 
 async def _from_postgres(figures: JobFigures) -> list[Metric]:
-    counts = await figures.job_counts()
-    durations = await figures.job_durations()
+    counts, durations = await figures.job_figures()
     return [_jobs_family(counts), _duration_family(durations)]
 
 

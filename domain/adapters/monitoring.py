@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dramatiq.brokers.redis import RedisBroker
 from psycopg_pool import AsyncConnectionPool
 
-from domain.adapters.jobs.metrics import job_counts, job_durations
+from domain.adapters.jobs.metrics import job_figures
 from domain.adapters.jobs.queue_depth import queue_depths
 from domain.adapters.probes import probe_postgres, probe_redis
 from domain.monitoring.ports import DurationHistogram, JobCount, QueueDepth
@@ -19,11 +19,8 @@ class PlatformFigures:
         self._pool = pool
         self._broker = broker
 
-    async def job_counts(self) -> list[JobCount]:
-        return await job_counts(self._pool)
-
-    async def job_durations(self) -> list[DurationHistogram]:
-        return await job_durations(self._pool)
+    async def job_figures(self) -> tuple[list[JobCount], list[DurationHistogram]]:
+        return await job_figures(self._pool)
 
     async def queue_depths(self, queues: Iterable[str]) -> list[QueueDepth]:
         broker = self._broker

@@ -88,6 +88,12 @@ def upgrade() -> None:
             WHEN (OLD.status IN ('succeeded', 'failed', 'cancelled'))
             EXECUTE FUNCTION jobs_tally_final();
 
+        -- The bucket a duration counts in: the smallest bound at or above it, else Infinity.
+        CREATE FUNCTION job_duration_le(seconds double precision, bounds double precision[])
+        RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
+            SELECT coalesce(min(b), 'Infinity') FROM unnest(bounds) AS b WHERE b >= seconds
+        $$;
+
         CREATE FUNCTION job_tallies_rebuild(bounds double precision[])
         RETURNS void LANGUAGE sql VOLATILE AS $$
             LOCK TABLE job_tally_changes, job_tallies, job_duration_tallies IN EXCLUSIVE MODE;
@@ -99,15 +105,13 @@ def upgrade() -> None:
             WHERE status IN ('succeeded', 'failed', 'cancelled')
             GROUP BY kind, status;
             INSERT INTO job_duration_tallies (kind, status, le, jobs, seconds)
-            SELECT kind, status, bucket.le, count(*), sum(timed.seconds)
+            SELECT kind, status, job_duration_le(seconds, bounds), count(*), sum(seconds)
             FROM (SELECT kind, status,
                          extract(epoch FROM finished_at - started_at)::float8 AS seconds
                   FROM jobs
                   WHERE status IN ('succeeded', 'failed')
-                    AND started_at IS NOT NULL AND finished_at IS NOT NULL) AS timed,
-                 LATERAL (SELECT coalesce(min(b), 'Infinity') AS le
-                          FROM unnest(bounds) AS b WHERE b >= timed.seconds) AS bucket
-            GROUP BY kind, status, bucket.le;
+                    AND started_at IS NOT NULL AND finished_at IS NOT NULL) AS timed
+            GROUP BY 1, 2, 3;
         $$;
         """
     )
@@ -122,6 +126,7 @@ def downgrade() -> None:
         DROP TRIGGER jobs_tally_final_delete ON jobs;
         DROP FUNCTION jobs_tally_final();
         DROP FUNCTION job_tallies_rebuild(double precision[]);
+        DROP FUNCTION job_duration_le(double precision, double precision[]);
         DROP TABLE job_tally_changes, job_tallies, job_duration_tallies;
         """
     )

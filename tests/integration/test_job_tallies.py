@@ -15,7 +15,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from domain.adapters.jobs import metrics
-from domain.adapters.jobs.metrics import DURATION_BOUNDS, fold_changes, job_counts, job_durations
+from domain.adapters.jobs.metrics import DURATION_BOUNDS, fold_changes, job_figures
 
 FINAL = ("succeeded", "failed", "cancelled")
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -79,10 +79,11 @@ def counted_from_rows(database_url: str) -> tuple[dict[tuple[str, str], int], li
 
 
 async def tallied(pool: Any) -> tuple[dict[tuple[str, str], int], list[Any]]:
-    counts = {(c.kind, c.status): c.count for c in await job_counts(pool) if c.count}
+    job_counts, durations = await job_figures(pool)
+    counts = {(c.kind, c.status): c.count for c in job_counts if c.count}
     histograms = [
         (h.kind, h.status, h.buckets, h.count, round(h.total_seconds, 6))
-        for h in await job_durations(pool)
+        for h in durations
         if h.count
     ]
     return counts, histograms
@@ -157,7 +158,7 @@ async def test_scrapers_at_once_count_each_change_once(services, database_url) -
             move(conn, job_id, "running", 0.2)
             move(conn, job_id, "succeeded", 0.2)
 
-    await asyncio.gather(*(job_counts(services.pool) for _ in range(4)))
+    await asyncio.gather(*(job_figures(services.pool) for _ in range(4)))
 
     assert await tallied(services.pool) == counted_from_rows(database_url)
     assert (await tallied(services.pool))[0][("system.noop", "succeeded")] == 200

@@ -43,12 +43,11 @@ _FOLD = """
         ON CONFLICT (kind, status) DO UPDATE SET jobs = t.jobs + excluded.jobs
     ), timed AS (
         INSERT INTO job_duration_tallies AS t (kind, status, le, jobs, seconds)
-        SELECT kind, status, bucket.le, sum(change), sum(change * seconds)
-        FROM moved,
-             LATERAL (SELECT coalesce(min(b), 'Infinity') AS le
-                      FROM unnest(%(bounds)s::float8[]) AS b WHERE b >= moved.seconds) AS bucket
+        SELECT kind, status, job_duration_le(seconds, %(bounds)s), sum(change),
+               sum(change * seconds)
+        FROM moved
         WHERE seconds IS NOT NULL AND status IN ('succeeded', 'failed')
-        GROUP BY kind, status, bucket.le
+        GROUP BY 1, 2, 3
         ON CONFLICT (kind, status, le) DO UPDATE
             SET jobs = t.jobs + excluded.jobs, seconds = t.seconds + excluded.seconds
     )
@@ -78,44 +77,40 @@ async def fold_changes(conn: AsyncConnection, bounds: Sequence[float] = DURATION
             return total
 
 
-async def job_counts(pool: AsyncConnectionPool) -> list[JobCount]:
-    """Jobs by kind and status: those under way counted, the finished from their tallies."""
-    async with pooled(pool) as conn:
-        await fold_changes(conn)
-        cursor = await conn.execute(
-            f"{_UNDER_WAY} UNION ALL SELECT kind, status, jobs AS n FROM job_tallies ORDER BY 1, 2"
-        )
-        rows = await cursor.fetchall()
-    return [JobCount(kind=row["kind"], status=row["status"], count=row["n"]) for row in rows]
-
-
-async def job_durations(
+async def job_figures(
     pool: AsyncConnectionPool, bounds: Sequence[float] = DURATION_BOUNDS
-) -> list[DurationHistogram]:
-    """Time from a job's first start to its final outcome, retries included, for the
-    succeeded and failed jobs in the table (``bounds`` as the tallies were kept)."""
+) -> tuple[list[JobCount], list[DurationHistogram]]:
+    """Jobs by kind and status (those under way counted, the finished from their tallies),
+    and the time from first start to outcome of the succeeded and failed ones, retries
+    included (``bounds`` as the tallies were kept): the changes folded once, then read."""
     bounds = tuple(sorted(float(bound) for bound in bounds))
     async with pooled(pool) as conn:
         await fold_changes(conn, bounds)
         cursor = await conn.execute(
+            f"{_UNDER_WAY} UNION ALL SELECT kind, status, jobs AS n FROM job_tallies ORDER BY 1, 2"
+        )
+        counted = await cursor.fetchall()
+        cursor = await conn.execute(
             "SELECT kind, status, le, jobs, seconds FROM job_duration_tallies WHERE jobs <> 0"
         )
-        rows = await cursor.fetchall()
+        timed = await cursor.fetchall()
+    counts = [JobCount(kind=row["kind"], status=row["status"], count=row["n"]) for row in counted]
+    return counts, _histograms(timed, bounds)
+
+
+def _histograms(rows: list[dict], bounds: tuple[float, ...]) -> list[DurationHistogram]:
+    """Cumulative buckets for ``bounds`` from the tallies' (kind, status, le) rows."""
     tallied: dict[tuple[str, str], list[tuple[float, int, float]]] = defaultdict(list)
     for row in rows:
         tallied[(row["kind"], row["status"])].append((row["le"], row["jobs"], row["seconds"]))
-    histograms = []
-    for (kind, status), buckets in sorted(tallied.items()):
-        histograms.append(
-            DurationHistogram(
-                kind=kind,
-                status=status,
-                bounds=bounds,
-                buckets=tuple(
-                    sum(jobs for le, jobs, _ in buckets if le <= bound) for bound in bounds
-                ),
-                count=sum(jobs for _, jobs, _ in buckets),
-                total_seconds=math.fsum(seconds for _, _, seconds in buckets),
-            )
+    return [
+        DurationHistogram(
+            kind=kind,
+            status=status,
+            bounds=bounds,
+            buckets=tuple(sum(jobs for le, jobs, _ in buckets if le <= bound) for bound in bounds),
+            count=sum(jobs for _, jobs, _ in buckets),
+            total_seconds=math.fsum(seconds for _, _, seconds in buckets),
         )
-    return histograms
+        for (kind, status), buckets in sorted(tallied.items())
+    ]
