@@ -53,6 +53,11 @@ def web_processes(parent: psutil.Process, port: int, count: int) -> list[psutil.
     raise AssertionError(f"not {count} processes listening on {port}")
 
 
+def native_libraries(process: psutil.Process) -> set[str]:
+    """The package directories of the compiled extensions ``process`` has loaded."""
+    return {Path(m.path).parent.name for m in process.memory_maps() if ".so" in m.path}
+
+
 def test_connections_held_open_are_spread_over_the_web_processes(settings, tmp_path: Path) -> None:
     port = free_port()
     api = start_api(settings, tmp_path / "logs", port, workers=2)
@@ -69,6 +74,9 @@ def test_connections_held_open_are_spread_over_the_web_processes(settings, tmp_p
         # Shared one listening socket, whichever process woke first took them all (measured:
         # every command on one of two processes). By the kernel's hash, each gets a share.
         assert min(held.values()) >= CONNECTIONS // 8, held
+        # each serves on uvloop with httptools parsing (api.serve names both)
+        for child in children:
+            assert {"uvloop", "parser"} <= native_libraries(child), native_libraries(child)
 
         for conn in connections:
             conn.close()
