@@ -183,13 +183,21 @@ async def test_a_batch_in_flight_holds_up_no_insert_or_transition(
     assert statuses[fresh] == "running"
 
 
+def seconds_left_in_day(at: datetime) -> float:
+    day = at.astimezone(UTC).date()
+    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    return (midnight - at).total_seconds()
+
+
 async def test_the_days_job_is_planned_once_and_drops_what_it_names(
     clocked_services, clock, database_url, history_db
 ) -> None:
     services = clocked_services
     plan = bind_plan(JOB_RETENTION, services.dependencies())
     await plan_quietly(JOB_RETENTION, plan)
-    clock.advance(3600)  # later the same day, or a second scheduler
+    # later the same day, or a second scheduler: the clock starts at the real time, so an
+    # hour later would be tomorrow after 23:00 UTC (and tomorrow's job is due then)
+    clock.advance(seconds_left_in_day(clock.now()) / 2)
     await plan_quietly(JOB_RETENTION, plan)
 
     [job] = [row for row in job_rows(database_url) if row["kind"] == JOB_RETENTION.name]
