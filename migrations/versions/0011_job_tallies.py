@@ -15,10 +15,7 @@ whatever order the transactions that wrote them commit in. Jobs not finished (qu
 running, retrying) are few and counted from the rows through their partial indexes.
 
 ``job_tallies_rebuild(bounds)`` recounts everything from the rows (this migration
-runs it for the jobs already there; a bulk load with triggers off needs it too). It
-holds the tallies locked while it counts, so jobs that finish meanwhile wait for it:
-about 3 s a million finished jobs on 2 cores (during this migration every write to
-``jobs`` waits that long: creating the triggers locks the table until the commit).
+runs it for the jobs already there; a bulk load with triggers off needs it too).
 
 Revision ID: 0011
 Revises: 0706
@@ -88,12 +85,6 @@ def upgrade() -> None:
             WHEN (OLD.status IN ('succeeded', 'failed', 'cancelled'))
             EXECUTE FUNCTION jobs_tally_final();
 
-        -- The bucket a duration counts in: the smallest bound at or above it, else Infinity.
-        CREATE FUNCTION job_duration_le(seconds double precision, bounds double precision[])
-        RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
-            SELECT coalesce(min(b), 'Infinity') FROM unnest(bounds) AS b WHERE b >= seconds
-        $$;
-
         CREATE FUNCTION job_tallies_rebuild(bounds double precision[])
         RETURNS void LANGUAGE sql VOLATILE AS $$
             LOCK TABLE job_tally_changes, job_tallies, job_duration_tallies IN EXCLUSIVE MODE;
@@ -105,13 +96,15 @@ def upgrade() -> None:
             WHERE status IN ('succeeded', 'failed', 'cancelled')
             GROUP BY kind, status;
             INSERT INTO job_duration_tallies (kind, status, le, jobs, seconds)
-            SELECT kind, status, job_duration_le(seconds, bounds), count(*), sum(seconds)
+            SELECT kind, status, bucket.le, count(*), sum(timed.seconds)
             FROM (SELECT kind, status,
                          extract(epoch FROM finished_at - started_at)::float8 AS seconds
                   FROM jobs
                   WHERE status IN ('succeeded', 'failed')
-                    AND started_at IS NOT NULL AND finished_at IS NOT NULL) AS timed
-            GROUP BY 1, 2, 3;
+                    AND started_at IS NOT NULL AND finished_at IS NOT NULL) AS timed,
+                 LATERAL (SELECT coalesce(min(b), 'Infinity') AS le
+                          FROM unnest(bounds) AS b WHERE b >= timed.seconds) AS bucket
+            GROUP BY kind, status, bucket.le;
         $$;
         """
     )
@@ -126,7 +119,6 @@ def downgrade() -> None:
         DROP TRIGGER jobs_tally_final_delete ON jobs;
         DROP FUNCTION jobs_tally_final();
         DROP FUNCTION job_tallies_rebuild(double precision[]);
-        DROP FUNCTION job_duration_le(double precision, double precision[]);
         DROP TABLE job_tally_changes, job_tallies, job_duration_tallies;
         """
     )

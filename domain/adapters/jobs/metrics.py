@@ -2,7 +2,7 @@
 
 Read from the database rather than counted in process memory, so every API
 replica reports the same truth, and a restart loses nothing. What a scrape
-reads does not grow with the history (migration 0011): finished jobs are
+reads does not grow with the history (migrations 0011 and 0012): finished jobs are
 tallied by the table's triggers as changes, which a scrape first moves into
 the tallies (each change counted once, then deleted, in one transaction);
 jobs not finished are few and counted from their rows.
