@@ -24,8 +24,9 @@ down_revision = "0011"
 branch_labels = None
 depends_on = None
 
-# 0011's rebuild, restored going down (migrations/versions/0011_job_tallies.py)
-_REBUILD_0011 = """
+# job_tallies_rebuild as 0011 and this revision write it: they differ only in how the
+# duration histogram's rows are counted (its last statement).
+_REBUILD = """
 CREATE OR REPLACE FUNCTION job_tallies_rebuild(bounds double precision[])
 RETURNS void LANGUAGE sql VOLATILE AS $$
     LOCK TABLE job_tally_changes, job_tallies, job_duration_tallies IN EXCLUSIVE MODE;
@@ -37,17 +38,31 @@ RETURNS void LANGUAGE sql VOLATILE AS $$
     WHERE status IN ('succeeded', 'failed', 'cancelled')
     GROUP BY kind, status;
     INSERT INTO job_duration_tallies (kind, status, le, jobs, seconds)
-    SELECT kind, status, bucket.le, count(*), sum(timed.seconds)
-    FROM (SELECT kind, status,
+    %s
+$$;
+"""
+_TIMED = """FROM (SELECT kind, status,
                  extract(epoch FROM finished_at - started_at)::float8 AS seconds
           FROM jobs
           WHERE status IN ('succeeded', 'failed')
-            AND started_at IS NOT NULL AND finished_at IS NOT NULL) AS timed,
+            AND started_at IS NOT NULL AND finished_at IS NOT NULL) AS timed"""
+
+# 0011's, restored going down (migrations/versions/0011_job_tallies.py)
+_REBUILD_0011 = (
+    _REBUILD
+    % f"""SELECT kind, status, bucket.le, count(*), sum(timed.seconds)
+    {_TIMED},
          LATERAL (SELECT coalesce(min(b), 'Infinity') AS le
                   FROM unnest(bounds) AS b WHERE b >= timed.seconds) AS bucket
-    GROUP BY kind, status, bucket.le;
-$$;
-"""
+    GROUP BY kind, status, bucket.le;"""
+)
+
+_REBUILD_0012 = (
+    _REBUILD
+    % f"""SELECT kind, status, job_duration_le(seconds, bounds), count(*), sum(seconds)
+    {_TIMED}
+    GROUP BY 1, 2, 3;"""
+)
 
 
 def upgrade() -> None:
@@ -60,28 +75,9 @@ def upgrade() -> None:
         RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
             SELECT coalesce(min(b), 'Infinity') FROM unnest(bounds) AS b WHERE b >= seconds
         $$;
-
-        CREATE OR REPLACE FUNCTION job_tallies_rebuild(bounds double precision[])
-        RETURNS void LANGUAGE sql VOLATILE AS $$
-            LOCK TABLE job_tally_changes, job_tallies, job_duration_tallies IN EXCLUSIVE MODE;
-            DELETE FROM job_tally_changes;
-            DELETE FROM job_tallies;
-            DELETE FROM job_duration_tallies;
-            INSERT INTO job_tallies (kind, status, jobs)
-            SELECT kind, status, count(*) FROM jobs
-            WHERE status IN ('succeeded', 'failed', 'cancelled')
-            GROUP BY kind, status;
-            INSERT INTO job_duration_tallies (kind, status, le, jobs, seconds)
-            SELECT kind, status, job_duration_le(seconds, bounds), count(*), sum(seconds)
-            FROM (SELECT kind, status,
-                         extract(epoch FROM finished_at - started_at)::float8 AS seconds
-                  FROM jobs
-                  WHERE status IN ('succeeded', 'failed')
-                    AND started_at IS NOT NULL AND finished_at IS NOT NULL) AS timed
-            GROUP BY 1, 2, 3;
-        $$;
         """
     )
+    op.execute(_REBUILD_0012)
 
 
 def downgrade() -> None:
