@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dramatiq
-from dramatiq.middleware import AsyncIO, CurrentMessage, default_middleware
+from dramatiq.middleware import AsyncIO
 
 from domain.adapters.jobs.messaging import build_broker
 from domain.adapters.settings_check import settings_or_exit
@@ -16,7 +16,9 @@ configure_logging(settings.log_level, settings.log_format)
 runtime = WorkerRuntime(settings)
 broker = build_broker(
     settings.redis_url,
-    middleware=[m() for m in default_middleware] + [AsyncIO(), CurrentMessage(), runtime],
+    # Retries and time limits are the lifecycle's (workers/actors.py); none of Dramatiq's
+    # other default middleware (age limits, callbacks, pipelines) has a use here.
+    middleware=[AsyncIO(), runtime],
 )
 dramatiq.set_broker(broker)
 actors = declare_actors(broker, runtime)

@@ -9,6 +9,8 @@ Actors do not touch job state themselves; they hand their handler to
   ``heartbeat_at`` fresh, so the relay can tell a slow job from a dead worker;
 - ``PermanentFailure`` fails the job at once; any other exception is retried on
   the kind's schedule until its attempts run out, then the job fails;
+- a handler still running after its kind's ``timeout_seconds`` is cancelled, and
+  the attempt fails as ``attempt_timed_out`` (retried like any transient failure);
 - each outcome is written for the attempt that was claimed, so a worker that
   was presumed dead cannot overwrite a later attempt;
 - the database may blink (a restart, a failover): the claim and the outcome
@@ -32,7 +34,7 @@ import structlog
 
 from domain.catalogue import kind_named
 from domain.clock import Clock
-from domain.errors import DatabaseUnavailable, DomainError, JobFailure
+from domain.errors import DatabaseUnavailable, DomainError, JobFailure, TransientFailure
 from domain.jobs.model import Job, JobError, JobStatus
 from domain.jobs.ports import JobStore, MessageSender
 from domain.jobs.submit import send_quietly
@@ -45,11 +47,16 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[Job], Awaitable[dict[str, Any] | None]]
 
 UNEXPECTED = JobError(code="internal_error", message="the job failed unexpectedly")
+TIMED_OUT = "the attempt ran longer than its kind allows"
 DEFAULT_STALE_AFTER_SECONDS = 30.0
 
 
 class _Unrecorded(Exception):
     """An attempt's outcome could not be written before the attempt lost its hold."""
+
+
+class AttemptTimedOut(TransientFailure):
+    code = "attempt_timed_out"
 
 
 class ClaimDeferred(Exception):
@@ -143,22 +150,27 @@ class LifecycleRunner:
         self._heartbeats = Heartbeats(store, heartbeat_seconds, stale_after_seconds)
         self._recording: set[asyncio.Future[Job | None]] = set()  # held until done
 
-    async def run(self, job_id: uuid.UUID, handler: Handler) -> Job | None:
+    async def run(
+        self, job_id: uuid.UUID, handler: Handler, time_limit: float | None = None
+    ) -> Job | None:
         """Run one attempt of ``job_id``; the job as recorded after it, or None if dropped.
 
         Raises ``ClaimDeferred`` when the claim could not be written.
         """
-        outcome = await self.start(job_id, handler)
+        outcome = await self.start(job_id, handler, time_limit)
         return await outcome if outcome is not None else None
 
-    async def start(self, job_id: uuid.UUID, handler: Handler) -> asyncio.Future[Job | None] | None:
-        """Claim ``job_id`` and run its handler; returns once the handler has returned, with
-        the writing of the attempt's outcome under way: a future of the job as recorded
-        after it (None if the outcome could not be written). None if the message was dropped.
+    async def start(
+        self, job_id: uuid.UUID, handler: Handler, time_limit: float | None = None
+    ) -> asyncio.Future[Job | None] | None:
+        """Claim ``job_id`` and run its handler for at most ``time_limit`` seconds (by
+        default its kind's ``timeout_seconds``); returns once the handler has returned,
+        with the writing of the attempt's outcome under way: a future of the job as
+        recorded after it (None if the outcome could not be written). None if the message
+        was dropped.
 
-        The caller may take its next job meanwhile, but must not acknowledge this job's
-        message before the future is done (workers/actors.py). Raises ``ClaimDeferred`` when
-        the claim could not be written.
+        The caller may go on meanwhile, but must not acknowledge this job's message before
+        the future is done. Raises ``ClaimDeferred`` when the claim could not be written.
         """
         job = await self._claim(job_id)
         if job is None:
@@ -170,11 +182,17 @@ class LifecycleRunner:
             log.info("job_started")
             self._heartbeats.add(job)
             held = hold_for_attempt(lambda: self._heartbeats.held_until(job))
+            deadline = asyncio.timeout(
+                time_limit if time_limit is not None else kind_named(job.kind).timeout_seconds
+            )
             try:
                 try:
-                    result = await handler(job)
+                    async with deadline:
+                        result = await handler(job)
                 except Exception as exc:
-                    outcome = self._record_failure(job, exc)
+                    # expired: the deadline's cancellation, not a TimeoutError of the handler's
+                    failure = AttemptTimedOut(TIMED_OUT) if deadline.expired() else exc
+                    outcome = self._record_failure(job, failure)
                 else:
                     outcome = self._record_success(job, result)
             except BaseException:  # cancelled: no outcome is written, the relay will see

@@ -15,6 +15,7 @@ from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
 from domain.adapters.bootstrap import Services, build_services
 from domain.jobs.model import JobKind
 from domain.settings import Settings
+from workers.attempts import LoopAttempts
 from workers.handlers import BoundHandler, bound_handlers
 from workers.lifecycle import LifecycleRunner
 
@@ -31,7 +32,7 @@ class WorkerRuntime(dramatiq.Middleware):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._services: Services | None = None
-        self._runner: LifecycleRunner | None = None
+        self._attempts: LoopAttempts | None = None
         self._handlers: dict[str, BoundHandler] = {}
 
     @property
@@ -41,10 +42,10 @@ class WorkerRuntime(dramatiq.Middleware):
         return self._services
 
     @property
-    def runner(self) -> LifecycleRunner:
-        if self._runner is None:
+    def attempts(self) -> LoopAttempts:
+        if self._attempts is None:
             raise RuntimeError("the worker runtime has not booted")
-        return self._runner
+        return self._attempts
 
     def handler(self, kind: JobKind) -> BoundHandler:
         try:
@@ -57,12 +58,15 @@ class WorkerRuntime(dramatiq.Middleware):
         event_loop_thread().run_coroutine(services.open())
         self._services = services
         self._handlers = bound_handlers(services)
-        self._runner = LifecycleRunner(
+        runner = LifecycleRunner(
             services.store,
             services.sender,
             services.clock,
             heartbeat_seconds=self.settings.job_heartbeat_seconds,
             stale_after_seconds=self.settings.job_stale_after_seconds,
+        )
+        self._attempts = LoopAttempts(
+            event_loop_thread().loop, runner, self.handler, slots=worker.worker_threads
         )
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:

@@ -169,3 +169,29 @@ def test_closing_a_consumer_puts_back_what_it_fetched_but_did_not_hand_out(
     )
     again.close()
     broker.close()
+
+
+def test_a_message_whose_attempt_is_in_flight_counts_against_the_prefetch(redis_url: str) -> None:
+    """Actors return before their attempt is over (workers/attempts.py): the consumer fetches
+    no more than its prefetch until attempts end, so a process runs at most that many."""
+    broker = build_broker(redis_url)
+    broker.declare_queue("default")
+    broker.enqueue_many([(message(n=n), None) for n in range(10)])
+    consumer = broker.consume("default", prefetch=4, timeout=100)
+    attempts = []
+    for fetched in fetch_all(consumer, 4):
+        attempt: concurrent.futures.Future[object] = concurrent.futures.Future()
+        ack_after(attempt)
+        consumer.ack(fetched)
+        attempts.append(attempt)
+    for _ in range(5):
+        assert next(consumer) is None  # four attempts in flight: nothing more is fetched
+    attempts[0].set_result(None)
+    (fifth,) = fetch_all(consumer, 1)
+    assert next(consumer) is None
+    consumer.ack(fifth)
+    for attempt in attempts[1:]:
+        attempt.set_result(None)
+    assert len(fetch_all(consumer, 4)) == 4  # room again for four, of the five left
+    consumer.close()
+    broker.close()

@@ -112,6 +112,45 @@ async def test_unexpected_error_is_retried_and_hidden(clocked_services, runner) 
     assert "patient" not in retrying.error.message
 
 
+class Stuck:
+    """A handler that never returns by itself, and one that times out on its own."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    async def __call__(self, job: Job) -> dict | None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        return None
+
+
+async def own_timeout(job: Job) -> dict | None:
+    raise TimeoutError  # what a client library raises when its own timeout passes
+
+
+async def test_an_attempt_past_its_time_limit_is_cancelled_and_retried(clocked_services, runner):
+    job = await submit_noop(clocked_services)
+    stuck = Stuck()
+
+    retrying = await asyncio.wait_for(runner.run(job.id, stuck, time_limit=0.2), timeout=10)
+
+    assert stuck.cancelled
+    assert retrying.status is JobStatus.RETRYING and retrying.attempts == 1
+    assert retrying.error.code == "attempt_timed_out"
+    failed = await asyncio.wait_for(runner.run(job.id, Stuck(), time_limit=0.2), timeout=10)
+    assert failed.status is JobStatus.FAILED and failed.error.code == "attempt_timed_out"
+
+
+async def test_a_handlers_own_timeout_is_not_called_the_time_limit(clocked_services, runner):
+    job = await submit_noop(clocked_services)
+    retrying = await runner.run(job.id, own_timeout, time_limit=60)
+    assert retrying.status is JobStatus.RETRYING
+    assert retrying.error.code == "internal_error"
+
+
 async def test_email_schedule_is_honoured_with_a_moved_clock(
     clocked_services, runner, sender, clock: ManualClock
 ) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import threading
-import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -57,14 +56,15 @@ def wake_channel(namespace: str, queue_name: str) -> str:
 _processing = threading.local()
 
 
-def ack_after(outcome: concurrent.futures.Future[object]) -> None:
+def ack_after(outcome: concurrent.futures.Future[Any]) -> None:
     """For an actor: the message this worker thread is processing is acknowledged only once
-    ``outcome`` is done (its job's outcome committed), not when the actor returns; the
-    thread takes its next message meanwhile."""
+    ``outcome`` is done (its job's attempt over, its outcome committed), not when the actor
+    returns; the thread takes its next message meanwhile. Until then the message counts
+    against its consumer's prefetch, which so bounds the attempts a process runs at once."""
     _processing.outcome = outcome
 
 
-def _outcome_of_processed() -> concurrent.futures.Future[object] | None:
+def _outcome_of_processed() -> concurrent.futures.Future[Any] | None:
     outcome = getattr(_processing, "outcome", None)
     _processing.outcome = None
     return outcome
@@ -80,6 +80,9 @@ class _WakingConsumer(_RedisConsumer):
     idle: a job submitted to an idle pool would wait that long), and whose acks are sent
     in batches by a thread of their own (acks.py).
 
+    A message counts against the prefetch until its attempt is over (``ack_after``);
+    while the prefetch is full, the consumer waits for one to end rather than sleeping.
+
     The wait is bounded by the same backoff Dramatiq sleeps, so a lost wake-up costs
     no more than before. Delay queues keep Dramatiq's polling (nothing there is due at
     once) and its acks (each follows the message's move to its ready queue). The
@@ -93,6 +96,7 @@ class _WakingConsumer(_RedisConsumer):
         self._idle_misses = 0
         self._pubsub: Any = None
         self._acks: AckSender | None = None
+        self._room = threading.Event()  # set when a message in flight leaves the prefetch
         if not _is_delay_queue(queue_name):
             self.timeout = 0  # the base class's own sleep; the waiting is done below
             try:
@@ -110,7 +114,14 @@ class _WakingConsumer(_RedisConsumer):
         if self._acks is None:
             return super().ack(message)
         self._acks.add(message.options["redis_message_id"], after=outcome)
-        self.queued_message_ids.discard(message.message_id)
+        if outcome is None or outcome.done():
+            self.queued_message_ids.discard(message.message_id)
+        else:  # still in flight: fetching more now would start attempts beyond the prefetch
+            outcome.add_done_callback(lambda _: self._make_room(message.message_id))
+
+    def _make_room(self, message_id: str) -> None:
+        self.queued_message_ids.discard(message_id)
+        self._room.set()
 
     def nack(self, message: Any) -> None:
         _outcome_of_processed()  # a failed message is dead-lettered now, whatever it started
@@ -119,6 +130,7 @@ class _WakingConsumer(_RedisConsumer):
     def __next__(self) -> Any:
         if self._pubsub is None:
             return super().__next__()
+        self._room.clear()  # before the count: room made after it is not missed
         could_fetch = self.outstanding_message_count < self.prefetch
         message = super().__next__()  # a fetch, no sleep (timeout 0)
         if message is not None:
@@ -127,8 +139,9 @@ class _WakingConsumer(_RedisConsumer):
         self._idle_misses, backoff_ms = compute_backoff(
             self._idle_misses, max_backoff=self._idle_ms
         )
-        if not could_fetch:  # the prefetch is full: a wake-up would not let us fetch more
-            time.sleep(backoff_ms / 1000)
+        if not could_fetch:  # the prefetch is full: fetch again as soon as an attempt ends
+            self._room.wait(self._idle_ms / 1000)
+            self._idle_misses = 0
             return None
         try:
             if self._pubsub.get_message(timeout=backoff_ms / 1000) is not None:

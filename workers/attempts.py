@@ -1,0 +1,78 @@
+"""Job attempts handed from Dramatiq's worker threads to the process's event loop.
+
+An actor hands its attempt over and returns at once: the worker thread does not
+wait for the loop. Waiting cost every attempt a second hand-over between threads
+(the loop waking the thread with the attempt's result, on top of the thread waking
+the loop), the largest item of a worker's time after the claim and success
+statements themselves (py-spy under bench.throughput).
+
+``--threads`` still says how many handlers a process runs at once: an attempt
+takes one of that many slots for its claim and its handler, as it held a worker
+thread before, and lets go of it while its outcome is written. The message is
+acknowledged only once the attempt is over and its outcome written
+(``ack_after``); until then it counts against its consumer's prefetch
+(``2 x --threads``), so a process holds no more messages than before.
+
+An attempt whose claim cannot be written (the database stayed away for
+``JOB_STALE_AFTER_SECONDS``) ends there and its message is acknowledged: the job
+is still due in PostgreSQL, and the relay sends it again once the database
+answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import uuid
+from collections.abc import Callable
+
+import structlog
+
+from domain.jobs.model import JobKind
+from domain.logging import exception_fields
+from workers.handlers import BoundHandler
+from workers.lifecycle import ClaimDeferred, LifecycleRunner
+
+log = structlog.get_logger(__name__)
+
+
+class LoopAttempts:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        runner: LifecycleRunner,
+        handler_of: Callable[[JobKind], BoundHandler],
+        slots: int,
+    ) -> None:
+        self._loop = loop
+        self._runner = runner
+        self._handler_of = handler_of
+        self._slots = asyncio.Semaphore(slots)
+        self._running: set[asyncio.Task[None]] = set()  # held until done
+
+    def begin(self, kind: JobKind, job_id: str) -> concurrent.futures.Future[None]:
+        """From any thread: start an attempt of ``job_id`` on the loop; the future is done
+        once the attempt is over (its outcome written, given up, or the message dropped)."""
+        over: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._loop.call_soon_threadsafe(self._start, kind, job_id, over)
+        return over
+
+    def _start(self, kind: JobKind, job_id: str, over: concurrent.futures.Future[None]) -> None:
+        task = self._loop.create_task(self._attempt(kind, job_id))
+        self._running.add(task)
+        task.add_done_callback(lambda done: self._finished(done, over))
+
+    def _finished(self, task: asyncio.Task[None], over: concurrent.futures.Future[None]) -> None:
+        self._running.discard(task)
+        over.set_result(None)
+
+    async def _attempt(self, kind: JobKind, job_id: str) -> None:
+        try:
+            async with self._slots:
+                outcome = await self._runner.start(uuid.UUID(job_id), self._handler_of(kind))
+            if outcome is not None:
+                await outcome
+        except ClaimDeferred:
+            pass  # logged by the lifecycle; the relay sends the job again
+        except Exception as exc:  # a fault of ours: the relay takes the job back
+            log.error("job_attempt_crashed", job_id=job_id, kind=kind.name, **exception_fields(exc))
