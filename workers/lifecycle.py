@@ -17,8 +17,8 @@ Actors do not touch job state themselves; they hand their handler to
   are retried while it is away (``workers/durable.py``). An outcome is given
   up only when the attempt has not reached the database for
   ``JOB_STALE_AFTER_SECONDS``, the point at which the relay takes the job back;
-  a claim that cannot be written sends its message back to the queue
-  (``ClaimDeferred``), and the job, still due in PostgreSQL, is never lost.
+  a claim that cannot be written ends the attempt (``ClaimDeferred``), and the
+  job, still due in PostgreSQL, is sent again by the relay: it is never lost.
 """
 
 from __future__ import annotations
@@ -60,9 +60,8 @@ class AttemptTimedOut(TransientFailure):
 
 
 class ClaimDeferred(Exception):
-    """Raised when a job's claim could not be written (the database stayed away): the caller
-    puts the message back to be delivered again later. The job is still due in PostgreSQL,
-    so the relay would send it again anyway."""
+    """Raised when a job's claim could not be written (the database stayed away): the attempt
+    ends there. The job is still due in PostgreSQL, so the relay sends it again."""
 
 
 def error_of(exc: BaseException) -> JobError:

@@ -1,0 +1,114 @@
+"""Attempts handed from worker threads to the event loop (workers/attempts.py), through the
+real job store: the thread is not held, ``--threads`` slots bound the handlers, and the
+future a message's ack waits for is done only once the attempt's outcome is written."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+
+from domain.clock import ManualClock
+from domain.jobs.model import Job, JobStatus
+from domain.jobs.system import NOOP
+from tests.support.jobs import FlakyStore, RecordingSender, submit_noop
+from workers.attempts import LoopAttempts
+from workers.lifecycle import LifecycleRunner
+
+
+class Gate:
+    """A handler that holds every attempt until opened, counting how many it holds at once."""
+
+    def __init__(self) -> None:
+        self.open = asyncio.Event()
+        self.inside = 0
+        self.most_inside = 0
+
+    async def __call__(self, job: Job) -> dict:
+        self.inside += 1
+        self.most_inside = max(self.most_inside, self.inside)
+        try:
+            await self.open.wait()
+        finally:
+            self.inside -= 1
+        return {"job": str(job.id)}
+
+
+def runner_on(store: object, services, clock: ManualClock) -> LifecycleRunner:
+    return LifecycleRunner(store, RecordingSender(services.sender), clock, heartbeat_seconds=0.05)
+
+
+async def begin_from_a_thread(attempts: LoopAttempts, job: Job) -> concurrent.futures.Future:
+    """As an actor does: on a thread other than the loop's, returning at once."""
+    return await asyncio.to_thread(attempts.begin, NOOP, str(job.id))
+
+
+async def test_slots_bound_the_handlers_and_each_future_waits_for_its_outcome(
+    clocked_services, clock
+) -> None:
+    gate = Gate()
+    runner = runner_on(clocked_services.store, clocked_services, clock)
+    attempts = LoopAttempts(asyncio.get_running_loop(), runner, lambda kind: gate, slots=2)
+    jobs = [await submit_noop(clocked_services) for _ in range(5)]
+
+    overs = [await begin_from_a_thread(attempts, job) for job in jobs]  # no thread waits
+    await asyncio.sleep(0.3)
+
+    assert gate.inside == 2 and not any(over.done() for over in overs)
+    statuses = [(await clocked_services.store.get(job.id)).status for job in jobs]
+    assert statuses.count(JobStatus.RUNNING) == 2 and statuses.count(JobStatus.QUEUED) == 3
+    gate.open.set()
+    await asyncio.wait_for(asyncio.gather(*map(asyncio.wrap_future, overs)), timeout=10)
+    assert gate.most_inside == 2
+    for job in jobs:
+        done = await clocked_services.store.get(job.id)
+        assert done.status is JobStatus.SUCCEEDED and done.result == {"job": str(job.id)}
+
+
+async def test_the_future_is_done_only_once_the_outcome_is_written(clocked_services, clock):
+    """The database is away when the handler returns: the slot is free again, but the
+    message's ack (the future) waits until the success lands."""
+    gate = Gate()
+    gate.open.set()
+    store = FlakyStore(clocked_services.store, "succeed", failures=3)
+    attempts = LoopAttempts(
+        asyncio.get_running_loop(), runner_on(store, clocked_services, clock), lambda _: gate, 1
+    )
+    first, second = await submit_noop(clocked_services), await submit_noop(clocked_services)
+
+    over = await begin_from_a_thread(attempts, first)
+    await asyncio.sleep(0.05)
+    assert not over.done()  # the success is still being retried (0.1 s, 0.2 s, ...)
+    next_over = await begin_from_a_thread(attempts, second)
+    for _ in range(100):  # the one slot is free meanwhile: the second job is claimed
+        if (await clocked_services.store.get(second.id)).status is not JobStatus.QUEUED:
+            break
+        await asyncio.sleep(0.01)
+    assert (await clocked_services.store.get(second.id)).status is not JobStatus.QUEUED
+    assert not over.done()
+    await asyncio.wait_for(asyncio.wrap_future(over), timeout=10)
+    await asyncio.wait_for(asyncio.wrap_future(next_over), timeout=10)
+    assert store.calls >= 4
+    assert (await clocked_services.store.get(first.id)).status is JobStatus.SUCCEEDED
+    assert (await clocked_services.store.get(second.id)).status is JobStatus.SUCCEEDED
+
+
+async def test_a_claim_that_cannot_be_written_ends_the_attempt_and_leaves_the_job_due(
+    clocked_services, clock
+) -> None:
+    gate = Gate()
+    store = FlakyStore(clocked_services.store, "claim", failures=None)
+    runner = LifecycleRunner(
+        store,
+        RecordingSender(clocked_services.sender),
+        clock,
+        heartbeat_seconds=0.05,
+        stale_after_seconds=0.3,
+    )
+    attempts = LoopAttempts(asyncio.get_running_loop(), runner, lambda _: gate, slots=1)
+    job = await submit_noop(clocked_services)
+
+    over = await begin_from_a_thread(attempts, job)
+    await asyncio.wait_for(asyncio.wrap_future(over), timeout=10)
+
+    assert gate.most_inside == 0
+    assert (await clocked_services.store.get(job.id)).status is JobStatus.QUEUED  # for the relay
