@@ -10,6 +10,7 @@ the worker threads).
 from __future__ import annotations
 
 import dramatiq
+import structlog
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
 
 from domain.adapters.bootstrap import Services, build_services
@@ -18,6 +19,8 @@ from domain.settings import Settings
 from workers.attempts import LoopAttempts
 from workers.handlers import BoundHandler, bound_handlers
 from workers.lifecycle import LifecycleRunner
+
+log = structlog.get_logger(__name__)
 
 
 def event_loop_thread() -> EventLoopThread:
@@ -65,8 +68,12 @@ class WorkerRuntime(dramatiq.Middleware):
             heartbeat_seconds=self.settings.job_heartbeat_seconds,
             stale_after_seconds=self.settings.job_stale_after_seconds,
         )
-        self._attempts = LoopAttempts(
-            event_loop_thread().loop, runner, self.handler, slots=worker.worker_threads
+        loop = event_loop_thread().loop
+        self._attempts = LoopAttempts(loop, runner, self.handler, slots=worker.worker_threads)
+        log.info(
+            "worker_process_ready",
+            handlers_at_once=worker.worker_threads,
+            event_loop=f"{type(loop).__module__}.{type(loop).__qualname__}",
         )
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:

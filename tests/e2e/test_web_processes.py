@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.support.processes import platform_env, start_api
+from tests.support.processes import native_libraries, platform_env, start_api
 from tests.support.servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -51,11 +51,6 @@ def web_processes(parent: psutil.Process, port: int, count: int) -> list[psutil.
             return listening
         time.sleep(0.1)
     raise AssertionError(f"not {count} processes listening on {port}")
-
-
-def native_libraries(process: psutil.Process) -> set[str]:
-    """The package directories of the compiled extensions ``process`` has loaded."""
-    return {Path(m.path).parent.name for m in process.memory_maps() if ".so" in m.path}
 
 
 def test_connections_held_open_are_spread_over_the_web_processes(settings, tmp_path: Path) -> None:

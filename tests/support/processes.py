@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from domain.settings import Settings
 from tests.support.log_capture import register_process_log
@@ -107,6 +108,11 @@ class PlatformProcess:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def native_libraries(process: psutil.Process) -> set[str]:
+    """The package directories of the compiled extensions ``process`` has loaded."""
+    return {Path(m.path).parent.name for m in process.memory_maps() if ".so" in m.path}
 
 
 def start_worker(
