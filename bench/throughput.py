@@ -14,11 +14,11 @@ busy-loop processes running beside both sides of every pair.
 
 * healthplat: N ``system.noop`` jobs submitted through ``domain.jobs.submit.submit_job``
   on ``build_services`` (the API's enqueue path: job row committed, then the
-  message sent), processed by ``dramatiq workers.app`` with every state
-  transition (queued -> running -> succeeded, each a guarded UPDATE that the
-  job_events trigger records). Done = every message acked (the queue's message
-  hash in Redis is empty, polled as for bare Dramatiq) and a COUNT then sees N
-  rows ``succeeded``.
+  message sent; on uvloop, as the API's processes run it), processed by
+  ``dramatiq workers.app`` with every state transition (queued -> running ->
+  succeeded, each a guarded UPDATE that the job_events trigger records). Done =
+  every message acked (the queue's message hash in Redis is empty, polled as for
+  bare Dramatiq) and a COUNT then sees N rows ``succeeded``.
   The scheduler (relay) is not running.
 * bare: N messages to a no-op ``@dramatiq.actor`` on a plain RedisBroker
   (bench/bare_actor.py), same Redis, same pool flags. Done = the queue's
@@ -49,6 +49,7 @@ from pathlib import Path
 
 import psycopg
 import redis
+import uvloop
 
 from bench._support import Child, Servers, app_env, figure, fresh_database, note, table
 from domain.adapters.bootstrap import build_services
@@ -272,7 +273,7 @@ def run_platform(servers: Servers, args: argparse.Namespace, workdir: Path) -> t
         env = app_env(database_url, servers.redis_url, data_dir, LOG_LEVEL=args.log_level)
         settings = load_settings(env)  # the submitter and the pool read the same settings
         cpu_started = time.process_time()
-        enqueue = asyncio.run(submit_all(settings, args.jobs, args.submit_concurrency))
+        enqueue = uvloop.run(submit_all(settings, args.jobs, args.submit_concurrency))
         enqueue_cpu = time.process_time() - cpu_started
         with psycopg.connect(database_url, autocommit=True) as conn:
             counts = status_counts(conn)
