@@ -13,6 +13,10 @@ acknowledged only once the attempt is over and its outcome written
 (``ack_after``); until then it counts against its consumer's prefetch
 (``2 x --threads``), so a process holds no more messages than before.
 
+Once the worker begins to stop (SIGTERM), an attempt that has not yet had a slot
+does not start: its message goes back on the queue at once (``PUT_BACK``), for
+another worker, while the attempts under way finish and are acknowledged.
+
 An attempt whose claim cannot be written (the database stayed away for
 ``JOB_STALE_AFTER_SECONDS``) ends there and its message is acknowledged: the job
 is still due in PostgreSQL, and the relay sends it again once the database
@@ -28,6 +32,7 @@ from collections.abc import Callable
 
 import structlog
 
+from domain.adapters.jobs.acks import PUT_BACK
 from domain.jobs.model import JobKind
 from domain.logging import exception_fields
 from workers.handlers import BoundHandler
@@ -48,27 +53,39 @@ class LoopAttempts:
         self._runner = runner
         self._handler_of = handler_of
         self._slots = asyncio.Semaphore(slots)
-        self._running: set[asyncio.Task[None]] = set()  # held until done
+        self._stopping = False
+        self._running: set[asyncio.Task[str | None]] = set()  # held until done
 
-    def begin(self, kind: JobKind, job_id: str) -> concurrent.futures.Future[None]:
+    def begin(self, kind: JobKind, job_id: str) -> concurrent.futures.Future[str | None]:
         """From any thread: start an attempt of ``job_id`` on the loop; the future is done
-        once the attempt is over (its outcome written, given up, or the message dropped)."""
-        over: concurrent.futures.Future[None] = concurrent.futures.Future()
+        once the attempt is over (its outcome written, given up, or the message dropped),
+        with ``PUT_BACK`` if it never started."""
+        over: concurrent.futures.Future[str | None] = concurrent.futures.Future()
         self._loop.call_soon_threadsafe(self._start, kind, job_id, over)
         return over
 
-    def _start(self, kind: JobKind, job_id: str, over: concurrent.futures.Future[None]) -> None:
+    def stop_starting(self) -> None:
+        """From any thread: attempts not yet started will not start (the worker is stopping)."""
+        self._stopping = True
+
+    def _start(
+        self, kind: JobKind, job_id: str, over: concurrent.futures.Future[str | None]
+    ) -> None:
         task = self._loop.create_task(self._attempt(kind, job_id))
         self._running.add(task)
         task.add_done_callback(lambda done: self._finished(done, over))
 
-    def _finished(self, task: asyncio.Task[None], over: concurrent.futures.Future[None]) -> None:
+    def _finished(
+        self, task: asyncio.Task[str | None], over: concurrent.futures.Future[str | None]
+    ) -> None:
         self._running.discard(task)
-        over.set_result(None)
+        over.set_result(None if task.cancelled() else task.result())
 
-    async def _attempt(self, kind: JobKind, job_id: str) -> None:
+    async def _attempt(self, kind: JobKind, job_id: str) -> str | None:
         try:
             async with self._slots:
+                if self._stopping:
+                    return PUT_BACK
                 outcome = await self._runner.start(uuid.UUID(job_id), self._handler_of(kind))
             if outcome is not None:
                 await outcome
@@ -76,3 +93,4 @@ class LoopAttempts:
             pass  # logged by the lifecycle; the relay sends the job again
         except Exception as exc:  # a fault of ours: the relay takes the job back
             log.error("job_attempt_crashed", job_id=job_id, kind=kind.name, **exception_fields(exc))
+        return None

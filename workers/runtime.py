@@ -76,6 +76,10 @@ class WorkerRuntime(dramatiq.Middleware):
             event_loop=f"{type(loop).__module__}.{type(loop).__qualname__}",
         )
 
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if self._attempts is not None:
+            self._attempts.stop_starting()
+
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         loop_thread = get_event_loop_thread()
         if self._services is not None and loop_thread is not None:

@@ -11,6 +11,7 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from domain.adapters.jobs.acks import PUT_BACK
 from domain.adapters.jobs.messaging import WakingRedisBroker, ack_after, build_broker
 
 IDLE_TIMEOUT_MS = 1000
@@ -194,4 +195,28 @@ def test_a_message_whose_attempt_is_in_flight_counts_against_the_prefetch(redis_
         attempt.set_result(None)
     assert len(fetch_all(consumer, 4)) == 4  # room again for four, of the five left
     consumer.close()
+    broker.close()
+
+
+def test_a_message_whose_attempt_never_started_goes_back_on_the_queue(redis_url: str) -> None:
+    """A worker stopping: an attempt that had no slot yet did not start (workers/attempts.py);
+    its message is put back for another worker at once, not acknowledged."""
+    broker = build_broker(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    broker.declare_queue("default")
+    broker.enqueue_many([(message(n=n), None) for n in range(2)])
+    consumer = broker.consume("default", prefetch=2, timeout=100)
+    ran, never = fetch_all(consumer, 2)
+    for fetched, result in ((ran, None), (never, PUT_BACK)):
+        over: concurrent.futures.Future[object] = concurrent.futures.Future()
+        ack_after(over)
+        consumer.ack(fetched)
+        over.set_result(result)
+    wait_until(lambda: client.llen("dramatiq:default") == 1)
+    assert held_messages(client) == 1  # the one that ran is acked and gone
+    again = broker.consume("default", prefetch=2, timeout=100)
+    (taken,) = fetch_all(again, 1)
+    assert taken.args == never.args
+    consumer.close()
+    again.close()
     broker.close()

@@ -1,12 +1,14 @@
 """Attempts handed from worker threads to the event loop (workers/attempts.py), through the
-real job store: the thread is not held, ``--threads`` slots bound the handlers, and the
-future a message's ack waits for is done only once the attempt's outcome is written."""
+real job store: the thread is not held, ``--threads`` slots bound the handlers, the future
+a message's ack waits for is done only once the attempt's outcome is written, and a worker
+that is stopping starts no more attempts."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
 
+from domain.adapters.jobs.acks import PUT_BACK
 from domain.clock import ManualClock
 from domain.jobs.model import Job, JobStatus
 from domain.jobs.system import NOOP
@@ -112,3 +114,27 @@ async def test_a_claim_that_cannot_be_written_ends_the_attempt_and_leaves_the_jo
 
     assert gate.most_inside == 0
     assert (await clocked_services.store.get(job.id)).status is JobStatus.QUEUED  # for the relay
+
+
+async def test_once_stopping_an_attempt_without_a_slot_does_not_start_and_is_put_back(
+    clocked_services, clock
+) -> None:
+    gate = Gate()
+    runner = runner_on(clocked_services.store, clocked_services, clock)
+    attempts = LoopAttempts(asyncio.get_running_loop(), runner, lambda _: gate, slots=1)
+    running, waiting = await submit_noop(clocked_services), await submit_noop(clocked_services)
+    running_over = await begin_from_a_thread(attempts, running)
+    await asyncio.sleep(0.1)
+    waiting_over = await begin_from_a_thread(attempts, waiting)
+    await asyncio.sleep(0.1)
+
+    attempts.stop_starting()  # SIGTERM: workers/runtime.py, before_worker_shutdown
+    late_over = await begin_from_a_thread(attempts, await submit_noop(clocked_services))
+    gate.open.set()
+
+    assert await asyncio.wait_for(asyncio.wrap_future(running_over), timeout=10) is None
+    assert await asyncio.wait_for(asyncio.wrap_future(waiting_over), timeout=10) == PUT_BACK
+    assert await asyncio.wait_for(asyncio.wrap_future(late_over), timeout=10) == PUT_BACK
+    assert (await clocked_services.store.get(running.id)).status is JobStatus.SUCCEEDED
+    assert (await clocked_services.store.get(waiting.id)).status is JobStatus.QUEUED
+    assert gate.most_inside == 1

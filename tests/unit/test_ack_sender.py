@@ -19,6 +19,7 @@ class Redis:
     def __init__(self, refusals: int = 0) -> None:
         self.refusals = refusals
         self.batches: list[list[str]] = []
+        self.returned: list[str] = []  # put back on the queue
         self.lock = threading.Lock()
 
     def send(self, batch: list[str]) -> None:
@@ -27,6 +28,10 @@ class Redis:
                 self.refusals -= 1
                 raise redis.ConnectionError("Redis is restarting")
             self.batches.append(list(batch))
+
+    def put_back(self, batch: list[str]) -> None:
+        with self.lock:
+            self.returned.extend(batch)
 
     @property
     def acked(self) -> list[str]:
@@ -56,7 +61,7 @@ def test_acks_refused_by_redis_are_sent_again_in_order(monkeypatch) -> None:
     said = Log()
     monkeypatch.setattr(acks, "log", said)
     server = Redis(refusals=3)
-    sender = AckSender(server.send, "acks-test")
+    sender = AckSender(server.send, "acks-test", put_back=server.put_back)
     for n in range(5):
         sender.add(f"m{n}")
     wait_for(lambda: len(server.acked) == 5)
@@ -70,7 +75,7 @@ def test_acks_refused_by_redis_are_sent_again_in_order(monkeypatch) -> None:
 
 def test_an_ack_waits_for_its_outcome_and_others_do_not() -> None:
     server = Redis()
-    sender = AckSender(server.send, "acks-test")
+    sender = AckSender(server.send, "acks-test", put_back=server.put_back)
     outcome: concurrent.futures.Future[object] = concurrent.futures.Future()
     sender.add("waits", after=outcome)
     sender.add("free")
@@ -82,9 +87,24 @@ def test_an_ack_waits_for_its_outcome_and_others_do_not() -> None:
     sender.close()
 
 
+def test_an_attempt_that_never_started_puts_its_message_back_instead() -> None:
+    server = Redis()
+    sender = AckSender(server.send, "acks-test", put_back=server.put_back)
+    never: concurrent.futures.Future[object] = concurrent.futures.Future()
+    ran: concurrent.futures.Future[object] = concurrent.futures.Future()
+    sender.add("never started", after=never)
+    sender.add("ran", after=ran)
+    never.set_result(acks.PUT_BACK)
+    ran.set_result(None)
+    sender.add("already known", after=never)  # a future done before it is handed over
+    sender.close()
+    assert server.acked == ["ran"]
+    assert server.returned == ["never started", "already known"]
+
+
 def test_closing_sends_what_is_pending_and_waits_for_outcomes() -> None:
     server = Redis()
-    sender = AckSender(server.send, "acks-test")
+    sender = AckSender(server.send, "acks-test", put_back=server.put_back)
     outcome: concurrent.futures.Future[object] = concurrent.futures.Future()
     sender.add("waits", after=outcome)
     threading.Timer(0.1, outcome.set_result, (None,)).start()
@@ -96,7 +116,7 @@ def test_closing_while_redis_is_away_gives_up_after_one_try() -> None:
     """The message stays held in Redis and is handed out again later; its job's claim then
     finds the job finished and drops it."""
     server = Redis(refusals=100)
-    sender = AckSender(server.send, "acks-test")
+    sender = AckSender(server.send, "acks-test", put_back=server.put_back)
     started = time.monotonic()
     sender.add("lost")
     sender.close()

@@ -17,6 +17,10 @@ consumer closes) leaves its message held by this worker; Redis hands it out
 again once the worker's heartbeat is stale (messaging.py), and the job's claim
 then finds it finished and drops it. So a lost ack costs a redelivery, never a
 job: the same as a worker killed between the commit and Dramatiq's own ack.
+
+An ``after`` whose result is ``PUT_BACK`` stands for an attempt that never
+started (its worker was stopping, workers/attempts.py): its message is put back
+on the queue instead, in the same way, for another worker to take at once.
 """
 
 from __future__ import annotations
@@ -39,11 +43,18 @@ CLOSE_WAIT_SECONDS = 120.0
 # Sends one batch of message ids; raises redis.RedisError when Redis does not take it.
 SendBatch = Callable[[list[str]], Any]
 
+PUT_BACK = "put back"  # an ``after``'s result: the message goes back on its queue, unacked
+
+
+def _puts_back(after: concurrent.futures.Future[Any]) -> bool:
+    return not after.cancelled() and after.exception() is None and after.result() == PUT_BACK
+
 
 class AckSender:
-    def __init__(self, send_batch: SendBatch, name: str) -> None:
+    def __init__(self, send_batch: SendBatch, name: str, put_back: SendBatch) -> None:
         self._send_batch = send_batch
-        self._pending: list[str] = []
+        self._put_back = put_back
+        self._pending: list[tuple[str, bool]] = []  # (message id, put back rather than ack)
         self._waiting = 0  # acks handed over whose ``after`` is not done yet
         self._ready = threading.Condition()
         self._closing = False
@@ -51,18 +62,21 @@ class AckSender:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def add(self, message_id: str, after: concurrent.futures.Future[object] | None = None) -> None:
-        """Acknowledge ``message_id`` soon, once ``after`` (if given) is done."""
+    def add(self, message_id: str, after: concurrent.futures.Future[Any] | None = None) -> None:
+        """Acknowledge ``message_id`` soon, once ``after`` (if given) is done; put it back on
+        its queue instead if ``after``'s result is ``PUT_BACK``."""
         if after is None or after.done():
-            self._ready_to_send(message_id)
+            self._ready_to_send(message_id, back=after is not None and _puts_back(after))
             return
         with self._ready:
             self._waiting += 1
-        after.add_done_callback(lambda _: self._ready_to_send(message_id, waited=True))
+        after.add_done_callback(
+            lambda done: self._ready_to_send(message_id, back=_puts_back(done), waited=True)
+        )
 
-    def _ready_to_send(self, message_id: str, waited: bool = False) -> None:
+    def _ready_to_send(self, message_id: str, back: bool, waited: bool = False) -> None:
         with self._ready:
-            self._pending.append(message_id)
+            self._pending.append((message_id, back))
             self._waiting -= waited
             self._ready.notify()
 
@@ -89,9 +103,16 @@ class AckSender:
             if closing:
                 return
 
-    def _sent(self, batch: list[str]) -> bool:
+    def _sent(self, batch: list[tuple[str, bool]]) -> bool:
+        """Both kinds of the batch, each in one round trip; True once Redis took them (either
+        may be sent twice after a failure: Dramatiq's ack and requeue are idempotent)."""
+        acks = [message_id for message_id, back in batch if not back]
+        backs = [message_id for message_id, back in batch if back]
         try:
-            self._send_batch(batch)
+            if acks:
+                self._send_batch(acks)
+            if backs:
+                self._put_back(backs)
         except redis.RedisError as exc:
             if not self._refused:
                 log.warning("job_message_acks_deferred", count=len(batch), error=type(exc).__name__)

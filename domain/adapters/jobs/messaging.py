@@ -60,7 +60,9 @@ def ack_after(outcome: concurrent.futures.Future[Any]) -> None:
     """For an actor: the message this worker thread is processing is acknowledged only once
     ``outcome`` is done (its job's attempt over, its outcome committed), not when the actor
     returns; the thread takes its next message meanwhile. Until then the message counts
-    against its consumer's prefetch, which so bounds the attempts a process runs at once."""
+    against its consumer's prefetch, which so bounds the attempts a process runs at once.
+    An ``outcome`` whose result is ``PUT_BACK`` (acks.py) puts the message back on its
+    queue instead: an attempt that never started."""
     _processing.outcome = outcome
 
 
@@ -105,7 +107,9 @@ class _WakingConsumer(_RedisConsumer):
             except redis.ConnectionError as e:
                 raise ConnectionClosed(e) from None
             self._acks = AckSender(
-                lambda ids: broker.ack_many(queue_name, ids), name=f"acks-{queue_name}"
+                lambda ids: broker.ack_many(queue_name, ids),
+                name=f"acks-{queue_name}",
+                put_back=lambda ids: broker.do_requeue(queue_name, *ids),
             )
 
     def ack(self, message: Any) -> None:
