@@ -35,8 +35,19 @@ class Gate:
         return {"job": str(job.id)}
 
 
-def runner_on(store: object, services, clock: ManualClock) -> LifecycleRunner:
-    return LifecycleRunner(store, RecordingSender(services.sender), clock, heartbeat_seconds=0.05)
+def gated_attempts(
+    services, clock: ManualClock, slots: int, store: object = None, stale_after: float = 30.0
+) -> tuple[Gate, LoopAttempts]:
+    """Attempts on this loop, with ``slots`` slots, of jobs whose handler is a closed gate."""
+    runner = LifecycleRunner(
+        store or services.store,
+        RecordingSender(services.sender),
+        clock,
+        heartbeat_seconds=0.05,
+        stale_after_seconds=stale_after,
+    )
+    gate = Gate()
+    return gate, LoopAttempts(asyncio.get_running_loop(), runner, lambda _: gate, slots=slots)
 
 
 async def begin_from_a_thread(attempts: LoopAttempts, job: Job) -> concurrent.futures.Future:
@@ -47,9 +58,7 @@ async def begin_from_a_thread(attempts: LoopAttempts, job: Job) -> concurrent.fu
 async def test_slots_bound_the_handlers_and_each_future_waits_for_its_outcome(
     clocked_services, clock
 ) -> None:
-    gate = Gate()
-    runner = runner_on(clocked_services.store, clocked_services, clock)
-    attempts = LoopAttempts(asyncio.get_running_loop(), runner, lambda kind: gate, slots=2)
+    gate, attempts = gated_attempts(clocked_services, clock, slots=2)
     jobs = [await submit_noop(clocked_services) for _ in range(5)]
 
     overs = [await begin_from_a_thread(attempts, job) for job in jobs]  # no thread waits
@@ -69,12 +78,9 @@ async def test_slots_bound_the_handlers_and_each_future_waits_for_its_outcome(
 async def test_the_future_is_done_only_once_the_outcome_is_written(clocked_services, clock):
     """The database is away when the handler returns: the slot is free again, but the
     message's ack (the future) waits until the success lands."""
-    gate = Gate()
-    gate.open.set()
     store = FlakyStore(clocked_services.store, "succeed", failures=3)
-    attempts = LoopAttempts(
-        asyncio.get_running_loop(), runner_on(store, clocked_services, clock), lambda _: gate, 1
-    )
+    gate, attempts = gated_attempts(clocked_services, clock, slots=1, store=store)
+    gate.open.set()
     first, second = await submit_noop(clocked_services), await submit_noop(clocked_services)
 
     over = await begin_from_a_thread(attempts, first)
@@ -97,16 +103,8 @@ async def test_the_future_is_done_only_once_the_outcome_is_written(clocked_servi
 async def test_a_claim_that_cannot_be_written_ends_the_attempt_and_leaves_the_job_due(
     clocked_services, clock
 ) -> None:
-    gate = Gate()
     store = FlakyStore(clocked_services.store, "claim", failures=None)
-    runner = LifecycleRunner(
-        store,
-        RecordingSender(clocked_services.sender),
-        clock,
-        heartbeat_seconds=0.05,
-        stale_after_seconds=0.3,
-    )
-    attempts = LoopAttempts(asyncio.get_running_loop(), runner, lambda _: gate, slots=1)
+    gate, attempts = gated_attempts(clocked_services, clock, slots=1, store=store, stale_after=0.3)
     job = await submit_noop(clocked_services)
 
     over = await begin_from_a_thread(attempts, job)
@@ -119,9 +117,7 @@ async def test_a_claim_that_cannot_be_written_ends_the_attempt_and_leaves_the_jo
 async def test_once_stopping_an_attempt_without_a_slot_does_not_start_and_is_put_back(
     clocked_services, clock
 ) -> None:
-    gate = Gate()
-    runner = runner_on(clocked_services.store, clocked_services, clock)
-    attempts = LoopAttempts(asyncio.get_running_loop(), runner, lambda _: gate, slots=1)
+    gate, attempts = gated_attempts(clocked_services, clock, slots=1)
     running, waiting = await submit_noop(clocked_services), await submit_noop(clocked_services)
     running_over = await begin_from_a_thread(attempts, running)
     await asyncio.sleep(0.1)
