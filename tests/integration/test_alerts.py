@@ -103,7 +103,12 @@ async def test_a_crisis_reading_alerts_the_patient_and_connected_doctors_only(
     # the notice names codes and ids, never the reading
     listed = (await api.get("/api/v1/notifications", headers=cast.chantha.headers)).json()
     [notice] = [n for n in listed["items"] if n["type"] == "health.alert"]
-    assert notice["data"]["severity"] == "CRITICAL" and "186" not in str(notice["data"])
+    data = notice["data"]
+    ids = {"alertId", "patientId"}
+    assert set(data) == ids | {"rule", "severity", "summaryCode", "escalated"}
+    assert data["severity"] == "CRITICAL" and data["alertId"] == str(alert["id"])
+    # an id is random hex and may hold "186" by chance; nothing else may
+    assert not any("186" in str(v) or "112" in str(v) for k, v in data.items() if k not in ids)
 
 
 async def test_a_doctor_who_is_not_connected_sees_nothing(api, cast, services, settings) -> None:
