@@ -11,6 +11,7 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from domain.adapters.jobs import messaging
 from domain.adapters.jobs.acks import PUT_BACK
 from domain.adapters.jobs.messaging import WakingRedisBroker, ack_after, build_broker
 
@@ -219,4 +220,32 @@ def test_a_message_whose_attempt_never_started_goes_back_on_the_queue(redis_url:
     assert taken.args == never.args
     consumer.close()
     again.close()
+    broker.close()
+
+
+def test_a_consumer_whose_prefetch_stays_full_keeps_its_heartbeat(redis_url, monkeypatch):
+    """Long attempts hold the prefetch and nothing is fetched, yet the worker's heartbeat goes
+    on: other workers' maintenance must not take its messages back while they run."""
+    monkeypatch.setattr(messaging, "FULL_PREFETCH_BEAT_SECONDS", 0.1)
+    broker = build_broker(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    broker.declare_queue("default")
+    broker.enqueue_many([(message(n=n), None) for n in range(3)])
+    consumer = broker.consume("default", prefetch=1, timeout=100)
+    (held,) = fetch_all(consumer, 1)
+    attempt: concurrent.futures.Future[object] = concurrent.futures.Future()
+    ack_after(attempt)
+    consumer.ack(held)  # its attempt runs on
+
+    def beat() -> float:
+        return client.zscore("dramatiq:__heartbeats__", broker.broker_id)
+
+    first = beat()
+    time.sleep(0.05)
+    assert next(consumer) is None  # full: nothing fetched, the room waited for in vain
+    assert next(consumer) is None
+    assert beat() > first
+    assert client.llen("dramatiq:default") == 2 and held_messages(client) == 3
+    attempt.set_result(None)
+    consumer.close()
     broker.close()

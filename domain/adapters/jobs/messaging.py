@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -32,6 +33,10 @@ from domain.setting_values import SettingsError, refusal
 # (SERVICES.md). The relay recovers the job either way.
 HEARTBEAT_TIMEOUT_MS = 15_000
 MAINTENANCE_CHANCE = 10_000
+# A consumer whose prefetch stays full (long attempts, a backlog) fetches nothing, and a
+# fetch is what beats its heartbeat: it beats this often meanwhile, or the others'
+# maintenance would take its messages back while their attempts run.
+FULL_PREFETCH_BEAT_SECONDS = HEARTBEAT_TIMEOUT_MS / 1000 / 3
 
 
 _Send = tuple[dramatiq.Message, int | None]  # a message and its delay in ms (None: now)
@@ -83,7 +88,8 @@ class _WakingConsumer(_RedisConsumer):
     in batches by a thread of their own (acks.py).
 
     A message counts against the prefetch until its attempt is over (``ack_after``);
-    while the prefetch is full, the consumer waits for one to end rather than sleeping.
+    while the prefetch is full, the consumer waits for one to end rather than sleeping,
+    and keeps its heartbeat (which only its fetches would otherwise refresh).
 
     The wait is bounded by the same backoff Dramatiq sleeps, so a lost wake-up costs
     no more than before. Delay queues keep Dramatiq's polling (nothing there is due at
@@ -99,6 +105,7 @@ class _WakingConsumer(_RedisConsumer):
         self._pubsub: Any = None
         self._acks: AckSender | None = None
         self._room = threading.Event()  # set when a message in flight leaves the prefetch
+        self._last_beat = time.monotonic()  # of a heartbeat sent while the prefetch was full
         if not _is_delay_queue(queue_name):
             self.timeout = 0  # the base class's own sleep; the waiting is done below
             try:
@@ -144,7 +151,8 @@ class _WakingConsumer(_RedisConsumer):
             self._idle_misses, max_backoff=self._idle_ms
         )
         if not could_fetch:  # the prefetch is full: fetch again as soon as an attempt ends
-            self._room.wait(self._idle_ms / 1000)
+            if not self._room.wait(self._idle_ms / 1000):
+                self._beat_while_full()
             self._idle_misses = 0
             return None
         try:
@@ -155,6 +163,18 @@ class _WakingConsumer(_RedisConsumer):
         except redis.ConnectionError as e:
             raise ConnectionClosed(e) from None
         return None
+
+    def _beat_while_full(self) -> None:
+        """Refresh this worker's heartbeat without a fetch: every call of Dramatiq's dispatch
+        script does, and a requeue of no message changes nothing else."""
+        now = time.monotonic()
+        if now - self._last_beat < FULL_PREFETCH_BEAT_SECONDS:
+            return
+        try:
+            self.broker.do_requeue(self.queue_name)
+        except redis.ConnectionError as e:
+            raise ConnectionClosed(e) from None
+        self._last_beat = now
 
     def close(self) -> None:
         self._requeue_prefetched()
