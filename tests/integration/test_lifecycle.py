@@ -113,7 +113,7 @@ async def test_unexpected_error_is_retried_and_hidden(clocked_services, runner) 
 
 
 class Stuck:
-    """A handler that never returns by itself, and one that times out on its own."""
+    """A handler that never returns by itself; it notes being cancelled."""
 
     def __init__(self) -> None:
         self.cancelled = False

@@ -125,9 +125,9 @@ class _WakingConsumer(_RedisConsumer):
         if self._acks is None:
             return super().ack(message)
         self._acks.add(message.options["redis_message_id"], after=outcome)
-        if outcome is None or outcome.done():
+        if outcome is None:
             self.queued_message_ids.discard(message.message_id)
-        else:  # still in flight: fetching more now would start attempts beyond the prefetch
+        else:  # held until its attempt is over (at once if it is): the prefetch bounds them
             outcome.add_done_callback(lambda _: self._make_room(message.message_id))
 
     def _make_room(self, message_id: str) -> None:
@@ -141,7 +141,6 @@ class _WakingConsumer(_RedisConsumer):
     def __next__(self) -> Any:
         if self._pubsub is None:
             return super().__next__()
-        self._room.clear()  # before the count: room made after it is not missed
         could_fetch = self.outstanding_message_count < self.prefetch
         message = super().__next__()  # a fetch, no sleep (timeout 0)
         if message is not None:
@@ -151,7 +150,10 @@ class _WakingConsumer(_RedisConsumer):
             self._idle_misses, max_backoff=self._idle_ms
         )
         if not could_fetch:  # the prefetch is full: fetch again as soon as an attempt ends
-            if not self._room.wait(self._idle_ms / 1000):
+            self._room.clear()  # room made before this shows in the count, after it in the event
+            if self.outstanding_message_count >= self.prefetch and not self._room.wait(
+                self._idle_ms / 1000
+            ):
                 self._beat_while_full()
             self._idle_misses = 0
             return None
