@@ -29,4 +29,4 @@ broker = build_broker(
     middleware=[AsyncIO(), runtime],
 )
 dramatiq.set_broker(broker)
-actors = declare_actors(broker, runtime)
+actors = declare_actors(broker)

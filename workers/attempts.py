@@ -1,17 +1,17 @@
-"""Job attempts handed from Dramatiq's worker threads to the process's event loop.
+"""Job attempts on the worker process's event loop, handed over by the queue consumers.
 
-An actor hands its attempt over and returns at once: the worker thread does not
-wait for the loop. Waiting cost every attempt a second hand-over between threads
-(the loop waking the thread with the attempt's result, on top of the thread waking
-the loop), the largest item of a worker's time after the claim and success
-statements themselves (py-spy under bench.throughput).
+A consumer starts the attempts of the messages it fetches here, all of one fetch
+in one hand-over, and goes on fetching: no thread waits for an attempt
+(domain/adapters/jobs/messaging.py). A worker thread waiting for the loop cost
+every attempt two hand-overs between threads, the largest item of a worker's time
+after the claim and success statements themselves (py-spy under bench.throughput).
 
 ``--threads`` still says how many handlers a process runs at once: an attempt
 takes one of that many slots for its claim and its handler, as it held a worker
 thread before, and lets go of it while its outcome is written. The message is
-acknowledged only once the attempt is over and its outcome written
-(``ack_after``); until then it counts against its consumer's prefetch
-(``2 x --threads``), so a process holds no more messages than before.
+acknowledged only once the attempt is over and its outcome written; until then it
+counts against its consumer's prefetch (``2 x --threads``), so a process holds no
+more messages than before.
 
 Once the worker begins to stop (SIGTERM), an attempt that has not yet had a slot
 does not start: its message goes back on the queue at once (``PUT_BACK``), for
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import uuid
 from collections.abc import Callable
 
@@ -56,27 +57,34 @@ class LoopAttempts:
         self._stopping = False
         self._running: set[asyncio.Task[str | None]] = set()  # held until done
 
-    def begin(self, kind: JobKind, job_id: str) -> concurrent.futures.Future[str | None]:
-        """From any thread: start an attempt of ``job_id`` on the loop; the future is done
-        once the attempt is over (its outcome written, given up, or the message dropped),
-        with ``PUT_BACK`` if it never started."""
-        over: concurrent.futures.Future[str | None] = concurrent.futures.Future()
-        self._loop.call_soon_threadsafe(self._start, kind, job_id, over)
-        return over
+    def begin_many(
+        self, starts: list[tuple[JobKind, str]]
+    ) -> list[concurrent.futures.Future[str | None]]:
+        """From any thread: start an attempt of each (kind, job id) on the loop, all in one
+        hand-over; each future is done once its attempt is over (its outcome written, given
+        up, or the message dropped), with ``PUT_BACK`` if it never started."""
+        overs: list[concurrent.futures.Future[str | None]] = [
+            concurrent.futures.Future() for _ in starts
+        ]
+        self._loop.call_soon_threadsafe(self._start_many, starts, overs)
+        return overs
 
     def stop_starting(self) -> None:
         """From any thread: attempts not yet started will not start (the worker is stopping)."""
         self._stopping = True
 
-    def _start(
-        self, kind: JobKind, job_id: str, over: concurrent.futures.Future[str | None]
+    def _start_many(
+        self,
+        starts: list[tuple[JobKind, str]],
+        overs: list[concurrent.futures.Future[str | None]],
     ) -> None:
-        task = self._loop.create_task(self._attempt(kind, job_id))
-        self._running.add(task)
-        task.add_done_callback(lambda done: self._finished(done, over))
+        for (kind, job_id), over in zip(starts, overs, strict=True):
+            task = self._loop.create_task(self._attempt(kind, job_id))
+            self._running.add(task)
+            task.add_done_callback(functools.partial(self._finished, over=over))
 
     def _finished(
-        self, task: asyncio.Task[str | None], over: concurrent.futures.Future[str | None]
+        self, task: asyncio.Task[str | None], *, over: concurrent.futures.Future[str | None]
     ) -> None:
         self._running.discard(task)
         over.set_result(None if task.cancelled() else task.result())

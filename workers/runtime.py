@@ -14,6 +14,7 @@ import structlog
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
 
 from domain.adapters.bootstrap import Services, build_services
+from domain.catalogue import JOB_KINDS
 from domain.jobs.model import JobKind
 from domain.settings import Settings
 from workers.attempts import LoopAttempts
@@ -69,7 +70,12 @@ class WorkerRuntime(dramatiq.Middleware):
             stale_after_seconds=self.settings.job_stale_after_seconds,
         )
         loop = event_loop_thread().loop
-        self._attempts = LoopAttempts(loop, runner, self.handler, slots=worker.worker_threads)
+        attempts = LoopAttempts(loop, runner, self.handler, slots=worker.worker_threads)
+        self._attempts = attempts
+        kinds = {kind.actor_name: kind for kind in JOB_KINDS.values()}
+        broker.start_directly(  # type: ignore[attr-defined]
+            kinds, lambda starts: attempts.begin_many([(kinds[a], job) for a, job in starts])
+        )
         log.info(
             "worker_process_ready",
             handlers_at_once=worker.worker_threads,

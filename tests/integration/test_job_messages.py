@@ -1,5 +1,5 @@
-"""Job messages on a real Redis: idle consumers woken by a send, batched sends, acks sent
-in batches and only once the outcome they wait for is written."""
+"""Job messages on a real Redis: idle consumers woken by a send, batched sends, attempts
+started by the consumer itself, acks sent in batches and only once each attempt is over."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from domain.adapters.jobs import messaging
 from domain.adapters.jobs.acks import PUT_BACK
-from domain.adapters.jobs.messaging import WakingRedisBroker, ack_after, build_broker
+from domain.adapters.jobs.messaging import WakingRedisBroker, build_broker
 
 IDLE_TIMEOUT_MS = 1000
 
@@ -108,40 +108,91 @@ def wait_until(check, timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def test_acks_leave_redis_only_after_the_outcome_they_wait_for(redis_url: str) -> None:
-    """A worker thread hands its ack over with the outcome write it waits for and moves on:
-    the message stays in Redis until that write is done, then leaves (batched with others)."""
+class Starts:
+    """What a worker registers (workers/runtime.py): the attempts its consumers start, each
+    over when the test says."""
+
+    def __init__(self, broker: WakingRedisBroker) -> None:
+        self.handovers: list[list[tuple[str, str]]] = []
+        self.overs: list[concurrent.futures.Future[object]] = []
+        broker.start_directly({"system.noop"}, self)
+
+    def __call__(self, starts: list[tuple[str, str]]) -> list[concurrent.futures.Future[object]]:
+        self.handovers.append(starts)
+        overs: list[concurrent.futures.Future[object]] = [
+            concurrent.futures.Future() for _ in starts
+        ]
+        self.overs += overs
+        return overs
+
+    @property
+    def job_ids(self) -> list[str]:
+        return [job_id for handover in self.handovers for _, job_id in handover]
+
+
+def start_until(consumer, starts: Starts, count: int) -> None:
+    """Let ``consumer`` fetch until it has started ``count`` attempts in all."""
+    deadline = time.monotonic() + 5
+    while len(starts.job_ids) < count:
+        assert time.monotonic() < deadline, f"{len(starts.job_ids)} started of {count}"
+        assert next(consumer) is None  # started, not handed to Dramatiq's worker threads
+
+
+def test_a_fetch_starts_its_attempts_in_one_handover_and_acks_wait_for_each_to_end(
+    redis_url: str,
+) -> None:
+    """No worker thread: the consumer hands what one fetch brought to the event loop at once;
+    each message stays in Redis until its attempt is over, then leaves (batched)."""
     broker = build_broker(redis_url)
     client = redis.Redis.from_url(redis_url)
     broker.declare_queue("default")
     broker.enqueue_many([(message(n=n), None) for n in range(20)])
+    starts = Starts(broker)
     consumer = broker.consume("default", prefetch=20, timeout=100)
-    fetched = fetch_all(consumer, 20)
-    outcome: concurrent.futures.Future[object] = concurrent.futures.Future()
-    ack_after(outcome)  # as an actor does on this thread; the next ack waits for it
-    consumer.ack(fetched[0])
-    for done in fetched[1:]:
-        consumer.ack(done)  # nothing to wait for: sent at once, together
+    start_until(consumer, starts, 20)
+    assert len(starts.handovers) == 1
+    assert sorted(starts.job_ids) == sorted(str(n) for n in range(20))
+    for over in starts.overs[1:]:
+        over.set_result(None)
     wait_until(lambda: held_messages(client) == 1)
     time.sleep(0.2)
-    assert held_messages(client) == 1  # its outcome is not written yet
-    outcome.set_result(None)
+    assert held_messages(client) == 1  # its attempt is not over yet
+    starts.overs[0].set_result(None)
     wait_until(lambda: held_messages(client) == 0)
     consumer.close()
     broker.close()
 
 
-def test_closing_a_consumer_waits_for_outcomes_then_sends_their_acks(redis_url: str) -> None:
+def test_a_message_that_is_not_a_job_message_takes_dramatiqs_way(redis_url: str) -> None:
+    """Its actor's worker thread fails it (workers/actors.py): nothing is started for it."""
+    broker = build_broker(redis_url)
+    broker.declare_queue("default")
+    odd = dramatiq.Message(
+        queue_name="default", actor_name="system.noop", args=(1, 2), kwargs={}, options={}
+    )
+    broker.enqueue_many([(message(n=0), None), (odd, None), (message(n=1), None)])
+    starts = Starts(broker)
+    consumer = broker.consume("default", prefetch=10, timeout=100)
+    (handed,) = fetch_all(consumer, 1)
+    assert handed.args == (1, 2)
+    start_until(consumer, starts, 2)
+    assert starts.job_ids == ["0", "1"]
+    consumer.ack(handed)
+    for over in starts.overs:
+        over.set_result(None)
+    consumer.close()
+    broker.close()
+
+
+def test_closing_a_consumer_waits_for_attempts_then_sends_their_acks(redis_url: str) -> None:
     broker = build_broker(redis_url)
     client = redis.Redis.from_url(redis_url)
     broker.declare_queue("default")
     broker.enqueue(message())
+    starts = Starts(broker)
     consumer = broker.consume("default", prefetch=1, timeout=100)
-    (fetched,) = fetch_all(consumer, 1)
-    outcome: concurrent.futures.Future[object] = concurrent.futures.Future()
-    ack_after(outcome)
-    consumer.ack(fetched)
-    threading.Timer(0.3, outcome.set_result, (None,)).start()
+    start_until(consumer, starts, 1)
+    threading.Timer(0.3, starts.overs[0].set_result, (None,)).start()
     started = time.monotonic()
     consumer.close()  # a worker stopping gracefully
     assert time.monotonic() - started >= 0.25
@@ -174,27 +225,24 @@ def test_closing_a_consumer_puts_back_what_it_fetched_but_did_not_hand_out(
 
 
 def test_a_message_whose_attempt_is_in_flight_counts_against_the_prefetch(redis_url: str) -> None:
-    """Actors return before their attempt is over (workers/attempts.py): the consumer fetches
-    no more than its prefetch until attempts end, so a process runs at most that many."""
+    """The consumer fetches no more than its prefetch until attempts end, so a process runs
+    at most that many."""
     broker = build_broker(redis_url)
     broker.declare_queue("default")
     broker.enqueue_many([(message(n=n), None) for n in range(10)])
+    starts = Starts(broker)
     consumer = broker.consume("default", prefetch=4, timeout=100)
-    attempts = []
-    for fetched in fetch_all(consumer, 4):
-        attempt: concurrent.futures.Future[object] = concurrent.futures.Future()
-        ack_after(attempt)
-        consumer.ack(fetched)
-        attempts.append(attempt)
+    start_until(consumer, starts, 4)
     for _ in range(5):
         assert next(consumer) is None  # four attempts in flight: nothing more is fetched
-    attempts[0].set_result(None)
-    (fifth,) = fetch_all(consumer, 1)
+    assert len(starts.job_ids) == 4
+    starts.overs[0].set_result(None)
+    start_until(consumer, starts, 5)
     assert next(consumer) is None
-    consumer.ack(fifth)
-    for attempt in attempts[1:]:
-        attempt.set_result(None)
-    assert len(fetch_all(consumer, 4)) == 4  # room again for four, of the five left
+    assert len(starts.job_ids) == 5
+    for over in starts.overs[1:]:
+        over.set_result(None)
+    start_until(consumer, starts, 9)  # room again for four, of the five left
     consumer.close()
     broker.close()
 
@@ -206,18 +254,18 @@ def test_a_message_whose_attempt_never_started_goes_back_on_the_queue(redis_url:
     client = redis.Redis.from_url(redis_url)
     broker.declare_queue("default")
     broker.enqueue_many([(message(n=n), None) for n in range(2)])
+    starts = Starts(broker)
     consumer = broker.consume("default", prefetch=2, timeout=100)
-    ran, never = fetch_all(consumer, 2)
-    for fetched, result in ((ran, None), (never, PUT_BACK)):
-        over: concurrent.futures.Future[object] = concurrent.futures.Future()
-        ack_after(over)
-        consumer.ack(fetched)
-        over.set_result(result)
+    start_until(consumer, starts, 2)
+    never = starts.job_ids[1]
+    starts.overs[0].set_result(None)
+    starts.overs[1].set_result(PUT_BACK)
     wait_until(lambda: client.llen("dramatiq:default") == 1)
     assert held_messages(client) == 1  # the one that ran is acked and gone
     again = broker.consume("default", prefetch=2, timeout=100)
-    (taken,) = fetch_all(again, 1)
-    assert taken.args == never.args
+    start_until(again, starts, 3)
+    assert starts.job_ids[2] == never
+    starts.overs[2].set_result(None)
     consumer.close()
     again.close()
     broker.close()
@@ -231,11 +279,9 @@ def test_a_consumer_whose_prefetch_stays_full_keeps_its_heartbeat(redis_url, mon
     client = redis.Redis.from_url(redis_url)
     broker.declare_queue("default")
     broker.enqueue_many([(message(n=n), None) for n in range(3)])
+    starts = Starts(broker)
     consumer = broker.consume("default", prefetch=1, timeout=100)
-    (held,) = fetch_all(consumer, 1)
-    attempt: concurrent.futures.Future[object] = concurrent.futures.Future()
-    ack_after(attempt)
-    consumer.ack(held)  # its attempt runs on
+    start_until(consumer, starts, 1)  # its attempt runs on
 
     def beat() -> float:
         return client.zscore("dramatiq:__heartbeats__", broker.broker_id)
@@ -246,6 +292,6 @@ def test_a_consumer_whose_prefetch_stays_full_keeps_its_heartbeat(redis_url, mon
     assert next(consumer) is None
     assert beat() > first
     assert client.llen("dramatiq:default") == 2 and held_messages(client) == 3
-    attempt.set_result(None)
+    starts.overs[0].set_result(None)
     consumer.close()
     broker.close()

@@ -396,7 +396,7 @@ async def test_start_returns_when_the_handler_has_and_the_outcome_lands_after(
 ):
     """The actor's way in: its thread is free once the handler returned; the success is
     written after (here the database is away for a while), the heartbeat keeps the job held
-    meanwhile, and the future answers the job as recorded (workers/actors.py acks then)."""
+    meanwhile, and the future answers the job as recorded (the queue's consumer acks then)."""
     job = await submit_noop(clocked_services)
     store = FlakyStore(clocked_services.store, "succeed", failures=3)
     runner = LifecycleRunner(store, sender, clock, heartbeat_seconds=0.05)

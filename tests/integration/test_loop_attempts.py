@@ -1,5 +1,5 @@
-"""Attempts handed from worker threads to the event loop (workers/attempts.py), through the
-real job store: the thread is not held, ``--threads`` slots bound the handlers, the future
+"""Attempts handed from a queue's consumer to the event loop (workers/attempts.py), through
+the real job store: the thread is not held, ``--threads`` slots bound the handlers, the future
 a message's ack waits for is done only once the attempt's outcome is written, and a worker
 that is stopping starts no more attempts."""
 
@@ -51,8 +51,9 @@ def gated_attempts(
 
 
 async def begin_from_a_thread(attempts: LoopAttempts, job: Job) -> concurrent.futures.Future:
-    """As an actor does: on a thread other than the loop's, returning at once."""
-    return await asyncio.to_thread(attempts.begin, NOOP, str(job.id))
+    """As a queue's consumer does: on a thread other than the loop's, returning at once."""
+    (over,) = await asyncio.to_thread(attempts.begin_many, [(NOOP, str(job.id))])
+    return over
 
 
 async def test_slots_bound_the_handlers_and_each_future_waits_for_its_outcome(

@@ -12,7 +12,7 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import dramatiq
@@ -58,23 +58,18 @@ def wake_channel(namespace: str, queue_name: str) -> str:
     return f"{namespace}:{queue_name}.wake"
 
 
-_processing = threading.local()
+# Starts the attempts of job messages on the worker's event loop, given (actor name, job id)
+# pairs; returns, for each, a future done once its attempt is over (its outcome written, or
+# given up), whose result is ``PUT_BACK`` (acks.py) if it never started.
+StartAttempts = Callable[[list[tuple[str, str]]], list[concurrent.futures.Future[Any]]]
 
 
-def ack_after(outcome: concurrent.futures.Future[Any]) -> None:
-    """For an actor: the message this worker thread is processing is acknowledged only once
-    ``outcome`` is done (its job's attempt over, its outcome committed), not when the actor
-    returns; the thread takes its next message meanwhile. Until then the message counts
-    against its consumer's prefetch, which so bounds the attempts a process runs at once.
-    An ``outcome`` whose result is ``PUT_BACK`` (acks.py) puts the message back on its
-    queue instead: an attempt that never started."""
-    _processing.outcome = outcome
-
-
-def _outcome_of_processed() -> concurrent.futures.Future[Any] | None:
-    outcome = getattr(_processing, "outcome", None)
-    _processing.outcome = None
-    return outcome
+def _job_id_of(message: Any) -> str | None:
+    """The job id a job message carries (``message_for``), None for any other message."""
+    args = message.args
+    if len(args) == 1 and isinstance(args[0], str) and not message.kwargs:
+        return args[0]
+    return None
 
 
 def _is_delay_queue(queue_name: str) -> bool:
@@ -82,20 +77,29 @@ def _is_delay_queue(queue_name: str) -> bool:
 
 
 class _WakingConsumer(_RedisConsumer):
-    """A queue's consumer that, when a fetch finds nothing, waits for the queue's wake-up
-    instead of sleeping (Dramatiq's consumer sleeps up to its worker timeout, 1 s, once
-    idle: a job submitted to an idle pool would wait that long), and whose acks are sent
-    in batches by a thread of their own (acks.py).
+    """A queue's consumer that starts the job attempts it fetches on the worker's event loop
+    itself, that, when a fetch finds nothing, waits for the queue's wake-up instead of
+    sleeping, and whose acks are sent in batches by a thread of their own (acks.py).
 
-    A message counts against the prefetch until its attempt is over (``ack_after``);
-    while the prefetch is full, the consumer waits for one to end rather than sleeping,
-    and keeps its heartbeat (which only its fetches would otherwise refresh).
+    Starting attempts here (``WakingRedisBroker.start_directly``) skips Dramatiq's work
+    queue and worker threads: a message went from this thread to a worker thread, which
+    handed it to the loop, three threads taking turns at the GIL for each job (a fifth of
+    a worker process's samples under bench.throughput). The messages of one fetch are
+    handed over together. Messages of an actor with no such start take Dramatiq's way.
 
-    The wait is bounded by the same backoff Dramatiq sleeps, so a lost wake-up costs
-    no more than before. Delay queues keep Dramatiq's polling (nothing there is due at
-    once) and its acks (each follows the message's move to its ready queue). The
-    subscription is made before the first fetch, so a wake-up published between an
-    empty fetch and the wait is buffered, not missed.
+    A started message counts against the prefetch until its attempt is over, so the
+    prefetch (``2 x --threads``) bounds the messages a process holds; while it is full,
+    the consumer waits for an attempt to end rather than sleeping, and keeps its
+    heartbeat (which only its fetches would otherwise refresh). Its ack is sent once the
+    attempt is over: its outcome is then committed, or given up (the relay takes the job
+    back).
+
+    Dramatiq's consumer sleeps up to its worker timeout (1 s) once idle: a job submitted
+    to an idle pool would wait that long. The wait for a wake-up is bounded by the same
+    backoff, so a lost wake-up costs no more than before. Delay queues keep Dramatiq's
+    polling (nothing there is due at once) and its acks (each follows the message's
+    move to its ready queue). The subscription is made before the first fetch, so a
+    wake-up published between an empty fetch and the wait is buffered, not missed.
     """
 
     def __init__(self, broker: WakingRedisBroker, queue_name: str, prefetch: int, timeout: int):
@@ -120,23 +124,15 @@ class _WakingConsumer(_RedisConsumer):
             )
 
     def ack(self, message: Any) -> None:
-        """Called by the worker thread that processed ``message``, once its actor returned."""
-        outcome = _outcome_of_processed()
+        """Called by the worker thread that processed ``message`` (not started here)."""
         if self._acks is None:
             return super().ack(message)
-        self._acks.add(message.options["redis_message_id"], after=outcome)
-        if outcome is None:
-            self.queued_message_ids.discard(message.message_id)
-        else:  # held until its attempt is over (at once if it is): the prefetch bounds them
-            outcome.add_done_callback(lambda _: self._make_room(message.message_id))
+        self._acks.add(message.options["redis_message_id"])
+        self.queued_message_ids.discard(message.message_id)
 
     def _make_room(self, message_id: str) -> None:
         self.queued_message_ids.discard(message_id)
         self._room.set()
-
-    def nack(self, message: Any) -> None:
-        _outcome_of_processed()  # a failed message is dead-lettered now, whatever it started
-        super().nack(message)
 
     def __next__(self) -> Any:
         if self._pubsub is None:
@@ -145,7 +141,7 @@ class _WakingConsumer(_RedisConsumer):
         message = super().__next__()  # a fetch, no sleep (timeout 0)
         if message is not None:
             self._idle_misses = 0
-            return message
+            return self._start_here(message)
         self._idle_misses, backoff_ms = compute_backoff(
             self._idle_misses, max_backoff=self._idle_ms
         )
@@ -165,6 +161,34 @@ class _WakingConsumer(_RedisConsumer):
         except redis.ConnectionError as e:
             raise ConnectionClosed(e) from None
         return None
+
+    def _start_here(self, first: Any) -> Any:
+        """Start ``first`` and the messages fetched with it on the event loop, in one
+        hand-over, up to one that cannot be: that one is returned, for Dramatiq's worker
+        threads (None when all were started)."""
+        start = self.broker.start_attempts
+        if start is None:
+            return first
+        started: list[Any] = []
+        message = first
+        while message is not None and message.actor_name in self.broker.started_actors:
+            if (job_id := _job_id_of(message)) is None:
+                break  # not a job message: Dramatiq's worker thread fails it (dead letter)
+            started.append((message, job_id))
+            message = super().__next__() if self.message_cache else None
+        if started:
+            overs = start([(m.actor_name, job_id) for m, job_id in started])
+            for (m, _), over in zip(started, overs, strict=True):
+                self._hold_until_over(m, over)
+        return message
+
+    def _hold_until_over(self, message: Any, over: concurrent.futures.Future[Any]) -> None:
+        """Ack ``message`` (or put it back) once its attempt is over; until then it counts
+        against the prefetch."""
+        assert self._acks is not None  # a ready queue's consumer
+        self._acks.add(message.options["redis_message_id"], after=over)
+        message_id = message.message_id
+        over.add_done_callback(lambda _: self._make_room(message_id))
 
     def _beat_while_full(self) -> None:
         """Refresh this worker's heartbeat without a fetch: every call of Dramatiq's dispatch
@@ -208,6 +232,14 @@ class WakingRedisBroker(RedisBroker):
         super().__init__(**kwargs)
         self._plain_enqueue = self.do_enqueue
         self.do_enqueue = self._enqueue_and_wake
+        self.start_attempts: StartAttempts | None = None
+        self.started_actors: frozenset[str] = frozenset()
+
+    def start_directly(self, actor_names: Iterable[str], start: StartAttempts) -> None:
+        """From a worker's boot, before its consumers run: they hand the messages of these
+        actors to ``start`` themselves, instead of to Dramatiq's worker threads."""
+        self.started_actors = frozenset(actor_names)
+        self.start_attempts = start
 
     def _dispatch_args(self, command: str, queue_name: str, *args: Any) -> list[Any]:
         """The arguments of Dramatiq's dispatch script, as RedisBroker._dispatch passes them."""
