@@ -295,3 +295,24 @@ def test_a_consumer_whose_prefetch_stays_full_keeps_its_heartbeat(redis_url, mon
     starts.overs[0].set_result(None)
     consumer.close()
     broker.close()
+
+
+def test_many_acks_in_one_call_do_what_dramatiqs_ack_does_for_each(redis_url: str) -> None:
+    """A message leaves Redis only if this worker holds it: one still on the queue (or taken
+    back and handed to another worker) stays, as under Dramatiq's own ack."""
+    broker = build_broker(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    broker.declare_queue("default")
+    broker.enqueue_many([(message(n=n), None) for n in range(3)])
+    consumer = broker.consume("default", prefetch=2, timeout=100)
+    held = fetch_all(consumer, 2)
+    on_the_queue = client.lrange("dramatiq:default", 0, -1)[0].decode()
+    before = client.zscore("dramatiq:__heartbeats__", broker.broker_id)
+    time.sleep(0.01)
+    broker.ack_many("default", [m.options["redis_message_id"] for m in held] + [on_the_queue])
+    assert client.hkeys("dramatiq:default.msgs") == [on_the_queue.encode()]
+    assert client.llen("dramatiq:default") == 1
+    assert not client.smembers(f"dramatiq:__acks__.{broker.broker_id}.default")
+    assert client.zscore("dramatiq:__heartbeats__", broker.broker_id) > before
+    consumer.close()
+    broker.close()
