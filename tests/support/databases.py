@@ -45,25 +45,30 @@ def build_template(admin_url: str) -> str:
 
 
 class ReadyDatabases:
-    """Copies of the template made ahead of time, and dropped behind, by one thread: a test
-    takes a database that already exists instead of waiting for CREATE DATABASE (half a second
-    or more once the schema has a hundred tables), and does not wait for its DROP either."""
+    """Copies of the template made ahead of time by one thread, and dropped behind by another:
+    a test takes a database that already exists instead of waiting for CREATE DATABASE (half
+    a second or more once the schema has a hundred tables), and does not wait for its DROP
+    either. The two are apart because a DROP DATABASE waits for a checkpoint it forces
+    (PostgreSQL 15), which writes every dirty page of the server: 0.1 s to many seconds
+    under a test run's writes, during which no copy was being made."""
 
-    def __init__(self, admin_url: str, template: str, ahead: int = 2) -> None:
+    def __init__(self, admin_url: str, template: str, ahead: int = 3) -> None:
         self._admin_url, self._template = admin_url, template
         self._ready: queue.Queue[str] = queue.Queue(maxsize=ahead)
-        self._spent: queue.Queue[str] = queue.Queue()
+        self._spent: queue.Queue[str | None] = queue.Queue()
         self._stop = threading.Event()
         self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="ready-databases", daemon=True)
-        self._thread.start()
+        self._maker = threading.Thread(target=self._make, name="ready-databases", daemon=True)
+        self._dropper = threading.Thread(target=self._drop, name="spent-databases", daemon=True)
+        self._maker.start()
+        self._dropper.start()
 
     def take(self) -> str:
         while True:
             try:
                 return self._ready.get(timeout=1.0)
             except queue.Empty:
-                if self._failure is not None or not self._thread.is_alive():
+                if self._failure is not None or not self._maker.is_alive():
                     raise RuntimeError("no database could be made") from self._failure
 
     def give_back(self, name: str) -> None:
@@ -71,16 +76,16 @@ class ReadyDatabases:
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=60)
-        for waiting in (self._ready, self._spent):
-            while not waiting.empty():
-                drop_database(self._admin_url, waiting.get_nowait())
+        self._maker.join(timeout=60)
+        self._spent.put(None)  # the dropper's last item: everything before it is dropped
+        self._dropper.join(timeout=300)
+        while not self._ready.empty():
+            drop_database(self._admin_url, self._ready.get_nowait())
 
-    def _work(self) -> None:
+    def _make(self) -> None:
         made: str | None = None
         try:
             while not self._stop.is_set():
-                self._drop_spent()
                 if made is None:
                     made = create_database(self._admin_url, template=self._template)
                 try:
@@ -94,10 +99,9 @@ class ReadyDatabases:
             if made is not None:
                 drop_database(self._admin_url, made)
 
-    def _drop_spent(self) -> None:
-        while True:
+    def _drop(self) -> None:
+        while (name := self._spent.get()) is not None:
             try:
-                name = self._spent.get_nowait()
-            except queue.Empty:
-                return
-            drop_database(self._admin_url, name)
+                drop_database(self._admin_url, name)
+            except psycopg.Error as exc:  # surfaced by the next take() that has to wait
+                self._failure = exc
