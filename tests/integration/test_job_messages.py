@@ -85,6 +85,15 @@ def test_sends_in_one_batch_arrive_each_once_and_delayed_ones_wait(redis_url: st
     broker.close()
 
 
+def queue_of(redis_url: str, count: int) -> tuple[WakingRedisBroker, redis.Redis]:
+    """A broker whose queue "default" holds ``count`` job messages (job ids "0", "1", ...),
+    and a client to look into Redis with."""
+    broker = build_broker(redis_url)
+    broker.declare_queue("default")
+    broker.enqueue_many([(message(n=n), None) for n in range(count)])
+    return broker, redis.Redis.from_url(redis_url)
+
+
 def fetch_all(consumer, count: int) -> list:
     fetched = []
     deadline = time.monotonic() + 5
@@ -143,10 +152,7 @@ def test_a_fetch_starts_its_attempts_in_one_handover_and_acks_wait_for_each_to_e
 ) -> None:
     """No worker thread: the consumer hands what one fetch brought to the event loop at once;
     each message stays in Redis until its attempt is over, then leaves (batched)."""
-    broker = build_broker(redis_url)
-    client = redis.Redis.from_url(redis_url)
-    broker.declare_queue("default")
-    broker.enqueue_many([(message(n=n), None) for n in range(20)])
+    broker, client = queue_of(redis_url, 20)
     starts = Starts(broker)
     consumer = broker.consume("default", prefetch=20, timeout=100)
     start_until(consumer, starts, 20)
@@ -206,10 +212,7 @@ def test_closing_a_consumer_puts_back_what_it_fetched_but_did_not_hand_out(
     """A worker stopping gracefully: the messages it prefetched and never gave a thread go
     back on the queue at once, for the next worker, instead of staying held by this one
     until Redis finds it dead."""
-    broker = build_broker(redis_url)
-    client = redis.Redis.from_url(redis_url)
-    broker.declare_queue("default")
-    broker.enqueue_many([(message(n=n), None) for n in range(10)])
+    broker, client = queue_of(redis_url, 10)
     consumer = broker.consume("default", prefetch=10, timeout=100)
     (taken,) = fetch_all(consumer, 1)  # one handed out, nine in the consumer's cache
     assert client.llen("dramatiq:default") == 0
@@ -227,9 +230,7 @@ def test_closing_a_consumer_puts_back_what_it_fetched_but_did_not_hand_out(
 def test_a_message_whose_attempt_is_in_flight_counts_against_the_prefetch(redis_url: str) -> None:
     """The consumer fetches no more than its prefetch until attempts end, so a process runs
     at most that many."""
-    broker = build_broker(redis_url)
-    broker.declare_queue("default")
-    broker.enqueue_many([(message(n=n), None) for n in range(10)])
+    broker, _ = queue_of(redis_url, 10)
     starts = Starts(broker)
     consumer = broker.consume("default", prefetch=4, timeout=100)
     start_until(consumer, starts, 4)
@@ -250,10 +251,7 @@ def test_a_message_whose_attempt_is_in_flight_counts_against_the_prefetch(redis_
 def test_a_message_whose_attempt_never_started_goes_back_on_the_queue(redis_url: str) -> None:
     """A worker stopping: an attempt that had no slot yet did not start (workers/attempts.py);
     its message is put back for another worker at once, not acknowledged."""
-    broker = build_broker(redis_url)
-    client = redis.Redis.from_url(redis_url)
-    broker.declare_queue("default")
-    broker.enqueue_many([(message(n=n), None) for n in range(2)])
+    broker, client = queue_of(redis_url, 2)
     starts = Starts(broker)
     consumer = broker.consume("default", prefetch=2, timeout=100)
     start_until(consumer, starts, 2)
@@ -275,10 +273,7 @@ def test_a_consumer_whose_prefetch_stays_full_keeps_its_heartbeat(redis_url, mon
     """Long attempts hold the prefetch and nothing is fetched, yet the worker's heartbeat goes
     on: other workers' maintenance must not take its messages back while they run."""
     monkeypatch.setattr(messaging, "FULL_PREFETCH_BEAT_SECONDS", 0.1)
-    broker = build_broker(redis_url)
-    client = redis.Redis.from_url(redis_url)
-    broker.declare_queue("default")
-    broker.enqueue_many([(message(n=n), None) for n in range(3)])
+    broker, client = queue_of(redis_url, 3)
     starts = Starts(broker)
     consumer = broker.consume("default", prefetch=1, timeout=100)
     start_until(consumer, starts, 1)  # its attempt runs on
@@ -300,10 +295,7 @@ def test_a_consumer_whose_prefetch_stays_full_keeps_its_heartbeat(redis_url, mon
 def test_many_acks_in_one_call_do_what_dramatiqs_ack_does_for_each(redis_url: str) -> None:
     """A message leaves Redis only if this worker holds it: one still on the queue (or taken
     back and handed to another worker) stays, as under Dramatiq's own ack."""
-    broker = build_broker(redis_url)
-    client = redis.Redis.from_url(redis_url)
-    broker.declare_queue("default")
-    broker.enqueue_many([(message(n=n), None) for n in range(3)])
+    broker, client = queue_of(redis_url, 3)
     consumer = broker.consume("default", prefetch=2, timeout=100)
     held = fetch_all(consumer, 2)
     on_the_queue = client.lrange("dramatiq:default", 0, -1)[0].decode()
