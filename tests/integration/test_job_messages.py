@@ -27,7 +27,7 @@ def message(queue: str = "default", n: int = 0) -> dramatiq.Message:
 def idle_consumer(broker: RedisBroker):
     """A consumer that has found its queue empty long enough to wait its full timeout."""
     consumer = broker.consume("default", prefetch=4, timeout=IDLE_TIMEOUT_MS)
-    for _ in range(12):  # Dramatiq's backoff doubles up to the timeout
+    for _ in range(9):  # Dramatiq's backoff doubles from 5 ms: the 8th miss waits the timeout
         assert next(consumer) is None
     return consumer
 
@@ -230,7 +230,7 @@ def test_closing_a_consumer_puts_back_what_it_fetched_but_did_not_hand_out(
 def test_a_message_whose_attempt_is_in_flight_counts_against_the_prefetch(redis_url: str) -> None:
     """The consumer fetches no more than its prefetch until attempts end, so a process runs
     at most that many."""
-    broker, _ = queue_of(redis_url, 10)
+    broker, client = queue_of(redis_url, 10)
     starts = Starts(broker)
     consumer = broker.consume("default", prefetch=4, timeout=100)
     start_until(consumer, starts, 4)
@@ -244,6 +244,9 @@ def test_a_message_whose_attempt_is_in_flight_counts_against_the_prefetch(redis_
     for over in starts.overs[1:]:
         over.set_result(None)
     start_until(consumer, starts, 9)  # room again for four, of the five left
+    for over in starts.overs[5:]:
+        over.set_result(None)  # else closing waits for them (CLOSE_WAIT)
+    wait_until(lambda: held_messages(client) == 1)  # nine acked, the tenth never fetched
     consumer.close()
     broker.close()
 
