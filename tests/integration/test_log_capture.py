@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from tests.support import log_capture
 from tests.support.log_capture import BLOCK, LogCollector, marker_kinds, redact, scan, summary
@@ -34,7 +35,8 @@ logging.getLogger("leaky.stdlib").warning("calling %s", PATIENT_BOREY.phone)
 
 
 def child_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONUNBUFFERED": "1"}
+    outer = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
+    return {**outer, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONUNBUFFERED": "1"}
 
 
 def run_python(code: str, output: Path, cwd: Path = PROJECT_ROOT) -> int:
@@ -131,7 +133,10 @@ def test_platform_processes_register_their_logs_with_the_session(tmp_path: Path)
     assert process.log_path in collector.process_logs
 
 
-def test_a_leak_fails_the_whole_run_naming_the_kind_not_the_value(tmp_path: Path) -> None:
+@pytest.mark.parametrize("split", [[], ["-n", "2"]], ids=["one-process", "xdist-workers"])
+def test_a_leak_fails_the_whole_run_naming_the_kind_not_the_value(
+    tmp_path: Path, split: list[str]
+) -> None:
     (tmp_path / "test_leak.py").write_text(
         textwrap.dedent(
             """
@@ -164,7 +169,7 @@ def test_a_leak_fails_the_whole_run_naming_the_kind_not_the_value(tmp_path: Path
 
     def inner_run(*selection: str) -> subprocess.CompletedProcess[str]:
         argv = [sys.executable, "-m", "pytest", "-p", "tests.support.log_capture", "-q"]
-        argv += ["-p", "no:cacheprovider", "test_leak.py", *selection]
+        argv += ["-p", "no:cacheprovider", *split, "test_leak.py", *selection]
         # TMPDIR: the inner session keeps its (leaky) collection under this test's folder
         env = {**child_env(), "TMPDIR": str(tmp_path)}
         return subprocess.run(

@@ -15,6 +15,10 @@ At the end every collected line is searched for the fixture people's names,
 phones and dates of birth. A hit fails the run (exit status 1) with a message
 naming the kind of value and where it was found, never the value itself; the
 folder is then kept for a look, and removed after a clean scan.
+
+In a run split over pytest-xdist's workers, each worker collects what it runs
+into a folder of its own inside the controller's, and the controller, which runs
+no test, scans them all once every worker has finished.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from tests.support.people import PEOPLE, phi_markers
 BLOCK = "##log-scan## "  # our own block headers; never scanned
 CAPTURED = ("stdout", "stderr")
 LOG_LEVEL = logging.INFO
+WORKER_PREFIX = "worker-"  # a split run's worker's folder inside the controller's
 
 
 class Finding(msgspec.Struct, frozen=True):
@@ -183,7 +188,9 @@ class LogCollector:
             self._handler = None
 
     def files(self) -> list[Path]:
-        return sorted(path for path in self.folder.iterdir() if path.suffix == ".log")
+        """Every log file of the collection, the split run's workers' folders included."""
+        own = self.folder.glob("*.log")
+        return sorted([*own, *self.folder.glob(f"{WORKER_PREFIX}*/*.log")])
 
 
 _collector: LogCollector | None = None
@@ -200,16 +207,36 @@ def active_collector() -> LogCollector | None:
     return _collector
 
 
+WORKER_FOLDER = "log_scan_folder"  # the key of a split run's worker's folder in its workerinput
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     global _collector
-    if _collector is not None or hasattr(config, "workerinput"):
+    if _collector is not None:
         return
-    _collector = LogCollector(Path(tempfile.mkdtemp(prefix="healthplat-log-scan-")))
+    if _is_worker(config):
+        folder = Path(config.workerinput[WORKER_FOLDER])  # type: ignore[attr-defined]
+        folder.mkdir()
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="healthplat-log-scan-"))
+    _collector = LogCollector(folder)
     _collector.start(tee=config.getoption("capture", "fd") == "no")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist's hook, in the controller: where the worker about to start collects."""
+    if _collector is not None:
+        folder = _collector.folder / f"{WORKER_PREFIX}{node.gateway.id}"
+        node.workerinput[WORKER_FOLDER] = str(folder)
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if _collector is None:
+    if _collector is None or hasattr(report, "node"):  # a worker's report: the worker has it
         return
     _collector.add_report(report)
     if report.when == "teardown":  # the test's processes have been stopped by now
@@ -222,6 +249,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     _collector.copy_process_logs()
     _collector.stop()
+    if _is_worker(session.config):
+        return  # the controller scans the worker's folder with the others
     kinds = marker_kinds()
     findings = scan(_collector.files(), kinds)
     if findings:

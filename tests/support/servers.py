@@ -6,6 +6,11 @@ on 127.0.0.1 if they answer; else an embedded server under a temporary folder
 the suite keeps to database 14 (the benchmarks use 15), which it flushes
 between tests; the machine's other databases are left alone (but for the one
 test that must FLUSHALL, tests/e2e/test_durability.py).
+
+A run split over pytest-xdist's workers (the README's test command) gives each
+worker a Redis server of its own on a free port: the workers flush between their
+tests, and one of them FLUSHALLs, which a shared server would not survive. They
+share PostgreSQL: every test has a database of its own there anyway.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class TestServers:
 
     def _find_redis(self) -> str:
         candidates = [os.environ.get("TEST_REDIS_URL"), MACHINE_REDIS_URL]
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            candidates = []  # a worker of a split run: a server of its own (see above)
         for url in filter(None, candidates):
             if redis_answers(url):
                 return url
