@@ -12,7 +12,13 @@ import dramatiq
 import pytest
 import redis
 
-from domain.adapters.jobs.messaging import DramatiqSender, build_broker, wake_channel
+from domain.adapters.jobs.messaging import (
+    DramatiqSender,
+    build_broker,
+    enqueued,
+    message_for,
+    wake_channel,
+)
 from domain.jobs.model import Job, NewJob, actor_name_of
 from domain.jobs.system import NOOP
 from tests.fakes.jobs import new_job_row
@@ -66,6 +72,19 @@ async def test_what_the_sender_puts_in_redis_is_what_a_consumer_takes(redis_url:
     eta_in = delayed[0].options["eta"] / 1000 - time.time()
     assert 50 < eta_in <= 60, eta_in
     assert wake is not None, "idle consumers were not woken"
+
+
+def test_a_message_is_encoded_to_the_bytes_dramatiqs_own_encoder_gives(redis_url: str) -> None:
+    broker = build_broker(redis_url)
+    try:
+        prepared = broker.prepare_enqueues(
+            [(message_for(noop_job()), None), (message_for(noop_job()), 5000)]
+        )
+    finally:
+        broker.close()
+    encoded = enqueued(prepared)
+    assert [data for _, _, data in encoded] == [message.encode() for _, message, _ in prepared]
+    assert [queue for queue, _, _ in encoded] == [NOOP.queue, f"{NOOP.queue}.DQ"]
 
 
 async def test_a_send_after_redis_forgot_its_scripts_still_arrives(redis_url: str) -> None:
