@@ -42,6 +42,7 @@ BLOCK = "##log-scan## "  # our own block headers; never scanned
 CAPTURED = ("stdout", "stderr")
 LOG_LEVEL = logging.INFO
 WORKER_PREFIX = "worker-"  # a split run's worker's folder inside the controller's
+WORKER_FOLDER = "log_scan_folder"  # the key of that folder in the worker's workerinput
 
 
 class Finding(msgspec.Struct, frozen=True):
@@ -207,9 +208,6 @@ def active_collector() -> LogCollector | None:
     return _collector
 
 
-WORKER_FOLDER = "log_scan_folder"  # the key of a split run's worker's folder in its workerinput
-
-
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
@@ -220,7 +218,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if _is_worker(config):
         folder = Path(config.workerinput[WORKER_FOLDER])  # type: ignore[attr-defined]
-        folder.mkdir()
+        folder.mkdir(exist_ok=True)  # a worker that replaces a crashed one goes on in it
     else:
         folder = Path(tempfile.mkdtemp(prefix="healthplat-log-scan-"))
     _collector = LogCollector(folder)
