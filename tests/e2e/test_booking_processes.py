@@ -1,5 +1,10 @@
 """No double booking across API processes: 100 simultaneous holds of one time, spread over two
-API processes, find exactly one winner; the 99 others are 409 ``time_taken``."""
+API processes, find exactly one winner; the 99 others are 409 ``time_taken``.
+
+A hold answered 503 (the process's database pool stayed full for its wait, which a loaded
+machine can make happen: CI once saw it) changed nothing, by the API's contract; the client
+tries it again after ``Retry-After``, as a client app would, and the count is of the final
+answers."""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from tests.support.users import add_cast
 pytestmark = pytest.mark.slow
 
 HOLDS = 100
+TRIES_AFTER_503 = 5
 
 
 async def test_one_hold_of_a_hundred_wins_across_two_api_processes(
@@ -43,7 +49,13 @@ async def test_one_hold_of_a_hundred_wins_across_two_api_processes(
 
         async def hold(n: int) -> httpx.Response:
             url = f"http://127.0.0.1:{ports[n % 2]}/api/v1/consultations"
-            return await client.post(url, json=body, headers=patients[n % 2].headers)
+            for _ in range(TRIES_AFTER_503):
+                answer = await client.post(url, json=body, headers=patients[n % 2].headers)
+                if answer.status_code != 503:
+                    break
+                assert answer.json()["code"] == "database_unavailable", answer.text
+                await asyncio.sleep(float(answer.headers["Retry-After"]))
+            return answer
 
         answers = await asyncio.gather(*(hold(n) for n in range(HOLDS)))
 
