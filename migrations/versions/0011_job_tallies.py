@@ -15,7 +15,10 @@ whatever order the transactions that wrote them commit in. Jobs not finished (qu
 running, retrying) are few and counted from the rows through their partial indexes.
 
 ``job_tallies_rebuild(bounds)`` recounts everything from the rows (this migration
-runs it for the jobs already there; a bulk load with triggers off needs it too).
+runs it for the jobs already there; a bulk load with triggers off needs it too). It
+holds the tallies locked while it counts, so jobs that finish meanwhile wait for it:
+about 3 s a million finished jobs on 2 cores (during this migration every write to
+``jobs`` waits that long: creating the triggers locks the table until the commit).
 
 Revision ID: 0011
 Revises: 0706
