@@ -19,6 +19,7 @@ from domain.adapters.accounts.passwords import Argon2Passwords
 from domain.adapters.accounts.totp import PyOtpTotp
 from domain.adapters.advisory_lock import AdvisoryLocks
 from domain.adapters.anchoring.stellar_ledger import StellarLedger
+from domain.adapters.audit.log import ChainingBehindWrites
 from domain.adapters.audit.partitions import PgAuditPartitions
 from domain.adapters.audit.store import PgAuditStore
 from domain.adapters.documents.crypto import PypdfInspector, SegmentedAesGcm
@@ -75,6 +76,7 @@ class Services:
     broker: RedisBroker
     store: JobStore
     uow: UnitOfWorkFactory
+    audit_chaining: ChainingBehindWrites  # behind the audited writes of ``uow``
     sender: MessageSender
     renderer: EmailRenderer
     mailer: Mailer
@@ -134,6 +136,7 @@ class Services:
             await self.rate_limiter.close()
             await self.sender.close()
             await self.live.close()
+            await self.audit_chaining.settle()
             await self.pool.close()
             self._opened = False
 
@@ -162,13 +165,17 @@ def build_services(
         max_size=pool_max_size or settings.db_pool_max_size,
     )
     cipher = PhiCipher(settings.phi_keys, settings.phi_active_key_id)
+    audit_chaining = ChainingBehindWrites(pool)
     return Services(
         settings=settings,
         clock=clock,
         pool=pool,
         broker=broker,
         store=PgJobStore(pool, clock),
-        uow=PgUnitOfWorkFactory(pool, clock, cipher, settings.request_fingerprint_key),
+        uow=PgUnitOfWorkFactory(
+            pool, clock, cipher, settings.request_fingerprint_key, audit_chaining
+        ),
+        audit_chaining=audit_chaining,
         sender=DramatiqSender.from_url(broker, settings.redis_url),
         renderer=JinjaEmailRenderer(),
         mailer=build_mailer(settings),
@@ -210,9 +217,11 @@ async def one_shot_units_of_work(settings: Settings) -> AsyncIterator[UnitOfWork
     )
     cipher = PhiCipher(settings.phi_keys, settings.phi_active_key_id)
     await pool.open(wait=True, timeout=15.0)
+    units = PgUnitOfWorkFactory(pool, SystemClock(), cipher, settings.request_fingerprint_key)
     try:
-        yield PgUnitOfWorkFactory(pool, SystemClock(), cipher, settings.request_fingerprint_key)
+        yield units
     finally:
+        await units.settle()
         await pool.close()
 
 

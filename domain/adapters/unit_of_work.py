@@ -27,7 +27,7 @@ from domain.adapters.adherence.store import PgAdherenceStore
 from domain.adapters.alerts.rules import PgCareTeam, PgRuleOverrides
 from domain.adapters.alerts.store import PgAlertRepository
 from domain.adapters.anchoring.store import PgAnchorBatchRepository
-from domain.adapters.audit.log import PgAuditLog, coalesced_chaining
+from domain.adapters.audit.log import ChainingBehindWrites, PgAuditLog
 from domain.adapters.availability.store import PgBusyTimes, PgCalendarRepository, PgDoctorFinder
 from domain.adapters.connections.store import PgConnectionRepository
 from domain.adapters.consultations.store import PgConsultationRepository
@@ -244,18 +244,23 @@ class PgUnitOfWork:
 
 class PgUnitOfWorkFactory:
     """Calling it opens a transaction; leaving the block commits, an exception rolls back.
-    After a commit that recorded audit events, they are linked into the chain
-    (domain/adapters/audit/log.py)."""
+    After a commit that recorded audit events, their linking into the chain is asked for,
+    and runs behind the caller (domain/adapters/audit/log.py); ``settle`` waits for it."""
 
     def __init__(
-        self, pool: AsyncConnectionPool, clock: Clock, cipher: Cipher, request_key: bytes
+        self,
+        pool: AsyncConnectionPool,
+        clock: Clock,
+        cipher: Cipher,
+        request_key: bytes,
+        chaining: ChainingBehindWrites | None = None,
     ) -> None:
         self._pool = pool
         self._clock = clock
         self._cipher = cipher
         self._request_key = request_key
         self._identity = UserIdentity(cipher, LookupKeys(cipher, pool.conninfo, pool.kwargs))
-        self._chaining = coalesced_chaining(pool)
+        self._chaining = chaining or ChainingBehindWrites(pool)
 
     def __call__(self) -> AbstractAsyncContextManager[PgUnitOfWork]:
         return self._transaction()
@@ -267,4 +272,8 @@ class PgUnitOfWorkFactory:
             yield unit
         audit = unit.__dict__.get("audit")  # built only if the transaction used it
         if audit is not None and audit.recorded:
-            await self._chaining.submit(audit.recorded)
+            self._chaining.after_commit(audit.recorded)
+
+    async def settle(self) -> None:
+        """Wait for the audit chainings asked for so far (before the pool closes)."""
+        await self._chaining.settle()

@@ -23,7 +23,7 @@ from domain.clock import Clock, SystemClock
 from domain.errors import DatabaseUnavailable, PermanentFailure
 from tests.support.api import job_rows
 from tests.support.handlers import enqueue_audit_partitions, maintain_partitions, run_handler
-from tests.support.rows import audit_events, rows
+from tests.support.rows import audit_events, chain_as_it_stands, rows
 from workers.handlers import bind_plan
 from workers.scheduler import plan_quietly, schedule_periodic_jobs
 
@@ -196,7 +196,7 @@ async def test_a_failed_linking_never_undoes_the_upkeep(
 
     assert upkeep.created == ["audit_events_2031_03"]
     assert "audit_events_2031_03" in partitions(database_url)
-    assert pending(database_url) == 1 and audit_events(database_url) == []
+    assert pending(database_url) == 1 and chain_as_it_stands(database_url) == []
 
 
 async def test_the_sweep_is_planned_only_for_events_pending_too_long_and_links_them(

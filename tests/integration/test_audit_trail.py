@@ -17,14 +17,14 @@ from domain.adapters.audit.store import PgAuditStore
 from domain.audit.trail import AuditQuery, event_hash, event_tail
 from domain.auditing import AuditContext, AuditEntry, Outcome
 from domain.clock import SystemClock
-from tests.support.api import ADMIN, api_client, assert_problem, bearer
+from tests.support.api import ADMIN, api_client, assert_problem, audit_chained, bearer
 from tests.support.databases import (
     alembic_config,
     create_database,
     database_url_for,
     drop_database,
 )
-from tests.support.rows import audit_events, rows
+from tests.support.rows import audit_events, chain_as_it_stands, rows
 
 ALICE = AuditContext(actor_id="user-alice", actor_role="patient", ip="10.0.0.1")
 CHANTHA = AuditContext(actor_id="user-chantha", actor_role="doctor", ip="10.0.0.2")
@@ -136,11 +136,20 @@ async def test_concurrent_appends_make_one_unbroken_chain(services, database_url
     assert len({bytes(event["prev_hash"]) for event in events}) == 40
 
 
-async def test_writes_that_commit_together_share_a_chaining_and_each_answers_linked(
+def linked(database_url: str) -> list[str | None]:
+    """The resource ids of the events in the chain as it stands (nothing pending linked)."""
+    return [event["resource_id"] for event in chain_as_it_stands(database_url)]
+
+
+def pending_count(database_url: str) -> int:
+    return rows(database_url, "SELECT count(*) AS n FROM audit_pending")[0]["n"]
+
+
+async def test_writes_answer_before_their_chaining_and_share_it(
     services, database_url, monkeypatch
 ) -> None:
-    """One chaining at a time: the writes that commit while one runs wait for the next one,
-    together; none returns before its own event is in the chain."""
+    """The chaining runs behind the writes, one at a time: the writes that commit while one
+    runs are linked together by the next, so there are fewer chainings than writes."""
     chainings = []
     real = audit_log.chain_after_commit
 
@@ -149,24 +158,40 @@ async def test_writes_that_commit_together_share_a_chaining_and_each_answers_lin
         await real(pool, recorded)
 
     monkeypatch.setattr(audit_log, "chain_after_commit", counted)
-    linked_on_return = []
 
     async def append(i: int) -> None:
-        async with services.uow() as uow:
-            await uow.audit.record(
-                ALICE,
-                AuditEntry(action="patient.read", resource_type="patient", resource_id=str(i)),
-            )
-        linked = rows(database_url, "SELECT resource_id FROM audit_events")
-        linked_on_return.append(str(i) in {row["resource_id"] for row in linked})
+        await record(
+            services,
+            ALICE,
+            AuditEntry(action="patient.read", resource_type="patient", resource_id=str(i)),
+        )
 
     await asyncio.gather(*(append(i) for i in range(30)))
+    await services.audit_chaining.settle()
 
-    assert linked_on_return == [True] * 30
     assert sum(chainings) == 30  # every event's chaining was asked for once
     assert len(chainings) < 30  # and shared: fewer chainings than writes
+    assert sorted(linked(database_url), key=int) == [str(i) for i in range(30)]
+    assert pending_count(database_url) == 0
     report = await PgAuditStore(services.pool).verify()
     assert report.valid and report.checked == 30
+
+
+async def test_a_write_answers_with_its_event_committed_while_the_chain_is_busy(
+    services, database_url
+) -> None:
+    """A write does not wait for the chain: with the chain's lock held elsewhere, it answers
+    at once (its chaining would wait up to LINK_LOCK_TIMEOUT, 5 s), its event committed and
+    pending; the chaining behind it links the event once the lock is free."""
+    with psycopg.connect(database_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (AUDIT_CHAIN_LOCK,))
+        entry = AuditEntry(action="patient.read", resource_type="patient", resource_id="p")
+        await asyncio.wait_for(record(services, ALICE, entry), timeout=2.0)
+        assert (linked(database_url), pending_count(database_url)) == ([], 1)
+        holder.execute("SELECT pg_advisory_unlock(%s)", (AUDIT_CHAIN_LOCK,))
+
+    await services.audit_chaining.settle()
+    assert (linked(database_url), pending_count(database_url)) == (["p"], 0)
 
 
 async def test_an_event_whose_writer_stopped_before_chaining_is_chained_next(
@@ -175,18 +200,19 @@ async def test_an_event_whose_writer_stopped_before_chaining_is_chained_next(
     """A writer that committed but never chained (killed in between) leaves its event pending:
     it is not in the trail yet, and the next audited write links it, before its own."""
     await seed(services, 2)
+    await services.audit_chaining.settle()
     async with services.pool.connection() as conn, conn.transaction():
         await PgAuditLog(conn, SystemClock()).record(
             ALICE, AuditEntry(action="patient.update", resource_type="patient", resource_id="p")
         )  # committed, and no chaining after it
-    assert [e["resource_id"] for e in audit_events(database_url)] == ["patient-0", "patient-1"]
-    assert rows(database_url, "SELECT count(*) AS n FROM audit_pending")[0]["n"] == 1
+    assert linked(database_url) == ["patient-0", "patient-1"]
+    assert pending_count(database_url) == 1
 
     await record(services, CHANTHA, AuditEntry(action="patient.read", resource_type="patient"))
+    await services.audit_chaining.settle()
 
-    events = audit_events(database_url)
-    assert [e["resource_id"] for e in events] == ["patient-0", "patient-1", "p", None]
-    assert rows(database_url, "SELECT count(*) AS n FROM audit_pending")[0]["n"] == 0
+    assert linked(database_url) == ["patient-0", "patient-1", "p", None]
+    assert pending_count(database_url) == 0
     report = await PgAuditStore(services.pool).verify()
     assert report.valid and report.checked == 4
 
@@ -368,10 +394,6 @@ async def leave_pending(services, context: AuditContext, entry: AuditEntry) -> N
         await PgAuditLog(conn, SystemClock()).record(context, entry)
 
 
-def pending_count(database_url: str) -> int:
-    return rows(database_url, "SELECT count(*) AS n FROM audit_pending")[0]["n"]
-
-
 class RecordingLog:
     """Stands in for the module's structlog logger: what was logged, at which level."""
 
@@ -402,8 +424,9 @@ async def test_a_failed_chaining_after_commit_keeps_the_2xx_and_the_next_read_li
 
         assert first.status_code == 200, first.text
         assert first.json()["items"] == []
+        await audit_chained(api)  # the chaining behind the read's record gives up too
         assert pending_count(database_url) == 1
-        assert audit_events(database_url, "audit.read") == []
+        assert linked(database_url) == []
         holder.execute("SELECT pg_advisory_unlock(%s)", (AUDIT_CHAIN_LOCK,))
     failures = [(level, fields) for level, event, fields in logged.lines]
     assert [level for level, _ in failures] == ["error", "error"]
@@ -413,6 +436,7 @@ async def test_a_failed_chaining_after_commit_keeps_the_2xx_and_the_next_read_li
     second = await api.get("/api/v1/audit", headers=ADMIN)
 
     assert [item["action"] for item in second.json()["items"]] == ["audit.read"]
+    await audit_chained(api)
     assert pending_count(database_url) == 0  # and the second read's record was linked too
 
 
@@ -475,12 +499,12 @@ async def test_a_backlog_is_linked_in_batches_in_order(services, database_url) -
         )
     with psycopg.connect(database_url) as conn:  # one call links one batch, the oldest first
         assert conn.execute("SELECT audit_chain_pending(3)").fetchone()[0] == 3
-    assert [e["resource_id"] for e in audit_events(database_url)] == ["0", "1", "2"]
+    assert linked(database_url) == ["0", "1", "2"]
     assert pending_count(database_url) == 4
 
     assert await chain_pending(services.pool, batch=3) == 4  # 3, then 1: a short batch ends it
 
-    assert [e["resource_id"] for e in audit_events(database_url)] == [str(i) for i in range(7)]
+    assert linked(database_url) == [str(i) for i in range(7)]
     assert pending_count(database_url) == 0
     report = await PgAuditStore(services.pool).verify(page_size=2)
     assert report.valid and report.checked == 7
@@ -497,11 +521,12 @@ async def test_a_write_committing_after_a_later_one_is_linked_once_after_it(
                 ALICE, AuditEntry(action="a.update", resource_type="p")
             )
             await record(services, CHANTHA, AuditEntry(action="b.update", resource_type="p"))
-            assert [e["action"] for e in audit_events(database_url)] == ["b.update"]
+            await services.audit_chaining.settle()
+            assert [e["action"] for e in chain_as_it_stands(database_url)] == ["b.update"]
             assert pending_count(database_url) == 0  # A's row is not committed yet
         # A has committed, and (like a writer killed here) has not chained
         assert pending_count(database_url) == 1
-        assert [e["action"] for e in audit_events(database_url)] == ["b.update"]
+        assert [e["action"] for e in chain_as_it_stands(database_url)] == ["b.update"]
 
     assert await chain_pending(services.pool) == 1
     assert await chain_pending(services.pool) == 0
@@ -643,7 +668,7 @@ def test_going_down_from_0806_restores_0805s_chaining(servers) -> None:
         assert "audit_pending" not in {
             r["tablename"] for r in rows(url, "SELECT tablename FROM pg_tables")
         }
-        assert [e["action"] for e in audit_events(url)] == ["x.update", "x.update"]
+        assert [e["action"] for e in chain_as_it_stands(url)] == ["x.update", "x.update"]
         command.upgrade(config, "head")  # and the guard is back
         execute(url, add_pending, (tail, at))
         with pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -15,6 +15,7 @@ from domain.settings import Settings
 from tests.conftest import TEST_JWT_SECRET
 from tests.support.accounts import audit_actions, execute, rows, token_in
 from tests.support.people import ADMIN_EANG, PATIENT_ALICE
+from tests.support.rows import audit_events
 
 # These tests are synchronous: each command line runs its own event loop, as it does in a shell.
 
@@ -47,7 +48,7 @@ def test_create_admin_with_a_password_from_stdin(environ, settings, capsys) -> N
     assert ADMIN_EANG.password not in out
     assert (user["role"], user["status"]) == ("admin", "active")
     assert user["email_verified_at"] is not None and user["password_hash"].startswith("$argon2id")
-    [event] = rows(settings.database_url, "SELECT * FROM audit_events")
+    [event] = audit_events(settings.database_url, outcome=None)
     assert (event["action"], event["actor_id"]) == ("user.create_admin", "healthplat-admin")
 
 

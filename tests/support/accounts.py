@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 
 from tests.support.emails import stored_emails
 from tests.support.people import Person
+from tests.support.rows import audit_events
 
 AUTH = "/api/v1/auth"
 
@@ -77,8 +78,7 @@ def token_in(url: str) -> str:
 def audit_actions(database_url: str, outcome: str = "success") -> Counter[str]:
     """How many events of each action; refusals (audited by the API's failure hook under the
     route's policy name, which may equal a service's action) are counted apart."""
-    found = rows(database_url, "SELECT action FROM audit_events WHERE outcome = %s", (outcome,))
-    return Counter(row["action"] for row in found)
+    return Counter(event["action"] for event in audit_events(database_url, outcome=outcome))
 
 
 def totp_code(secret: str, offset: int = 0) -> str:

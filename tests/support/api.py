@@ -13,6 +13,7 @@ the test transport always says ``testclient``. A request that carries
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from itertools import count
@@ -125,6 +126,12 @@ def on_app_loop(
 ) -> Any:
     """Start ``work`` on the app's event loop; returns a concurrent Future of its result."""
     return client.blocking_portal.start_task_soon(work)
+
+
+async def audit_chained(client: AsyncTestClient[Litestar]) -> None:
+    """Wait for the audit chainings the app's requests asked for (they run behind the
+    answers, on the app's event loop)."""
+    await asyncio.wrap_future(on_app_loop(client, app_services(client).audit_chaining.settle))
 
 
 async def noop_job(services: Services, owner_id: str) -> Job:

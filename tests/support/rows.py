@@ -13,10 +13,25 @@ def rows(database_url: str, query: str, params: Any = None) -> list[dict[str, An
         return conn.execute(query, params).fetchall()
 
 
+def chain_as_it_stands(database_url: str) -> list[dict[str, Any]]:
+    """The audit events linked so far, in chain order, with nothing pending linked first."""
+    return rows(database_url, "SELECT * FROM audit_events ORDER BY seq")
+
+
+def link_pending_audit(database_url: str) -> None:
+    """Link the committed audit events still pending, as every read of the trail through the
+    platform does first: a request answers before its events are linked, behind it."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while conn.execute("SELECT audit_chain_pending()").fetchone()[0]:
+            pass
+
+
 def audit_events(
     database_url: str, action: str | None = None, *, outcome: str | None = "success"
 ) -> list[dict[str, Any]]:
-    """Audit events in chain order: by default the successful ones (refusals are audited too)."""
+    """Audit events in chain order (pending ones linked first): by default the successful
+    ones (refusals are audited too)."""
+    link_pending_audit(database_url)
     return rows(
         database_url,
         """

@@ -2,8 +2,9 @@
 
 ``record`` inserts the event into ``audit_pending`` with the rest of the transaction
 (it commits or rolls back with the write it records) and takes no lock. Once the
-transaction has committed, ``chain_pending`` (called by the unit of work) links every
-committed pending event into ``audit_events`` under the chain's advisory lock, in short
+transaction has committed, ``chain_pending`` (asked for by the unit of work, and run behind
+the write: ``ChainingBehindWrites``) links every committed pending event into
+``audit_events`` under the chain's advisory lock, in short
 transactions of their own (``audit_chain_pending``, migrations 0805 and 0806: the lock's
 key is in the function, it runs in READ COMMITTED only, and links at most ``CHAIN_BATCH``
 events a call, so a backlog is linked in several calls, none near a statement timeout):
@@ -21,11 +22,12 @@ stays pending until the next chaining: by any audited write, any read of the tra
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from domain.adapters.jobs.coalescer import Coalescer
 from domain.adapters.postgres import pooled
 from domain.audit.trail import event_tail
 from domain.auditing import AuditContext, AuditEntry
@@ -123,21 +125,47 @@ async def chain_after_commit(pool: AsyncConnectionPool, recorded: int) -> None:
         log.error("audit_chaining_failed", pending=recorded, **exception_fields(exc))
 
 
-def coalesced_chaining(pool: AsyncConnectionPool) -> Coalescer[int, None]:
-    """``chain_after_commit`` shared by the writes that commit while one runs (the job
-    store's group commit, ``Coalescer``, one flush at a time).
+class ChainingBehindWrites:
+    """Links the events of committed writes into the chain, behind them: a write asks for it
+    (``after_commit``) and goes on, its request answering without waiting for the chain.
 
-    Each audited write, once committed, submits how many events it recorded and waits for a
-    chaining that *starts* after that (so its events are linked when its request answers,
-    as before); the writes that commit while one runs go together in the next: under load a
-    chaining per batch of writes, not one per write.
+    Its events are already committed, in ``audit_pending`` with the write, so the request
+    answers with them recorded; they are linked a chaining later (milliseconds), and every
+    read of the trail links what is pending before it reads (``link_before_reading``), so no
+    reader through the platform sees them unlinked. One chaining runs at a time per process:
+    the writes that commit while one runs go together in the next, so under load there is a
+    chaining per batch of writes, not one per write. A process that stops waits for the
+    chainings it asked for (``settle``) before it closes its pool; one killed instead leaves
+    its events pending for the next chaining anywhere (a write, a read, the sweep).
     """
 
-    async def chain_for(recorded: list[int]) -> list[None]:
-        await chain_after_commit(pool, sum(recorded))  # never raises an Exception
-        return [None] * len(recorded)
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+        self._waiting = 0  # events committed since the running chaining began
+        self._chaining: asyncio.Task[None] | None = None
 
-    return Coalescer(chain_for, max_in_flight=1)
+    def after_commit(self, recorded: int) -> None:
+        self._waiting += recorded
+        loop = asyncio.get_running_loop()
+        running = self._chaining
+        if running is None or running.done() or running.get_loop() is not loop:
+            self._chaining = loop.create_task(self._chain_while_waiting())
+
+    async def _chain_while_waiting(self) -> None:
+        try:
+            while self._waiting:
+                recorded, self._waiting = self._waiting, 0
+                await chain_after_commit(self._pool, recorded)  # never raises an Exception
+        finally:
+            if self._chaining is asyncio.current_task():
+                self._chaining = None
+
+    async def settle(self) -> None:
+        """Wait until every chaining asked for on this event loop has run."""
+        while (running := self._chaining) is not None and not running.done():
+            if running.get_loop() is not asyncio.get_running_loop():
+                return  # asked for on a loop that has gone: the next chaining links them
+            await asyncio.shield(running)
 
 
 async def link_before_reading(pool: AsyncConnectionPool) -> None:
