@@ -7,6 +7,7 @@ failed by the scheduler's scan.provider_timeout."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import httpx
 import msgspec
@@ -70,7 +71,7 @@ async def test_the_running_platform_reads_scans_through_the_provider(
                     "doseAmount": item["doseAmount"]["value"],
                     "doseForm": item["doseForm"]["value"] or "tablet",
                     "frequency": item["frequency"]["value"],
-                    "startDate": "2026-12-07",
+                    "startDate": datetime.now(UTC).date().isoformat(),  # Alice's zone: UTC
                     "durationDays": int(item["durationDays"]["value"] or 5),
                 }
                 for item in draft["items"]

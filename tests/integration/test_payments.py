@@ -469,9 +469,13 @@ async def test_admins_list_payments_by_status_and_date_with_totals_per_currency(
 async def test_the_daily_reconciliation_tells_admins_of_what_bakong_no_longer_confirms(
     api, services, cast, bakong, pay_settings
 ):
-    yesterday_ms = int((datetime.now(UTC) - timedelta(days=1)).timestamp() * 1000)
     kept = await complete(api, services, bakong, pay_settings, cast.alice)
     gone = await complete(api, services, bakong, pay_settings, cast.borey)
+    # Noon of the UTC day before, taken just before the job runs: the payments stay in the
+    # day it checks unless midnight passes in the few milliseconds between.
+    noon_today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    noon_yesterday = noon_today - timedelta(days=1)
+    yesterday_ms = int(noon_yesterday.timestamp() * 1000)
     async with services.pool.connection() as conn:  # as if both were paid yesterday
         await conn.execute(
             "UPDATE payments SET completed_at = to_timestamp(%s / 1000.0)", (yesterday_ms,)
