@@ -75,6 +75,13 @@ def jobs_of_kind(database_url: str, kind: str) -> list[dict]:
     return rows(database_url, "SELECT * FROM jobs WHERE kind = %s", (kind,))
 
 
+def once_a_day(jobs: list[dict]) -> bool:
+    """Whether a daily kind's jobs are there, one per UTC day's key: a run that crosses
+    midnight rightly holds the next day's too."""
+    keys = [job["idempotency_key"] for job in jobs]
+    return bool(keys) and all(k.startswith("daily:") for k in keys) and len(set(keys)) == len(keys)
+
+
 class FlakyStore:
     """The real job store, whose ``method`` fails with DatabaseUnavailable ``failures`` times
     (always, with None) before it works: the database restarting under a worker.
