@@ -217,11 +217,13 @@ async def one_shot_units_of_work(settings: Settings) -> AsyncIterator[UnitOfWork
     )
     cipher = PhiCipher(settings.phi_keys, settings.phi_active_key_id)
     await pool.open(wait=True, timeout=15.0)
-    units = PgUnitOfWorkFactory(pool, SystemClock(), cipher, settings.request_fingerprint_key)
+    chaining = ChainingBehindWrites(pool)
     try:
-        yield units
+        yield PgUnitOfWorkFactory(
+            pool, SystemClock(), cipher, settings.request_fingerprint_key, chaining
+        )
     finally:
-        await units.settle()
+        await chaining.settle()
         await pool.close()
 
 

@@ -244,8 +244,8 @@ class PgUnitOfWork:
 
 class PgUnitOfWorkFactory:
     """Calling it opens a transaction; leaving the block commits, an exception rolls back.
-    After a commit that recorded audit events, their linking into the chain is asked for,
-    and runs behind the caller (domain/adapters/audit/log.py); ``settle`` waits for it."""
+    After a commit that recorded audit events, their linking into the chain is asked of
+    ``chaining``, and runs behind the caller (domain/adapters/audit/log.py)."""
 
     def __init__(
         self,
@@ -253,14 +253,14 @@ class PgUnitOfWorkFactory:
         clock: Clock,
         cipher: Cipher,
         request_key: bytes,
-        chaining: ChainingBehindWrites | None = None,
+        chaining: ChainingBehindWrites,
     ) -> None:
         self._pool = pool
         self._clock = clock
         self._cipher = cipher
         self._request_key = request_key
         self._identity = UserIdentity(cipher, LookupKeys(cipher, pool.conninfo, pool.kwargs))
-        self._chaining = chaining or ChainingBehindWrites(pool)
+        self._chaining = chaining
 
     def __call__(self) -> AbstractAsyncContextManager[PgUnitOfWork]:
         return self._transaction()
@@ -273,7 +273,3 @@ class PgUnitOfWorkFactory:
         audit = unit.__dict__.get("audit")  # built only if the transaction used it
         if audit is not None and audit.recorded:
             self._chaining.after_commit(audit.recorded)
-
-    async def settle(self) -> None:
-        """Wait for the audit chainings asked for so far (before the pool closes)."""
-        await self._chaining.settle()

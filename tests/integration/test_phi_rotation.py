@@ -104,7 +104,11 @@ def under_old_key(services):
     """The services sealing with the old key: directly, and through the repositories."""
     cipher = PhiCipher(TEST_PHI_KEYS, OLD)
     uow = PgUnitOfWorkFactory(
-        services.pool, services.clock, cipher, services.settings.request_fingerprint_key
+        services.pool,
+        services.clock,
+        cipher,
+        services.settings.request_fingerprint_key,
+        services.audit_chaining,  # settled with the services
     )
     return dataclasses.replace(services, cipher=cipher, uow=uow)
 
