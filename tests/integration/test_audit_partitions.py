@@ -23,21 +23,12 @@ from domain.clock import Clock, SystemClock
 from domain.errors import DatabaseUnavailable, PermanentFailure
 from tests.support.api import job_rows
 from tests.support.handlers import enqueue_audit_partitions, maintain_partitions, run_handler
-from tests.support.rows import audit_events, chain_as_it_stands, rows
+from tests.support.rows import audit_events, audit_partition_names, chain_as_it_stands, rows
 from workers.handlers import bind_plan
 from workers.scheduler import plan_quietly, schedule_periodic_jobs
 
 FAR_MONTH = date(2031, 3, 1)
 ALICE = AuditContext(actor_id="user-alice", actor_role="patient")
-
-
-def partitions(database_url: str) -> set[str]:
-    found = rows(
-        database_url,
-        "SELECT inhrelid::regclass::text AS name FROM pg_inherits "
-        "WHERE inhparent = 'audit_events'::regclass",
-    )
-    return {row["name"] for row in found}
 
 
 def where_events_live(database_url: str) -> dict[int, str]:
@@ -56,7 +47,7 @@ async def test_ensure_creates_missing_months_once(services, database_url) -> Non
 
     names = ["audit_events_2031_03", "audit_events_2031_04", "audit_events_2031_05"]
     assert upkeep.created == names and upkeep.moved == 0
-    assert set(names) <= partitions(database_url)
+    assert set(names) <= audit_partition_names(database_url)
     again = await services.audit_partitions.ensure(FAR_MONTH, 3)
     assert again.created == [] and again.moved == 0
 
@@ -83,7 +74,7 @@ async def test_early_arrivals_in_default_are_moved_to_their_month(
     placed = where_events_live(database_url)
     assert placed[events["early.one"]] == placed[events["early.two"]] == "audit_events_2031_03"
     assert placed[events["later"]] == "audit_events_default"
-    assert "audit_events_default_moving" not in partitions(database_url)
+    assert "audit_events_default_moving" not in audit_partition_names(database_url)
     assert len(audit_events(database_url)) == 4
     report = await PgAuditStore(services.pool).verify()
     assert report.valid and report.checked == 4
@@ -134,9 +125,10 @@ async def test_one_job_per_day_however_often_it_is_enqueued(services, database_u
     assert len(job_rows(database_url)) == 2
 
 
-async def test_the_scheduler_entry_only_enqueues(services, database_url) -> None:
-    await enqueue_audit_partitions(services)
-    await enqueue_audit_partitions(services)  # a second scheduler, or a restart, the same day
+async def test_the_scheduler_entry_only_enqueues(clocked_services, database_url) -> None:
+    # On a clock that stands still: two plans a moment apart may straddle midnight (UTC)
+    await enqueue_audit_partitions(clocked_services)
+    await enqueue_audit_partitions(clocked_services)  # a second scheduler, or a restart
 
     [job] = job_rows(database_url)
     assert job["kind"] == "audit.partitions" and job["status"] == "queued"
@@ -195,7 +187,7 @@ async def test_a_failed_linking_never_undoes_the_upkeep(
     upkeep = await services.audit_partitions.ensure(FAR_MONTH, 1)
 
     assert upkeep.created == ["audit_events_2031_03"]
-    assert "audit_events_2031_03" in partitions(database_url)
+    assert "audit_events_2031_03" in audit_partition_names(database_url)
     assert pending(database_url) == 1 and chain_as_it_stands(database_url) == []
 
 

@@ -621,10 +621,7 @@ async def test_the_doctors_day_in_their_own_zone(api, services, cast, book_setti
     made = []
     for starts_at in (morning, utc_day_before, utc_same_day):
         consultation = await add_consultation(
-            services,
-            cast.alice.id,
-            cast.dararith.id,
-            starts_in=starts_at - datetime.now(UTC).replace(second=0, microsecond=0),
+            services, cast.alice.id, cast.dararith.id, starts_at=starts_at
         )
         made.append(consultation)
     view = await api.get(

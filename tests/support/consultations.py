@@ -16,9 +16,11 @@ async def add_consultation(
     status: ConsultationStatus = ConsultationStatus.CONFIRMED,
     starts_in: timedelta = timedelta(days=3),
     idempotency_key: str | None = None,
+    starts_at: datetime | None = None,
 ) -> Consultation:
+    """A consultation ``starts_in`` from now (to the minute), or at ``starts_at`` when given."""
     now = datetime.now(UTC)
-    starts_at = (now + starts_in).replace(second=0, microsecond=0)
+    starts_at = starts_at or (now + starts_in).replace(second=0, microsecond=0)
     consultation = Consultation(
         id=uuid.uuid4(),
         patient_id=patient_id,

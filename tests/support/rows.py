@@ -42,3 +42,13 @@ def audit_events(
         """,
         {"action": action, "outcome": outcome},
     )
+
+
+def audit_partition_names(database_url: str) -> set[str]:
+    """The names of the audit trail's partitions (its monthly tables and DEFAULT)."""
+    found = rows(
+        database_url,
+        "SELECT inhrelid::regclass::text AS name FROM pg_inherits "
+        "WHERE inhparent = 'audit_events'::regclass",
+    )
+    return {row["name"] for row in found}
