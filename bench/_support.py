@@ -260,6 +260,15 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
+def database_backends(conn: psycopg.Connection) -> list[int]:
+    """The pids of the other PostgreSQL backends connected to ``conn``'s database."""
+    rows = conn.execute(
+        "SELECT pid FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    ).fetchall()
+    return [pid for (pid,) in rows]
+
+
 def cpu_seconds(pids: Sequence[int]) -> float:
     """User + system CPU seconds the live processes ``pids`` have used so far."""
     total = 0

@@ -7,12 +7,14 @@ database, SMTP unset, the per-user rate limit raised) and calls it as an ASGI ap
 one request after another, with no HTTP server or client: the baseline ``GET
 /health/live``, then ``POST /api/v1/notifications/email`` and ``GET /api/v1/jobs/{id}``
 as in bench.api_latency. For each it prints the wall and CPU time per request (both
-follow the machine's load; the ratio to the baseline in the same run less so), the
-Python function calls per request counted by cProfile (a coroutine's resumptions count
-as calls), the SQL statements per request by their text, and the Redis commands sent
-through the asyncio client (the rate limiter's; the job's message goes through
-Dramatiq's synchronous client and is not counted). ``--profile-out`` keeps each
-endpoint's cProfile listing, by cumulative and by own time.
+follow the machine's load; the ratio to the baseline in the same run less so), the CPU
+time of the database's backends per request (read from /proc; it includes the work a
+request leaves running behind its answer, the audit chaining), the Python function calls
+per request counted by cProfile (a coroutine's resumptions count as calls), the SQL
+statements per request by their text, and the Redis commands sent one by one through the
+asyncio client (the rate limiter's; the job's message goes in a pipeline and is not
+counted). ``--profile-out`` keeps each endpoint's cProfile listing, by cumulative and by
+own time.
 """
 
 from __future__ import annotations
@@ -36,7 +38,15 @@ from typing import Any
 import psycopg
 import redis.asyncio.client
 
-from bench._support import Servers, app_env, fresh_database, note, table
+from bench._support import (
+    Servers,
+    app_env,
+    cpu_seconds,
+    database_backends,
+    fresh_database,
+    note,
+    table,
+)
 
 COUNTS: Counter[str] = Counter()
 EMAIL_BODY = {"to": "bench@healthplat.dev", "template": "welcome", "data": {"name": "Bench"}}
@@ -108,17 +118,24 @@ async def call(app: Any, method: str, path: str, headers: dict[str, str], body: 
 
 
 async def measure(
-    label: str, request: Callable[[], Awaitable[tuple]], requests: int, out: Path | None
+    label: str,
+    request: Callable[[], Awaitable[tuple]],
+    requests: int,
+    out: Path | None,
+    backend_cpu: Callable[[], float],
 ) -> list[str]:
     for _ in range(min(50, requests)):  # warm-up: caches, prepared statements, pool
         await request()
     COUNTS.clear()
+    database_cpu = backend_cpu()
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(requests):
         status, body = await request()
         if not 200 <= status < 300:
             raise RuntimeError(f"{label} answered {status}: {body[:200]!r}")
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    await asyncio.sleep(0.05)  # the work behind the last answer (the audit chaining) is done
+    database_cpu = backend_cpu() - database_cpu
     counts = dict(COUNTS)
     profile = cProfile.Profile()
     profile.enable()
@@ -136,10 +153,22 @@ async def measure(
         label,
         f"{wall / requests * 1000:.3f}",
         f"{cpu / requests * 1000:.3f}",
+        f"{database_cpu / requests * 1000:.3f}",
         f"{stats.total_calls / requests:,.0f}",
         f"{sum(v for k, v in counts.items() if k.startswith('sql')) / requests:.1f}",
         f"{sum(v for k, v in counts.items() if k.startswith('redis')) / requests:.1f}",
     ] + [f"{v / requests:.2f} x {k}" for k, v in sorted(counts.items())]
+
+
+def backend_cpu_meter(database_url: str) -> Callable[[], float]:
+    """CPU seconds used so far by the PostgreSQL backends of ``database_url`` (the app's pool,
+    whichever connections it holds then; a backend gone meanwhile is left out)."""
+
+    def used() -> float:
+        with psycopg.connect(database_url) as conn:
+            return cpu_seconds(database_backends(conn))
+
+    return used
 
 
 async def run(args: argparse.Namespace) -> list[list[str]]:
@@ -171,6 +200,7 @@ async def run(args: argparse.Namespace) -> list[list[str]]:
                     lambda m=method, p=path, h=hdrs, d=data: call(app, m, p, h, d),
                     args.requests,
                     args.profile_out,
+                    backend_cpu_meter(os.environ["DATABASE_URL"]),
                 )
             )
         return rows
@@ -211,13 +241,13 @@ def main(argv: list[str] | None = None) -> int:
         f"load average {load:.2f}"
     )
     print()
-    headers = ["endpoint", "wall ms", "cpu ms", "py calls", "SQL", "Redis"]
-    print(table(headers, [row[:6] for row in rows]))
+    headers = ["endpoint", "wall ms", "cpu ms", "PostgreSQL cpu ms", "py calls", "SQL", "Redis"]
+    print(table(headers, [row[:7] for row in rows]))
     baseline_cpu = float(rows[0][2])
     print()
     for row in rows[1:]:
         print(f"{row[0]}: cpu per request {float(row[2]) / baseline_cpu:.1f}x the baseline's")
-        for detail in row[6:]:
+        for detail in row[7:]:
             print(f"    {detail}")
     return 0
 

@@ -49,6 +49,7 @@ from bench._support import (
     Servers,
     app_env,
     cpu_seconds,
+    database_backends,
     figure,
     free_port,
     fresh_database,
@@ -152,16 +153,11 @@ class Meters:
 
     def __init__(self, parts: dict[str, int], database_url: str) -> None:
         self._parts = parts  # name -> root pid
-        self._database = database_url.rsplit("/", 1)[1]
         self._admin_url = database_url
 
     def _backends(self) -> list[int]:
         with psycopg.connect(self._admin_url) as conn:
-            rows = conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (self._database,),
-            ).fetchall()
-        return [row[0] for row in rows]
+            return database_backends(conn)
 
     def read(self) -> dict[str, float]:
         seen = {name: cpu_seconds(process_tree(pid)) for name, pid in self._parts.items()}

@@ -58,6 +58,7 @@ BENCHES = (
     "adherence",
     "job_history",
     "consultation_history",
+    "audit_history",
 )
 
 

@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import shutil
@@ -51,7 +52,16 @@ import psycopg
 import redis
 import uvloop
 
-from bench._support import Child, Servers, app_env, figure, fresh_database, note, table
+from bench._support import (
+    Child,
+    Servers,
+    app_env,
+    database_backends,
+    figure,
+    fresh_database,
+    note,
+    table,
+)
 from domain.adapters.bootstrap import build_services
 from domain.adapters.jobs.messaging import build_broker
 from domain.jobs.model import NewJob
@@ -294,13 +304,6 @@ def run_platform(servers: Servers, args: argparse.Namespace, workdir: Path) -> t
                 ).fetchone()
                 return bool(row and row[0] >= args.jobs)
 
-            def backends() -> list[int]:
-                rows = conn.execute(
-                    "SELECT pid FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                ).fetchall()
-                return [pid for (pid,) in rows]
-
             run = timed_pool(
                 dramatiq_argv("workers.app", args),
                 env,
@@ -309,7 +312,7 @@ def run_platform(servers: Servers, args: argparse.Namespace, workdir: Path) -> t
                 args,
                 "platform jobs",
                 client,
-                backends,
+                functools.partial(database_backends, conn),
             )
             counts = status_counts(conn)
             events = conn.execute("SELECT count(*) FROM job_events").fetchone()

@@ -154,17 +154,47 @@ class ChainReport(msgspec.Struct, frozen=True, kw_only=True):
     first_broken: ChainBreak | None = None
 
 
-async def verify_chain(pages: AsyncIterable[Iterable[AuditRecord]]) -> ChainReport:
-    """Check a chain delivered page by page (in seq order), carrying the last hash across pages.
+class ChainHead(msgspec.Struct, frozen=True):
+    """The newest link as the chaining keeps it beside the trail: its seq (None while the
+    trail is empty) and its hash."""
+
+    seq: int | None
+    hash: bytes
+
+
+def head_break(head: ChainHead, hash_seen: bytes | None) -> ChainBreak | None:
+    """Whether the walked chain still reaches ``head`` (read before the walk): the event at
+    its seq was there (``hash_seen``) with the hash the chaining gave it. Events cut off the
+    end of the trail, or events rewritten with their hashes made anew, leave a chain that
+    holds link by link; only the head shows them."""
+    if head.seq is None:
+        return None
+    if hash_seen is None:
+        return ChainBreak(head.seq, "the chain's newest link is missing: its end was removed")
+    if hash_seen != head.hash:
+        return ChainBreak(head.seq, "the event's hash is not the one the chain's head keeps")
+    return None
+
+
+async def verify_chain(
+    pages: AsyncIterable[Iterable[AuditRecord]], head: ChainHead | None = None
+) -> ChainReport:
+    """Check a chain delivered page by page (in seq order), carrying the last hash across pages,
+    and, given its ``head`` read before the walk, that it still reaches that newest link.
 
     Pages keep memory flat however long the trail grows; the walk stops at the first break.
     """
     expected, checked = GENESIS_HASH, 0
+    hash_at_head: bytes | None = None
     async for page in pages:
         broken, expected, held = first_break(page, expected)
         checked += held
         if broken is not None:
             return ChainReport(valid=False, checked=checked, first_broken=broken)
+        if head is not None:
+            hash_at_head = next((r.hash for r in page if r.seq == head.seq), hash_at_head)
+    if head is not None and (broken := head_break(head, hash_at_head)) is not None:
+        return ChainReport(valid=False, checked=checked, first_broken=broken)
     return ChainReport(valid=True, checked=checked)
 
 

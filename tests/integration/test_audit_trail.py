@@ -18,6 +18,7 @@ from domain.audit.trail import AuditQuery, event_hash, event_tail
 from domain.auditing import AuditContext, AuditEntry, Outcome
 from domain.clock import SystemClock
 from tests.support.api import ADMIN, api_client, assert_problem, audit_chained, bearer
+from tests.support.audit import ALICE, CHANTHA, record, seed, tamper
 from tests.support.databases import (
     alembic_config,
     create_database,
@@ -26,42 +27,11 @@ from tests.support.databases import (
 )
 from tests.support.rows import audit_events, chain_as_it_stands, rows
 
-ALICE = AuditContext(actor_id="user-alice", actor_role="patient", ip="10.0.0.1")
-CHANTHA = AuditContext(actor_id="user-chantha", actor_role="doctor", ip="10.0.0.2")
-
 
 @pytest.fixture
 async def api(settings):
     async with api_client(settings) as client:
         yield client
-
-
-async def record(services, context: AuditContext, entry: AuditEntry) -> None:
-    async with services.uow() as uow:
-        await uow.audit.record(context, entry)
-
-
-async def seed(services, count: int = 5) -> None:
-    """``count`` events alternating between two actors and two patients' profiles."""
-    for i in range(count):
-        context = ALICE if i % 2 == 0 else CHANTHA
-        await record(
-            services,
-            context,
-            AuditEntry(
-                action="patient.read" if i % 2 else "patient.update",
-                resource_type="patient",
-                resource_id=f"patient-{i % 2}",
-                changed_fields=("phone",) if i % 2 == 0 else (),
-            ),
-        )
-
-
-def tamper(database_url: str, statement: str, params: tuple) -> None:
-    """Change the trail the way an intruder with the database owner's rights could."""
-    with psycopg.connect(database_url) as conn:
-        conn.execute("SET session_replication_role = replica")  # the append-only trigger sleeps
-        conn.execute(statement, params)
 
 
 # --- the store -----------------------------------------------------------------------------

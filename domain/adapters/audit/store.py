@@ -19,7 +19,14 @@ from psycopg_pool import AsyncConnectionPool
 from domain.adapters.audit.log import chain_pending, link_before_reading
 from domain.adapters.cursors import decode_sequence, encode_sequence
 from domain.adapters.postgres import pooled
-from domain.audit.trail import AuditPage, AuditQuery, AuditRecord, ChainReport, verify_chain
+from domain.audit.trail import (
+    AuditPage,
+    AuditQuery,
+    AuditRecord,
+    ChainHead,
+    ChainReport,
+    verify_chain,
+)
 from domain.auditing import Outcome
 
 VERIFY_PAGE_SIZE = 1000
@@ -118,6 +125,14 @@ class PgAuditStore:
         return row["at"] if row else None
 
     async def verify(self, page_size: int = VERIFY_PAGE_SIZE) -> ChainReport:
-        """The whole chain, once every committed event still pending has been linked."""
+        """The whole chain, once every committed event still pending has been linked, up to
+        the newest link the chaining had made before the walk began (migration 0807)."""
         await chain_pending(self._pool)
-        return await verify_chain(self._chain_pages(page_size))
+        head = await self._head()
+        return await verify_chain(self._chain_pages(page_size), head)
+
+    async def _head(self) -> ChainHead:
+        async with pooled(self._pool) as conn:
+            cursor = await conn.execute("SELECT seq, hash FROM audit_chain_head")
+            row = await cursor.fetchone()
+        return ChainHead(seq=row["seq"], hash=bytes(row["hash"]))
