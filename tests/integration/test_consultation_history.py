@@ -25,7 +25,7 @@ from tests.support.handlers import handler_of
 from tests.support.jobs import jobs_of_kind, once_a_day, submit_noop
 from tests.support.platform import running_services
 from tests.support.prescriptions import add_prescription
-from tests.support.rows import audit_events, rows
+from tests.support.rows import audit_events, partition_names, rows
 from tests.support.users import add_cast
 from workers.handlers import bind_plan
 from workers.scheduler import plan_quietly, schedule_periodic_jobs
@@ -77,12 +77,7 @@ def where(database_url: str) -> dict[uuid.UUID, str]:
 
 
 def history_partitions(database_url: str) -> set[str]:
-    found = rows(
-        database_url,
-        "SELECT inhrelid::regclass::text AS name FROM pg_inherits"
-        " WHERE inhparent = 'consultations_history'::regclass",
-    )
-    return {row["name"] for row in found}
+    return partition_names(database_url, "consultations_history")
 
 
 async def run_archive(services) -> dict:

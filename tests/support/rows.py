@@ -44,11 +44,15 @@ def audit_events(
     )
 
 
-def audit_partition_names(database_url: str) -> set[str]:
-    """The names of the audit trail's partitions (its monthly tables and DEFAULT)."""
+def partition_names(database_url: str, parent: str) -> set[str]:
+    """The names of the partitions of the table ``parent`` (its monthly tables, DEFAULT)."""
     found = rows(
         database_url,
-        "SELECT inhrelid::regclass::text AS name FROM pg_inherits "
-        "WHERE inhparent = 'audit_events'::regclass",
+        "SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = %s::regclass",
+        (parent,),
     )
     return {row["name"] for row in found}
+
+
+def audit_partition_names(database_url: str) -> set[str]:
+    return partition_names(database_url, "audit_events")
