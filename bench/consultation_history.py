@@ -148,6 +148,9 @@ def operations(
     async def by_id(n: int) -> None:
         assert await store.get(old[n % len(old)]["id"]) is not None
 
+    async def new_key(n: int) -> None:  # what every hold with an Idempotency-Key asks first
+        assert await store.by_key(rng.choice(patients), f"bench-new-{n}") is None
+
     async def past_page(n: int) -> None:
         query = ConsultationFilter(party_id=rng.choice(patients), period=Period.PAST, limit=20)
         await store.page(query, now)
@@ -184,6 +187,7 @@ def operations(
     return {
         "hold (exclusion check), rolled back": hold,
         "read one old consultation by id": by_id,
+        "replay check of a new idempotency key": new_key,
         "patient's past list, first page": past_page,
         "patient's past list, third page": deep_page,
         "doctor's past day": doctor_day,

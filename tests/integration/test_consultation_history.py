@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from alembic import command
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from domain.adapters.consultations.store import history_partition, month_of
@@ -21,6 +22,7 @@ from domain.errors import Conflict
 from tests.conftest import make_settings
 from tests.support.api import api_client
 from tests.support.consultations import add_consultation, archive_now
+from tests.support.databases import alembic_config
 from tests.support.handlers import handler_of
 from tests.support.jobs import jobs_of_kind, once_a_day, submit_noop
 from tests.support.platform import running_services
@@ -345,6 +347,73 @@ async def test_lookups_by_key_and_payment_find_the_history(services, cast) -> No
         # no write moves an archived consultation's status
         moved = await uow.consultations.move(old.id, S.COMPLETED, S.CONFIRMED, old.updated_at)
         assert moved is None
+
+
+async def test_the_move_records_where_each_consultation_went(services, cast, book_settings):
+    made = [
+        await add_consultation(
+            services, cast.alice.id, cast.chantha.id, S.COMPLETED, -days(n), idempotency_key=key
+        )
+        for n, key in ((40, "k-40"), (75, None), (110, "k-110"))
+    ]
+    assert await archive_now(services) == 3
+
+    lookup = rows(
+        book_settings.database_url,
+        "SELECT id, starts_at, patient_id, idempotency_key, payment_id"
+        " FROM consultations_history_lookup",
+    )
+    history = rows(
+        book_settings.database_url,
+        "SELECT id, starts_at, patient_id, idempotency_key, payment_id FROM consultations_history",
+    )
+    by_id = {row["id"]: row for row in lookup}
+    assert by_id == {row["id"]: row for row in history} and set(by_id) == {c.id for c in made}
+
+
+async def test_a_read_of_the_history_goes_to_the_month_its_lookup_names(
+    services, cast, book_settings
+) -> None:
+    """The lookup narrows every read of the history (by id, by key, the notes' write) to
+    one month: pointed at another month, the consultation is not found there."""
+    old = await add_consultation(
+        services, cast.alice.id, cast.chantha.id, S.COMPLETED, -days(40), idempotency_key="k-1"
+    )
+    assert await archive_now(services) == 1
+    async with services.uow() as uow:
+        assert await uow.consultations.get(old.id) == old
+
+    rows(
+        book_settings.database_url,
+        "UPDATE consultations_history_lookup SET starts_at = starts_at - interval '62 days'"
+        " WHERE id = %s RETURNING id",
+        (old.id,),
+    )
+
+    async with services.uow() as uow:
+        assert await uow.consultations.get(old.id) is None
+        assert await uow.consultations.by_key(cast.alice.id, "k-1") is None
+        await uow.consultations.set_notes(old.id, "not written anywhere")
+    [row] = rows(
+        book_settings.database_url,
+        "SELECT notes_sealed FROM consultations_history WHERE id = %s",
+        (old.id,),
+    )
+    assert row["notes_sealed"] is None
+
+
+async def test_going_up_fills_the_lookup_from_the_history(services, cast, book_settings) -> None:
+    old = await add_consultation(services, cast.alice.id, cast.chantha.id, S.COMPLETED, -days(40))
+    assert await archive_now(services) == 1
+    config = alembic_config(book_settings.database_url)
+
+    command.downgrade(config, "0807")  # the lookup is dropped
+    command.upgrade(config, "head")  # and filled from the history as it stands
+
+    [row] = rows(book_settings.database_url, "SELECT id FROM consultations_history_lookup")
+    assert row["id"] == old.id
+    async with services.uow() as uow:
+        assert await uow.consultations.get(old.id) == old
 
 
 async def test_the_scheduler_plans_one_archive_a_day(services, book_settings) -> None:

@@ -2,14 +2,17 @@
 is the last word on overlapping bookings: a losing insert (or re-booking) is a Conflict.
 
 Finished consultations move to ``consultations_history`` (monthly partitions, migration 0605)
-once they are old enough; every read that may meet one looks in both tables. A lookup by id
-reads the live table first, then the history, in two statements: under READ COMMITTED each
-sees what was committed when it began, so a consultation moved meanwhile is found in one
-place or the other, never missed (a locking read waits for the move, then finds the row
-gone from the live table and reads the history after it). A list is one statement over
-both (UNION ALL, one snapshot), ordered by the same key, so keyset pages cross the boundary.
-Every write that changes a consultation's state goes to the live table only: what is in the
-history is finished, except its notes, which its doctor may still write.
+once they are old enough; every read that may meet one looks in both tables. The move
+deletes a consultation from the live table and writes it, with its entry in
+``consultations_history_lookup`` (its start, by id, payment and idempotency key: migration
+0606), in one statement. A read by one of those (``_first``) asks the live table and the
+lookup in one statement, so in one snapshot: the consultation is in one place or the other,
+never missed. An archived one is then read from its month's partition alone, whatever the
+years of history (a locking read that waited for a move looks again afresh). A list is one
+statement over both (UNION ALL, one snapshot), ordered by the same key, so keyset pages
+cross the boundary. Every write that changes a consultation's state goes to the live table
+only: what is in the history is finished, except its notes, which its doctor may still
+write.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ STORED = (
 )
 LIVE, HISTORY = "consultations", "consultations_history"
 BOTH = (LIVE, HISTORY)
+HISTORY_LOOKUP = "consultations_history_lookup"  # id, payment, key -> starts_at (0606)
+# What the lookup keeps of a moved consultation.
+LOOKUP_COLUMNS = "id, starts_at, patient_id, idempotency_key, payment_id"
 FINISHED_VALUES = sorted(status.value for status in FINISHED)
 # One creator of history months at a time, whichever process runs the job.
 HISTORY_MONTHS_LOCK = 0x4348_5354  # "CHST"
@@ -61,6 +67,18 @@ def next_month(month: date) -> date:
 
 def history_partition(month: date) -> str:
     return f"{HISTORY}_{month:%Y_%m}"
+
+
+def located(table: str, where: str, params: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """``where`` (on columns the lookup has: id, patient_id, idempotency_key, payment_id) as a
+    statement on ``table`` should say it, with its parameters. On the history, it is narrowed
+    to the start the lookup holds for the same condition: a scalar subquery, whose value
+    PostgreSQL prunes the history's months with as the statement runs (one partition read,
+    however many months the history holds)."""
+    if table != HISTORY:
+        return where, params
+    start = f"(SELECT lookup.starts_at FROM {HISTORY_LOOKUP} lookup WHERE {where} LIMIT 1)"
+    return f"{where} AND starts_at = {start}", params + params
 
 
 def consultation_from_row(row: dict[str, Any]) -> Consultation:
@@ -92,11 +110,11 @@ class PgConsultationRepository:
     async def set_notes(self, consultation_id: uuid.UUID, notes: str) -> None:
         sealed = self._cipher.seal(notes.encode(), CONSULTATION_NOTES.context(consultation_id))
         for table in BOTH:  # the history's copy keeps the live place's context: it moved as is
+            where, params = located(table, "id = %s", (consultation_id,))
+            update = f"UPDATE {{}} SET notes_sealed = %s, notes_key_id = %s WHERE {where}"
             cursor = await self._conn.execute(
-                sql.SQL("UPDATE {} SET notes_sealed = %s, notes_key_id = %s WHERE id = %s").format(
-                    sql.Identifier(table)
-                ),
-                (sealed.blob, sealed.key_id, consultation_id),
+                sql.SQL(update).format(sql.Identifier(table)),
+                (sealed.blob, sealed.key_id, *params),
             )
             if cursor.rowcount:
                 return
@@ -168,16 +186,41 @@ class PgConsultationRepository:
     async def _first(
         self, columns: str, where: str, params: tuple[Any, ...], lock: bool = False
     ) -> dict[str, Any] | None:
-        """The row in the live table, else in the history (two statements: see above)."""
+        """The row in the live table, else in the history.
+
+        One statement reads the live row and, from the history's lookup, the start of an
+        archived one: a move deletes the one and writes the other at once, so in that
+        statement's snapshot a consultation is in one place or the other. Only if it is
+        archived does a second statement read it, from its month's partition alone. A
+        locking read that finds neither may have waited for a move (its lock is then taken
+        on a row the move deleted, in a snapshot from before the move): it looks in the
+        history again, in a statement of its own.
+        """
         suffix = " FOR UPDATE" if lock else ""
-        for table in BOTH:
-            cursor = await self._conn.execute(
-                f"SELECT {columns} FROM {table} WHERE {where}{suffix}", params
-            )
-            row = await cursor.fetchone()
-            if row is not None:
-                return row
-        return None
+        cursor = await self._conn.execute(
+            f"""
+            WITH live AS (SELECT true AS in_live, {columns} FROM {LIVE} WHERE {where}{suffix})
+            SELECT live.*, (SELECT lookup.starts_at FROM {HISTORY_LOOKUP} lookup
+                            WHERE {where} LIMIT 1) AS archived_start
+            FROM (VALUES (1)) AS one LEFT JOIN live ON true
+            """,
+            params + params,
+        )
+        row = await cursor.fetchone()
+        assert row is not None  # the one row of VALUES, live or not
+        in_live, archived_start = row.pop("in_live"), row.pop("archived_start")
+        if in_live:
+            return row
+        if archived_start is not None:
+            where, params = f"{where} AND starts_at = %s", (*params, archived_start)
+        elif lock:
+            where, params = located(HISTORY, where, params)
+        else:
+            return None
+        cursor = await self._conn.execute(
+            f"SELECT {columns} FROM {HISTORY} WHERE {where}{suffix}", params
+        )
+        return await cursor.fetchone()
 
     async def _one(self, where: str, params: tuple[Any, ...], lock: bool) -> Consultation | None:
         row = await self._first(COLUMNS, where, params, lock)
@@ -300,7 +343,8 @@ class PgConsultationRepository:
     async def archive(self, finished_before: datetime, now: datetime, limit: int) -> int:
         """Lock a batch of finished consultations (passing over any another transaction holds:
         a consultation being changed stays for a later run), make sure their months exist in
-        the history, and move them in one statement: deleted here, inserted there."""
+        the history, and move them in one statement: deleted here, inserted there with their
+        entries in the history's lookup."""
         cursor = await self._conn.execute(
             """
             SELECT id, starts_at FROM consultations
@@ -320,9 +364,12 @@ class PgConsultationRepository:
             WITH moved AS (
                 DELETE FROM consultations WHERE id = ANY(%s) AND status = ANY(%s)
                 RETURNING {STORED}
+            ), kept AS (
+                INSERT INTO consultations_history ({STORED}, archived_at)
+                SELECT {STORED}, %s FROM moved
             )
-            INSERT INTO consultations_history ({STORED}, archived_at)
-            SELECT {STORED}, %s FROM moved
+            INSERT INTO {HISTORY_LOOKUP} ({LOOKUP_COLUMNS})
+            SELECT {LOOKUP_COLUMNS} FROM moved
             """,
             ([row["id"] for row in batch], FINISHED_VALUES, now),
         )
