@@ -269,6 +269,13 @@ def database_backends(conn: psycopg.Connection) -> list[int]:
     return [pid for (pid,) in rows]
 
 
+def database_cpu_seconds(database_url: str) -> float:
+    """CPU seconds the other backends connected to ``database_url``'s database have used so
+    far (a backend gone meanwhile is left out)."""
+    with psycopg.connect(database_url) as conn:
+        return cpu_seconds(database_backends(conn))
+
+
 def cpu_seconds(pids: Sequence[int]) -> float:
     """User + system CPU seconds the live processes ``pids`` have used so far."""
     total = 0

@@ -41,8 +41,7 @@ import redis.asyncio.client
 from bench._support import (
     Servers,
     app_env,
-    cpu_seconds,
-    database_backends,
+    database_cpu_seconds,
     fresh_database,
     note,
     table,
@@ -122,12 +121,13 @@ async def measure(
     request: Callable[[], Awaitable[tuple]],
     requests: int,
     out: Path | None,
-    backend_cpu: Callable[[], float],
+    database_url: str,
+    settle: Callable[[], Awaitable[None]],
 ) -> list[str]:
     for _ in range(min(50, requests)):  # warm-up: caches, prepared statements, pool
         await request()
     COUNTS.clear()
-    database_cpu = backend_cpu()
+    database_cpu = database_cpu_seconds(database_url)
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(requests):
         status, body = await request()
@@ -135,7 +135,7 @@ async def measure(
             raise RuntimeError(f"{label} answered {status}: {body[:200]!r}")
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     await asyncio.sleep(0.05)  # the work behind the last answer (the audit chaining) is done
-    database_cpu = backend_cpu() - database_cpu
+    database_cpu = database_cpu_seconds(database_url) - database_cpu
     counts = dict(COUNTS)
     profile = cProfile.Profile()
     profile.enable()
@@ -158,17 +158,6 @@ async def measure(
         f"{sum(v for k, v in counts.items() if k.startswith('sql')) / requests:.1f}",
         f"{sum(v for k, v in counts.items() if k.startswith('redis')) / requests:.1f}",
     ] + [f"{v / requests:.2f} x {k}" for k, v in sorted(counts.items())]
-
-
-def backend_cpu_meter(database_url: str) -> Callable[[], float]:
-    """CPU seconds used so far by the PostgreSQL backends of ``database_url`` (the app's pool,
-    whichever connections it holds then; a backend gone meanwhile is left out)."""
-
-    def used() -> float:
-        with psycopg.connect(database_url) as conn:
-            return cpu_seconds(database_backends(conn))
-
-    return used
 
 
 async def run(args: argparse.Namespace) -> list[list[str]]:
@@ -200,7 +189,8 @@ async def run(args: argparse.Namespace) -> list[list[str]]:
                     lambda m=method, p=path, h=hdrs, d=data: call(app, m, p, h, d),
                     args.requests,
                     args.profile_out,
-                    backend_cpu_meter(os.environ["DATABASE_URL"]),
+                    os.environ["DATABASE_URL"],
+                    app.state.services.audit_chaining.settle,
                 )
             )
         return rows

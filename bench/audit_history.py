@@ -29,13 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
-
 from bench._support import (
     Servers,
     app_env,
-    cpu_seconds,
-    database_backends,
+    database_cpu_seconds,
     figure,
     fresh_database,
     median,
@@ -58,11 +55,6 @@ class Round:
     wall_ms: float
 
 
-def backend_cpu(database_url: str) -> float:
-    with psycopg.connect(database_url) as conn:
-        return cpu_seconds(database_backends(conn))
-
-
 async def audited_writes(services: Services, database_url: str, writes: int) -> Round:
     async def one(i: int) -> None:
         async with services.uow() as uow:
@@ -72,11 +64,11 @@ async def audited_writes(services: Services, database_url: str, writes: int) -> 
 
     for i in range(WARM_UP):
         await one(i)
-    before, started = backend_cpu(database_url), time.perf_counter()
+    before, started = database_cpu_seconds(database_url), time.perf_counter()
     for i in range(writes):
         await one(i)
     wall = time.perf_counter() - started
-    spent = backend_cpu(database_url) - before
+    spent = database_cpu_seconds(database_url) - before
     return Round(database_ms=spent / writes * 1000, wall_ms=wall / writes * 1000)
 
 

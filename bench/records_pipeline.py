@@ -49,7 +49,7 @@ from bench._support import (
     Servers,
     app_env,
     cpu_seconds,
-    database_backends,
+    database_cpu_seconds,
     figure,
     free_port,
     fresh_database,
@@ -155,13 +155,9 @@ class Meters:
         self._parts = parts  # name -> root pid
         self._admin_url = database_url
 
-    def _backends(self) -> list[int]:
-        with psycopg.connect(self._admin_url) as conn:
-            return database_backends(conn)
-
     def read(self) -> dict[str, float]:
         seen = {name: cpu_seconds(process_tree(pid)) for name, pid in self._parts.items()}
-        seen["postgres (our backends)"] = cpu_seconds(self._backends())
+        seen["postgres (our backends)"] = database_cpu_seconds(self._admin_url)
         own = os.times()
         seen["bench client (this process)"] = own.user + own.system
         return seen

@@ -9,7 +9,7 @@ import pytest
 from domain.adapters.audit.partitions import add_months, partition_name
 from tests.support.jobs import jobs_of_kind, once_a_day, wait_until
 from tests.support.processes import start_scheduler, start_worker
-from tests.support.rows import audit_partition_names
+from tests.support.rows import partition_names
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,7 @@ def months_named(payload: dict) -> list[str]:
 
 
 def test_a_restarted_scheduler_does_not_enqueue_the_day_twice(settings, processes, log_dir) -> None:
-    made_by_the_migration = audit_partition_names(settings.database_url)
+    made_by_the_migration = partition_names(settings.database_url, "audit_events")
     first = start_scheduler(settings, log_dir)
     processes.append(first)
     wait_until(lambda: upkeep_jobs(settings.database_url), timeout=30)

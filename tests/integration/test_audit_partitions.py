@@ -23,7 +23,7 @@ from domain.clock import Clock, SystemClock
 from domain.errors import DatabaseUnavailable, PermanentFailure
 from tests.support.api import job_rows
 from tests.support.handlers import enqueue_audit_partitions, maintain_partitions, run_handler
-from tests.support.rows import audit_events, audit_partition_names, chain_as_it_stands, rows
+from tests.support.rows import audit_events, chain_as_it_stands, partition_names, rows
 from workers.handlers import bind_plan
 from workers.scheduler import plan_quietly, schedule_periodic_jobs
 
@@ -47,7 +47,7 @@ async def test_ensure_creates_missing_months_once(services, database_url) -> Non
 
     names = ["audit_events_2031_03", "audit_events_2031_04", "audit_events_2031_05"]
     assert upkeep.created == names and upkeep.moved == 0
-    assert set(names) <= audit_partition_names(database_url)
+    assert set(names) <= partition_names(database_url, "audit_events")
     again = await services.audit_partitions.ensure(FAR_MONTH, 3)
     assert again.created == [] and again.moved == 0
 
@@ -74,7 +74,7 @@ async def test_early_arrivals_in_default_are_moved_to_their_month(
     placed = where_events_live(database_url)
     assert placed[events["early.one"]] == placed[events["early.two"]] == "audit_events_2031_03"
     assert placed[events["later"]] == "audit_events_default"
-    assert "audit_events_default_moving" not in audit_partition_names(database_url)
+    assert "audit_events_default_moving" not in partition_names(database_url, "audit_events")
     assert len(audit_events(database_url)) == 4
     report = await PgAuditStore(services.pool).verify()
     assert report.valid and report.checked == 4
@@ -187,7 +187,7 @@ async def test_a_failed_linking_never_undoes_the_upkeep(
     upkeep = await services.audit_partitions.ensure(FAR_MONTH, 1)
 
     assert upkeep.created == ["audit_events_2031_03"]
-    assert "audit_events_2031_03" in audit_partition_names(database_url)
+    assert "audit_events_2031_03" in partition_names(database_url, "audit_events")
     assert pending(database_url) == 1 and chain_as_it_stands(database_url) == []
 
 

@@ -52,7 +52,3 @@ def partition_names(database_url: str, parent: str) -> set[str]:
         (parent,),
     )
     return {row["name"] for row in found}
-
-
-def audit_partition_names(database_url: str) -> set[str]:
-    return partition_names(database_url, "audit_events")
