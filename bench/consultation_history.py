@@ -229,6 +229,7 @@ async def archive_all(conn: psycopg.AsyncConnection, store: PgConsultationReposi
     # what autovacuum does after a day's move: the live table's dead rows and index entries go
     await conn.execute("VACUUM ANALYZE consultations")
     await conn.execute("VACUUM ANALYZE consultations_history")
+    await conn.execute("VACUUM ANALYZE consultations_history_lookup")
     return moved, batches, seconds
 
 

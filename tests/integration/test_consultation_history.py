@@ -7,17 +7,31 @@ its months' partitions appear as they are needed."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic import command
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from psycopg import sql
 
-from domain.adapters.consultations.store import history_partition, month_of
+from domain.adapters.consultations.store import (
+    COLUMNS,
+    PgConsultationRepository,
+    consultation_from_row,
+    history_partition,
+    month_of,
+)
 from domain.consultations.history import archive_finished
 from domain.consultations.jobs import CONSULTATION_ARCHIVE
-from domain.consultations.model import FINISHED, Consultation, ConsultationStatus
+from domain.consultations.model import (
+    FINISHED,
+    Consultation,
+    ConsultationFilter,
+    ConsultationStatus,
+    Period,
+)
 from domain.errors import Conflict
 from tests.conftest import make_settings
 from tests.support.api import api_client
@@ -33,6 +47,7 @@ from workers.handlers import bind_plan
 from workers.scheduler import plan_quietly, schedule_periodic_jobs
 
 CONSULTATIONS = "/api/v1/consultations"
+MONTH_PARTITION = re.compile(r"consultations_history_\d{4}_\d{2}")
 S = ConsultationStatus
 
 
@@ -358,15 +373,9 @@ async def test_the_move_records_where_each_consultation_went(services, cast, boo
     ]
     assert await archive_now(services) == 3
 
-    lookup = rows(
-        book_settings.database_url,
-        "SELECT id, starts_at, patient_id, idempotency_key, payment_id"
-        " FROM consultations_history_lookup",
-    )
-    history = rows(
-        book_settings.database_url,
-        "SELECT id, starts_at, patient_id, idempotency_key, payment_id FROM consultations_history",
-    )
+    kept = f"{COLUMNS}, idempotency_key"
+    lookup = rows(book_settings.database_url, f"SELECT {kept} FROM consultations_history_lookup")
+    history = rows(book_settings.database_url, f"SELECT {kept} FROM consultations_history")
     by_id = {row["id"]: row for row in lookup}
     assert by_id == {row["id"]: row for row in history} and set(by_id) == {c.id for c in made}
 
@@ -374,8 +383,8 @@ async def test_the_move_records_where_each_consultation_went(services, cast, boo
 async def test_a_read_of_the_history_goes_to_the_month_its_lookup_names(
     services, cast, book_settings
 ) -> None:
-    """The lookup narrows every read of the history (by id, by key, the notes' write) to
-    one month: pointed at another month, the consultation is not found there."""
+    """The lookup narrows every read of the history (by id with a lock, by key, the notes'
+    write) to one month: pointed at another month, the consultation is not found there."""
     old = await add_consultation(
         services, cast.alice.id, cast.chantha.id, S.COMPLETED, -days(40), idempotency_key="k-1"
     )
@@ -391,7 +400,7 @@ async def test_a_read_of_the_history_goes_to_the_month_its_lookup_names(
     )
 
     async with services.uow() as uow:
-        assert await uow.consultations.get(old.id) is None
+        assert await uow.consultations.get(old.id, lock=True) is None
         assert await uow.consultations.by_key(cast.alice.id, "k-1") is None
         await uow.consultations.set_notes(old.id, "not written anywhere")
     [row] = rows(
@@ -402,6 +411,84 @@ async def test_a_read_of_the_history_goes_to_the_month_its_lookup_names(
     assert row["notes_sealed"] is None
 
 
+class Recording:
+    """A connection that keeps every statement sent through it, with its parameters."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+        self.sent: list = []
+
+    async def execute(self, statement, params=None):
+        self.sent.append((statement, params))
+        return await self.conn.execute(statement, params)
+
+
+async def partitions_read(conn, statement, params) -> set[str]:
+    """The history partitions PostgreSQL's plan of ``statement`` reads."""
+    if isinstance(statement, str):
+        statement = sql.SQL(statement)
+    cursor = await conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(statement), params)
+    [[plan]] = [next(iter(row.values())) for row in await cursor.fetchall()]
+
+    def relations(node: dict) -> set[str]:
+        found = {node["Relation Name"]} if "Relation Name" in node else set()
+        return found.union(*(relations(child) for child in node.get("Plans", [])))
+
+    return {name for name in relations(plan["Plan"]) if MONTH_PARTITION.fullmatch(name)}
+
+
+async def with_plans(services, read):
+    """What ``read(store)`` answers, and the history's months each statement it sent reads."""
+    async with services.uow() as uow:
+        recording = Recording(uow.connection)
+        found = await read(PgConsultationRepository(recording, services.cipher))
+        plans = [await partitions_read(uow.connection, *sent) for sent in recording.sent]
+    return found, plans
+
+
+async def a_past_page(services, query: ConsultationFilter):
+    return await with_plans(services, lambda store: store.page(query, datetime.now(UTC)))
+
+
+async def test_a_past_list_reads_no_month_of_the_history(services, cast, book_settings) -> None:
+    """Five months of a patient's history: every page of the past list is one statement
+    over the live table and the lookup, which reads none of the history's months, and the
+    pages are the whole list, newest first, with a live one first."""
+    made = [
+        await add_consultation(services, cast.alice.id, cast.chantha.id, S.COMPLETED, -days(n))
+        for n in (40, 75, 110, 145, 180)
+    ]
+    assert await archive_now(services) == 5
+    assert len(history_partitions(book_settings.database_url)) == 5
+    live = await add_consultation(services, cast.alice.id, cast.chantha.id, S.COMPLETED, -days(2))
+
+    listed, cursor = [], None
+    while True:
+        query = ConsultationFilter(
+            party_id=cast.alice.id, period=Period.PAST, limit=2, cursor=cursor
+        )
+        page, plans = await a_past_page(services, query)
+        assert plans == [set()]
+        listed += page.items
+        if (cursor := page.next_cursor) is None:
+            break
+    assert listed == [live, *made]
+
+
+async def test_a_plain_read_of_an_archived_one_reads_no_month(services, cast) -> None:
+    """By id and by payment, what a consultation shows comes from the lookup in one
+    statement; a locking read goes to the consultation's own month."""
+    old = await add_consultation(services, cast.alice.id, cast.chantha.id, S.COMPLETED, -days(40))
+    assert await archive_now(services) == 1
+
+    found, plans = await with_plans(services, lambda store: store.get(old.id))
+    assert found == old and plans == [set()]
+    found, plans = await with_plans(services, lambda store: store.by_payment(uuid.uuid4()))
+    assert found is None and plans == [set()]
+    found, plans = await with_plans(services, lambda store: store.get(old.id, lock=True))
+    assert found == old and plans == [set(), {history_partition(month_of(old.starts_at))}]
+
+
 async def test_going_up_fills_the_lookup_from_the_history(services, cast, book_settings) -> None:
     old = await add_consultation(services, cast.alice.id, cast.chantha.id, S.COMPLETED, -days(40))
     assert await archive_now(services) == 1
@@ -410,10 +497,14 @@ async def test_going_up_fills_the_lookup_from_the_history(services, cast, book_s
     command.downgrade(config, "0807")  # the lookup is dropped
     command.upgrade(config, "head")  # and filled from the history as it stands
 
-    [row] = rows(book_settings.database_url, "SELECT id FROM consultations_history_lookup")
-    assert row["id"] == old.id
+    [row] = rows(book_settings.database_url, f"SELECT {COLUMNS} FROM consultations_history_lookup")
+    assert consultation_from_row(row) == old
     async with services.uow() as uow:
         assert await uow.consultations.get(old.id) == old
+    page, _ = await a_past_page(
+        services, ConsultationFilter(party_id=cast.chantha.id, period=Period.PAST)
+    )
+    assert page.items == [old]
 
 
 async def test_the_scheduler_plans_one_archive_a_day(services, book_settings) -> None:

@@ -7,12 +7,14 @@ deletes a consultation from the live table and writes it, with its entry in
 ``consultations_history_lookup`` (its start, by id, payment and idempotency key: migration
 0606), in one statement. A read by one of those (``_first``) asks the live table and the
 lookup in one statement, so in one snapshot: the consultation is in one place or the other,
-never missed. An archived one is then read from its month's partition alone, whatever the
-years of history (a locking read that waited for a move looks again afresh). A list is one
-statement over both (UNION ALL, one snapshot), ordered by the same key, so keyset pages
-cross the boundary. Every write that changes a consultation's state goes to the live table
-only: what is in the history is finished, except its notes, which its doctor may still
-write.
+never missed. What a consultation shows is in the lookup too (0607), so a plain read ends
+there; a locking read, or one of what only the history keeps, reads an archived one from
+its month's partition alone, whatever the years of history (a locking read that waited for
+a move looks again afresh). A list is one statement over the live table and the lookup:
+UNION ALL, one snapshot, ordered by the same key, so keyset pages cross the boundary, and
+no month of the history is read. Every write that
+changes a consultation's state goes to the live table only: what is in the history is
+finished, except its notes, which its doctor may still write.
 """
 
 from __future__ import annotations
@@ -47,9 +49,10 @@ STORED = (
 )
 LIVE, HISTORY = "consultations", "consultations_history"
 BOTH = (LIVE, HISTORY)
-HISTORY_LOOKUP = "consultations_history_lookup"  # id, payment, key -> starts_at (0606)
+# id, payment, key -> starts_at (0606), and what a list shows (0607)
+HISTORY_LOOKUP = "consultations_history_lookup"
 # What the lookup keeps of a moved consultation.
-LOOKUP_COLUMNS = "id, starts_at, patient_id, idempotency_key, payment_id"
+LOOKUP_COLUMNS = f"{COLUMNS}, idempotency_key"
 FINISHED_VALUES = sorted(status.value for status in FINISHED)
 # One creator of history months at a time, whichever process runs the job.
 HISTORY_MONTHS_LOCK = 0x4348_5354  # "CHST"
@@ -223,8 +226,21 @@ class PgConsultationRepository:
         return await cursor.fetchone()
 
     async def _one(self, where: str, params: tuple[Any, ...], lock: bool) -> Consultation | None:
-        row = await self._first(COLUMNS, where, params, lock)
+        if lock:
+            row = await self._first(COLUMNS, where, params, lock=True)
+        else:
+            row = await self._shown(where, params)
         return consultation_from_row(row) if row else None
+
+    async def _shown(self, where: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
+        """What a consultation shows, from the live table or else from the history's lookup,
+        which keeps it whole (0607): one statement, one snapshot, no month of the history."""
+        cursor = await self._conn.execute(
+            f"(SELECT {COLUMNS} FROM {LIVE} WHERE {where})"
+            f" UNION ALL (SELECT {COLUMNS} FROM {HISTORY_LOOKUP} WHERE {where}) LIMIT 1",
+            params + params,
+        )
+        return await cursor.fetchone()
 
     async def get(self, consultation_id: uuid.UUID, *, lock: bool = False) -> Consultation | None:
         return await self._one("id = %s", (consultation_id,), lock)
@@ -419,7 +435,8 @@ class PgConsultationRepository:
             )
         order = sql.SQL("ASC" if upcoming else "DESC")
         # The history holds what ended CONSULTATION_HISTORY_AFTER_DAYS ago: never upcoming.
-        tables = (LIVE,) if upcoming else BOTH
+        # Its lookup keeps every column a list shows, in indexes of the lists' order.
+        tables = (LIVE,) if upcoming else (LIVE, HISTORY_LOOKUP)
         branches = [
             sql.SQL(
                 "(SELECT {columns} FROM {table} WHERE {where}"
