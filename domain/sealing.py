@@ -42,6 +42,9 @@ class SealedColumn(msgspec.Struct, frozen=True):
     # A column that holds values waiting to move elsewhere (``staged_in``) seals them for
     # their destination, ``table.column`` there: they move as ciphertext, never re-sealed.
     bound_to: str | None = None
+    # A partitioned table's partition column: read with each value and named in its rewrite,
+    # so the rewrite reads the row's own partition, not every one.
+    partition_key: str | None = None
 
     @property
     def sealed_column(self) -> str:

@@ -82,7 +82,11 @@ CONSULTATION_NOTES = SealedColumn("consultations", "notes", "id")
 # The same notes once their consultation moved to the history (migration 0605): moved as
 # ciphertext, so still bound to ``consultations.notes``.
 CONSULTATION_HISTORY_NOTES = SealedColumn(
-    "consultations_history", "notes", "id", bound_to=CONSULTATION_NOTES.place
+    "consultations_history",
+    "notes",
+    "id",
+    bound_to=CONSULTATION_NOTES.place,
+    partition_key="starts_at",  # monthly partitions
 )
 
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -15,6 +15,7 @@ from domain.sealing import Sealed, SealedColumn
 class SealedValue(msgspec.Struct, frozen=True):
     row_id: uuid.UUID
     sealed: Sealed
+    partition: Any = None  # the row's partition column's value, if its table is partitioned
 
 
 class SealedValueRepository(Protocol):
@@ -26,7 +27,9 @@ class SealedValueRepository(Protocol):
         """Lock and return up to ``limit`` values sealed under another key, by row key order."""
         ...
 
-    async def replace(self, column: SealedColumn, row_id: uuid.UUID, sealed: Sealed) -> None: ...
+    async def replace(self, column: SealedColumn, value: SealedValue, sealed: Sealed) -> None:
+        """Rewrite ``value`` (as ``stale`` read it) with ``sealed``."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -63,7 +63,7 @@ async def _reseal_batch(
                 key_id=value.sealed.key_id,
             )
             continue
-        await uow.sealed.replace(column, value.row_id, cipher.seal(plaintext, place))
+        await uow.sealed.replace(column, value, cipher.seal(plaintext, place))
         resealed += 1
     if resealed:
         await uow.audit.record(

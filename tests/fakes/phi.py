@@ -27,5 +27,5 @@ class FakeSealedValues:
         )
         return [SealedValue(row_id=row_id, sealed=sealed) for row_id, sealed in rows[:limit]]
 
-    async def replace(self, column: SealedColumn, row_id: uuid.UUID, sealed: Sealed) -> None:
-        self._column(column)[row_id] = sealed
+    async def replace(self, column: SealedColumn, value: SealedValue, sealed: Sealed) -> None:
+        self._column(column)[value.row_id] = sealed

@@ -23,6 +23,7 @@ from domain.adapters.consultations.store import (
     history_partition,
     month_of,
 )
+from domain.adapters.phi.sealed_values import PgSealedValues
 from domain.consultations.history import archive_finished
 from domain.consultations.jobs import CONSULTATION_ARCHIVE
 from domain.consultations.model import (
@@ -33,6 +34,7 @@ from domain.consultations.model import (
     Period,
 )
 from domain.errors import Conflict
+from domain.phi.columns import CONSULTATION_HISTORY_NOTES
 from tests.conftest import make_settings
 from tests.support.api import api_client
 from tests.support.consultations import add_consultation, archive_now
@@ -487,6 +489,29 @@ async def test_a_plain_read_of_an_archived_one_reads_no_month(services, cast) ->
     assert found is None and plans == [set()]
     found, plans = await with_plans(services, lambda store: store.get(old.id, lock=True))
     assert found == old and plans == [set(), {history_partition(month_of(old.starts_at))}]
+
+
+async def test_the_key_rotation_rewrites_archived_notes_in_their_own_month(services, cast) -> None:
+    """PHI key rotation reads each archived consultation's start with its notes, and its
+    rewrite names it: one month's partition, not a probe of every one."""
+    old = await add_consultation(services, cast.alice.id, cast.chantha.id, S.COMPLETED, -days(40))
+    await add_consultation(services, cast.alice.id, cast.chantha.id, S.COMPLETED, -days(110))
+    async with services.uow() as uow:
+        await uow.consultations.set_notes(old.id, "Stable; see again in a year")
+    assert await archive_now(services) == 2
+
+    async with services.uow() as uow:
+        [value] = await uow.sealed.stale(CONSULTATION_HISTORY_NOTES, "another-key", None, 10)
+        assert (value.row_id, value.partition) == (old.id, old.starts_at)
+        recording = Recording(uow.connection)
+        resealed = services.cipher.seal(b"Stable", CONSULTATION_HISTORY_NOTES.context(old.id))
+        await PgSealedValues(recording).replace(CONSULTATION_HISTORY_NOTES, value, resealed)
+        [(statement, params)] = recording.sent
+        assert await partitions_read(uow.connection, statement, params) == {
+            history_partition(month_of(old.starts_at))
+        }
+    async with services.uow() as uow:
+        assert await uow.consultations.notes(old.id) == "Stable"
 
 
 async def test_going_up_fills_the_lookup_from_the_history(services, cast, book_settings) -> None:
