@@ -12,9 +12,9 @@ there; a locking read, or one of what only the history keeps, reads an archived 
 its month's partition alone, whatever the years of history (a locking read that waited for
 a move looks again afresh). A list is one statement over the live table and the lookup:
 UNION ALL, one snapshot, ordered by the same key, so keyset pages cross the boundary, and
-no month of the history is read. Every write that
-changes a consultation's state goes to the live table only: what is in the history is
-finished, except its notes, which its doctor may still write.
+no month of the history is read. Every write that changes a consultation's state goes to
+the live table only: what is in the history is finished, except its notes, which its
+doctor may still write.
 """
 
 from __future__ import annotations
