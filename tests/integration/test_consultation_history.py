@@ -41,6 +41,7 @@ from tests.support.consultations import add_consultation, archive_now
 from tests.support.databases import alembic_config
 from tests.support.handlers import handler_of
 from tests.support.jobs import jobs_of_kind, once_a_day, submit_noop
+from tests.support.payments import add_payment
 from tests.support.platform import running_services
 from tests.support.prescriptions import add_prescription
 from tests.support.rows import audit_events, partition_names, rows
@@ -489,6 +490,25 @@ async def test_a_plain_read_of_an_archived_one_reads_no_month(services, cast) ->
     assert found is None and plans == [set()]
     found, plans = await with_plans(services, lambda store: store.get(old.id, lock=True))
     assert found == old and plans == [set(), {history_partition(month_of(old.starts_at))}]
+
+
+async def test_a_late_payment_finds_its_archived_consultation_in_the_lookup(
+    services, cast, book_settings
+) -> None:
+    """A payment that settles after its consultation moved finds it by payment id, in one
+    statement that reads no month of the history."""
+    payment = await add_payment(services, cast.alice.id)
+    old = await add_consultation(services, cast.alice.id, cast.chantha.id, S.COMPLETED, -days(40))
+    rows(
+        book_settings.database_url,
+        "UPDATE consultations SET payment_id = %s WHERE id = %s RETURNING id",
+        (payment.id, old.id),
+    )
+    assert await archive_now(services) == 1
+
+    found, plans = await with_plans(services, lambda store: store.by_payment(payment.id))
+    assert found is not None and (found.id, found.payment_id) == (old.id, payment.id)
+    assert plans == [set()]
 
 
 async def test_the_key_rotation_rewrites_archived_notes_in_their_own_month(services, cast) -> None:
