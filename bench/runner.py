@@ -59,6 +59,7 @@ BENCHES = (
     "job_history",
     "consultation_history",
     "audit_history",
+    "audit_pages",
 )
 
 

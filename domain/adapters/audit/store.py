@@ -77,6 +77,20 @@ def _conditions(query: AuditQuery, after_seq: int | None) -> tuple[sql.Composabl
     return sql.SQL(" AND ").join(clauses), params
 
 
+def page_statement(
+    query: AuditQuery, after_seq: int | None, limit: int
+) -> tuple[sql.Composable, list[Any]]:
+    """The read of up to ``limit`` events after ``after_seq`` that ``query`` selects, in chain
+    order: each month's partition gives them in that order from an index that leads with the
+    filter's columns and ends with ``seq`` (migration 0808), so a page reads about as many
+    entries as it shows, whatever an actor's or a resource's history holds."""
+    where, params = _conditions(query, after_seq)
+    statement = sql.SQL(
+        "SELECT {columns} FROM audit_events WHERE {where} ORDER BY seq LIMIT %s"
+    ).format(columns=_COLUMNS, where=where)
+    return statement, [*params, limit]
+
+
 class PgAuditStore:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
@@ -84,12 +98,9 @@ class PgAuditStore:
     async def _select(
         self, query: AuditQuery, after_seq: int | None, limit: int
     ) -> list[AuditRecord]:
-        where, params = _conditions(query, after_seq)
-        statement = sql.SQL(
-            "SELECT {columns} FROM audit_events WHERE {where} ORDER BY seq LIMIT %s"
-        ).format(columns=_COLUMNS, where=where)
+        statement, params = page_statement(query, after_seq, limit)
         async with pooled(self._pool) as conn:
-            cursor = await conn.execute(statement, [*params, limit])
+            cursor = await conn.execute(statement, params)
             rows = await cursor.fetchall()
         return [record_from_row(row) for row in rows]
 
