@@ -103,6 +103,15 @@ def email_jobs(database_url: str) -> list[dict]:
         return conn.execute("SELECT * FROM jobs WHERE kind = 'email.send'").fetchall()
 
 
+def in_hand(database_url: str) -> int:
+    """E-mail jobs a worker is running now."""
+    with psycopg.connect(database_url) as conn:
+        [(count,)] = conn.execute(
+            "SELECT count(*) FROM jobs WHERE kind = 'email.send' AND status = 'running'"
+        ).fetchall()
+    return count
+
+
 def taken_back(database_url: str) -> set[str]:
     """Jobs the relay took back from a worker it presumed lost."""
     with psycopg.connect(database_url) as conn:
@@ -181,10 +190,15 @@ async def test_a_database_restart_under_load_repeats_no_email_and_stops_no_proce
         processes.append(start_api(settings, log_dir, port))
     worker = start_worker(settings, log_dir, processes=2, threads=8)
     processes.extend([worker, start_scheduler(settings, log_dir)])
+    # The outage must meet the workers with jobs in hand (their heartbeats, their outcomes):
+    # workers still booting when it came (a loaded machine, once in CI), or idle through it,
+    # have nothing to show that they rode one out.
+    await async_wait_until(lambda: worker.output().count("worker_process_ready") >= 2, timeout=90)
 
     reached, note = when_accepted(EMAILS // 4)
     load = asyncio.create_task(post_emails(ports, EMAILS, key_prefix="blip", on_accepted=note))
     await asyncio.wait_for(reached.wait(), timeout=60)
+    await async_wait_until(lambda: in_hand(database_url) >= 2, timeout=60, interval=0.02)
     await outage(outside_postgres.stop, outside_postgres.start, SHORT_OUTAGE_SECONDS)
     report = await load
     jobs = await all_finished(database_url, EMAILS)
