@@ -134,7 +134,7 @@ async def measure(
         if not 200 <= status < 300:
             raise RuntimeError(f"{label} answered {status}: {body[:200]!r}")
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    await asyncio.sleep(0.05)  # the work behind the last answer (the audit chaining) is done
+    await settle()  # the work behind the last answer (the audit chaining) is done
     database_cpu = database_cpu_seconds(database_url) - database_cpu
     counts = dict(COUNTS)
     profile = cProfile.Profile()

@@ -52,8 +52,12 @@ DOCTOR = AuditQuery(actor_id="bench-doctor")
 RECORD = AuditQuery(resource_type="record", resource_id="bench-record")
 
 
-def write_trail(database_url: str, first_month: date, months: int, per_month: int) -> None:
-    """``months`` months of ``per_month`` events from ``first_month``, in chain order."""
+def write_trail(
+    database_url: str, first_month: date, months: int, per_month: int, one_in: int = ONE_IN
+) -> None:
+    """``months`` months of ``per_month`` events from ``first_month`` (a month's first day), in
+    chain order: every ``one_in``-th (``seq`` a multiple of it) is the doctor's (``DOCTOR``) read
+    of the record (``RECORD``), the others spread over a thousand actors and records."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("SELECT audit_ensure_partitions(%s, %s)", (first_month, months))
         conn.execute(
@@ -70,7 +74,7 @@ def write_trail(database_url: str, first_month: date, months: int, per_month: in
                    'success', 200, '\\x00', '\\x00'
             FROM generate_series(1, %(total)s) AS n
             """,
-            {"first": first_month, "per": per_month, "one_in": ONE_IN, "total": months * per_month},
+            {"first": first_month, "per": per_month, "one_in": one_in, "total": months * per_month},
         )
         conn.execute("ANALYZE audit_events")
 

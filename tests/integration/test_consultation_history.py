@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from alembic import command
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from psycopg import sql
 
 from domain.adapters.consultations.store import (
     COLUMNS,
@@ -42,6 +41,7 @@ from tests.support.databases import alembic_config
 from tests.support.handlers import handler_of
 from tests.support.jobs import jobs_of_kind, once_a_day, submit_noop
 from tests.support.payments import add_payment
+from tests.support.plans import nodes, plan_of
 from tests.support.platform import running_services
 from tests.support.prescriptions import add_prescription
 from tests.support.rows import audit_events, partition_names, rows
@@ -428,16 +428,9 @@ class Recording:
 
 async def partitions_read(conn, statement, params) -> set[str]:
     """The history partitions PostgreSQL's plan of ``statement`` reads."""
-    if isinstance(statement, str):
-        statement = sql.SQL(statement)
-    cursor = await conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(statement), params)
-    [[plan]] = [next(iter(row.values())) for row in await cursor.fetchall()]
-
-    def relations(node: dict) -> set[str]:
-        found = {node["Relation Name"]} if "Relation Name" in node else set()
-        return found.union(*(relations(child) for child in node.get("Plans", [])))
-
-    return {name for name in relations(plan["Plan"]) if MONTH_PARTITION.fullmatch(name)}
+    plan = await plan_of(conn, statement, params)
+    read = {node.get("Relation Name", "") for node in nodes(plan)}
+    return {name for name in read if MONTH_PARTITION.fullmatch(name)}
 
 
 async def with_plans(services, read):
