@@ -57,7 +57,8 @@ def write_trail(
 ) -> None:
     """``months`` months of ``per_month`` events from ``first_month`` (a month's first day), in
     chain order: every ``one_in``-th (``seq`` a multiple of it) is the doctor's (``DOCTOR``) read
-    of the record (``RECORD``), the others spread over a thousand actors and records."""
+    of the record (``RECORD``), the others spread over a thousand actors and records. The
+    sequence is moved past them, so events chained afterwards follow them in the chain."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("SELECT audit_ensure_partitions(%s, %s)", (first_month, months))
         conn.execute(
@@ -76,6 +77,7 @@ def write_trail(
             """,
             {"first": first_month, "per": per_month, "one_in": one_in, "total": months * per_month},
         )
+        conn.execute("SELECT setval('audit_events_seq', %s)", (months * per_month,))
         conn.execute("ANALYZE audit_events")
 
 

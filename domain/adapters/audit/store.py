@@ -1,10 +1,14 @@
 """Reading the audit trail: filtered keyset pages in chain order, and whole-chain verification.
 
 Both read in seq order, which is chain order (events are chained under one
-lock), through short autocommit reads on the pool: neither holds the chain's
-lock while it reads, so listing or verifying a long trail never stalls audited
-writes. Both first link any event still pending (domain/adapters/audit/log.py), so an
-event whose after-commit chaining failed shows at the next read, not at the next write.
+lock), through short reads on the pool: neither holds the chain's lock while it reads,
+so listing or verifying a long trail never stalls audited writes. Both first link any
+event still pending (domain/adapters/audit/log.py), so an event whose after-commit
+chaining failed shows at the next read, not at the next write.
+
+A page opens only the months its events can be in (domain/adapters/audit/months.py): it
+reads the months' ranges of chain positions, then the months window by window, up to the
+newest position the ranges covered. Verifying walks every month, whatever the ranges say.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from psycopg import sql
+import msgspec
+from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from domain.adapters.audit.log import chain_pending, link_before_reading
+from domain.adapters.audit.months import MonthRange, Window, Windows, month_start, next_month
 from domain.adapters.cursors import decode_sequence, encode_sequence
 from domain.adapters.postgres import pooled
 from domain.audit.trail import (
@@ -57,9 +63,13 @@ def record_from_row(row: dict[str, Any]) -> AuditRecord:
     )
 
 
-def _conditions(query: AuditQuery, after_seq: int | None) -> tuple[sql.Composable, list[Any]]:
+def _conditions(
+    query: AuditQuery, after_seq: int | None, below_seq: int | None, through_seq: int | None
+) -> tuple[sql.Composable, list[Any]]:
     wanted: list[tuple[str, str, Any]] = [
         ("seq", ">", after_seq),
+        ("seq", "<", below_seq),
+        ("seq", "<=", through_seq),
         ("actor_id", "=", query.actor_id),
         ("resource_type", "=", query.resource_type),
         ("resource_id", "=", query.resource_id),
@@ -78,17 +88,94 @@ def _conditions(query: AuditQuery, after_seq: int | None) -> tuple[sql.Composabl
 
 
 def page_statement(
-    query: AuditQuery, after_seq: int | None, limit: int
+    query: AuditQuery,
+    after_seq: int | None,
+    limit: int,
+    below_seq: int | None = None,
+    through_seq: int | None = None,
 ) -> tuple[sql.Composable, list[Any]]:
-    """The read of up to ``limit`` events after ``after_seq`` that ``query`` selects, in chain
-    order: each month's partition gives them in that order from an index that leads with the
-    filter's columns and ends with ``seq`` (migration 0808), so a page reads about as many
-    entries as it shows, whatever an actor's or a resource's history holds."""
-    where, params = _conditions(query, after_seq)
+    """The read of up to ``limit`` events after ``after_seq`` (under ``below_seq``, up to
+    ``through_seq``) that ``query`` selects, in chain order: each month's partition gives them
+    in that order from an index that leads with the filter's columns and ends with ``seq``
+    (migration 0808), so a page reads about as many entries as it shows, whatever an actor's
+    or a resource's history holds. It opens the months ``query``'s ``since`` and ``until``
+    leave (a window of months narrows them: ``window_query``)."""
+    where, params = _conditions(query, after_seq, below_seq, through_seq)
     statement = sql.SQL(
         "SELECT {columns} FROM audit_events WHERE {where} ORDER BY seq LIMIT %s"
     ).format(columns=_COLUMNS, where=where)
     return statement, [*params, limit]
+
+
+def window_query(query: AuditQuery, window: Window) -> AuditQuery:
+    """``query`` narrowed to the months of ``window`` (its own ``since``/``until`` kept)."""
+    since = window.since if query.since is None else max(query.since, window.since)
+    until = window.until if query.until is None else min(query.until, window.until)
+    return msgspec.structs.replace(query, since=since, until=until)
+
+
+def _wanted_by(query: AuditQuery, month: MonthRange) -> bool:
+    """Whether ``month`` has any instant in ``query``'s [since, until)."""
+    return (query.until is None or month_start(month.month) < query.until) and (
+        query.since is None or month_start(next_month(month.month)) > query.since
+    )
+
+
+# The ranges, and the newest position they cover, in one snapshot: the chaining widens them
+# in the transaction that links, under the chain's lock, so every event chained later lies
+# past that newest position.
+_MONTHS = """
+    SELECT month, first_seq, last_seq, max(last_seq) OVER () AS newest
+    FROM audit_months
+    WHERE %(after)s::bigint IS NULL OR last_seq > %(after)s
+"""
+
+
+async def _months_after(
+    conn: AsyncConnection, query: AuditQuery, after_seq: int | None
+) -> tuple[list[MonthRange], int | None]:
+    """The months holding an event past ``after_seq`` whose time ``query`` may want, and the
+    newest position their ranges cover (None when there is none)."""
+    cursor = await conn.execute(_MONTHS, {"after": after_seq})
+    found = await cursor.fetchall()
+    months = [MonthRange(row["month"], row["first_seq"], row["last_seq"]) for row in found]
+    newest = found[0]["newest"] if found else None
+    return [month for month in months if _wanted_by(query, month)], newest
+
+
+async def _select_on(
+    conn: AsyncConnection,
+    query: AuditQuery,
+    after_seq: int | None,
+    limit: int,
+    below_seq: int | None = None,
+    through_seq: int | None = None,
+) -> list[AuditRecord]:
+    statement, params = page_statement(query, after_seq, limit, below_seq, through_seq)
+    cursor = await conn.execute(statement, params)
+    return [record_from_row(row) for row in await cursor.fetchall()]
+
+
+async def read_page(
+    conn: AsyncConnection, query: AuditQuery, after_seq: int | None, limit: int
+) -> list[AuditRecord]:
+    """Up to ``limit`` events after ``after_seq`` that ``query`` selects, in chain order, read
+    window by window from the months that may hold them. Only events up to the newest position
+    the ranges covered when read are shown: one chained since (into a month whose range was
+    read before it widened, say) waits for the next page, which reads the ranges afresh, so
+    none is passed."""
+    months, newest = await _months_after(conn, query, after_seq)
+    records: list[AuditRecord] = []
+    plan = Windows(months, after_seq, limit)
+    for window in plan:
+        narrowed = window_query(query, window)
+        left = limit - len(records)
+        found = await _select_on(conn, narrowed, window.after, left, window.below, newest)
+        records += found
+        if len(records) == limit:
+            break
+        plan.found(len(found))
+    return records
 
 
 class PgAuditStore:
@@ -98,11 +185,8 @@ class PgAuditStore:
     async def _select(
         self, query: AuditQuery, after_seq: int | None, limit: int
     ) -> list[AuditRecord]:
-        statement, params = page_statement(query, after_seq, limit)
         async with pooled(self._pool) as conn:
-            cursor = await conn.execute(statement, params)
-            rows = await cursor.fetchall()
-        return [record_from_row(row) for row in rows]
+            return await _select_on(conn, query, after_seq, limit)
 
     async def page(self, query: AuditQuery, *, limit: int, cursor: str | None) -> AuditPage:
         """A page in chain order, once every committed event still pending has been linked
@@ -110,7 +194,8 @@ class PgAuditStore:
         the page shows what is linked already: that failure is logged as an error)."""
         await link_before_reading(self._pool)
         after = decode_sequence(cursor) if cursor is not None else None
-        records = await self._select(query, after, limit + 1)
+        async with pooled(self._pool) as conn:
+            records = await read_page(conn, query, after, limit + 1)
         more = len(records) > limit
         records = records[:limit]
         next_cursor = encode_sequence(records[-1].seq) if more else None
