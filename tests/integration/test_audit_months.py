@@ -84,9 +84,10 @@ async def test_pages_through_many_months_show_every_event_once_in_chain_order(
 ) -> None:
     """Six months written as bench.audit_pages writes them, then events chained late into
     their months: one stamped in the second month (its writer died, a later chaining linked
-    it), one stamped a second before the newest month began, one in the newest month. Every
-    walk, filtered or not, with cursors at every depth, shows exactly what a plain read of
-    the whole trail selects."""
+    it), one stamped a second before the newest month began, one in the newest month, and
+    one stamped months ahead (a clock ran ahead: no partition is made for its month, so it
+    waits in the default one). Every walk, filtered or not, with cursors at every depth,
+    shows exactly what a plain read of the whole trail selects."""
     start = add_months(this_month().date(), -6)
     write_trail(database_url, start, months=6, per_month=300, one_in=7)
     second_month = datetime(start.year, start.month, 1, tzinfo=UTC) + timedelta(days=40)
@@ -94,6 +95,7 @@ async def test_pages_through_many_months_show_every_event_once_in_chain_order(
     await record_at(clocked_services, clock, second_month)
     await record_at(clocked_services, clock, newest.replace(day=1) - timedelta(seconds=1))
     await record_at(clocked_services, clock, newest - timedelta(hours=1), "other-record")
+    await record_at(clocked_services, clock, this_month() + timedelta(days=300))
     store = PgAuditStore(clocked_services.pool)
     middle = this_month() - timedelta(days=75)
     queries = [
@@ -112,6 +114,7 @@ async def test_pages_through_many_months_show_every_event_once_in_chain_order(
         for limit in (1, 13, 250):
             assert await walk(store, query, limit) == wanted, (query, limit)
     assert 1801 in expected(database_url, RECORD)  # the late one is in its month
+    assert rows(database_url, "SELECT seq FROM audit_events_default") == [{"seq": 1804}]
 
 
 async def months_opened(conn, query: AuditQuery, after: int | None, limit: int) -> set[str]:
