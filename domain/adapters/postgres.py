@@ -153,10 +153,21 @@ async def pooled(
             "the database is unavailable or too busy to answer in time; try again shortly"
         ) from exc
     except psycopg.DataError as exc:
-        raise UnstorableValue(
-            "the request holds a value that cannot be stored or searched for "
-            "(text may not contain NUL characters)"
-        ) from exc
+        raise _unstorable() from exc
+
+
+def _unstorable() -> UnstorableValue:
+    return UnstorableValue(
+        "the request holds a value that cannot be stored or searched for "
+        "(text may not contain NUL characters)"
+    )
+
+
+def refuse_unstorable_text(*values: str | None) -> None:
+    """Refuse, as PostgreSQL would, text it cannot hold (a NUL character): for a read that
+    may answer without sending it (a page of the audit trail with no month to read)."""
+    if any(value is not None and "\x00" in value for value in values):
+        raise _unstorable()
 
 
 def job_from_row(row: dict[str, Any]) -> Job:

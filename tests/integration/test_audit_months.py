@@ -18,6 +18,7 @@ from domain.adapters.audit.store import PgAuditStore, page_statement, read_page
 from domain.adapters.cursors import encode_sequence
 from domain.audit.trail import AuditQuery
 from domain.auditing import AuditContext, AuditEntry
+from domain.errors import UnstorableValue
 from tests.support.audit import record
 from tests.support.databases import (
     alembic_config,
@@ -195,6 +196,21 @@ async def test_an_event_chained_while_a_page_is_read_is_not_skipped(
     assert [event.seq for event in page.records] == list(range(351, 901))
     assert page.next_cursor is None
     assert [event.seq for event in later.records] == [901, 902]
+
+
+@pytest.mark.parametrize("months", [0, 2], ids=["no trail", "a trail"])
+async def test_a_nul_character_in_a_filter_is_refused_whether_or_not_a_month_is_read(
+    services, database_url, months
+) -> None:
+    """As PostgreSQL refuses it when a statement carries it, though with no month past the
+    cursor a page sends none (the API answers 400 ``unstorable_value`` either way)."""
+    if months:
+        write_trail(database_url, add_months(this_month().date(), -months), months, 100)
+    store = PgAuditStore(services.pool)
+
+    for query in (AuditQuery(actor_id="a\x00b"), AuditQuery(resource_type="r", resource_id="\x00")):
+        with pytest.raises(UnstorableValue):
+            await store.page(query, limit=10, cursor=None)
 
 
 def test_the_migration_fills_the_months_from_the_trail_and_they_only_widen(servers) -> None:

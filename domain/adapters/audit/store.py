@@ -24,7 +24,7 @@ from psycopg_pool import AsyncConnectionPool
 from domain.adapters.audit.log import chain_pending, link_before_reading
 from domain.adapters.audit.months import MonthRange, Window, Windows, month_start, next_month
 from domain.adapters.cursors import decode_sequence, encode_sequence
-from domain.adapters.postgres import pooled
+from domain.adapters.postgres import pooled, refuse_unstorable_text
 from domain.audit.trail import (
     AuditPage,
     AuditQuery,
@@ -192,6 +192,7 @@ class PgAuditStore:
         """A page in chain order, once every committed event still pending has been linked
         (if the chain's lock is not free within ``LINK_LOCK_TIMEOUT``, or the linking fails,
         the page shows what is linked already: that failure is logged as an error)."""
+        refuse_unstorable_text(query.actor_id, query.resource_type, query.resource_id)
         await link_before_reading(self._pool)
         after = decode_sequence(cursor) if cursor is not None else None
         async with pooled(self._pool) as conn:
