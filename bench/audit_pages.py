@@ -58,7 +58,8 @@ def write_trail(
     """``months`` months of ``per_month`` events from ``first_month`` (a month's first day), in
     chain order: every ``one_in``-th (``seq`` a multiple of it) is the doctor's (``DOCTOR``) read
     of the record (``RECORD``), the others spread over a thousand actors and records. The
-    sequence is moved past them, so events chained afterwards follow them in the chain."""
+    sequence and the chain's head are moved past them, as the chaining leaves them, so events
+    chained afterwards follow them in the chain (their hashes are placeholders)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("SELECT audit_ensure_partitions(%s, %s)", (first_month, months))
         conn.execute(
@@ -78,6 +79,9 @@ def write_trail(
             {"first": first_month, "per": per_month, "one_in": one_in, "total": months * per_month},
         )
         conn.execute("SELECT setval('audit_events_seq', %s)", (months * per_month,))
+        with conn.transaction():  # the head names the newest event, as the chaining leaves it
+            conn.execute("SELECT set_config('audit.chaining', 'on', true)")
+            conn.execute("UPDATE audit_chain_head SET seq = %s", (months * per_month,))
         conn.execute("ANALYZE audit_events")
 
 

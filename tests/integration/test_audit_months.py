@@ -172,8 +172,8 @@ async def test_an_event_chained_while_a_page_is_read_is_not_skipped(
     """Between the read of the months' ranges and the read of the events, an event is chained
     into an old month, whose range the page had found to end before its cursor, then another
     into a month the page reads. Both are left to the next page: the page shows no event past
-    the newest the ranges covered when it read them, so it does not show the second and pass
-    the first."""
+    the chain's head it read with the ranges, so it does not show the second and pass the
+    first."""
     start = add_months(this_month().date(), -3)
     write_trail(database_url, start, months=3, per_month=300, one_in=7)
     store = PgAuditStore(clocked_services.pool)
@@ -196,6 +196,31 @@ async def test_an_event_chained_while_a_page_is_read_is_not_skipped(
     assert [event.seq for event in page.records] == list(range(351, 901))
     assert page.next_cursor is None
     assert [event.seq for event in later.records] == [901, 902]
+
+
+async def test_the_chaining_writes_a_range_only_when_a_month_opens_or_an_older_one_widens(
+    clocked_services, clock, database_url
+) -> None:
+    """The newest month is open: its range reaches to the chain's head, so linking an event
+    into it writes nothing. A later month's first event closes it (past every event it
+    holds) and opens that one; an event stamped in an older month widens that month."""
+    months_now = "SELECT month, first_seq, last_seq, xmin::text AS version FROM audit_months"
+    older, newer = this_month() - timedelta(days=40), this_month() + timedelta(hours=1)
+    await record_at(clocked_services, clock, older)
+    opened = rows(database_url, months_now)
+
+    await record_at(clocked_services, clock, older + timedelta(days=1))
+    await record_at(clocked_services, clock, older + timedelta(days=2))
+    assert rows(database_url, months_now) == opened  # not written: the head covers them
+
+    await record_at(clocked_services, clock, newer)
+    await record_at(clocked_services, clock, older + timedelta(days=3))  # a straggler
+    await record_at(clocked_services, clock, newer + timedelta(hours=1))
+
+    ranges = {r["month"]: (r["first_seq"], r["last_seq"]) for r in rows(database_url, months_now)}
+    assert ranges == {older.date().replace(day=1): (1, 5), newer.date(): (4, 4)}
+    page = await PgAuditStore(clocked_services.pool).page(AuditQuery(), limit=10, cursor=None)
+    assert [event.seq for event in page.records] == [1, 2, 3, 4, 5, 6]
 
 
 @pytest.mark.parametrize("months", [0, 2], ids=["no trail", "a trail"])

@@ -2,8 +2,9 @@
 
 The trail is partitioned by month of ``at``; a page is read in ``seq`` order. ``audit_months``
 (migration 0809) keeps, for each month, the lowest and highest ``seq`` among its events; its
-ranges only widen. Ranges of neighbouring months may overlap (an event is stamped when it is
-recorded, placed in the chain when it is chained), so a month is only where events *may* be.
+ranges only widen, and the newest month's reaches to the chain's head. Ranges of neighbouring
+months may overlap (an event is stamped when it is recorded, placed in the chain when it is
+chained), so a month is only where events *may* be.
 
 A page after position ``after`` is read in windows of months taken in order of their first
 position. A window stops short of the first position of the next month not yet read
@@ -19,7 +20,7 @@ it is full, through every month at worst.
 The reads of the windows must not show an event chained after the ranges were read: one
 chained meanwhile into a month whose range was read before it widened would fall outside
 every window, and the page would show the events after it and pass it. So the store reads
-no event past the newest position the ranges covered when it read them.
+the ranges with the chain's head, and no event past that head.
 """
 
 from __future__ import annotations

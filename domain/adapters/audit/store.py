@@ -7,8 +7,8 @@ event still pending (domain/adapters/audit/log.py), so an event whose after-comm
 chaining failed shows at the next read, not at the next write.
 
 A page opens only the months its events can be in (domain/adapters/audit/months.py): it
-reads the months' ranges of chain positions, then the months window by window, up to the
-newest position the ranges covered. Verifying walks every month, whatever the ranges say.
+reads the months' ranges of chain positions with the chain's head, then the months window
+by window, up to that head. Verifying walks every month, whatever the ranges say.
 """
 
 from __future__ import annotations
@@ -121,12 +121,18 @@ def _wanted_by(query: AuditQuery, month: MonthRange) -> bool:
     )
 
 
-# The ranges, and the newest position they cover, in one snapshot: the chaining widens them
-# in the transaction that links, under the chain's lock, so every event chained later lies
-# past that newest position.
+# The ranges and the chain's head, in one snapshot: the chaining moves the head, and widens
+# the ranges, in the transaction that links, under the chain's lock, so the ranges cover
+# every event up to the head, and every event chained later lies past it. The newest month
+# is open (migration 0809): its range reaches to the head, and is not written as it grows.
 _MONTHS = """
-    SELECT month, first_seq, last_seq, max(last_seq) OVER () AS newest
-    FROM audit_months
+    SELECT month, first_seq, last_seq, newest FROM (
+        SELECT m.month, m.first_seq, h.seq AS newest,
+               CASE WHEN m.month = max(m.month) OVER () THEN h.seq ELSE m.last_seq END
+                   AS last_seq
+        FROM audit_months m CROSS JOIN audit_chain_head h
+        WHERE h.seq IS NOT NULL
+    ) AS ranges
     WHERE %(after)s::bigint IS NULL OR last_seq > %(after)s
 """
 
@@ -135,7 +141,7 @@ async def _months_after(
     conn: AsyncConnection, query: AuditQuery, after_seq: int | None
 ) -> tuple[list[MonthRange], int | None]:
     """The months holding an event past ``after_seq`` whose time ``query`` may want, and the
-    newest position their ranges cover (None when there is none)."""
+    chain's head, the newest position they cover (None when there is none)."""
     cursor = await conn.execute(_MONTHS, {"after": after_seq})
     found = await cursor.fetchall()
     months = [MonthRange(row["month"], row["first_seq"], row["last_seq"]) for row in found]
@@ -160,10 +166,10 @@ async def read_page(
     conn: AsyncConnection, query: AuditQuery, after_seq: int | None, limit: int
 ) -> list[AuditRecord]:
     """Up to ``limit`` events after ``after_seq`` that ``query`` selects, in chain order, read
-    window by window from the months that may hold them. Only events up to the newest position
-    the ranges covered when read are shown: one chained since (into a month whose range was
-    read before it widened, say) waits for the next page, which reads the ranges afresh, so
-    none is passed."""
+    window by window from the months that may hold them. Only events up to the chain's head
+    read with the ranges are shown: one chained since (into a month whose range was read
+    before it widened, say) waits for the next page, which reads the ranges afresh, so none
+    is passed."""
     months, newest = await _months_after(conn, query, after_seq)
     records: list[AuditRecord] = []
     plan = Windows(months, after_seq, limit)
