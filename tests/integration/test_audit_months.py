@@ -26,7 +26,7 @@ from tests.support.databases import (
     database_url_for,
     drop_database,
 )
-from tests.support.plans import nodes, plan_of
+from tests.support.plans import Recording, relations_read
 from tests.support.rows import rows
 
 PARTITION = re.compile(r"audit_events_(\d{4}_\d{2}|default)")
@@ -120,22 +120,11 @@ async def test_pages_through_many_months_show_every_event_once_in_chain_order(
 
 async def months_opened(conn, query: AuditQuery, after: int | None, limit: int) -> set[str]:
     """The partitions the statements of ``read_page`` open, read from their plans."""
-    sent = []
-
-    class Recording:
-        async def execute(self, statement, params=None):
-            sent.append((statement, params))
-            return await conn.execute(statement, params)
-
-    await read_page(Recording(), query, after, limit)
+    recording = Recording(conn)
+    await read_page(recording, query, after, limit)
     opened: set[str] = set()
-    for statement, params in sent:
-        plan = await plan_of(conn, statement, params)
-        opened |= {
-            node["Relation Name"]
-            for node in nodes(plan)
-            if PARTITION.fullmatch(node.get("Relation Name", ""))
-        }
+    for statement, params in recording.sent:
+        opened |= await relations_read(conn, statement, params, PARTITION)
     return opened
 
 
@@ -157,13 +146,10 @@ async def test_a_page_opens_only_the_months_that_can_hold_it(
     write_trail(database_url, add_months(this_month().date(), -12), 12, 500, one_in=50)
     async with services.pool.connection() as conn, conn.transaction():
         opened = await months_opened(conn, query, after, 21)
-        everything = {
-            node.get("Relation Name", "")
-            for node in nodes(await plan_of(conn, *page_statement(query, after, 21)))
-        }
+        everything = await relations_read(conn, *page_statement(query, after, 21), PARTITION)
 
     assert len(opened) == months, opened
-    assert len([name for name in everything if PARTITION.fullmatch(name)]) >= 12
+    assert len(everything) >= 12
 
 
 async def test_an_event_chained_while_a_page_is_read_is_not_skipped(

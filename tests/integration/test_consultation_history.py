@@ -41,7 +41,7 @@ from tests.support.databases import alembic_config
 from tests.support.handlers import handler_of
 from tests.support.jobs import jobs_of_kind, once_a_day, submit_noop
 from tests.support.payments import add_payment
-from tests.support.plans import nodes, plan_of
+from tests.support.plans import Recording, relations_read
 from tests.support.platform import running_services
 from tests.support.prescriptions import add_prescription
 from tests.support.rows import audit_events, partition_names, rows
@@ -414,23 +414,9 @@ async def test_a_read_of_the_history_goes_to_the_month_its_lookup_names(
     assert row["notes_sealed"] is None
 
 
-class Recording:
-    """A connection that keeps every statement sent through it, with its parameters."""
-
-    def __init__(self, conn) -> None:
-        self.conn = conn
-        self.sent: list = []
-
-    async def execute(self, statement, params=None):
-        self.sent.append((statement, params))
-        return await self.conn.execute(statement, params)
-
-
 async def partitions_read(conn, statement, params) -> set[str]:
     """The history partitions PostgreSQL's plan of ``statement`` reads."""
-    plan = await plan_of(conn, statement, params)
-    read = {node.get("Relation Name", "") for node in nodes(plan)}
-    return {name for name in read if MONTH_PARTITION.fullmatch(name)}
+    return await relations_read(conn, statement, params, MONTH_PARTITION)
 
 
 async def with_plans(services, read):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,3 +25,23 @@ def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield plan
     for child in plan.get("Plans", []):
         yield from nodes(child)
+
+
+async def relations_read(conn, statement, params, names: re.Pattern[str]) -> set[str]:  # type: ignore[no-untyped-def]
+    """The relations whose name ``names`` matches (a table's partitions, say) that
+    PostgreSQL's plan of ``statement`` reads."""
+    plan = await plan_of(conn, statement, params)
+    read = {node.get("Relation Name", "") for node in nodes(plan)}
+    return {name for name in read if names.fullmatch(name)}
+
+
+class Recording:
+    """A connection that keeps every statement sent through it, with its parameters."""
+
+    def __init__(self, conn) -> None:  # type: ignore[no-untyped-def]
+        self.conn = conn
+        self.sent: list[tuple[Any, Any]] = []
+
+    async def execute(self, statement, params=None):  # type: ignore[no-untyped-def]
+        self.sent.append((statement, params))
+        return await self.conn.execute(statement, params)

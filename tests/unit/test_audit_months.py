@@ -14,9 +14,9 @@ from domain.adapters.audit.months import (
     MonthRange,
     Window,
     Windows,
-    month_start,
-    next_month,
+    month_span,
 )
+from domain.adapters.audit.partitions import add_months
 
 
 def months_of(events: list[tuple[int, date]]) -> list[MonthRange]:
@@ -39,7 +39,7 @@ def trail(months: int, per_month: int, late: int, rng: random.Random) -> list[tu
     first = date(2020, 1, 1)
     month_list = [first]
     for _ in range(months - 1):
-        month_list.append(next_month(month_list[-1]))
+        month_list.append(add_months(month_list[-1], 1))
     placed = [month for month in month_list for _ in range(per_month)]
     for i in range(per_month, len(placed), per_month):  # the boundary's straggler
         placed[i - 1], placed[i] = placed[i], placed[i - 1]
@@ -53,7 +53,7 @@ def holding(window: Window, seq: int, month: date) -> bool:
     in_positions = (window.after is None or seq > window.after) and (
         window.below is None or seq < window.below
     )
-    return in_positions and window.since <= month_start(month) < window.until
+    return in_positions and window.since <= month_span(month)[0] < window.until
 
 
 def read(
@@ -148,9 +148,8 @@ def test_a_cursor_in_the_newest_months_opens_those_alone() -> None:
     [window], shown = read(events, after, 50)
 
     assert (window.after, window.below) == (after, None)
-    assert window.since == month_start(events[-150][1]) and window.until == month_start(
-        next_month(events[-1][1])
-    )
+    assert window.since == month_span(events[-150][1])[0]
+    assert window.until == month_span(events[-1][1])[1]
     assert shown == list(range(after + 1, after + 51))
 
 
@@ -163,7 +162,7 @@ def test_a_late_event_in_an_old_month_joins_the_window_that_reaches_it() -> None
     found, shown = read(events, after, 50)
 
     assert [w.below for w in found] == [None]
-    assert found[0].since == month_start(events[0][1])  # the old month joins the window
+    assert found[0].since == month_span(events[0][1])[0]  # the old month joins the window
     assert shown == [seq for seq, _ in events[after:]]
 
 

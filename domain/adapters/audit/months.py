@@ -30,6 +30,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from domain.adapters.audit.partitions import add_months
+
 FIRST_WINDOW = 2  # months
 MARGIN = 1.5  # months taken for each month the found events say the rest of a page needs
 GROWTH_WHEN_NONE = 4  # times the months read so far, when they held no event of the page
@@ -55,12 +57,13 @@ class Window:
     until: datetime
 
 
-def month_start(month: date) -> datetime:
-    return datetime(month.year, month.month, 1, tzinfo=UTC)
-
-
-def next_month(month: date) -> date:
-    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+def month_span(month: date) -> tuple[datetime, datetime]:
+    """The first instant (UTC) of ``month`` and of the month after it."""
+    following = add_months(month, 1)
+    return (
+        datetime(month.year, month.month, 1, tzinfo=UTC),
+        datetime(following.year, following.month, 1, tzinfo=UTC),
+    )
 
 
 class Windows:
@@ -99,8 +102,8 @@ class Windows:
                 return Window(
                     after=read_to,
                     below=below,
-                    since=month_start(min(held)),
-                    until=month_start(next_month(max(held))),
+                    since=month_span(min(held))[0],
+                    until=month_span(max(held))[1],
                 )
         raise StopIteration
 

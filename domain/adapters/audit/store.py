@@ -22,7 +22,7 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from domain.adapters.audit.log import chain_pending, link_before_reading
-from domain.adapters.audit.months import MonthRange, Window, Windows, month_start, next_month
+from domain.adapters.audit.months import MonthRange, Window, Windows, month_span
 from domain.adapters.cursors import decode_sequence, encode_sequence
 from domain.adapters.postgres import pooled, refuse_unstorable_text
 from domain.audit.trail import (
@@ -116,8 +116,9 @@ def window_query(query: AuditQuery, window: Window) -> AuditQuery:
 
 def _wanted_by(query: AuditQuery, month: MonthRange) -> bool:
     """Whether ``month`` has any instant in ``query``'s [since, until)."""
-    return (query.until is None or month_start(month.month) < query.until) and (
-        query.since is None or month_start(next_month(month.month)) > query.since
+    start, end = month_span(month.month)
+    return (query.until is None or start < query.until) and (
+        query.since is None or end > query.since
     )
 
 
