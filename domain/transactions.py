@@ -15,6 +15,11 @@ U_co = TypeVar("U_co", covariant=True)
 
 
 class UnitOfWorkFactory(Protocol[U_co]):
-    """Calling it opens a transaction; leaving the block commits, an exception rolls back."""
+    """Calling it opens a transaction; leaving the block commits, an exception rolls back.
 
-    def __call__(self) -> AbstractAsyncContextManager[U_co]: ...
+    ``autocommit=True`` opens none: each statement commits by itself, which spares the
+    round trips of BEGIN and COMMIT. Only for a block that writes with one statement at
+    most (reads around it are fine), so that it is still all or nothing.
+    """
+
+    def __call__(self, *, autocommit: bool = False) -> AbstractAsyncContextManager[U_co]: ...

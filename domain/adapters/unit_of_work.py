@@ -243,7 +243,8 @@ class PgUnitOfWork:
 
 
 class PgUnitOfWorkFactory:
-    """Calling it opens a transaction; leaving the block commits, an exception rolls back.
+    """Calling it opens a transaction; leaving the block commits, an exception rolls back
+    (``autocommit=True``: none, for a block of one write, see domain/transactions.py).
     After a commit that recorded audit events, their linking into the chain is asked of
     ``chaining``, and runs behind the caller (domain/adapters/audit/log.py)."""
 
@@ -262,12 +263,12 @@ class PgUnitOfWorkFactory:
         self._identity = UserIdentity(cipher, LookupKeys(cipher, pool.conninfo, pool.kwargs))
         self._chaining = chaining
 
-    def __call__(self) -> AbstractAsyncContextManager[PgUnitOfWork]:
-        return self._transaction()
+    def __call__(self, *, autocommit: bool = False) -> AbstractAsyncContextManager[PgUnitOfWork]:
+        return self._transaction(autocommit)
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[PgUnitOfWork]:
-        async with pooled(self._pool, transaction=True) as conn:
+    async def _transaction(self, autocommit: bool) -> AsyncIterator[PgUnitOfWork]:
+        async with pooled(self._pool, transaction=not autocommit) as conn:
             unit = PgUnitOfWork(conn, self._clock, self._cipher, self._request_key, self._identity)
             yield unit
         audit = unit.__dict__.get("audit")  # built only if the transaction used it

@@ -45,7 +45,9 @@ class FakeUnitOfWorkFactory:
         self.repositories = repositories
         self.commits = 0
 
-    def __call__(self) -> AbstractAsyncContextManager[FakeUnitOfWork]:
+    def __call__(self, *, autocommit: bool = False) -> AbstractAsyncContextManager[FakeUnitOfWork]:
+        """``autocommit`` (a block of one write) changes nothing here: one write is kept
+        whole either way."""
         return self._transaction()
 
     @asynccontextmanager

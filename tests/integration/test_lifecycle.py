@@ -16,6 +16,7 @@ from domain.notifications.jobs import EMAIL_SEND
 from tests.support.jobs import (
     FlakyStore,
     RecordingSender,
+    async_wait_until,
     cancel_job,
     resubmit_job,
     submit_noop,
@@ -197,10 +198,16 @@ async def test_heartbeat_keeps_a_long_attempt_alive(clocked_services, runner, cl
     job = await submit_noop(clocked_services)
     beats = []
 
+    async def beat_since(moment) -> bool:  # type: ignore[no-untyped-def]
+        heartbeat = (await clocked_services.store.get(job.id)).heartbeat_at
+        return heartbeat is not None and heartbeat >= moment
+
     async def long(_: Job) -> dict:
         for _ in range(3):
             clock.advance(10)
-            await asyncio.sleep(0.08)
+            moved = clock.now()
+            # A beat every 0.05 s; on a loaded machine the next may come late, never not at all.
+            await async_wait_until(lambda: beat_since(moved), timeout=10, interval=0.02)  # noqa: B023
             beats.append((await clocked_services.store.get(job.id)).heartbeat_at)
         return {}
 
