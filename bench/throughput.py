@@ -13,8 +13,11 @@ the figure is the median of the pairs' ratios. ``--cpu-hog N`` keeps N
 busy-loop processes running beside both sides of every pair.
 
 * healthplat: N ``system.noop`` jobs submitted through ``domain.jobs.submit.submit_job``
-  on ``build_services`` (the API's enqueue path: job row committed, then the
-  message sent; on uvloop, as the API's processes run it), processed by
+  on ``build_services`` (job row committed, then the message sent; on uvloop, as the
+  API's processes run it). A no-op job has no rows of its own, so its row is one
+  INSERT sent without a transaction; a command that writes rows with its job (an
+  e-mail, a record) adds BEGIN and COMMIT round trips, which this bench does not
+  measure (bench.api_latency does). Processed by
   ``dramatiq workers.app`` with every state transition (queued -> running ->
   succeeded, each a guarded UPDATE that the job_events trigger records). Done =
   every message acked (the queue's message hash in Redis is empty, polled as for
