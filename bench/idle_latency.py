@@ -7,9 +7,10 @@ default email ipfs --processes 2 --threads 8``) is started on a fresh database a
 left idle; then, one at a time with a random pause of ``--gap`` seconds before each
 (long enough for every consumer to be back in its idle wait), a ``system.noop`` job is
 submitted through ``submit_job`` (row committed, one INSERT without a transaction
-since the job has no rows of its own; then the message sent) and awaited. submit -> running is the job row's ``started_at - created_at``
-(``created_at`` is taken just before the INSERT, ``started_at`` by the claim);
-submit -> succeeded is ``finished_at - created_at``.
+since the job has no rows of its own; then the message sent) and awaited. submit ->
+running is the job row's ``started_at - created_at`` (``created_at`` is taken just
+before the INSERT, ``started_at`` by the claim); submit -> succeeded is
+``finished_at - created_at``.
 
 The baseline, in the same run: bare Dramatiq (bench/bare_actor.py, the same pool
 flags on the ``default`` queue) with an actor that records ``time.time()`` at its
