@@ -6,15 +6,16 @@ Builds the app in this process (``create_app`` and its lifespan, on a fresh migr
 database, SMTP unset, the per-user rate limit raised) and calls it as an ASGI app,
 one request after another, with no HTTP server or client: the baseline ``GET
 /health/live``, then ``POST /api/v1/notifications/email`` and ``GET /api/v1/jobs/{id}``
-as in bench.api_latency. For each it prints the wall and CPU time per request (both
-follow the machine's load; the ratio to the baseline in the same run less so), the CPU
-time of the database's backends per request (read from /proc; it includes the work a
-request leaves running behind its answer, the audit chaining), the Python function calls
-per request counted by cProfile (a coroutine's resumptions count as calls), the SQL
-statements per request by their text, and the Redis commands sent one by one through the
-asyncio client (the rate limiter's; the job's message goes in a pipeline and is not
-counted). ``--profile-out`` keeps each endpoint's cProfile listing, by cumulative and by
-own time.
+as in bench.api_latency, and an audited read (``GET /api/v1/payments``, an admin's page,
+whose read is recorded in the audit trail). For each it prints the wall and CPU time per
+request (both follow the machine's load; the ratio to the baseline in the same run less
+so), the CPU time of the database's backends per request (read from /proc; it includes
+the work a request leaves running behind its answer, the audit chaining), the Python
+function calls per request counted by cProfile (a coroutine's resumptions count as
+calls), the SQL statements per request by their text (BEGIN and COMMIT too: each is a
+round trip), and the Redis commands sent one by one through the asyncio client (the rate
+limiter's; the job's message goes in a pipeline and is not counted). ``--profile-out``
+keeps each endpoint's cProfile listing, by cumulative and by own time.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any
 
 import psycopg
 import redis.asyncio.client
+from psycopg._connection_base import BaseConnection
 
 from bench._support import (
     Servers,
@@ -61,9 +63,16 @@ def _statement_text(query: Any, cursor: Any) -> str:
 
 
 def count_round_trips() -> None:
-    """Count SQL statements and asyncio Redis commands from here on (this process only)."""
+    """Count SQL statements (BEGIN and COMMIT included) and asyncio Redis commands from here
+    on (this process only)."""
     execute = psycopg.AsyncCursor.execute
     command = redis.asyncio.client.Redis.execute_command
+    transaction_command = BaseConnection._exec_command
+
+    def counted_transaction_command(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+        text = command.decode() if isinstance(command, bytes) else command.as_string(self)
+        COUNTS["sql: " + text] += 1
+        return transaction_command(self, command, *args, **kwargs)
 
     async def counted_execute(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
         COUNTS["sql: " + _statement_text(query, self)] += 1
@@ -74,6 +83,7 @@ def count_round_trips() -> None:
         return await command(self, *args, **options)
 
     psycopg.AsyncCursor.execute = counted_execute  # type: ignore[method-assign]
+    BaseConnection._exec_command = counted_transaction_command  # type: ignore[method-assign]
     redis.asyncio.client.Redis.execute_command = counted_command  # type: ignore[method-assign]
 
 
@@ -179,6 +189,7 @@ async def run(args: argparse.Namespace) -> list[list[str]]:
             ("POST /api/v1/notifications/email", "POST", "/api/v1/notifications/email",
              json_headers, body),
             ("GET /api/v1/jobs/{id}", "GET", job_path, headers, b""),
+            ("GET /api/v1/payments (audited)", "GET", "/api/v1/payments", headers, b""),
         ]  # fmt: skip
         rows = []
         for label, method, path, hdrs, data in plan:
