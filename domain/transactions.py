@@ -18,8 +18,11 @@ class UnitOfWorkFactory(Protocol[U_co]):
     """Calling it opens a transaction; leaving the block commits, an exception rolls back.
 
     ``autocommit=True`` opens none: each statement commits by itself, which spares the
-    round trips of BEGIN and COMMIT. Only for a block that writes with one statement at
-    most (reads around it are fine), so that it is still all or nothing.
+    round trips of BEGIN and COMMIT. For a block that reads and records audit events (the
+    events are held and written in one statement as the block ends without an error), or
+    that writes with one statement and records none: either way all or nothing. Its reads
+    see what they would in a transaction, which at READ COMMITTED takes a snapshot a
+    statement too; a block that locks rows, or needs one snapshot, keeps its transaction.
     """
 
     def __call__(self, *, autocommit: bool = False) -> AbstractAsyncContextManager[U_co]: ...

@@ -105,7 +105,7 @@ async def read_account(
     cipher: Cipher,
 ) -> AccountView:
     user_id = own_account(access)
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         user = await _load(uow, user_id)
         view = await _view(uow, cipher, user)
         await record_audit(uow, audit, user, "user.read")

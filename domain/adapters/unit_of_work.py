@@ -69,12 +69,15 @@ class PgUnitOfWork:
         cipher: Cipher,
         request_key: bytes,
         identity: UserIdentity,
+        *,
+        autocommit: bool = False,
     ) -> None:
         self.connection = conn
         self._clock = clock
         self._cipher = cipher
         self._request_key = request_key
         self._identity = identity
+        self._autocommit = autocommit
 
     @cached_property
     def jobs(self) -> PgJobRepository:
@@ -90,7 +93,8 @@ class PgUnitOfWork:
 
     @cached_property
     def audit(self) -> PgAuditLog:
-        return PgAuditLog(self.connection, self._clock)
+        # Without a transaction, the events are held and written as the block ends well.
+        return PgAuditLog(self.connection, self._clock, held=self._autocommit)
 
     @cached_property
     def users(self) -> PgUserRepository:
@@ -243,10 +247,14 @@ class PgUnitOfWork:
 
 
 class PgUnitOfWorkFactory:
-    """Calling it opens a transaction; leaving the block commits, an exception rolls back
-    (``autocommit=True``: none, for a block of one write, see domain/transactions.py).
+    """Calling it opens a transaction; leaving the block commits, an exception rolls back.
     After a commit that recorded audit events, their linking into the chain is asked of
-    ``chaining``, and runs behind the caller (domain/adapters/audit/log.py)."""
+    ``chaining``, and runs behind the caller (domain/adapters/audit/log.py).
+
+    ``autocommit=True`` (domain/transactions.py) opens none: each statement commits by
+    itself. The audit events the block records are held, and written in one statement
+    when it ends without an error, as its commit would have kept them.
+    """
 
     def __init__(
         self,
@@ -269,8 +277,17 @@ class PgUnitOfWorkFactory:
     @asynccontextmanager
     async def _transaction(self, autocommit: bool) -> AsyncIterator[PgUnitOfWork]:
         async with pooled(self._pool, transaction=not autocommit) as conn:
-            unit = PgUnitOfWork(conn, self._clock, self._cipher, self._request_key, self._identity)
+            unit = PgUnitOfWork(
+                conn,
+                self._clock,
+                self._cipher,
+                self._request_key,
+                self._identity,
+                autocommit=autocommit,
+            )
             yield unit
-        audit = unit.__dict__.get("audit")  # built only if the transaction used it
+            audit = unit.__dict__.get("audit")  # built only if the block used it
+            if autocommit and audit is not None:
+                await audit.write_held()
         if audit is not None and audit.recorded:
             self._chaining.after_commit(audit.recorded)

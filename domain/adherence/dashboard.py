@@ -26,7 +26,7 @@ async def patients_at_risk(
     doctor_id = user_uuid(access.principal)
     assert doctor_id is not None  # a doctor's own account
     since = (clock.now() - timedelta(days=DASHBOARD_DAYS)).date()
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         page = await uow.adherence.at_risk(doctor_id, since, cursor, limit)
         await uow.audit.record(
             audit_context,

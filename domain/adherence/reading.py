@@ -58,7 +58,7 @@ async def read_adherence(
 ) -> Adherence:
     first, last = period(first, last, clock.now().date())
     span = last - first + timedelta(days=1)
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         await authorize_patient(uow, access, patient_id)
         current = await uow.adherence.tallies(patient_id, first, last, granularity, prescription_id)
         before = await uow.adherence.tallies(

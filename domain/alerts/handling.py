@@ -45,7 +45,7 @@ async def read_alert(
     *,
     uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> AlertView:
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         alert = await authorized_alert(uow, access, alert_id)
         read_at = await uow.alerts.read_at(alert.id, _caller(access))
         await uow.audit.record(audit, alert_entry("alert.view", alert.id))

@@ -28,7 +28,7 @@ async def list_patient_alerts(
     query = msgspec.structs.replace(
         query, patient_id=patient_id, doctor_id=None, reader=access.user_uuid
     )
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         await authorize_patient(uow, access, patient_id)
         page = await uow.alerts.page(query)
         await uow.audit.record(
@@ -53,7 +53,7 @@ async def list_my_alerts(
         query = msgspec.structs.replace(query, patient_id=None, doctor_id=caller, reader=caller)
     else:
         query = msgspec.structs.replace(query, patient_id=caller, doctor_id=None, reader=caller)
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         page = await uow.alerts.page(query)
         await uow.audit.record(audit, AuditEntry(action="alert.inbox", resource_type="alert"))
     return page

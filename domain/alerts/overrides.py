@@ -50,7 +50,7 @@ async def read_rules(
     *,
     uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> list[PatientRule]:
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         await authorize_patient(uow, access, patient_id)
         rules = await patient_rules(uow, patient_id)
         await uow.audit.record(audit, _entry("alert_rules.read", patient_id))

@@ -25,7 +25,7 @@ READ = "audit.read"
 async def _record_read(
     uow_factory: UnitOfWorkFactory[UnitOfWork], context: AuditContext, what: str
 ) -> None:
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         await uow.audit.record(context, AuditEntry(action=READ, resource_type=what))
 
 

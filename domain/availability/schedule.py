@@ -99,7 +99,7 @@ async def read_calendar(
     access: Access, doctor_id: uuid.UUID, *, uow_factory: UnitOfWorkFactory[UnitOfWork]
 ) -> Calendar:
     access.authorize(())
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         calendar = await uow.calendars.get(doctor_id)
         if calendar is None or not await uow.doctor_finder.is_listed(doctor_id):
             raise NotFound("doctor has no calendar")

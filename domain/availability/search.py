@@ -82,7 +82,7 @@ async def search_free_times(
     # bookings are read with a day's margin either side: a local day is at most 26 h off UTC
     lower = datetime.combine(query.start - timedelta(days=2), time.min, tzinfo=UTC)
     upper = datetime.combine(query.end + timedelta(days=2), time.min, tzinfo=UTC)
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         if query.doctor_id is not None:
             doctors = [query.doctor_id]
         else:

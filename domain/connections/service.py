@@ -232,7 +232,7 @@ async def list_connections(
             return ConnectionPage(items=[], next_cursor=None)
         query = msgspec.structs.replace(query, party_id=caller)
     now = clock.now()
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         page = await uow.connections.page(query, now)
         listed = AuditEntry(action="connection.list", resource_type="connection")
         await uow.audit.record(audit, listed)

@@ -46,7 +46,7 @@ async def read_notes(
     *,
     uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> str | None:
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         consultation = as_party(access, await uow.consultations.get(consultation_id))
         notes = await uow.consultations.notes(consultation.id)
         await uow.audit.record(

@@ -57,7 +57,7 @@ async def consultation_prescriptions(
     *,
     uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> list[uuid.UUID]:
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         consultation = as_party(access, await uow.consultations.get(consultation_id))
         found = await uow.consultations.prescriptions(consultation.id)
         await uow.audit.record(

@@ -36,7 +36,7 @@ def as_party(access: Access, consultation: Consultation | None) -> Consultation:
 async def read_consultation(
     access: Access, consultation_id: uuid.UUID, *, uow_factory: UnitOfWorkFactory[UnitOfWork]
 ) -> Consultation:
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         return as_party(access, await uow.consultations.get(consultation_id))
 
 
@@ -55,7 +55,7 @@ async def list_consultations(
         if caller is None:
             return ConsultationPage(items=[], next_cursor=None)
         query = msgspec.structs.replace(query, party_id=caller)
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         page = await uow.consultations.page(query, clock.now())
         await uow.audit.record(
             audit, AuditEntry(action="consultation.list", resource_type="consultation")
@@ -77,7 +77,7 @@ async def doctor_day(
     doctor_id = access.user_uuid
     if doctor_id is None:
         raise NotFound("doctor not found")
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         calendar = await uow.calendars.get(doctor_id)
         zone = calendar.time_zone if calendar else "UTC"
         start = datetime.combine(day, time.min, tzinfo=ZoneInfo(zone))

@@ -109,7 +109,7 @@ async def list_doses(
     until = until or since + DEFAULT_WINDOW
     if until <= since or until - since > MAX_WINDOW:
         raise ValidationFailed("the window runs forward, at most 92 days", field="until")
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         await authorize_patient(uow, access, patient_id)
         await uow.audit.record(audit, _entry("dose.list", None))
         return await uow.doses.page(

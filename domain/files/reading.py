@@ -65,7 +65,7 @@ async def examine_file(
 ) -> OpenedFile:
     """A file and what its kind shows beside it, its PHI still sealed, audited as ``action``
     (for a kind's own checks: a record's verification, its proof's export)."""
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         file = await authorized_file(uow, kind, access, file_id)
         [attachment] = await _attachments(kind, uow, [file])
         await uow.audit.record(audit, file_entry(kind, action, file_id))
@@ -111,7 +111,7 @@ async def list_files(
     name nobody); or, for a caller whose policy grants every patient's (an admin) and who
     names none, every patient's as metadata only: their details stay sealed, and the trail
     gets one event per patient shown, so a bulk read is as visible as reading each patient."""
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         if patient_id is None and not access.sees_all():
             patient_id = named_or_own(access, None)
         if patient_id is not None:
@@ -147,7 +147,7 @@ async def file_content(
 ) -> tuple[OpenedFile, AsyncIterator[bytes]]:
     """The file and its bytes from IPFS, for the caller to stream: exactly as uploaded, or, for
     a kind we encrypt, decrypted as they stream (an altered ciphertext raises SealBroken)."""
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         file = await authorized_file(uow, kind, access, file_id)
         await uow.audit.record(audit, file_entry(kind, kind.content_action, file_id))
     pieces = content.cat(file.cid)

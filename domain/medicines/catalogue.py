@@ -45,7 +45,7 @@ async def search_medicines(
     words = query_words(query)
     if not words:  # punctuation only: nothing to look for
         return []
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         return await uow.medicines.search(words, limit)
 
 
@@ -54,7 +54,7 @@ async def list_medicines(
 ) -> list[Medicine]:
     """The catalogue in name order, a page at a time."""
     access.authorize(())
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         return await uow.medicines.listing(limit, offset)
 
 
@@ -62,7 +62,7 @@ async def get_medicine(
     access: Access, medicine_id: uuid.UUID, *, uow_factory: UnitOfWorkFactory[UnitOfWork]
 ) -> Medicine:
     access.authorize(())
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         found = await uow.medicines.get(medicine_id)
     if found is None:
         raise NotFound("medicine not found")

@@ -81,7 +81,7 @@ async def list_interactions(
     access: Access, medicine_id: uuid.UUID, *, uow_factory: UnitOfWorkFactory[UnitOfWork]
 ) -> list[Interaction]:
     access.authorize(())
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         if await uow.medicines.get(medicine_id) is None:
             raise NotFound("medicine not found")
         return await uow.medicines.interactions_of(medicine_id)

@@ -69,7 +69,7 @@ async def list_notices(
 ) -> NoticePage:
     """The caller's notices, newest first."""
     caller = _caller(access)
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         return await uow.notices.page(
             caller, unread_only=unread_only, limit=limit, before_seq=before_seq
         )
@@ -77,7 +77,7 @@ async def list_notices(
 
 async def unread_count(access: Access, *, uow_factory: UnitOfWorkFactory[UnitOfWork]) -> int:
     caller = _caller(access)
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         return await uow.notices.unread(caller)
 
 
@@ -110,7 +110,7 @@ async def preferences(
 ) -> list[Preference]:
     """Every kind, with whether the caller also wants it by e-mail."""
     caller = _caller(access)
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         chosen = await uow.notices.preferences(caller)
     return [Preference(kind=kind, email=email_wanted(chosen, kind)) for kind in NoticeKind]
 
@@ -136,11 +136,11 @@ async def catch_up(
     uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> list[Notice]:
     """What a live client missed since ``after_seq`` (the caller is the connection's user)."""
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         return await uow.notices.after(user_id, after_seq, limit)
 
 
 async def latest_event_id(user_id: uuid.UUID, *, uow_factory: UnitOfWorkFactory[UnitOfWork]) -> int:
     """The newest event id the user has (0 for none): where a new live client starts."""
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         return await uow.notices.latest_seq(user_id)

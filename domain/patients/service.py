@@ -81,7 +81,7 @@ async def read_patient(
     uow_factory: UnitOfWorkFactory[UnitOfWork],
     cipher: Cipher,
 ) -> Patient:
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         patient = _opened(cipher, await _authorized(uow, access, patient_id))
         await uow.audit.record(audit, _entry("patient.read", patient_id))
     return patient
@@ -135,7 +135,7 @@ async def read_clinical_notes(
     uow_factory: UnitOfWorkFactory[UnitOfWork],
     cipher: Cipher,
 ) -> ClinicalNotes:
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         await _authorized(uow, access, patient_id)
         sealed = await uow.patients.clinical_notes(patient_id)
         notes = _open(cipher, sealed, PATIENT_CLINICAL_NOTES, patient_id)
@@ -165,5 +165,5 @@ async def list_doctors(
     access: Access, limit: int, offset: int, *, uow_factory: UnitOfWorkFactory[UnitOfWork]
 ) -> list[DoctorListing]:
     access.authorize(())  # the role rule only: the directory has no owner
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         return await uow.doctors.page(limit=limit, offset=offset)

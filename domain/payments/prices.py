@@ -15,7 +15,7 @@ async def list_prices(
     access: Access, audit: AuditContext, *, uow_factory: UnitOfWorkFactory[UnitOfWork]
 ) -> list[Price]:
     access.authorize(())
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         return await uow.prices.all()
 
 

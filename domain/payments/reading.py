@@ -38,7 +38,7 @@ async def get_payment(
     *,
     uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> Payment:
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         return as_owner(access, await uow.payments.get(payment_id))
 
 
@@ -52,7 +52,7 @@ async def payment_qr(
     qr: QrRenderer,
 ) -> bytes:
     """The payment's KHQR as a PNG or SVG (``image``), while it can still be paid."""
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         payment = as_owner(access, await uow.payments.get(payment_id))
     if payment.status is not PaymentStatus.PENDING:
         raise Conflict(f"the payment is {payment.status}: there is nothing left to pay")
@@ -66,7 +66,7 @@ async def get_receipt(
     *,
     uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> Receipt:
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         payment = as_owner(access, await uow.payments.get(payment_id))
     if payment.status not in PAID:
         raise Conflict("a receipt exists once the payment is completed", code="not_paid")
@@ -84,7 +84,7 @@ async def list_payments(
     first, with the total per currency of everything the filter matches."""
     if not access.sees_all():
         query = msgspec.structs.replace(query, user_id=access.user_uuid or uuid.UUID(int=0))
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         page = await uow.payments.page(query)
         if access.sees_all():
             await uow.audit.record(
@@ -102,7 +102,7 @@ async def payment_deeplink(
     network: PaymentNetwork | None,
 ) -> str:
     """A link that opens the payer's Bakong app on the code (made by Bakong's API, asked now)."""
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         payment = as_owner(access, await uow.payments.get(payment_id))
     if payment.status is not PaymentStatus.PENDING:
         raise Conflict(f"the payment is {payment.status}: there is nothing left to pay")

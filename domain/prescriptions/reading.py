@@ -23,7 +23,7 @@ async def get_prescription(
     *,
     uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> Prescription:
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         found = await as_reader(uow, access, await uow.prescriptions.get(prescription_id))
         await uow.audit.record(audit, read_entry("prescription.read", found.id))
     return found
@@ -37,7 +37,7 @@ async def prescription_history(
     uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> list[PrescriptionEvent]:
     """Every change of the prescription, oldest first."""
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         found = await as_reader(uow, access, await uow.prescriptions.get(prescription_id))
         await uow.audit.record(audit, read_entry("prescription.history", found.id))
         return await uow.prescriptions.history(found.id)
@@ -55,7 +55,7 @@ async def list_prescriptions(
 ) -> tuple[list[Prescription], str | None]:
     """A patient's prescriptions, newest first; a patient's own when no patient is named."""
     patient_id = named_or_own(access, patient_id)
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         await authorize_patient(uow, access, patient_id)
         await uow.audit.record(audit, read_entry("prescription.list", None))
         return await uow.prescriptions.page(

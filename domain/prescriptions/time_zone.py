@@ -48,6 +48,6 @@ async def set_time_zone(
 async def get_time_zone(
     access: Access, patient_id: uuid.UUID, *, uow_factory: UnitOfWorkFactory[UnitOfWork]
 ) -> str:
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         await authorize_patient(uow, access, patient_id)
         return await uow.time_zones.of(patient_id)

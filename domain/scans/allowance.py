@@ -33,7 +33,7 @@ async def scan_allowance(
 ) -> ScanAllowance:
     """``patient_id``'s scans this month (a patient's own when they name nobody)."""
     patient_id = named_or_own(access, patient_id)
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         await authorize_patient(uow, access, patient_id)
         shown = await usage_of(uow, patient_id, clock.now())
         await uow.audit.record(

@@ -34,7 +34,7 @@ async def scan_reading(
     uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> ScanReading:
     """The scan's reading; NotFound while it has not been read (its job says how it went)."""
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         scan = await uow.files[SCANS_TABLE].get(scan_id)
         await authorize_patient_file(uow, access, scan.patient_id if scan else None, "scan")
         reading = await uow.scan_readings.get(scan_id)

@@ -13,7 +13,7 @@ async def list_plans(
     access: Access, audit: AuditContext, *, uow_factory: UnitOfWorkFactory[UnitOfWork]
 ) -> list[Plan]:
     access.authorize(())
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         return await uow.plans.all()
 
 

@@ -97,7 +97,7 @@ async def my_subscription(
     access: Access, *, uow_factory: UnitOfWorkFactory[UnitOfWork], clock: Clock
 ) -> tuple[Subscription, Plan]:
     access.authorize(())
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         current = await uow.subscriptions.live_of(access.user_uuid or uuid.UUID(int=0))
         if current is None:
             raise NotFound("no subscription")
@@ -181,7 +181,7 @@ async def entitled(
     clock: Clock,
 ) -> bool:
     """``may`` for a user, as the limited features ask it (with their own count of use)."""
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         current = await uow.subscriptions.live_of(user_id)
         plan = await uow.plans.get(current.plan_code) if current else None
     return may(current, plan, action, used, clock.now())

@@ -25,7 +25,7 @@ async def list_readings(
     uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> ReadingPage:
     query = query.checked()
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         await authorize_patient(uow, access, patient_id)
         page = await uow.readings.page(patient_id, query)
         await uow.audit.record(audit, _read("vital.list", patient_id))
@@ -39,7 +39,7 @@ async def latest_readings(
     *,
     uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> list[Reading]:
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         await authorize_patient(uow, access, patient_id)
         latest = await uow.readings.latest(patient_id)
         await uow.audit.record(audit, _read("vital.latest", patient_id))

@@ -33,7 +33,7 @@ async def list_deliveries(
     uow_factory: UnitOfWorkFactory[UnitOfWork],
 ) -> DeliveryPage:
     access.authorize(())  # the role rule: admins only
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:
         return await uow.deliveries.page(query)
 
 

@@ -43,40 +43,59 @@ CHAIN_BATCH = 5000  # events linked per call of audit_chain_pending, one transac
 # next chaining: the write has committed, the page shows what is linked already.
 LINK_LOCK_TIMEOUT = "5s"
 
-_RECORD = """
-    INSERT INTO audit_pending (tail, at, actor_id, actor_role, action, resource_type,
-        resource_id, outcome, status_code, ip, user_agent, request_id, changed_fields)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-"""
+_COLUMNS = """tail, at, actor_id, actor_role, action, resource_type, resource_id, outcome,
+    status_code, ip, user_agent, request_id, changed_fields"""
+_ROW = "(" + ", ".join(["%s"] * 13) + ")"
+
+
+def _record_many(count: int) -> str:
+    return f"INSERT INTO audit_pending ({_COLUMNS}) VALUES " + ", ".join([_ROW] * count)
+
+
+_RECORD = _record_many(1)
 
 
 class PgAuditLog:
-    def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
+    """``held``: the events wait in memory until ``write_held``, which writes them all in
+    one statement (a unit of work without a transaction, whose reads are recorded only if
+    the block ends well; see PgUnitOfWorkFactory)."""
+
+    def __init__(self, conn: AsyncConnection, clock: Clock, *, held: bool = False) -> None:
         self._conn = conn
         self._clock = clock
+        self._held: list[tuple[object, ...]] | None = [] if held else None
         self.recorded = 0  # events this transaction left to chain
 
     async def record(self, context: AuditContext, entry: AuditEntry) -> None:
         at = self._clock.now()
-        await self._conn.execute(
-            _RECORD,
-            (
-                event_tail(at=at, context=context, entry=entry),
-                at,
-                context.actor_id,
-                context.actor_role,
-                entry.action,
-                entry.resource_type,
-                entry.resource_id,
-                entry.outcome.value,
-                entry.status_code,
-                context.ip,
-                context.user_agent,
-                context.request_id,
-                list(entry.changed_fields),
-            ),
+        row = (
+            event_tail(at=at, context=context, entry=entry),
+            at,
+            context.actor_id,
+            context.actor_role,
+            entry.action,
+            entry.resource_type,
+            entry.resource_id,
+            entry.outcome.value,
+            entry.status_code,
+            context.ip,
+            context.user_agent,
+            context.request_id,
+            list(entry.changed_fields),
         )
+        if self._held is not None:
+            self._held.append(row)
+            return
+        await self._conn.execute(_RECORD, row)
         self.recorded += 1
+
+    async def write_held(self) -> None:
+        """The events held so far, in one statement (so all of them or none)."""
+        rows, self._held = self._held, []
+        if not rows:
+            return
+        await self._conn.execute(_record_many(len(rows)), [value for row in rows for value in row])
+        self.recorded += len(rows)
 
 
 _CHAIN = "SELECT audit_chain_pending(%s) AS chained"
