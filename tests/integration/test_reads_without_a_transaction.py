@@ -91,11 +91,27 @@ async def test_the_apis_audited_reads_open_no_transaction_and_are_recorded(
             f"/api/v1/records?patientId={cast.alice.id}",
             "/api/v1/consultations",
             "/api/v1/payments",
+            f"{patient}/adherence",
+            "/api/v1/me",
+            "/api/v1/notifications",
+            "/api/v1/notifications/unread-count",
+            "/api/v1/notifications/preferences",
+            "/api/v1/medicines",
+            "/api/v1/connections",
+            "/api/v1/alerts",
+            "/api/v1/subscriptions/plans",
+            "/api/v1/doctors",
         ):
             response = await api.get(path, headers=cast.chantha.headers)
             assert response.status_code == 200, (path, response.text)
 
     assert blocks and all(blocks), blocks
     actions = [e["action"] for e in audit_events(settings.database_url)]
-    for action in ("vital.list", "vital.latest", "prescription.list", "consultation.list"):
+    for action in (
+        "vital.list",
+        "vital.latest",
+        "prescription.list",
+        "consultation.list",
+        "adherence.read",
+    ):
         assert action in actions
