@@ -89,7 +89,7 @@ async def mark_read(
     clock: Clock,
 ) -> Notice:
     caller = user_uuid(access.principal)
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:  # one UPDATE
         read = await uow.notices.mark_read(caller, notice_id, clock.now()) if caller else None
     access.authorize(owner_relations(access.principal, str(read.user_id) if read else None))
     if read is None:  # unreachable: nobody owns a notice that was not found
@@ -101,7 +101,7 @@ async def mark_all_read(
     access: Access, *, uow_factory: UnitOfWorkFactory[UnitOfWork], clock: Clock
 ) -> int:
     caller = _caller(access)
-    async with uow_factory() as uow:
+    async with uow_factory(autocommit=True) as uow:  # one UPDATE
         return await uow.notices.mark_all_read(caller, clock.now())
 
 
