@@ -91,9 +91,9 @@ class PgAuditLog:
 
     async def write_held(self) -> None:
         """The events held so far, in one statement (so all of them or none)."""
-        rows, self._held = self._held, []
-        if not rows:
+        if not self._held:
             return
+        rows, self._held = self._held, []
         await self._conn.execute(_record_many(len(rows)), [value for row in rows for value in row])
         self.recorded += len(rows)
 
