@@ -287,7 +287,7 @@ class PgUnitOfWorkFactory:
             )
             yield unit
             audit = unit.__dict__.get("audit")  # built only if the block used it
-            if autocommit and audit is not None:
-                await audit.write_held()
+            if audit is not None:
+                await audit.write_held()  # held only without a transaction
         if audit is not None and audit.recorded:
             self._chaining.after_commit(audit.recorded)

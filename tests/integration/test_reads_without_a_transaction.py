@@ -115,3 +115,15 @@ async def test_the_apis_audited_reads_open_no_transaction_and_are_recorded(
         "adherence.read",
     ):
         assert action in actions
+
+
+async def test_marking_every_notice_read_is_one_update_without_a_transaction(
+    settings, services: Services, blocks: list[bool]
+) -> None:
+    cast = await add_cast(services)
+    async with api_client(settings) as api:
+        blocks.clear()
+        response = await api.post("/api/v1/notifications/read-all", headers=cast.alice.headers)
+        assert response.status_code in (200, 204), response.text
+
+    assert blocks == [True]
