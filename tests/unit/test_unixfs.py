@@ -7,10 +7,12 @@ The recorded CIDs come from js-ipfs 0.66 (``ipfs add --cid-version=1``) over the
 from __future__ import annotations
 
 import hashlib
+import random
 import tracemalloc
 from collections.abc import AsyncIterator
 
 import pytest
+from multiformats import CID
 
 from domain.adapters.files.unixfs import (
     CHUNK_SIZE,
@@ -188,3 +190,36 @@ def test_memory_holds_one_chunk_not_the_file() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 4 * CHUNK_SIZE  # the chunk being filled, a piece, a copy at most
+
+
+def _by_multiformats(text: str) -> str:
+    """What multiformats alone makes of ``text``: the oracle for normalize_cid's fast path."""
+    return cid_text(bytes(CID.decode(text).set(version=1)))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_normalize_cid_agrees_with_multiformats_on_every_form_it_reads_itself(seed: int) -> None:
+    rng = random.Random(seed)
+    digest = rng.randbytes(32)
+    for codec in ("raw", "dag-pb"):
+        cid = CID("base32", 1, codec, ("sha2-256", digest))
+        forms = [cid.encode("base32"), cid.encode("base58btc")]
+        if codec == "dag-pb":
+            forms.append(CID("base58btc", 0, "dag-pb", ("sha2-256", digest)).encode())
+        for text in forms:
+            assert normalize_cid(text) == _by_multiformats(text), text
+
+
+@pytest.mark.parametrize(
+    "cid",
+    [
+        CID("base32", 1, "dag-cbor", ("sha2-256", bytes(32))),  # another codec
+        CID("base32", 1, "raw", ("sha2-512", bytes(64))),  # another hash
+        CID("base36", 1, "raw", ("sha2-256", bytes(32))),  # another multibase
+        CID("base32", 1, "raw", ("identity", b"tiny")),  # a digest of another length
+    ],
+    ids=["dag-cbor", "sha2-512", "base36", "identity"],
+)
+def test_cids_the_platform_does_not_make_are_still_normalized_by_multiformats(cid) -> None:
+    text = cid.encode()
+    assert normalize_cid(text) == _by_multiformats(text)

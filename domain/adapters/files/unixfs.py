@@ -107,6 +107,50 @@ def cid_digest(binary: bytes) -> tuple[int, bytes]:
     return function, digest
 
 
+_BASE58BTC = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_BASE58BTC_VALUE = {symbol: value for value, symbol in enumerate(_BASE58BTC)}
+_SHA2_256_OF_32 = bytes([SHA2_256, 32])
+
+
+def _base58btc(text: str) -> bytes | None:
+    """Base58btc text → bytes (each leading "1" a zero byte); None if a symbol is not one."""
+    number = 0
+    for symbol in text:
+        value = _BASE58BTC_VALUE.get(symbol)
+        if value is None:
+            return None
+        number = number * 58 + value
+    zeros = len(text) - len(text.lstrip("1"))
+    return b"\0" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")
+
+
+def _platform_cid(text: str) -> bytes | None:
+    """The binary CIDv1 of ``text`` if it names a block as this platform's stores make them
+    (raw or dag-pb, sha2-256) in one of the forms they answer with: our base32, js-ipfs'
+    base58btc (``z``), CIDv0 (``Qm``). None for anything else, which multiformats decides.
+
+    multiformats checks every argument's type at run time: 160-170 us a CID, paid on every
+    add's answer and every read of a file's content; this takes 5-10 us."""
+    if text.startswith("Qm") and len(text) == 46:  # CIDv0: a dag-pb block's sha2-256
+        multihash = _base58btc(text)
+        if multihash is None or len(multihash) != 34 or multihash[:2] != _SHA2_256_OF_32:
+            return None
+        return bytes([1, DAG_PB]) + multihash
+    if text.startswith("b"):
+        try:
+            binary = cid_from_text(text)
+        except ValueError:
+            return None
+        if cid_text(binary) != text:  # upper case, padding: multiformats judges those
+            return None
+    elif text.startswith("z"):
+        binary = _base58btc(text[1:]) or b""
+    else:
+        return None
+    ours = len(binary) == 36 and binary[0] == 1 and binary[1] in (RAW, DAG_PB)
+    return binary if ours and binary[2:4] == _SHA2_256_OF_32 else None
+
+
 def normalize_cid(text: str) -> str:
     """Any CID text (CIDv0 ``Qm...``, CIDv1 in any multibase) → CIDv1 base32 text.
 
@@ -115,8 +159,12 @@ def normalize_cid(text: str) -> str:
     """
     if not isinstance(text, str):
         raise ValueError("a CID is text")
+    text = text.strip()
+    binary = _platform_cid(text)
+    if binary is not None:
+        return cid_text(binary)
     try:
-        cid = CID.decode(text.strip())
+        cid = CID.decode(text)
         if cid.version not in (0, 1):
             raise ValueError("unknown CID version")
         return cid_text(bytes(cid.set(version=1)))
