@@ -48,6 +48,7 @@ BENCHES = (
     "cid_speed",
     "document_cipher",
     "throughput",
+    "paced_jobs",
     "idle_latency",
     "api_latency",
     "records_pipeline",
