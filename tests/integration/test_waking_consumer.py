@@ -25,6 +25,14 @@ def own_queue(broker) -> str:
     return queue
 
 
+def noop_message(queue: str):
+    """A new no-op job, and its message for ``queue``."""
+    job = new_job_row(
+        NewJob(kind=NOOP, owner_id="user-1", payload={}), uuid.uuid4(), datetime.now(UTC)
+    )
+    return job, message_for(job).copy(queue_name=queue)
+
+
 def counting_fetches(broker) -> list[float]:
     """When each fetch of ``broker``'s consumers was made (Dramatiq's dispatch script)."""
     made: list[float] = []
@@ -64,10 +72,8 @@ def test_a_message_sent_to_an_idle_consumer_wakes_it_at_once(redis_url: str) -> 
     queue = own_queue(broker)
     fetches = counting_fetches(broker)
     consumer = broker.consume(queue, prefetch=4, timeout=LONG_IDLE_MS)
-    job = new_job_row(
-        NewJob(kind=NOOP, owner_id="user-1", payload={}), uuid.uuid4(), datetime.now(UTC)
-    )
-    sender = threading.Timer(0.1, broker.enqueue, [message_for(job).copy(queue_name=queue)])
+    job, message = noop_message(queue)
+    sender = threading.Timer(0.1, broker.enqueue, [message])
     got = None
     try:
         assert next(consumer) is None  # the subscription's confirmation ends the first wait
@@ -94,10 +100,8 @@ def test_a_fetch_that_empties_the_queue_is_followed_by_a_wait_not_another_fetch(
     queue = own_queue(broker)
     fetches = counting_fetches(broker)
     consumer = broker.consume(queue, prefetch=4, timeout=IDLE_MS)
-    job = new_job_row(
-        NewJob(kind=NOOP, owner_id="user-1", payload={}), uuid.uuid4(), datetime.now(UTC)
-    )
-    sender = threading.Timer(0.1, broker.enqueue, [message_for(job).copy(queue_name=queue)])
+    job, message = noop_message(queue)
+    sender = threading.Timer(0.1, broker.enqueue, [message])
     try:
         assert next(consumer) is None  # the subscription's confirmation ends the first wait
         fetches.clear()
@@ -124,13 +128,11 @@ def test_a_message_put_back_wakes_an_idle_consumer(redis_url: str) -> None:
     queue = own_queue(broker)
     stopping = broker.consume(queue, prefetch=4, timeout=IDLE_MS)
     idle = broker.consume(queue, prefetch=4, timeout=LONG_IDLE_MS)
-    job = new_job_row(
-        NewJob(kind=NOOP, owner_id="user-1", payload={}), uuid.uuid4(), datetime.now(UTC)
-    )
+    job, message = noop_message(queue)
     got = None
     try:
         assert next(stopping) is None and next(idle) is None  # their subscriptions confirmed
-        broker.enqueue(message_for(job).copy(queue_name=queue))
+        broker.enqueue(message)
         held = next(stopping) or next(stopping)
         put_back = threading.Timer(
             0.1, broker.requeue_and_wake, [queue, [held.options["redis_message_id"]]]

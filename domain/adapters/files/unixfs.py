@@ -130,7 +130,7 @@ def _platform_cid(text: str) -> bytes | None:
     base58btc (``z``), CIDv0 (``Qm``). None for anything else, which multiformats decides.
 
     multiformats checks every argument's type at run time: 160-170 us a CID, paid on every
-    add's answer and every read of a file's content; this takes 5-10 us."""
+    add's answer and every read of a file's content; this takes 10-16 us."""
     if text.startswith("Qm") and len(text) == 46:  # CIDv0: a dag-pb block's sha2-256
         multihash = _base58btc(text)
         if multihash is None or len(multihash) != 34 or multihash[:2] != _SHA2_256_OF_32:
