@@ -46,11 +46,17 @@ def counting_fetches(broker) -> list[float]:
     return made
 
 
-def test_an_idle_consumer_fetches_once_per_timeout_not_on_a_backoff(redis_url: str) -> None:
+def watched_consumer(redis_url: str, timeout_ms: int):
+    """A broker, a queue of the test's own, the list its fetches are noted in, and a
+    consumer of the queue that waits up to ``timeout_ms`` between fetches."""
     broker = build_broker(redis_url)
     queue = own_queue(broker)
     fetches = counting_fetches(broker)
-    consumer = broker.consume(queue, prefetch=4, timeout=IDLE_MS)
+    return broker, queue, fetches, broker.consume(queue, prefetch=4, timeout=timeout_ms)
+
+
+def test_an_idle_consumer_fetches_once_per_timeout_not_on_a_backoff(redis_url: str) -> None:
+    broker, _queue, fetches, consumer = watched_consumer(redis_url, IDLE_MS)
     calls = 0
     try:
         assert next(consumer) is None  # the subscription's confirmation ends the first wait
@@ -68,10 +74,7 @@ def test_an_idle_consumer_fetches_once_per_timeout_not_on_a_backoff(redis_url: s
 
 
 def test_a_message_sent_to_an_idle_consumer_wakes_it_at_once(redis_url: str) -> None:
-    broker = build_broker(redis_url)
-    queue = own_queue(broker)
-    fetches = counting_fetches(broker)
-    consumer = broker.consume(queue, prefetch=4, timeout=LONG_IDLE_MS)
+    broker, queue, fetches, consumer = watched_consumer(redis_url, LONG_IDLE_MS)
     job, message = noop_message(queue)
     sender = threading.Timer(0.1, broker.enqueue, [message])
     got = None
@@ -96,10 +99,7 @@ def test_a_message_sent_to_an_idle_consumer_wakes_it_at_once(redis_url: str) -> 
 def test_a_fetch_that_empties_the_queue_is_followed_by_a_wait_not_another_fetch(
     redis_url: str,
 ) -> None:
-    broker = build_broker(redis_url)
-    queue = own_queue(broker)
-    fetches = counting_fetches(broker)
-    consumer = broker.consume(queue, prefetch=4, timeout=IDLE_MS)
+    broker, queue, fetches, consumer = watched_consumer(redis_url, IDLE_MS)
     job, message = noop_message(queue)
     sender = threading.Timer(0.1, broker.enqueue, [message])
     try:
