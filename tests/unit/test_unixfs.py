@@ -20,6 +20,7 @@ from domain.adapters.files.unixfs import (
     MAX_LINKS,
     RAW,
     UnixFsImporter,
+    _platform_cid,
     cid_binary,
     cid_codec,
     cid_from_text,
@@ -207,6 +208,7 @@ def test_normalize_cid_agrees_with_multiformats_on_every_form_it_reads_itself(se
         if codec == "dag-pb":
             forms.append(CID("base58btc", 0, "dag-pb", ("sha2-256", digest)).encode())
         for text in forms:
+            assert _platform_cid(text) is not None, text  # read without multiformats
             assert normalize_cid(text) == _by_multiformats(text), text
 
 
@@ -222,4 +224,5 @@ def test_normalize_cid_agrees_with_multiformats_on_every_form_it_reads_itself(se
 )
 def test_cids_the_platform_does_not_make_are_still_normalized_by_multiformats(cid) -> None:
     text = cid.encode()
+    assert _platform_cid(text) is None  # left to multiformats
     assert normalize_cid(text) == _by_multiformats(text)

@@ -166,15 +166,15 @@ class _WakingConsumer(_RedisConsumer):
         if self._emptied and not self.message_cache:
             self._emptied = False
             return self._wait_for_wake_up()
-        could_fetch = self.outstanding_message_count < self.prefetch
-        asked = self.prefetch - self.outstanding_message_count if not self.message_cache else 0
+        room = self.prefetch - self.outstanding_message_count  # what a fetch asks for
+        fetching = not self.message_cache
         message = super().__next__()  # a fetch (when nothing is cached), no sleep (timeout 0)
         if message is not None:
             # a fetch that brought fewer than it asked for emptied the queue: the next message
             # will come with a wake-up, so wait for one rather than fetch again at once
-            self._emptied = 1 + len(self.message_cache) < asked
+            self._emptied = fetching and 1 + len(self.message_cache) < room
             return self._start_here(message)
-        if not could_fetch:  # the prefetch is full: fetch again as soon as an attempt ends
+        if room <= 0:  # the prefetch is full: fetch again as soon as an attempt ends
             self._room.clear()  # room made before this shows in the count, after it in the event
             if self.outstanding_message_count >= self.prefetch and not self._room.wait(
                 self._idle_ms / 1000
