@@ -76,7 +76,7 @@ async def test_a_worker_stopped_mid_stream_leaves_no_job_held_and_none_run_twice
     left running for the relay to take back, no finished job's message stays in Redis, the
     rest are back on the queue (prefetched ones too), and the next worker runs them, each
     job once."""
-    jobs = [await submit_noop(services) for _ in range(2000)]
+    jobs = [await submit_noop(services) for _ in range(6000)]
     worker = start_worker(settings, log_dir, processes=1, threads=8)
     processes.append(worker)
     await async_wait_until(all_succeeded(settings.database_url, 50), timeout=60)
