@@ -11,7 +11,9 @@ with SMTP_URL unset and no worker running, and drives it with wrk (Debian packag
 * ``POST /api/v1/notifications/email`` as an admin: validates, renders, and
   commits an email_messages row plus its job and its audit event in one transaction, then
   sends the message to Redis (nothing consumes it; the Redis db is flushed after).
-* ``GET /api/v1/jobs/{id}`` of one job, as its owner.
+* ``GET /api/v1/jobs/{id}`` as the jobs' owner, each request of the closed loop reading the
+  next of READ_JOBS jobs in turn (as many clients polling their own jobs do; the open loop
+  reads one).
 * the baseline, in the same run: ``GET /health/live`` with the same token
   header, which only goes through Litestar and uvicorn (no auth, database or
   Redis), served by the same processes.
@@ -79,6 +81,8 @@ DEFAULT_WEB_CONCURRENCY = 2
 UNLIMITED_PER_MINUTE = 1_000_000_000
 
 EMAIL_BODY = {"to": "bench@healthplat.dev", "template": "welcome", "data": {"name": "Bench"}}
+# The jobs the read's closed loop goes round (made by as many commands before the runs).
+READ_JOBS = 64
 
 
 @dataclass
@@ -129,7 +133,11 @@ def parse_wrk(label: str, output: str) -> WrkResult:
     )
 
 
-def lua_script(path: Path, method: str, token: str, body: str | None) -> Path:
+def lua_script(
+    path: Path, method: str, token: str, body: str | None, paths: list[str] | None = None
+) -> Path:
+    """wrk's script: ``method`` with the token (and a JSON ``body``), to the URL's path, or
+    to each of ``paths`` in turn."""
     lines = [
         f'wrk.method = "{method}"',
         f'wrk.headers["Authorization"] = "Bearer {token}"',
@@ -137,6 +145,13 @@ def lua_script(path: Path, method: str, token: str, body: str | None) -> Path:
     if body is not None:
         lines.append('wrk.headers["Content-Type"] = "application/json"')
         lines.append(f"wrk.body = {json.dumps(body)}")
+    if paths:
+        lines.append("paths = {" + ", ".join(json.dumps(p) for p in paths) + "}")
+        lines.append("turn = 0")
+        lines.append("request = function()")
+        lines.append("  turn = turn % #paths + 1")
+        lines.append("  return wrk.format(nil, paths[turn])")
+        lines.append("end")
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -391,20 +406,24 @@ def measure(args: argparse.Namespace, workers: int, wrk: str) -> Measured:
         token = mint_token(env["JWT_SECRET"], "bench-admin", "admin", 3600)
 
         email_url = f"{base}/api/v1/notifications/email"
-        status, accepted = request(email_url, token, EMAIL_BODY)
-        if status != 202 or "jobId" not in accepted:
-            raise RuntimeError(f"POST {email_url} answered {status}, not 202; see {api.log_path}")
-        job_path = f"/api/v1/jobs/{accepted['jobId']}"
-        status, _ = request(base + job_path, token)
-        if status != 200:
-            raise RuntimeError(f"GET {base + job_path} answered {status}, not 200")
+        job_paths = []
+        for _ in range(READ_JOBS):
+            status, accepted = request(email_url, token, EMAIL_BODY)
+            if status != 202 or "jobId" not in accepted:
+                raise RuntimeError(f"POST {email_url} answered {status}; see {api.log_path}")
+            job_paths.append(f"/api/v1/jobs/{accepted['jobId']}")
+            status, _ = request(base + job_paths[-1], token)
+            if status != 200:
+                raise RuntimeError(f"GET {base + job_paths[-1]} answered {status}, not 200")
+        job_path = job_paths[0]
 
         post_script = lua_script(workdir / "post.lua", "POST", token, json.dumps(EMAIL_BODY))
         get_script = lua_script(workdir / "get.lua", "GET", token, None)
+        read_script = lua_script(workdir / "read.lua", "GET", token, None, job_paths)
         plan = [
             (BASELINE_LABEL, f"{base}/health/live", get_script),
             (COMMAND_LABEL, email_url, post_script),
-            (READ_LABEL, base + job_path, get_script),
+            (READ_LABEL, base + job_path, read_script),
         ]
         if args.warmup:
             for label, url, script in plan:
@@ -589,7 +608,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     for reason in skipped:
         print(f"open loop at {args.rate:,.0f} req/s not run, above the ceiling: {reason}")
-    print(f"checks: {jobs_created:,} jobs created by the POST runs (warm-up included, +1 probe)")
+    print(
+        f"checks: {jobs_created:,} jobs created by the POST runs "
+        f"(warm-up included, +{READ_JOBS} for the read)"
+    )
     failed = sorted(
         {r.label for results in rounds for r in results.values() if r.errors}
         | {o.label for o in open_results if o.errors}
