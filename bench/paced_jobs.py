@@ -1,14 +1,15 @@
 """What a job costs at a moderate, steady rate: CPU per job of the worker pool, against bare
 Dramatiq's at the same rate.
 
-    .venv/bin/python -m bench.paced_jobs [--rate 100] [--seconds 20] [--pairs 3]
+    .venv/bin/python -m bench.paced_jobs [--rate 100] [--seconds 20] [--pairs 3] [--processes 2]
 
 bench.throughput measures a pool draining a full queue, where every fetch brings a batch
 and every statement carries many jobs. Most of the day a platform runs well below that:
 jobs arrive one by one, and what a job costs then is mostly what each arrival sets moving
 (the consumers woken, their fetches, the claim and the outcome statements, the ack). Here
 ``--rate`` no-op jobs a second are sent for ``--seconds`` on a fixed schedule to an idle
-pool (``--processes 2 --threads 8 --queues default``, as bench.throughput): bare Dramatiq's
+pool (``--processes 2 --threads 8 --queues default``, as bench.throughput; ``--processes``
+sets the first): bare Dramatiq's
 no-op actor (``actor.send()``) and the platform's ``system.noop`` (``submit_job``, one
 INSERT without a transaction, then the message), in ``--pairs`` interleaved pairs. Per job:
 the pool's CPU (kernel counts of its processes, from the first send until every job is
@@ -56,7 +57,12 @@ from domain.jobs.submit import submit_job
 from domain.jobs.system import NOOP
 from domain.settings import load_settings
 
-POOL = ["--processes", "2", "--threads", "8", "--queues", "default"]
+
+def pool_args(processes: int) -> list[str]:
+    """The worker pool's command-line options, on both sides."""
+    return ["--processes", str(processes), "--threads", "8", "--queues", "default"]
+
+
 BOOT_SECONDS = 8.0  # a pool's processes ready, its consumers subscribed
 FETCH_SCRIPT_CALLS = "cmdstat_evalsha"  # Dramatiq's dispatch script: fetches, acks, enqueues
 
@@ -93,13 +99,15 @@ def _wait_done(done, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-def run_bare(servers: Servers, rate: float, seconds: float, workdir: Path) -> Side:
+def run_bare(servers: Servers, rate: float, seconds: float, workdir: Path, pool_argv) -> Side:
     os.environ["BENCH_REDIS_URL"] = servers.redis_url  # what bench.bare_actor binds to
     env = dict(os.environ)
     client = redis.Redis.from_url(servers.redis_url)
     servers.flush_redis()
     pool = Child(
-        [sys.executable, "-m", "dramatiq", "bench.bare_actor", *POOL], env, workdir / "bare.log"
+        [sys.executable, "-m", "dramatiq", "bench.bare_actor", *pool_argv],
+        env,
+        workdir / "bare.log",
     )
     try:
         time.sleep(BOOT_SECONDS)
@@ -136,13 +144,15 @@ async def _paced_submits(settings, schedule: list[float]) -> None:
         broker.close()
 
 
-def run_platform(servers: Servers, rate: float, seconds: float, workdir: Path) -> Side:
+def run_platform(servers: Servers, rate: float, seconds: float, workdir: Path, pool_argv) -> Side:
     client = redis.Redis.from_url(servers.redis_url)
     with fresh_database(servers.admin_database_url) as database_url:
         servers.flush_redis()
         env = app_env(database_url, servers.redis_url, workdir / "data", LOG_LEVEL="WARNING")
         pool = Child(
-            [sys.executable, "-m", "dramatiq", "workers.app", *POOL], env, workdir / "platform.log"
+            [sys.executable, "-m", "dramatiq", "workers.app", *pool_argv],
+            env,
+            workdir / "platform.log",
         )
         try:
             time.sleep(BOOT_SECONDS)
@@ -171,8 +181,9 @@ def run_platform(servers: Servers, rate: float, seconds: float, workdir: Path) -
             pool.stop()
 
 
-def measure(rate: float, seconds: float, pairs: int) -> list[tuple[Side, Side]]:
+def measure(rate: float, seconds: float, pairs: int, processes: int) -> list[tuple[Side, Side]]:
     results = []
+    pool_argv = pool_args(processes)
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hp-bench-paced-")))
         servers = Servers(stack)
@@ -181,8 +192,8 @@ def measure(rate: float, seconds: float, pairs: int) -> list[tuple[Side, Side]]:
             note(f"pair {number}/{pairs}: bare, then healthplat, {rate:g} jobs/s, {seconds:g} s")
             results.append(
                 (
-                    run_bare(servers, rate, seconds, workdir),
-                    run_platform(servers, rate, seconds, workdir),
+                    run_bare(servers, rate, seconds, workdir, pool_argv),
+                    run_platform(servers, rate, seconds, workdir, pool_argv),
                 )
             )
     return results
@@ -193,13 +204,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rate", type=float, default=100.0, help="jobs a second (100)")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long each side sends (20)")
     parser.add_argument("--pairs", type=int, default=3, help="interleaved pairs (3)")
+    parser.add_argument("--processes", type=int, default=2, help="worker processes in each pool (2)")
     return parser
 
 
 def figures(quick: bool = False) -> dict[str, object]:
     """For ``python -m bench``: the pool's CPU per job at a paced rate, against bare Dramatiq's."""
     args = _parser().parse_args(["--seconds", "8", "--pairs", "1"] if quick else [])
-    pairs = measure(args.rate, args.seconds, args.pairs)
+    pairs = measure(args.rate, args.seconds, args.pairs, args.processes)
     ratio = median([bare.pool_ms / ours.pool_ms for bare, ours in pairs])
     bare_ms = median([bare.pool_ms for bare, _ in pairs])
     ours_ms = median([ours.pool_ms for _, ours in pairs])
@@ -221,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if not 1 <= args.rate <= 2000 or not 1 <= args.seconds <= 600 or not 1 <= args.pairs <= 20:
         _parser().error("--rate 1-2000, --seconds 1-600, --pairs 1-20")
-    pairs = measure(args.rate, args.seconds, args.pairs)
+    if not 1 <= args.processes <= 32:
+        _parser().error("--processes 1-32")
+    pairs = measure(args.rate, args.seconds, args.pairs, args.processes)
     rows = []
     for number, (bare, ours) in enumerate(pairs, 1):
         for side in (bare, ours):
@@ -237,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     print(
         f"paced jobs: {args.rate:g} no-op jobs/s for {args.seconds:g} s to an idle pool "
-        f"({' '.join(POOL)}), {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+        f"({' '.join(pool_args(args.processes))}), {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f}"
     )
     headers = [
         "pair",

@@ -17,7 +17,7 @@ from domain.adapters.jobs.messaging import (
     build_broker,
     enqueued,
     message_for,
-    wake_channel,
+    wake_list,
 )
 from domain.jobs.model import Job, NewJob, actor_name_of
 from domain.jobs.system import NOOP
@@ -49,21 +49,18 @@ async def test_what_the_sender_puts_in_redis_is_what_a_consumer_takes(redis_url:
     broker = build_broker(redis_url)
     broker.declare_queue(NOOP.queue)
     sender = DramatiqSender.from_url(broker, redis_url)
-    woken = redis.Redis.from_url(redis_url).pubsub()
-    woken.subscribe(wake_channel(broker.namespace, NOOP.queue))
-    subscribed = woken.get_message(timeout=2.0)  # confirmed before anything is sent
-    assert subscribed is not None and subscribed["type"] == "subscribe"
+    tokens = redis.Redis.from_url(redis_url)
+    tokens.delete(wake_list(broker.namespace, NOOP.queue))
     jobs = [noop_job() for _ in range(40)]
     later = noop_job()
     try:
         # sent at once from many tasks: they go in a few batches, each message once
         await asyncio.gather(*(sender.send(job) for job in jobs), sender.send(later, 60))
+        woken = tokens.llen(wake_list(broker.namespace, NOOP.queue))  # a token a batch
         fetched = await asyncio.to_thread(fetch_all, broker, NOOP.queue, len(jobs))
         delayed = await asyncio.to_thread(fetch_all, broker, f"{NOOP.queue}.DQ", 1)
-        wake = woken.get_message(timeout=1.0)
     finally:
         await sender.close()
-        woken.close()
         broker.close()
     assert sorted(m.args[0] for m in fetched) == sorted(str(job.id) for job in jobs)
     assert {m.actor_name for m in fetched} == {actor_name_of(NOOP.name)}
@@ -71,7 +68,7 @@ async def test_what_the_sender_puts_in_redis_is_what_a_consumer_takes(redis_url:
     assert [m.args[0] for m in delayed] == [str(later.id)]
     eta_in = delayed[0].options["eta"] / 1000 - time.time()
     assert 50 < eta_in <= 60, eta_in
-    assert wake is not None, "idle consumers were not woken"
+    assert woken >= 1, "idle consumers were not woken"
 
 
 def test_a_message_is_encoded_to_the_bytes_dramatiqs_own_encoder_gives(redis_url: str) -> None:
