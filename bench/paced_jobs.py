@@ -204,7 +204,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rate", type=float, default=100.0, help="jobs a second (100)")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long each side sends (20)")
     parser.add_argument("--pairs", type=int, default=3, help="interleaved pairs (3)")
-    parser.add_argument("--processes", type=int, default=2, help="worker processes in each pool (2)")
+    parser.add_argument("--processes", type=int, default=2, help="pool processes (2)")
     return parser
 
 
