@@ -232,3 +232,30 @@ def test_a_queue_keeps_only_its_newest_wake_up_tokens(redis_url: str) -> None:
     finally:
         broker.close()
     assert kept == WAKE_TOKENS_KEPT
+
+
+def test_a_wake_up_that_cannot_be_passed_on_loses_no_message(redis_url: str) -> None:
+    """The pass-on is pushed after the fetched messages are started; if Redis refuses it, the
+    consumer still hands over what it fetched (the others fetch at their timeout)."""
+    broker = build_broker(redis_url)
+    queue = own_queue(broker)
+    consumer = broker.consume(queue, prefetch=4, timeout=LONG_IDLE_MS)
+    messages = [noop_message(queue)[1] for _ in range(6)]
+    pushed: list[list[str]] = []
+
+    def refused(queue_names) -> None:
+        pushed.append(list(queue_names))
+        raise redis.ConnectionError("Redis went away")
+
+    try:
+        sender = threading.Timer(0.1, broker.enqueue_many, [[(m, None) for m in messages]])
+        sender.start()
+        assert next(consumer) is None  # an empty fetch, then the batch's token ends the wait
+        broker.wake = refused
+        taken = take(consumer, 4, 1.0, ack=False)
+    finally:
+        sender.cancel()
+        consumer.close()
+        broker.close()
+    assert pushed == [[queue]]  # its fetch filled its prefetch: it tried to pass one on
+    assert len(taken) == 4

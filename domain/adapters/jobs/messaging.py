@@ -185,9 +185,11 @@ class _WakingConsumer(_RedisConsumer):
             # a fetch that brought fewer than it asked for emptied the queue: the next message
             # will come with a wake-up, so wait for one rather than fetch again at once
             self._emptied = fetching and 1 + len(self.message_cache) < room
-            if woken and fetching and not self._emptied:
+            left_some = woken and fetching and not self._emptied
+            unstarted = self._start_here(message)
+            if left_some:
                 self._pass_wake_up_on()
-            return self._start_here(message)
+            return unstarted
         if room <= 0:  # the prefetch is full: fetch again as soon as an attempt ends
             self._room.clear()  # room made before this shows in the count, after it in the event
             if self.outstanding_message_count >= self.prefetch and not self._room.wait(
@@ -208,11 +210,11 @@ class _WakingConsumer(_RedisConsumer):
 
     def _pass_wake_up_on(self) -> None:
         """Wake the next idle consumer: this one's fetch filled its room, and what it could not
-        take is left for them."""
-        try:
+        take is left for them. Called once the fetched messages are started; if Redis does
+        not answer, the others fetch at their timeout (and this consumer's next fetch meets
+        the outage)."""
+        with contextlib.suppress(redis.RedisError):
             self.broker.wake([self.queue_name])
-        except redis.ConnectionError as e:
-            raise ConnectionClosed(e) from None
 
     def _start_here(self, first: Any) -> Any:
         """Start ``first`` and the messages fetched with it on the event loop, in one

@@ -257,7 +257,7 @@ class PgJobStore:
         # together the same way: the reads that arrive while one is in flight are answered
         # by the next single statement. A lone read goes at once, and each batch's statement
         # starts after every read in it was asked for, so it sees whatever had committed by
-        # then. READ_FLIGHTS measured under bench.api_latency.
+        # then. One in flight or two measured alike under bench.api_latency (READ_FLIGHTS).
         self._reads: Coalescer[uuid.UUID, Job | None] = Coalescer(
             self._get_many, max_in_flight=READ_FLIGHTS
         )
