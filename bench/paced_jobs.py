@@ -99,16 +99,17 @@ def _wait_done(done, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+def _start_pool(module: str, pool_argv: list[str], env: dict[str, str], log: Path) -> Child:
+    """``dramatiq <module>`` with the pool's options, logging to ``log``."""
+    return Child([sys.executable, "-m", "dramatiq", module, *pool_argv], env, log)
+
+
 def run_bare(servers: Servers, rate: float, seconds: float, workdir: Path, pool_argv) -> Side:
     os.environ["BENCH_REDIS_URL"] = servers.redis_url  # what bench.bare_actor binds to
     env = dict(os.environ)
     client = redis.Redis.from_url(servers.redis_url)
     servers.flush_redis()
-    pool = Child(
-        [sys.executable, "-m", "dramatiq", "bench.bare_actor", *pool_argv],
-        env,
-        workdir / "bare.log",
-    )
+    pool = _start_pool("bench.bare_actor", pool_argv, env, workdir / "bare.log")
     try:
         time.sleep(BOOT_SECONDS)
         from bench.bare_actor import QUEUE, bare_noop  # binds to BENCH_REDIS_URL
@@ -149,11 +150,7 @@ def run_platform(servers: Servers, rate: float, seconds: float, workdir: Path, p
     with fresh_database(servers.admin_database_url) as database_url:
         servers.flush_redis()
         env = app_env(database_url, servers.redis_url, workdir / "data", LOG_LEVEL="WARNING")
-        pool = Child(
-            [sys.executable, "-m", "dramatiq", "workers.app", *pool_argv],
-            env,
-            workdir / "platform.log",
-        )
+        pool = _start_pool("workers.app", pool_argv, env, workdir / "platform.log")
         try:
             time.sleep(BOOT_SECONDS)
             schedule = _schedule(rate, seconds)

@@ -185,7 +185,7 @@ class _WakingConsumer(_RedisConsumer):
             # a fetch that brought fewer than it asked for emptied the queue: the next message
             # will come with a wake-up, so wait for one rather than fetch again at once
             self._emptied = fetching and 1 + len(self.message_cache) < room
-            left_some = woken and fetching and not self._emptied
+            left_some = woken and not self._emptied  # a wait is always followed by a fetch
             unstarted = self._start_here(message)
             if left_some:
                 self._pass_wake_up_on()
